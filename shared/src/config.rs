@@ -1,0 +1,195 @@
+//! Configuration read from environment variables, validated once at cold start.
+//! Every function of the service reads the same variables (template.yaml sets them in
+//! `Globals`), so a misconfiguration fails fast with the variable's name.
+
+use std::collections::BTreeMap;
+
+/// A variable is missing or out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object a line (CloudWatch Logs Insights).
+    Json,
+    /// One readable line (local runs).
+    Text,
+}
+
+/// Settings shared by every function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `TABLE_NAME`: the single DynamoDB table.
+    pub table_name: String,
+    /// `TIMERS_QUEUE_URL`: the queue the dispatcher fills and the executor drains.
+    pub timers_queue_url: String,
+    /// `EVENT_BUS_NAME`: where lifecycle events are published.
+    pub event_bus_name: String,
+    /// `DUE_SHARDS` (default 16, 1–256): partitions of the due index. Changing it on a live
+    /// table strands timers in the old shards, so it is fixed per deployment.
+    pub due_shards: u16,
+    /// `DISPATCH_LOOKAHEAD_SECONDS` (default 90, 1–840): how far ahead the dispatcher hands
+    /// timers to the queue. Longer than the schedule period so a late tick costs no precision.
+    pub dispatch_lookahead_secs: u32,
+    /// `DISPATCH_MAX_PER_SHARD` (default 2000): timers handed over per shard per tick; the rest
+    /// waits for the next tick (the watermark stops at the last one handed over).
+    pub dispatch_max_per_shard: u32,
+    /// `EXECUTOR_MAX_EARLY_WAIT_MS` (default 5000): a timer delivered this early is held in
+    /// the executor until its due millisecond; earlier ones are put back on the queue.
+    pub executor_max_early_wait_ms: u32,
+    /// `LOG_FORMAT` (`json` default, or `text`).
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables from a map (the local runtime passes each function its template.yaml
+    /// environment this way).
+    pub fn from_map(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Reads variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let log_format = match lookup("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("") | Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "LOG_FORMAT",
+                    problem: format!("must be json or text, not {other:?}"),
+                });
+            }
+        };
+        Ok(Self {
+            table_name: required(&lookup, "TABLE_NAME")?,
+            timers_queue_url: required(&lookup, "TIMERS_QUEUE_URL")?,
+            event_bus_name: required(&lookup, "EVENT_BUS_NAME")?,
+            due_shards: number(&lookup, "DUE_SHARDS", 16, 1, 256)? as u16,
+            dispatch_lookahead_secs: number(&lookup, "DISPATCH_LOOKAHEAD_SECONDS", 90, 1, 840)?
+                as u32,
+            dispatch_max_per_shard: number(&lookup, "DISPATCH_MAX_PER_SHARD", 2000, 1, 100_000)?
+                as u32,
+            executor_max_early_wait_ms: number(
+                &lookup,
+                "EXECUTOR_MAX_EARLY_WAIT_MS",
+                5000,
+                0,
+                60_000,
+            )? as u32,
+            log_format,
+        })
+    }
+
+    /// Timers due within this many milliseconds are sent to the queue at creation: the
+    /// dispatcher's watermark can be at most one lookahead (plus clock skew) ahead of now.
+    pub fn direct_send_window_millis(&self) -> i64 {
+        i64::from(self.dispatch_lookahead_secs) * 1000 + 5_000
+    }
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    match lookup(variable) {
+        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => Err(ConfigError {
+            variable,
+            problem: "is required".into(),
+        }),
+    }
+}
+
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(text) = lookup(variable).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("must be a whole number from {min} to {max}, not {text:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut map: BTreeMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("TIMERS_QUEUE_URL", "q"),
+            ("EVENT_BUS_NAME", "b"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        map
+    }
+
+    #[test]
+    fn applies_defaults() {
+        let config = Config::from_map(&vars(&[])).unwrap();
+        assert_eq!(config.due_shards, 16);
+        assert_eq!(config.dispatch_lookahead_secs, 90);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.direct_send_window_millis(), 95_000);
+    }
+
+    #[test]
+    fn names_the_missing_variable() {
+        let mut map = vars(&[]);
+        map.remove("TIMERS_QUEUE_URL");
+        assert_eq!(
+            Config::from_map(&map).unwrap_err().variable,
+            "TIMERS_QUEUE_URL"
+        );
+    }
+
+    #[test]
+    fn rejects_out_of_range_numbers_and_unknown_formats() {
+        assert_eq!(
+            Config::from_map(&vars(&[("DUE_SHARDS", "0")]))
+                .unwrap_err()
+                .variable,
+            "DUE_SHARDS"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("DISPATCH_LOOKAHEAD_SECONDS", "901")]))
+                .unwrap_err()
+                .variable,
+            "DISPATCH_LOOKAHEAD_SECONDS"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("LOG_FORMAT", "xml")]))
+                .unwrap_err()
+                .variable,
+            "LOG_FORMAT"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("LOG_FORMAT", "text")]))
+                .unwrap()
+                .log_format,
+            LogFormat::Text
+        );
+    }
+}

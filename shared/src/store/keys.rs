@@ -1,0 +1,134 @@
+//! Key formats of the single table and its two sparse indexes (see `docs/data-model.md`).
+
+use crate::Timestamp;
+use crate::domain::{CampaignId, CampaignStatus, TimerId, TimerKind};
+
+/// Partition key attribute.
+pub const PK: &str = "PK";
+/// Sort key attribute.
+pub const SK: &str = "SK";
+/// Index of PENDING timers (and unpublished outbox events) by due time, sharded.
+pub const BY_DUE_INDEX: &str = "ByDue";
+/// Partition attribute of [`BY_DUE_INDEX`]; present only while an item is due work.
+pub const DUE_PK: &str = "duePk";
+/// Sort attribute of [`BY_DUE_INDEX`].
+pub const DUE_SK: &str = "dueSk";
+/// Index of campaigns by status, newest first when read backwards.
+pub const BY_STATUS_INDEX: &str = "ByStatus";
+/// Partition attribute of [`BY_STATUS_INDEX`].
+pub const STATUS_PK: &str = "statusPk";
+/// Sort attribute of [`BY_STATUS_INDEX`].
+pub const STATUS_SK: &str = "statusSk";
+/// Sort key of the campaign item inside its partition.
+pub const CAMPAIGN_SK: &str = "CAMPAIGN";
+/// Prefix of timer sort keys.
+pub const TIMER_SK_PREFIX: &str = "TIMER#";
+/// Prefix of outbox sort keys.
+pub const OUTBOX_SK_PREFIX: &str = "OUTBOX#";
+/// Partition of the dispatcher's bookkeeping items.
+pub const DISPATCHER_PK: &str = "DISPATCHER";
+/// The item holding every shard's watermark.
+pub const WATERMARKS_SK: &str = "WATERMARKS";
+
+/// `CAMPAIGN#<id>`: a campaign, its timers and its outbox share one partition.
+pub fn campaign_pk(id: &CampaignId) -> String {
+    format!("CAMPAIGN#{id}")
+}
+
+/// `TIMER#<KIND>`.
+pub fn timer_sk(kind: TimerKind) -> String {
+    format!("{TIMER_SK_PREFIX}{kind}")
+}
+
+/// `OUTBOX#<eventId>`.
+pub fn outbox_sk(event_id: &str) -> String {
+    format!("{OUTBOX_SK_PREFIX}{event_id}")
+}
+
+/// Shard of a due-index entry: FNV-1a of the key, modulo the shard count. Stable across
+/// releases and platforms (it decides where a timer lives).
+pub fn shard_of(key: &str, shards: u16) -> u16 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in key.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % u32::from(shards.max(1))) as u16
+}
+
+/// `DUE#<shard>` — the due-index partition of pending timers.
+pub fn timer_due_pk(shard: u16) -> String {
+    format!("DUE#{shard:03}")
+}
+
+/// `OUTBOX#<shard>` — the due-index partition of unpublished events.
+pub fn outbox_due_pk(shard: u16) -> String {
+    format!("OUTBOX#{shard:03}")
+}
+
+/// `<epoch millis, 13 digits>#<id>`: sorts by time, unique per entry.
+pub fn due_sk(at: Timestamp, id: &str) -> String {
+    format!("{:013}#{id}", at.millis().max(0))
+}
+
+/// The smallest sort key after every entry due at or before `at`.
+pub fn due_sk_after(at: Timestamp) -> String {
+    format!("{:013}#~", at.millis().max(0))
+}
+
+/// `STATUS#<STATUS>`.
+pub fn status_pk(status: CampaignStatus) -> String {
+    format!("STATUS#{status}")
+}
+
+/// `<created millis>#<campaign id>`.
+pub fn status_sk(created_at: Timestamp, id: &CampaignId) -> String {
+    due_sk(created_at, id.as_str())
+}
+
+/// Shard of a timer in the due index.
+pub fn timer_shard(timer_id: &TimerId, shards: u16) -> u16 {
+    shard_of(timer_id.as_str(), shards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_sort_keys_order_by_time_then_id() {
+        let early = due_sk(Timestamp::from_millis(999), "b");
+        let late = due_sk(Timestamp::from_millis(1_000), "a");
+        assert!(early < late);
+        assert_eq!(late, "0000000001000#a");
+        assert!(late < due_sk_after(Timestamp::from_millis(1_000)));
+        assert!(
+            due_sk_after(Timestamp::from_millis(1_000)) < due_sk(Timestamp::from_millis(1_001), "")
+        );
+    }
+
+    #[test]
+    fn after_marker_sorts_after_every_timer_id_character() {
+        let id = TimerId::new(
+            &CampaignId::new("ffffffff-ffff-4fff-bfff-ffffffffffff"),
+            TimerKind::RewardReminder,
+        );
+        assert!(
+            due_sk(Timestamp::from_millis(5), id.as_str())
+                < due_sk_after(Timestamp::from_millis(5))
+        );
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(shard_of("abc", 16), shard_of("abc", 16));
+        let mut counts = [0u32; 16];
+        for i in 0..16_000 {
+            counts[usize::from(shard_of(&format!("campaign-{i}:START_CAMPAIGN"), 16))] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (800..1200).contains(&c)),
+            "{counts:?}"
+        );
+    }
+}

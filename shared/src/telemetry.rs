@@ -1,0 +1,21 @@
+//! Log setup: JSON lines on Lambda (CloudWatch Logs Insights), readable lines locally.
+//! The level comes from `RUST_LOG` (default `info`).
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber once; later calls are no-ops (tests, local runtime).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _already_set = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .try_init(),
+        LogFormat::Text => builder.compact().with_target(false).try_init(),
+    };
+}
