@@ -58,6 +58,16 @@ pub fn transition(
         .ok_or(IllegalTransition { from, to })
 }
 
+/// Whether a campaign in `status` can still arrive in `target` by legal moves (a timer for a
+/// later step that arrives before its predecessor fired is early, not obsolete).
+pub fn can_still_reach(status: CampaignStatus, target: CampaignStatus) -> bool {
+    status == target
+        || TABLE
+            .iter()
+            .filter(|t| t.from == status && t.to != Cancelled)
+            .any(|t| can_still_reach(t.to, target))
+}
+
 /// Every legal move, for documentation and exhaustive tests.
 pub fn all_transitions() -> &'static [Transition] {
     &TABLE
@@ -66,6 +76,17 @@ pub fn all_transitions() -> &'static [Transition] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn earlier_statuses_can_still_reach_later_ones_and_terminal_ones_cannot() {
+        assert!(can_still_reach(Scheduled, Running));
+        assert!(can_still_reach(Scheduled, RewardClaim));
+        assert!(can_still_reach(Running, Expired));
+        assert!(!can_still_reach(Closed, RewardClaim));
+        assert!(!can_still_reach(Running, Scheduled));
+        assert!(!can_still_reach(Cancelled, Running));
+        assert!(!can_still_reach(Expired, Closed));
+    }
 
     #[test]
     fn allows_exactly_the_documented_moves() {

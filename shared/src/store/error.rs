@@ -1,17 +1,16 @@
 //! Errors of the store, with the AWS error code kept for classification and logs.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::AwsError;
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB answered with an error, or could not be reached.
-    #[error("DynamoDB {operation} failed: {code}: {message}")]
-    Aws {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    #[error("DynamoDB {0}")]
+    Aws(#[from] AwsError),
     /// An item did not map to or from its type.
     #[error("item mapping failed: {0}")]
     Mapping(#[from] serde_dynamo::Error),
@@ -27,23 +26,9 @@ impl StoreError {
     /// Wraps an SDK error of `operation`, keeping its error code.
     pub fn aws<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug,
     {
-        let code = error.code().unwrap_or(match &error {
-            SdkError::TimeoutError(_) => "Timeout",
-            SdkError::DispatchFailure(_) => "DispatchFailure",
-            SdkError::ResponseError(_) => "ResponseError",
-            _ => "Unknown",
-        });
-        let message = error
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string());
-        StoreError::Aws {
-            operation,
-            code: code.to_owned(),
-            message,
-        }
+        StoreError::Aws(AwsError::from_sdk(operation, error))
     }
 }

@@ -1,11 +1,26 @@
 //! The DynamoDB store: one table, keys designed from the access patterns in
-//! `docs/data-model.md`. So far: key formats, item mapping, errors and page tokens; the
-//! operations (create, due-index query, timer transaction, outbox) land next.
+//! `docs/data-model.md`. Every state change is a conditional write.
 
+mod campaigns;
+mod cancel;
+mod client;
+mod due_index;
 mod error;
 pub mod items;
 pub mod keys;
+mod outbox;
 mod page_token;
+mod partition;
+mod timer_apply;
+mod timer_writes;
+mod watermarks;
 
+pub use campaigns::CampaignPage;
+pub use cancel::{CancelError, Cancelled};
+pub use client::Store;
+pub use due_index::DuePage;
 pub use error::StoreError;
 pub use page_token::{InvalidPageToken, PageToken};
+pub use partition::CampaignPartition;
+pub use timer_apply::ApplyOutcome;
+pub use watermarks::Watermarks;

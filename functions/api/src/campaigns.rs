@@ -1,0 +1,182 @@
+//! Campaign routes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::Timestamp;
+use shared::domain::timer_plan::plan_timers;
+use shared::domain::{Campaign, CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer};
+use shared::relay::publish_and_clear;
+use shared::services::Services;
+use shared::store::PageToken;
+use shared::timer_messages::plan_messages;
+
+use crate::ApiError;
+
+type App = State<Arc<Services>>;
+
+/// Page size when `limit` is not given.
+const DEFAULT_PAGE: i32 = 25;
+/// Largest accepted `limit`.
+const MAX_PAGE: i32 = 100;
+
+/// `POST /campaigns`.
+pub async fn create(
+    State(app): App,
+    body: Result<Json<NewCampaign>, JsonRejection>,
+) -> Result<(StatusCode, Json<Campaign>), ApiError> {
+    let Json(request) = body.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
+    let now = Timestamp::now();
+    let campaign = request
+        .validate(now)?
+        .into_campaign(CampaignId::generate(), now);
+    let timers = plan_timers(&campaign);
+    app.store
+        .create_campaign(&campaign, &timers)
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    tracing::info!(campaign = %campaign.id, name = campaign.name, start_at = %campaign.start_at, "campaign created (SCHEDULED)");
+    send_short_notice_timers(&app, &timers, now).await;
+    Ok((StatusCode::CREATED, Json(campaign)))
+}
+
+/// Timers due before the dispatcher's next look-ahead would reach them go to the queue now,
+/// so they are not late by a whole tick. If this send fails the campaign still exists; the
+/// timers stay PENDING in the due index and the sweeper fires them (logged as an error).
+async fn send_short_notice_timers(app: &Services, timers: &[Timer], now: Timestamp) {
+    let horizon = now.plus_millis(app.config.direct_send_window_millis());
+    let soon: Vec<DueTimer> = timers
+        .iter()
+        .filter(|t| t.due_at <= horizon)
+        .map(DueTimer::from)
+        .collect();
+    if soon.is_empty() {
+        return;
+    }
+    if let Err(error) = app.timers.send(&plan_messages(&soon, now)).await {
+        tracing::error!(error = %error, "short-notice timers not queued; the sweeper will fire them");
+    }
+}
+
+/// `GET /campaigns/{id}`.
+pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+    app.store
+        .get_campaign(&CampaignId::new(&id))
+        .await
+        .map_err(|e| ApiError::store(&e))?
+        .map(Json)
+        .ok_or_else(|| ApiError::campaign_not_found(&id))
+}
+
+/// Query string of `GET /campaigns`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+    next_token: Option<String>,
+}
+
+/// Body of `GET /campaigns`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignList {
+    campaigns: Vec<Campaign>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// `GET /campaigns?status=…` — `status` is required (a listing across every status would
+/// need a Scan).
+pub async fn list(
+    State(app): App,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<CampaignList>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
+    let mut fields = BTreeMap::new();
+    let statuses = CampaignStatus::ALL.map(|s| s.as_str()).join(", ");
+    let status = match query.status.as_deref().map(CampaignStatus::parse) {
+        Some(Some(status)) => Some(status),
+        Some(None) => {
+            fields.insert("status".into(), format!("must be one of {statuses}"));
+            None
+        }
+        None => {
+            fields.insert("status".into(), format!("is required (one of {statuses})"));
+            None
+        }
+    };
+    let limit = match query.limit.as_deref().map(str::parse::<i32>) {
+        None => DEFAULT_PAGE,
+        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            fields.insert(
+                "limit".into(),
+                format!("must be an integer from 1 to {MAX_PAGE}"),
+            );
+            DEFAULT_PAGE
+        }
+    };
+    let page = match query.next_token.as_deref().map(PageToken::parse) {
+        None => None,
+        Some(Ok(token)) => Some(token),
+        Some(Err(error)) => {
+            fields.insert("nextToken".into(), error.to_string());
+            None
+        }
+    };
+    let Some(status) = status.filter(|_| fields.is_empty()) else {
+        return Err(ApiError::invalid_fields(fields));
+    };
+    let result = app
+        .store
+        .list_campaigns(status, limit, page.as_ref())
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    Ok(Json(CampaignList {
+        campaigns: result.campaigns,
+        next_token: result.next.map(|t| t.as_str().to_owned()),
+    }))
+}
+
+/// `POST /campaigns/{id}/cancel`: the campaign after the cancel.
+pub async fn cancel(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+    let cancelled = app
+        .store
+        .cancel_campaign(&CampaignId::new(&id), Timestamp::now())
+        .await?;
+    tracing::info!(campaign = %id, from = %cancelled.event.from, "CampaignCancelled {} -> CANCELLED", cancelled.event.from);
+    publish_and_clear(
+        &app.events,
+        &app.store,
+        std::slice::from_ref(&cancelled.event),
+    )
+    .await;
+    Ok(Json(cancelled.campaign))
+}
+
+/// Body of `GET /campaigns/{id}/timers`.
+#[derive(Debug, Serialize)]
+pub struct TimerList {
+    timers: Vec<Timer>,
+}
+
+/// `GET /campaigns/{id}/timers`.
+pub async fn timers(State(app): App, Path(id): Path<String>) -> Result<Json<TimerList>, ApiError> {
+    let partition = app
+        .store
+        .load_partition(&CampaignId::new(&id))
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    if partition.campaign.is_none() {
+        return Err(ApiError::campaign_not_found(&id));
+    }
+    Ok(Json(TimerList {
+        timers: partition.timers,
+    }))
+}

@@ -1,0 +1,134 @@
+//! API errors and their JSON body: `{"error":{"code","message","fields"}}`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::domain::{FieldErrors, IllegalTransition};
+use shared::store::{CancelError, StoreError};
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// 400 with one message per invalid field.
+    pub fn invalid_fields(fields: BTreeMap<String, String>) -> Self {
+        Self {
+            fields,
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_FAILED",
+                "the request has invalid fields",
+            )
+        }
+    }
+
+    /// 400 for a body that is not the expected JSON.
+    pub fn bad_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_BODY", detail)
+    }
+
+    /// 404 for an unknown campaign.
+    pub fn campaign_not_found(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "CAMPAIGN_NOT_FOUND",
+            format!("campaign {id} does not exist"),
+        )
+    }
+
+    /// 500/503 for a store failure (logged with its AWS code; the body carries no internals).
+    pub fn store(error: &StoreError) -> Self {
+        tracing::error!(error = %error, "store request failed");
+        let throttled = matches!(error, StoreError::Aws(aws) if aws.code.contains("Throttl")
+            || aws.code == "ProvisionedThroughputExceededException"
+            || aws.code == "RequestLimitExceeded");
+        if throttled {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "THROTTLED",
+                "the service is busy; retry with backoff",
+            )
+        } else {
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "the request failed; it is safe to retry",
+            )
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::invalid_fields(
+            errors
+                .0
+                .into_iter()
+                .map(|(field, message)| (field.to_owned(), message))
+                .collect(),
+        )
+    }
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(error: IllegalTransition) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "ILLEGAL_TRANSITION",
+            error.to_string(),
+        )
+    }
+}
+
+impl From<CancelError> for ApiError {
+    fn from(error: CancelError) -> Self {
+        match error {
+            CancelError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "CAMPAIGN_NOT_FOUND",
+                "campaign does not exist",
+            ),
+            CancelError::Illegal(illegal) => illegal.into(),
+            CancelError::Contended => {
+                Self::new(StatusCode::CONFLICT, "CONCURRENT_CHANGE", error.to_string())
+            }
+            CancelError::Store(store) => Self::store(&store),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "fields": self.fields,
+            }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// JSON 404 for routes that do not exist.
+pub async fn not_found_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+}

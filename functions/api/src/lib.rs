@@ -1,0 +1,32 @@
+//! The HTTP API: an axum router served by `lambda_http` on AWS and by the local runtime on
+//! 127.0.0.1:3000. Times are RFC 3339; errors are `{"error":{"code","message","fields"}}`.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /campaigns` | validates, stores the campaign and its timers (201) |
+//! | `GET /campaigns/{id}` | the campaign (404 if unknown) |
+//! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, newest first |
+//! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
+//! | `GET /campaigns/{id}/timers` | the campaign's timers |
+
+mod campaigns;
+mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use shared::services::Services;
+
+pub use error::ApiError;
+
+/// The router over `services`.
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .route("/campaigns", post(campaigns::create).get(campaigns::list))
+        .route("/campaigns/{id}", get(campaigns::get))
+        .route("/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/campaigns/{id}/timers", get(campaigns::timers))
+        .fallback(error::not_found_route)
+        .with_state(Arc::new(services))
+}

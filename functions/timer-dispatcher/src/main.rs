@@ -1,0 +1,19 @@
+//! Lambda entry point of the timer dispatcher (EventBridge schedule, every minute).
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shared::Timestamp;
+use shared::services::Services;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let services = Services::from_env().await?;
+    shared::telemetry::init(services.config.log_format);
+    lambda_runtime::run(service_fn(|_event: LambdaEvent<serde_json::Value>| {
+        let services = &services;
+        async move {
+            let report = timer_dispatcher::dispatch(services, Timestamp::now()).await?;
+            report.into_result().map_err(Error::from)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,144 @@
+//! The timer executor: fires the timers of a batch of timers-queue messages.
+//!
+//! Each timer waits out the sub-second rest until its due millisecond (timers delivered more
+//! than `EXECUTOR_MAX_EARLY_WAIT_MS` early go back on the queue), then is applied with one
+//! DynamoDB transaction ([`shared::store::Store::apply_timer`]). The events of the whole batch
+//! are published together and cleared from the outbox. A message is reported as a batch item
+//! failure — and so redelivered, then dead-lettered — when it is malformed, one of its timers
+//! failed or is early for its campaign, or one of its events was not published; everything
+//! else in the batch completes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use shared::Timestamp;
+use shared::domain::{DueTimer, LifecycleEvent};
+use shared::relay::publish_and_clear;
+use shared::services::Services;
+use shared::store::{ApplyOutcome, StoreError};
+use shared::timer_messages::{TimerMessage, plan_messages};
+
+/// What handling one timer came to.
+enum Handled {
+    Applied(ApplyOutcome),
+    /// Delivered too early to wait for in this invocation.
+    TooEarly,
+}
+
+/// Handles one SQS batch; the response lists the messages to redeliver.
+pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchResponse {
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let mut work: Vec<(String, DueTimer)> = Vec::new();
+    for record in event.records {
+        let Some(message_id) = record.message_id else {
+            tracing::error!(
+                code = "MESSAGE_WITHOUT_ID",
+                "SQS record without a message id"
+            );
+            continue;
+        };
+        match TimerMessage::parse(record.body.as_deref().unwrap_or_default()) {
+            Ok(message) => {
+                work.extend(message.timers.into_iter().map(|t| (message_id.clone(), t)));
+            }
+            Err(error) => {
+                tracing::error!(
+                    message_id,
+                    code = "BAD_TIMER_MESSAGE",
+                    error = %error,
+                    "malformed timer message; it goes to the dead-letter queue after its retries"
+                );
+                failed.insert(message_id);
+            }
+        }
+    }
+
+    let results =
+        futures_util::future::join_all(work.iter().map(|(_, timer)| handle_timer(services, timer)))
+            .await;
+
+    let mut events: Vec<LifecycleEvent> = Vec::new();
+    let mut message_of_event: BTreeMap<String, String> = BTreeMap::new();
+    let mut requeue: Vec<(String, DueTimer)> = Vec::new();
+    for ((message_id, timer), result) in work.into_iter().zip(results) {
+        match result {
+            Ok(Handled::Applied(ApplyOutcome::Applied(event))) => {
+                log_fired(&timer, &event);
+                message_of_event.insert(event.event_id.clone(), message_id);
+                events.push(event);
+            }
+            Ok(Handled::Applied(ApplyOutcome::AlreadyDone { unpublished })) => {
+                tracing::info!(timer = %timer.timer_id, "timer already fired; duplicate delivery ignored");
+                if let Some(event) = unpublished {
+                    message_of_event.insert(event.event_id.clone(), message_id);
+                    events.push(event);
+                }
+            }
+            Ok(Handled::Applied(ApplyOutcome::Obsolete { reason })) => {
+                tracing::info!(timer = %timer.timer_id, reason, "timer CANCELLED: campaign state no longer fits");
+            }
+            Ok(Handled::Applied(ApplyOutcome::Early { reason })) => {
+                tracing::warn!(timer = %timer.timer_id, reason, "timer early for its campaign; retried later");
+                failed.insert(message_id);
+            }
+            Ok(Handled::TooEarly) => requeue.push((message_id, timer)),
+            Err(error) => {
+                tracing::error!(timer = %timer.timer_id, error = %error, "timer not applied; retried later");
+                failed.insert(message_id);
+            }
+        }
+    }
+
+    if !requeue.is_empty() {
+        let timers: Vec<DueTimer> = requeue.iter().map(|(_, t)| t.clone()).collect();
+        if let Err(error) = services
+            .timers
+            .send(&plan_messages(&timers, Timestamp::now()))
+            .await
+        {
+            tracing::error!(error = %error, "early timers not re-queued; their messages are retried");
+            failed.extend(requeue.into_iter().map(|(id, _)| id));
+        }
+    }
+
+    let report = publish_and_clear(&services.events, &services.store, &events).await;
+    for (event_id, _) in &report.failed {
+        if let Some(message_id) = message_of_event.get(event_id) {
+            failed.insert(message_id.clone());
+        }
+    }
+
+    let mut response = SqsBatchResponse::default();
+    for message_id in failed {
+        response.add_failure(message_id);
+    }
+    response
+}
+
+async fn handle_timer(services: &Services, timer: &DueTimer) -> Result<Handled, StoreError> {
+    let wait = timer.due_at.millis_since(Timestamp::now());
+    if wait > i64::from(services.config.executor_max_early_wait_ms) {
+        return Ok(Handled::TooEarly);
+    }
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    }
+    let outcome = services.store.apply_timer(timer, Timestamp::now()).await?;
+    Ok(Handled::Applied(outcome))
+}
+
+/// One readable line per fired timer.
+fn log_fired(timer: &DueTimer, event: &LifecycleEvent) {
+    tracing::info!(
+        campaign = %event.campaign_id,
+        timer = %timer.kind,
+        from = %event.from,
+        to = %event.to,
+        lag_ms = event.fired_at.millis_since(timer.due_at),
+        "{} {} -> {}",
+        event.event_type.as_str(),
+        event.from,
+        event.to,
+    );
+}

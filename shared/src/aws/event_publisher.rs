@@ -1,0 +1,91 @@
+//! Publishes lifecycle events to the EventBridge bus with `PutEvents`, ten entries a request.
+//! Each event reports its own outcome: a failed entry stays in the outbox for a later retry.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+use super::AwsError;
+use crate::domain::LifecycleEvent;
+use crate::domain::event::EVENT_SOURCE;
+
+/// Entries per `PutEvents` request (the EventBridge maximum).
+const BATCH_ENTRIES: usize = 10;
+
+/// What happened to each event of a publish.
+#[derive(Debug, Default)]
+pub struct PublishReport {
+    /// Event ids the bus accepted.
+    pub published: Vec<String>,
+    /// Event ids that were not published, with the reason.
+    pub failed: Vec<(String, AwsError)>,
+}
+
+/// Publisher of lifecycle events to one bus.
+#[derive(Debug, Clone)]
+pub struct EventPublisher {
+    client: aws_sdk_eventbridge::Client,
+    bus_name: String,
+}
+
+impl EventPublisher {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+
+    /// Publishes `events`; never fails as a whole — see [`PublishReport::failed`].
+    pub async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
+        let mut report = PublishReport::default();
+        for chunk in events.chunks(BATCH_ENTRIES) {
+            let entries = chunk
+                .iter()
+                .map(|event| {
+                    PutEventsRequestEntry::builder()
+                        .source(EVENT_SOURCE)
+                        .detail_type(event.event_type.as_str())
+                        .detail(event.detail_json())
+                        .event_bus_name(&self.bus_name)
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            match self
+                .client
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(output) => {
+                    for (event, result) in chunk.iter().zip(output.entries()) {
+                        match result.error_code() {
+                            None => report.published.push(event.event_id.clone()),
+                            Some(code) => report.failed.push((
+                                event.event_id.clone(),
+                                AwsError::batch_entry(
+                                    "PutEvents",
+                                    Some(code),
+                                    result.error_message(),
+                                ),
+                            )),
+                        }
+                    }
+                    // An answer with fewer entries than sent leaves the rest unconfirmed.
+                    for event in chunk.iter().skip(output.entries().len()) {
+                        report.failed.push((
+                            event.event_id.clone(),
+                            AwsError::batch_entry("PutEvents", None, Some("no result entry")),
+                        ));
+                    }
+                }
+                Err(error) => {
+                    let error = AwsError::from_sdk("PutEvents", error);
+                    for event in chunk {
+                        report.failed.push((event.event_id.clone(), error.clone()));
+                    }
+                }
+            }
+        }
+        report
+    }
+}

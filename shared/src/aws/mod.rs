@@ -1,0 +1,14 @@
+//! AWS adapters: SDK clients (with the request counter attached), the timers queue and the
+//! lifecycle event publisher. The DynamoDB store lives in [`crate::store`].
+
+mod clients;
+mod error;
+mod event_publisher;
+mod request_counter;
+mod timer_queue;
+
+pub use clients::AwsClients;
+pub use error::AwsError;
+pub use event_publisher::{EventPublisher, PublishReport};
+pub use request_counter::RequestCounter;
+pub use timer_queue::TimerQueue;

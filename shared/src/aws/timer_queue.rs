@@ -1,0 +1,96 @@
+//! The timers queue: sends planned [`OutgoingMessage`]s with `SendMessageBatch`, ten entries a
+//! request, each with its own delay.
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use super::AwsError;
+use crate::timer_messages::OutgoingMessage;
+
+/// Entries per `SendMessageBatch` request (the SQS maximum).
+const BATCH_ENTRIES: usize = 10;
+
+/// Sender of timer messages.
+#[derive(Debug, Clone)]
+pub struct TimerQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl TimerQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// The queue URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends every message. Entries SQS refuses are retried once in the next request; if any
+    /// still fails, the first failure is returned (the messages that went out stay sent —
+    /// duplicates are harmless to the executor).
+    pub async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), AwsError> {
+        for chunk in messages.chunks(BATCH_ENTRIES) {
+            let mut pending: Vec<&OutgoingMessage> = chunk.iter().collect();
+            for attempt in 0..2 {
+                let failed = self.send_batch(&pending).await?;
+                if failed.is_empty() {
+                    break;
+                }
+                if attempt == 1 {
+                    return Err(failed.into_iter().next().expect("non-empty").1);
+                }
+                pending = failed
+                    .into_iter()
+                    .map(|(index, _)| pending[index])
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// One request; returns the entries that failed with their errors.
+    async fn send_batch(
+        &self,
+        messages: &[&OutgoingMessage],
+    ) -> Result<Vec<(usize, AwsError)>, AwsError> {
+        let entries = messages
+            .iter()
+            .enumerate()
+            .map(|(index, message)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .message_body(message.message.to_body())
+                    .delay_seconds(message.delay_seconds)
+                    .build()
+                    .map_err(|e| AwsError {
+                        operation: "SendMessageBatch",
+                        code: "ConstructionFailure".into(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("SendMessageBatch", e))?;
+        Ok(output
+            .failed()
+            .iter()
+            .filter_map(|entry| {
+                let index = entry.id().parse::<usize>().ok()?;
+                Some((
+                    index,
+                    AwsError::batch_entry("SendMessageBatch", Some(entry.code()), entry.message()),
+                ))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,32 @@
+//! The part of a timer the executor needs to fire it without reading it first: what the
+//! dispatcher (and the API, for short-notice timers) puts on the timers queue.
+
+use serde::{Deserialize, Serialize};
+
+use super::campaign::CampaignId;
+use super::timer::{Timer, TimerEffect, TimerId, TimerKind};
+use crate::Timestamp;
+
+/// A timer handed to the executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueTimer {
+    pub timer_id: TimerId,
+    pub campaign_id: CampaignId,
+    pub kind: TimerKind,
+    pub due_at: Timestamp,
+    #[serde(flatten)]
+    pub effect: TimerEffect,
+}
+
+impl From<&Timer> for DueTimer {
+    fn from(timer: &Timer) -> Self {
+        Self {
+            timer_id: timer.timer_id.clone(),
+            campaign_id: timer.campaign_id.clone(),
+            kind: timer.kind,
+            due_at: timer.due_at,
+            effect: timer.effect,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Creating, reading and listing campaigns.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::client::{Store, key, s};
+use super::items::{self, CampaignItem, Item, TimerItem};
+use super::{PageToken, StoreError, keys};
+use crate::domain::{Campaign, CampaignId, CampaignStatus, Timer};
+
+/// One page of a campaign listing.
+#[derive(Debug, Clone)]
+pub struct CampaignPage {
+    pub campaigns: Vec<Campaign>,
+    /// Present when more campaigns follow.
+    pub next: Option<PageToken>,
+}
+
+impl Store {
+    /// Writes a new campaign and its timers in one transaction; fails with
+    /// `ConditionalCheckFailed` in the cancellation reasons if the id exists.
+    pub async fn create_campaign(
+        &self,
+        campaign: &Campaign,
+        timers: &[Timer],
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![self.put_new(items::to_item(&CampaignItem::new(campaign))?)?];
+        for timer in timers {
+            writes.push(self.put_new(items::to_item(&TimerItem::new(timer, self.due_shards))?)?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        Ok(())
+    }
+
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The campaign `id`, if it exists (strongly consistent).
+    pub async fn get_campaign(&self, id: &CampaignId) -> Result<Option<Campaign>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign_pk(id), keys::CAMPAIGN_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        match output.item {
+            Some(item) => Ok(Some(items::from_item::<CampaignItem>(item)?.campaign)),
+            None => Ok(None),
+        }
+    }
+
+    /// Campaigns in `status`, newest first, `limit` per page. The index is eventually
+    /// consistent: a move made a moment ago may not show yet.
+    pub async fn list_campaigns(
+        &self,
+        status: CampaignStatus,
+        limit: i32,
+        page: Option<&PageToken>,
+    ) -> Result<CampaignPage, StoreError> {
+        let start_key = page
+            .map(|token| token.to_key())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("page token".into()))?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::BY_STATUS_INDEX)
+            .key_condition_expression("#spk = :spk")
+            .expression_attribute_names("#spk", keys::STATUS_PK)
+            .expression_attribute_values(":spk", s(keys::status_pk(status)))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", e))?;
+        let campaigns = output
+            .items()
+            .iter()
+            .cloned()
+            .map(|item| items::from_item::<CampaignItem>(item).map(|i| i.campaign))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CampaignPage {
+            campaigns,
+            next: output.last_evaluated_key().and_then(PageToken::from_key),
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The store handle: a DynamoDB client, the table name and the due-index shard count.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::Item;
+use super::keys;
+
+/// Operations on the campaign table; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
+    pub(super) due_shards: u16,
+}
+
+impl Store {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        due_shards: u16,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            due_shards,
+        }
+    }
+
+    /// Shards of the due index.
+    pub fn due_shards(&self) -> u16 {
+        self.due_shards
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// A primary key.
+pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    Item::from([
+        (keys::PK.to_owned(), AttributeValue::S(pk.into())),
+        (keys::SK.to_owned(), AttributeValue::S(sk.into())),
+    ])
+}
+
+/// A string attribute value.
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute value.
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
