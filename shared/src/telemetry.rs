@@ -16,6 +16,10 @@ pub fn init(format: LogFormat) {
             .with_current_span(false)
             .without_time()
             .try_init(),
-        LogFormat::Text => builder.compact().with_target(false).try_init(),
+        LogFormat::Text => builder
+            .compact()
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init(),
     };
 }

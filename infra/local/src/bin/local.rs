@@ -1,0 +1,117 @@
+//! `make local`: provisions template.yaml's resources on the local endpoint and runs the whole
+//! service until Ctrl-C.
+//!
+//! Environment: `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566), `LOCAL_STACK_NAME`
+//! (default `campaign-lifecycle-local`), `LOCAL_API_ADDR` (default 127.0.0.1:3000),
+//! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SQS_POLLERS`
+//! (default 4), `RUST_LOG` (default info).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use local_stack::functions::functions;
+use local_stack::provision::ProvisionClients;
+use local_stack::runtime::{RuntimeClients, RuntimeOptions};
+use local_stack::{Template, aws_env, provision, template_path};
+use shared::aws::{AwsClients, RequestCounter};
+use shared::config::LogFormat;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::telemetry::init(LogFormat::Text);
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn options() -> Result<RuntimeOptions, String> {
+    let api_addr: SocketAddr = env_or("LOCAL_API_ADDR", "127.0.0.1:3000")
+        .parse()
+        .map_err(|e| format!("LOCAL_API_ADDR: {e}"))?;
+    let schedule_period = match std::env::var("LOCAL_SCHEDULE_SECONDS") {
+        Ok(text) => {
+            let seconds: f64 = text
+                .parse()
+                .ok()
+                .filter(|s: &f64| *s >= 0.1 && *s <= 86_400.0)
+                .ok_or("LOCAL_SCHEDULE_SECONDS must be a number of seconds from 0.1 to 86400")?;
+            Some(Duration::from_secs_f64(seconds))
+        }
+        Err(_) => None,
+    };
+    let sqs_pollers: usize = env_or("LOCAL_SQS_POLLERS", "4")
+        .parse()
+        .ok()
+        .filter(|n| (1..=64).contains(n))
+        .ok_or("LOCAL_SQS_POLLERS must be an integer from 1 to 64")?;
+    Ok(RuntimeOptions {
+        api_addr,
+        schedule_period,
+        sqs_pollers,
+    })
+}
+
+async fn run() -> Result<(), String> {
+    let options = options()?;
+    let stack_name = env_or("LOCAL_STACK_NAME", "campaign-lifecycle-local");
+    let template = Template::load(&template_path()).map_err(|e| e.to_string())?;
+    let sdk_config = aws_env::sdk_config().await;
+    let region = sdk_config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+    tracing::info!(
+        endpoint = aws_env::endpoint(),
+        stack = stack_name,
+        "provisioning template.yaml"
+    );
+    let stack = provision(
+        ProvisionClients {
+            dynamodb: &setup.dynamodb,
+            sqs: &setup.sqs,
+            eventbridge: &setup.eventbridge,
+        },
+        &template,
+        &stack_name,
+        &region,
+    )
+    .await
+    .map_err(|e| format!("provisioning failed: {e} (is the emulator running? `make emulator`)"))?;
+    for (logical, physical) in &stack.resolver.physical {
+        tracing::info!("  {logical:<32} {}", physical.reference);
+    }
+    let specs = functions(&stack).map_err(|e| e.to_string())?;
+    let function_requests = RequestCounter::new();
+    let clients = RuntimeClients {
+        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
+        function_requests,
+        platform_sqs: setup.sqs.clone(),
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut tasks = local_stack::runtime::start(&specs, &clients, &options, shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        "campaign-lifecycle is running: API http://{} — events subscriber queue {} — Ctrl-C stops",
+        options.api_addr,
+        stack.reference("LifecycleEventsQueue").unwrap_or("-")
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+    tracing::info!("stopping: finishing work in hand");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(())
+}

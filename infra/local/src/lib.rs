@@ -1,0 +1,21 @@
+//! The local stack: provisions the resources of `template.yaml` on a local AWS endpoint
+//! (moto_server or LocalStack, via `AWS_ENDPOINT_URL`) and runs every function the way AWS
+//! would — schedules on their template periods, SQS triggers with the template's batch size,
+//! visibility timeout, partial batch failures and DLQ redrive, and the HTTP API on a local port.
+//!
+//! Everything is derived from `template.yaml`, so local resources cannot drift from what is
+//! deployed. The integration tests and `make bench` use the same code.
+
+pub mod aws_env;
+pub mod functions;
+pub mod provision;
+pub mod runtime;
+pub mod template;
+
+pub use provision::{Stack, provision};
+pub use template::Template;
+
+/// Path of `template.yaml` at the repository root.
+pub fn template_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")
+}

@@ -1,0 +1,390 @@
+//! Creates the template's stateful resources on the local endpoint: DynamoDB tables (keys,
+//! indexes, TTL), SQS queues (attributes and redrive policies), EventBridge buses and rules with
+//! their targets. Idempotent: re-running against an existing stack keeps its data.
+//!
+//! Local physical names are `<stack>-<LogicalId>` unless the template names the resource.
+//! Other resource types (functions, alarms, topics, log groups, keys, policies) have no local
+//! counterpart and are skipped — functions are run in-process by [`crate::runtime`].
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_yaml_ng::Value;
+
+use crate::template::{
+    LOCAL_ACCOUNT, Physical, Resolver, Template, TemplateError, references, scalar,
+};
+
+/// Resource types created locally.
+pub const PROVISIONED_TYPES: [&str; 4] = [
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+];
+
+/// Provisioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("{resource}: {message}")]
+    Aws { resource: String, message: String },
+}
+
+fn aws_error(resource: &str, error: impl std::fmt::Display) -> ProvisionError {
+    ProvisionError::Aws {
+        resource: resource.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// A provisioned stack: the template and the local names of its resources.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub template: Template,
+    pub resolver: Resolver,
+}
+
+impl Stack {
+    /// What `!Ref <logical_id>` resolves to (table name, queue URL, bus name…).
+    pub fn reference(&self, logical_id: &str) -> Option<&str> {
+        self.resolver
+            .physical
+            .get(logical_id)
+            .map(|p| p.reference.as_str())
+    }
+}
+
+/// Clients used for provisioning.
+pub struct ProvisionClients<'a> {
+    pub dynamodb: &'a aws_sdk_dynamodb::Client,
+    pub sqs: &'a aws_sdk_sqs::Client,
+    pub eventbridge: &'a aws_sdk_eventbridge::Client,
+}
+
+/// Creates every supported resource of `template` under `stack_name`, in dependency order.
+pub async fn provision(
+    clients: ProvisionClients<'_>,
+    template: &Template,
+    stack_name: &str,
+    region: &str,
+) -> Result<Stack, ProvisionError> {
+    let mut resolver = Resolver {
+        stack_name: stack_name.to_owned(),
+        region: region.to_owned(),
+        parameters: template.parameters.clone(),
+        physical: BTreeMap::new(),
+    };
+    let mut pending: Vec<(&String, &crate::template::Resource)> = template
+        .resources
+        .iter()
+        .filter(|(_, r)| PROVISIONED_TYPES.contains(&r.kind.as_str()))
+        .collect();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|(_, resource)| {
+            references(&resource.properties).iter().all(|name| {
+                resolver.physical.contains_key(name)
+                    || !template.resources.contains_key(name)
+                    || !PROVISIONED_TYPES.contains(&template.resources[name].kind.as_str())
+            })
+        });
+        let Some(index) = ready else {
+            return Err(TemplateError::Unsupported(format!(
+                "circular references among {:?}",
+                pending.iter().map(|(n, _)| n).collect::<Vec<_>>()
+            ))
+            .into());
+        };
+        let (name, resource) = pending.remove(index);
+        let properties = resolver.resolve(&resource.properties)?;
+        let physical_name = format!("{stack_name}-{name}");
+        let physical = match resource.kind.as_str() {
+            "AWS::DynamoDB::Table" => {
+                create_table(clients.dynamodb, name, &physical_name, &properties, region).await?
+            }
+            "AWS::SQS::Queue" => {
+                create_queue(clients.sqs, name, &physical_name, &properties).await?
+            }
+            "AWS::Events::EventBus" => {
+                let bus_name = properties
+                    .get("Name")
+                    .and_then(scalar)
+                    .unwrap_or(physical_name);
+                create_bus(clients.eventbridge, name, &bus_name, region).await?
+            }
+            "AWS::Events::Rule" => {
+                create_rule(clients.eventbridge, name, &physical_name, &properties).await?
+            }
+            _ => unreachable!("filtered to provisioned types"),
+        };
+        tracing::debug!(
+            resource = name.as_str(),
+            reference = physical.reference,
+            "provisioned"
+        );
+        resolver.physical.insert(name.clone(), physical);
+    }
+    Ok(Stack {
+        name: stack_name.to_owned(),
+        template: template.clone(),
+        resolver,
+    })
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(Value::as_str)
+}
+
+fn key_schema(value: Option<&Value>) -> Vec<KeySchemaElement> {
+    value
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName")?)
+                .key_type(KeyType::from(text(k, "KeyType")?))
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    logical: &str,
+    name: &str,
+    properties: &Value,
+    region: &str,
+) -> Result<Physical, ProvisionError> {
+    let attributes = properties
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()
+                .ok()
+        })
+        .collect::<Vec<_>>();
+    let indexes = properties
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|index| {
+            let projection = Projection::builder()
+                .projection_type(ProjectionType::from(
+                    index
+                        .get("Projection")
+                        .and_then(|p| text(p, "ProjectionType"))
+                        .unwrap_or("ALL"),
+                ))
+                .build();
+            GlobalSecondaryIndex::builder()
+                .index_name(text(index, "IndexName").unwrap_or_default())
+                .set_key_schema(Some(key_schema(index.get("KeySchema"))))
+                .projection(projection)
+                .build()
+                .map_err(|e| aws_error(logical, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let created = client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(properties.get("KeySchema"))))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {
+            if let Some(ttl) = properties.get("TimeToLiveSpecification")
+                && let Some(attribute) = text(ttl, "AttributeName")
+            {
+                let spec = TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| aws_error(logical, e))?;
+                client
+                    .update_time_to_live()
+                    .table_name(name)
+                    .time_to_live_specification(spec)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        aws_error(logical, aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                    })?;
+            }
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(error) => {
+            return Err(aws_error(
+                logical,
+                aws_sdk_dynamodb::error::DisplayErrorContext(error),
+            ));
+        }
+    }
+    Ok(Physical {
+        reference: name.to_owned(),
+        attributes: BTreeMap::from([(
+            "Arn".to_owned(),
+            format!("arn:aws:dynamodb:{region}:{LOCAL_ACCOUNT}:table/{name}"),
+        )]),
+    })
+}
+
+/// Queue properties passed through as SQS attributes.
+const QUEUE_ATTRIBUTES: [(&str, &str); 5] = [
+    ("VisibilityTimeout", "VisibilityTimeout"),
+    ("MessageRetentionPeriod", "MessageRetentionPeriod"),
+    ("DelaySeconds", "DelaySeconds"),
+    (
+        "ReceiveMessageWaitTimeSeconds",
+        "ReceiveMessageWaitTimeSeconds",
+    ),
+    ("MaximumMessageSize", "MaximumMessageSize"),
+];
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    logical: &str,
+    name: &str,
+    properties: &Value,
+) -> Result<Physical, ProvisionError> {
+    let mut request = client.create_queue().queue_name(name);
+    for (property, attribute) in QUEUE_ATTRIBUTES {
+        if let Some(value) = properties.get(property).and_then(scalar) {
+            request = request.attributes(QueueAttributeName::from(attribute), value);
+        }
+    }
+    if let Some(redrive) = properties.get("RedrivePolicy") {
+        let json = serde_json::json!({
+            "deadLetterTargetArn": text(redrive, "deadLetterTargetArn"),
+            "maxReceiveCount": redrive.get("maxReceiveCount").and_then(scalar),
+        });
+        request = request.attributes(QueueAttributeName::RedrivePolicy, json.to_string());
+    }
+    let url = request
+        .send()
+        .await
+        .map_err(|e| aws_error(logical, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .queue_url
+        .ok_or_else(|| aws_error(logical, "CreateQueue returned no URL"))?;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error(logical, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| aws_error(logical, "no QueueArn"))?;
+    Ok(Physical {
+        reference: url.clone(),
+        attributes: BTreeMap::from([
+            ("Arn".to_owned(), arn),
+            ("QueueName".to_owned(), name.to_owned()),
+            ("QueueUrl".to_owned(), url),
+        ]),
+    })
+}
+
+async fn create_bus(
+    client: &aws_sdk_eventbridge::Client,
+    logical: &str,
+    name: &str,
+    region: &str,
+) -> Result<Physical, ProvisionError> {
+    let created = client.create_event_bus().name(name).send().await;
+    let arn = match created {
+        Ok(output) => output.event_bus_arn,
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+        {
+            None
+        }
+        Err(error) => {
+            return Err(aws_error(
+                logical,
+                aws_sdk_eventbridge::error::DisplayErrorContext(error),
+            ));
+        }
+    };
+    let arn =
+        arn.unwrap_or_else(|| format!("arn:aws:events:{region}:{LOCAL_ACCOUNT}:event-bus/{name}"));
+    Ok(Physical {
+        reference: name.to_owned(),
+        attributes: BTreeMap::from([
+            ("Arn".to_owned(), arn),
+            ("Name".to_owned(), name.to_owned()),
+        ]),
+    })
+}
+
+async fn create_rule(
+    client: &aws_sdk_eventbridge::Client,
+    logical: &str,
+    name: &str,
+    properties: &Value,
+) -> Result<Physical, ProvisionError> {
+    let bus = text(properties, "EventBusName").unwrap_or("default");
+    let pattern = properties
+        .get("EventPattern")
+        .map(|p| serde_json::to_string(p).map_err(|e| aws_error(logical, e)))
+        .transpose()?;
+    let output = client
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .set_event_pattern(pattern)
+        .set_schedule_expression(text(properties, "ScheduleExpression").map(str::to_owned))
+        .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+        .send()
+        .await
+        .map_err(|e| aws_error(logical, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+    let targets = properties
+        .get("Targets")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            aws_sdk_eventbridge::types::Target::builder()
+                .id(text(t, "Id").unwrap_or(logical))
+                .arn(text(t, "Arn").unwrap_or_default())
+                .build()
+                .map_err(|e| aws_error(logical, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !targets.is_empty() {
+        client
+            .put_targets()
+            .rule(name)
+            .event_bus_name(bus)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .map_err(|e| aws_error(logical, aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+    }
+    Ok(Physical {
+        reference: name.to_owned(),
+        attributes: BTreeMap::from([("Arn".to_owned(), output.rule_arn.unwrap_or_default())]),
+    })
+}

@@ -1,0 +1,256 @@
+//! Drives the functions locally the way AWS would: each schedule on its period, each SQS
+//! trigger as pollers with the template's batch size (failed messages stay invisible for the
+//! queue's visibility timeout, then come back, and go to the DLQ after `maxReceiveCount` — the
+//! endpoint's redrive does that), and the HTTP API on a local address. Stops gracefully when
+//! the shutdown signal flips: no new work is taken, work in hand finishes.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use shared::Timestamp;
+use shared::aws::{AwsClients, RequestCounter};
+use shared::config::{Config, ConfigError};
+use shared::services::Services;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::functions::{FunctionSpec, Trigger};
+
+/// How the local runtime runs.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where the HTTP API listens.
+    pub api_addr: SocketAddr,
+    /// Replaces every schedule's period (local runs want seconds, not minutes).
+    pub schedule_period: Option<Duration>,
+    /// Concurrent pollers per SQS trigger (Lambda starts with five).
+    pub sqs_pollers: usize,
+}
+
+/// The runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{function}: {source}")]
+    Config {
+        function: String,
+        source: ConfigError,
+    },
+    #[error("{function}: no local handler for binary {binary} with trigger {trigger}")]
+    NoHandler {
+        function: String,
+        binary: String,
+        trigger: String,
+    },
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+}
+
+/// Clients of the runtime: the functions' (counted as our requests) and the platform's
+/// (SQS polling that Lambda does on AWS, counted apart).
+pub struct RuntimeClients {
+    pub functions: AwsClients,
+    pub function_requests: RequestCounter,
+    pub platform_sqs: aws_sdk_sqs::Client,
+}
+
+/// Starts every trigger of every function; returns the running tasks. Flip `shutdown` to
+/// `true` to stop them, then await the set.
+pub async fn start(
+    specs: &[FunctionSpec],
+    clients: &RuntimeClients,
+    options: &RuntimeOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<JoinSet<()>, RuntimeError> {
+    let mut tasks = JoinSet::new();
+    for spec in specs {
+        let mut environment = spec.environment.clone();
+        environment.insert("LOG_FORMAT".into(), "text".into());
+        let config = Config::from_map(&environment).map_err(|source| RuntimeError::Config {
+            function: spec.logical_id.clone(),
+            source,
+        })?;
+        let services = Services::new(
+            config,
+            &clients.functions,
+            clients.function_requests.clone(),
+        );
+        for trigger in &spec.triggers {
+            let no_handler = || RuntimeError::NoHandler {
+                function: spec.logical_id.clone(),
+                binary: spec.binary.clone(),
+                trigger: format!("{trigger:?}"),
+            };
+            match (spec.binary.as_str(), trigger) {
+                ("timer-dispatcher", Trigger::Schedule { expression, period }) => {
+                    let period = options.schedule_period.unwrap_or(*period);
+                    tracing::info!(
+                        function = spec.logical_id,
+                        schedule = expression,
+                        every_s = period.as_secs_f64(),
+                        "schedule driven locally"
+                    );
+                    tasks.spawn(run_schedule(services.clone(), period, shutdown.clone()));
+                }
+                (
+                    "timer-executor",
+                    Trigger::Sqs {
+                        queue_url,
+                        batch_size,
+                        visibility_timeout,
+                        report_batch_item_failures,
+                    },
+                ) => {
+                    for _ in 0..options.sqs_pollers.max(1) {
+                        tasks.spawn(run_poller(
+                            services.clone(),
+                            clients.platform_sqs.clone(),
+                            Poller {
+                                queue_url: queue_url.clone(),
+                                batch_size: *batch_size,
+                                visibility_timeout: *visibility_timeout,
+                                partial_failures: *report_batch_item_failures,
+                            },
+                            shutdown.clone(),
+                        ));
+                    }
+                }
+                ("api", Trigger::HttpApi) => {
+                    let listener = tokio::net::TcpListener::bind(options.api_addr)
+                        .await
+                        .map_err(|error| RuntimeError::Listen {
+                            addr: options.api_addr,
+                            error,
+                        })?;
+                    let router = api::router(services.clone());
+                    let mut stop = shutdown.clone();
+                    tasks.spawn(async move {
+                        let served = axum::serve(listener, router)
+                            .with_graceful_shutdown(async move {
+                                let _ = stop.wait_for(|stop| *stop).await;
+                            })
+                            .await;
+                        if let Err(error) = served {
+                            tracing::error!(error = %error, "HTTP API stopped");
+                        }
+                    });
+                }
+                _ => return Err(no_handler()),
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+async fn run_schedule(services: Services, period: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        match timer_dispatcher::dispatch(&services, Timestamp::now()).await {
+            Ok(report) if !report.errors.is_empty() => {
+                tracing::error!(errors = ?report.errors, "dispatcher tick partly failed");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "dispatcher tick failed"),
+        }
+    }
+}
+
+/// One SQS event source mapping poller.
+struct Poller {
+    queue_url: String,
+    batch_size: i32,
+    visibility_timeout: i32,
+    partial_failures: bool,
+}
+
+async fn run_poller(
+    services: Services,
+    sqs: aws_sdk_sqs::Client,
+    poller: Poller,
+    shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let received = sqs
+            .receive_message()
+            .queue_url(&poller.queue_url)
+            .max_number_of_messages(poller.batch_size.clamp(1, 10))
+            .visibility_timeout(poller.visibility_timeout)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(output) => output.messages.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "receive failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|m| {
+                let mut record = SqsMessage::default();
+                record.message_id = m.message_id.clone();
+                record.receipt_handle = m.receipt_handle.clone();
+                record.body = m.body.clone();
+                record.attributes = m
+                    .attributes
+                    .iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                    .collect();
+                record.event_source = Some("aws:sqs".into());
+                record
+            })
+            .collect();
+        let response = timer_executor::handle_batch(&services, event).await;
+        let failed: BTreeSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        if !poller.partial_failures && !failed.is_empty() {
+            // Without ReportBatchItemFailures a failure fails the whole batch.
+            continue;
+        }
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
+            .filter_map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle()?)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if done.is_empty() {
+            continue;
+        }
+        if let Err(error) = sqs
+            .delete_message_batch()
+            .queue_url(&poller.queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await
+        {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "delete failed; messages will be redelivered (harmless)");
+        }
+    }
+}
