@@ -1,12 +1,38 @@
-# campaign-lifecycle — build targets. CARGO_TARGET_DIR defaults outside the clone so reruns
-# on the same machine (and CI right after a session) reuse the build.
+# campaign-lifecycle — build, run and check. Nothing needs installing by hand: the Python
+# tools (moto_server, cfn-lint) are pinned in infra/requirements.txt and installed into
+# infra/.venv on first use. CARGO_TARGET_DIR defaults outside the clone so reruns on the same
+# machine reuse the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
-.PHONY: test fmt-check clippy ci
+VENV := infra/.venv
 
-## test: every test of the workspace (today: unit tests of the domain, keys and item mapping)
-test:
+.PHONY: local test bench emulator emulator-stop venv lint-template fmt-check clippy ci
+
+## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
+local: emulator
+	cargo run -p local-stack --bin local
+
+## test: unit tests and integration tests against the local emulator (started if needed)
+test: emulator
 	cargo test --workspace --all-targets
+
+## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
+bench: emulator
+	cargo run -p local-stack --bin bench -- $(BENCH_ARGS)
+
+## emulator: install the pinned tools and start moto_server on 127.0.0.1:4566 (unless AWS_ENDPOINT_URL answers)
+emulator:
+	bash infra/emulator.sh start
+
+emulator-stop:
+	bash infra/emulator.sh stop
+
+venv:
+	bash infra/venv.sh
+
+## lint-template: cfn-lint template.yaml (errors, warnings and informational findings fail)
+lint-template: venv
+	$(VENV)/bin/cfn-lint template.yaml
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -14,4 +40,5 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-ci: test fmt-check clippy
+## ci: what .ci/run checks
+ci: test fmt-check clippy lint-template

@@ -1,0 +1,240 @@
+//! Helpers of the integration tests: each test provisions its own stack from template.yaml
+//! (unique names) on the local endpoint (`make test` starts it) and talks to it with the
+//! real SDK clients.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use local_stack::functions::{FunctionSpec, functions};
+use local_stack::provision::ProvisionClients;
+use local_stack::{Stack, Template, aws_env, provision, template_path};
+use shared::Timestamp;
+use shared::aws::{AwsClients, RequestCounter};
+use shared::config::Config;
+use shared::domain::timer_plan::plan_timers;
+use shared::domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, TimerKind};
+use shared::services::Services;
+use shared::timer_messages::TimerMessage;
+use tower::ServiceExt;
+
+/// A freshly provisioned stack and the services of its functions.
+pub struct TestStack {
+    pub stack: Stack,
+    pub specs: Vec<FunctionSpec>,
+    pub services: Services,
+    /// Requests sent by `services` (our functions' requests).
+    pub requests: RequestCounter,
+    /// Uncounted clients for setup and inspection.
+    pub setup: AwsClients,
+}
+
+impl TestStack {
+    /// Provisions template.yaml under a unique stack name.
+    pub async fn new() -> Self {
+        let sdk_config = aws_env::sdk_config().await;
+        let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+        let template = Template::load(&template_path()).expect("template.yaml parses");
+        let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let stack = provision(
+            ProvisionClients {
+                dynamodb: &setup.dynamodb,
+                sqs: &setup.sqs,
+                eventbridge: &setup.eventbridge,
+            },
+            &template,
+            &name,
+            "us-east-1",
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "provisioning on {} failed: {e}\nStart the emulator first: `make emulator` (or run `make test`).",
+                aws_env::endpoint()
+            )
+        });
+        let specs = functions(&stack).expect("functions of template.yaml");
+        let environment = specs
+            .iter()
+            .find(|s| s.binary == "timer-executor")
+            .expect("executor in template")
+            .environment
+            .clone();
+        let config = Config::from_map(&environment).expect("template environment is valid");
+        let requests = RequestCounter::new();
+        let clients = AwsClients::from_sdk_config(&sdk_config, &requests);
+        let services = Services::new(config, &clients, requests.clone());
+        Self {
+            stack,
+            specs,
+            services,
+            requests,
+            setup,
+        }
+    }
+
+    /// URL of a queue of the template.
+    pub fn queue_url(&self, logical_id: &str) -> String {
+        self.stack
+            .reference(logical_id)
+            .unwrap_or_else(|| panic!("{logical_id} provisioned"))
+            .to_owned()
+    }
+
+    /// Stores a SCHEDULED campaign with its planned timers (no API, no direct send).
+    pub async fn store_campaign(
+        &self,
+        start_in_ms: i64,
+        end_in_ms: i64,
+        claim_until_in_ms: Option<i64>,
+        reminder_in_ms: Option<i64>,
+    ) -> (Campaign, Vec<Timer>) {
+        let now = Timestamp::now();
+        let campaign = Campaign {
+            id: CampaignId::generate(),
+            name: "integration".into(),
+            status: CampaignStatus::Scheduled,
+            start_at: now.plus_millis(start_in_ms),
+            end_at: now.plus_millis(end_in_ms),
+            claim_until: claim_until_in_ms.map(|ms| now.plus_millis(ms)),
+            reward_reminder_at: reminder_in_ms.map(|ms| now.plus_millis(ms)),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let timers = plan_timers(&campaign);
+        self.services
+            .store
+            .create_campaign(&campaign, &timers)
+            .await
+            .expect("campaign stored");
+        (campaign, timers)
+    }
+
+    /// Every lifecycle event that reached the example subscriber queue, waiting until at
+    /// least `expected` arrived or `patience` passed.
+    pub async fn lifecycle_events(
+        &self,
+        expected: usize,
+        patience: Duration,
+    ) -> Vec<serde_json::Value> {
+        let url = self.queue_url("LifecycleEventsQueue");
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut events = Vec::new();
+        loop {
+            let output = self
+                .setup
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive lifecycle events");
+            for message in output.messages() {
+                events.push(
+                    serde_json::from_str(message.body().unwrap_or_default())
+                        .expect("events are JSON"),
+                );
+                self.setup
+                    .sqs
+                    .delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete event");
+            }
+            if output.messages().is_empty()
+                && (events.len() >= expected || tokio::time::Instant::now() >= deadline)
+            {
+                return events;
+            }
+        }
+    }
+
+    /// Sends a request to the API router in-process.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.unwrap_or_default().to_owned()))
+            .expect("request");
+        let response = api::router(self.services.clone())
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (status, json)
+    }
+}
+
+/// The timer of `kind` among `timers`, as the queue carries it.
+pub fn due(timers: &[Timer], kind: TimerKind) -> DueTimer {
+    DueTimer::from(
+        timers
+            .iter()
+            .find(|t| t.kind == kind)
+            .expect("timer planned"),
+    )
+}
+
+/// An SQS event of `(message id, timers)` messages, as Lambda would deliver it.
+pub fn sqs_event(messages: &[(&str, Vec<DueTimer>)]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|(id, timers)| {
+            raw_record(
+                id,
+                &TimerMessage {
+                    timers: timers.clone(),
+                }
+                .to_body(),
+            )
+        })
+        .collect();
+    event
+}
+
+/// An SQS record with any body.
+pub fn raw_record(id: &str, body: &str) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some((*id).to_owned());
+    record.body = Some(body.to_owned());
+    record
+}
+
+/// Lifecycle events of one campaign with one detail-type.
+pub fn events_of<'a>(
+    events: &'a [serde_json::Value],
+    campaign: &CampaignId,
+    detail_type: &str,
+) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| {
+            e["detail-type"] == detail_type && e["detail"]["campaignId"] == campaign.as_str()
+        })
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! The HTTP API against the local stack: status codes, error bodies, listing, cancel.
+
+use axum::http::{Method, StatusCode};
+use integration_tests::TestStack;
+use serde_json::json;
+use shared::Timestamp;
+
+fn body(start_in_s: i64, end_in_s: i64) -> String {
+    let now = Timestamp::now();
+    json!({
+        "name": "Spring sale",
+        "startAt": now.plus_millis(start_in_s * 1000).to_rfc3339(),
+        "endAt": now.plus_millis(end_in_s * 1000).to_rfc3339(),
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn creates_reads_lists_and_cancels_a_campaign() {
+    let stack = TestStack::new().await;
+    let (status, created) = stack
+        .api(Method::POST, "/campaigns", Some(&body(3600, 7200)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "SCHEDULED");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let (status, read) = stack
+        .api(Method::GET, &format!("/campaigns/{id}"), None)
+        .await;
+    assert_eq!((status, &read), (StatusCode::OK, &created));
+    let (_, timers) = stack
+        .api(Method::GET, &format!("/campaigns/{id}/timers"), None)
+        .await;
+    let kinds: Vec<_> = timers["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!("START_CAMPAIGN"), json!("CLOSE_CAMPAIGN")]
+    );
+    let (status, listed) = stack
+        .api(Method::GET, "/campaigns?status=SCHEDULED&limit=10", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        listed["campaigns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
+    );
+
+    let (status, cancelled) = stack
+        .api(Method::POST, &format!("/campaigns/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(
+        (cancelled["status"].clone(), cancelled["version"].clone()),
+        (json!("CANCELLED"), json!(2))
+    );
+    let (_, timers) = stack
+        .api(Method::GET, &format!("/campaigns/{id}/timers"), None)
+        .await;
+    assert!(
+        timers["timers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "CANCELLED")
+    );
+
+    let (status, again) = stack
+        .api(Method::POST, &format!("/campaigns/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(again["error"]["code"], "ILLEGAL_TRANSITION");
+    let events = stack
+        .lifecycle_events(1, std::time::Duration::from_secs(3))
+        .await;
+    assert!(events.iter().any(
+        |e| e["detail-type"] == "CampaignCancelled" && e["detail"]["campaignId"] == id.as_str()
+    ));
+}
+
+#[tokio::test]
+async fn bad_input_gets_400_with_field_messages() {
+    let stack = TestStack::new().await;
+    let (status, error) = stack
+        .api(Method::POST, "/campaigns", Some(&body(7200, 3600)))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["code"], "VALIDATION_FAILED");
+    assert!(error["error"]["fields"]["endAt"].is_string(), "{error}");
+
+    let (status, error) = stack
+        .api(Method::POST, "/campaigns", Some("{not json"))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("INVALID_BODY"))
+    );
+
+    let (status, error) = stack.api(Method::GET, "/campaigns?limit=0", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["error"]["fields"]["status"].is_string()
+            && error["error"]["fields"]["limit"].is_string(),
+        "{error}"
+    );
+    let (status, error) = stack
+        .api(
+            Method::GET,
+            "/campaigns?status=RUNNING&nextToken=%21%21",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"]["fields"]["nextToken"].is_string(), "{error}");
+}
+
+#[tokio::test]
+async fn unknown_ids_and_routes_get_404() {
+    let stack = TestStack::new().await;
+    for path in ["/campaigns/nope", "/campaigns/nope/timers", "/nowhere"] {
+        let (status, error) = stack.api(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(error["error"]["code"].is_string(), "{path}: {error}");
+    }
+    let (status, _) = stack
+        .api(Method::POST, "/campaigns/nope/cancel", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

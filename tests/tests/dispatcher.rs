@@ -1,0 +1,56 @@
+//! The dispatcher hands due and soon-due timers to the queue once, grouped and delayed.
+
+use integration_tests::TestStack;
+use shared::Timestamp;
+use shared::domain::TimerKind;
+use shared::timer_messages::TimerMessage;
+
+#[tokio::test]
+async fn dispatches_due_timers_once_and_advances_the_watermarks() {
+    let stack = TestStack::new().await;
+    // Starts due now (within the look-ahead), ends far beyond it.
+    let mut campaigns = Vec::new();
+    for _ in 0..5 {
+        campaigns.push(stack.store_campaign(-500, 3_600_000, None, None).await.0);
+    }
+    stack.requests.reset();
+    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(report.timers_sent, 5, "{report:?}");
+    assert!(report.watermarks_saved && report.errors.is_empty());
+    assert_eq!(
+        stack.requests.count("DynamoDB", "Query"),
+        u64::from(stack.services.store.due_shards())
+    );
+    assert_eq!(stack.requests.count("DynamoDB", "Scan"), 0);
+
+    let output = stack
+        .setup
+        .sqs
+        .receive_message()
+        .queue_url(stack.queue_url("TimersQueue"))
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut sent: Vec<String> = output
+        .messages()
+        .iter()
+        .flat_map(|m| TimerMessage::parse(m.body().unwrap()).unwrap().timers)
+        .inspect(|t| assert_eq!(t.kind, TimerKind::StartCampaign))
+        .map(|t| t.campaign_id.as_str().to_owned())
+        .collect();
+    sent.sort();
+    let mut expected: Vec<String> = campaigns.iter().map(|c| c.id.as_str().to_owned()).collect();
+    expected.sort();
+    assert_eq!(sent, expected);
+
+    let again = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(again.timers_sent, 0, "the watermarks moved past them");
+    let watermarks = stack.services.store.load_watermarks().await.unwrap();
+    assert_eq!(watermarks.version, 2);
+}

@@ -1,0 +1,79 @@
+//! End to end on the local runtime: the API sends short-notice timers straight to the queue,
+//! the SQS poller runs the executor, and the campaign starts and closes on its own with its
+//! events on the subscriber queue.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use integration_tests::TestStack;
+use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
+use serde_json::json;
+use shared::Timestamp;
+use shared::aws::{AwsClients, RequestCounter};
+use shared::domain::{CampaignId, CampaignStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
+    let stack = TestStack::new().await;
+    let sdk_config = local_stack::aws_env::sdk_config().await;
+    let requests = RequestCounter::new();
+    let clients = RuntimeClients {
+        functions: AwsClients::from_sdk_config(&sdk_config, &requests),
+        function_requests: requests,
+        platform_sqs: stack.setup.sqs.clone(),
+    };
+    // Every function but the HTTP listener (the test calls the router in-process).
+    let specs: Vec<_> = stack
+        .specs
+        .iter()
+        .filter(|s| s.binary != "api")
+        .cloned()
+        .collect();
+    let options = RuntimeOptions {
+        api_addr: "127.0.0.1:0".parse().unwrap(),
+        schedule_period: Some(Duration::from_secs(2)),
+        sqs_pollers: 2,
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut tasks = start(&specs, &clients, &options, shutdown).await.unwrap();
+
+    let now = Timestamp::now();
+    let body = json!({
+        "name": "flash sale",
+        "startAt": now.plus_millis(2_000).to_rfc3339(),
+        "endAt": now.plus_millis(4_000).to_rfc3339(),
+    });
+    let (status, created) = stack
+        .api(Method::POST, "/campaigns", Some(&body.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = CampaignId::new(created["id"].as_str().unwrap());
+
+    let mut status = CampaignStatus::Scheduled;
+    for _ in 0..100 {
+        status = stack
+            .services
+            .store
+            .get_campaign(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
+        if status == CampaignStatus::Closed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, CampaignStatus::Closed);
+
+    let events = stack.lifecycle_events(2, Duration::from_secs(5)).await;
+    let types: Vec<_> = events
+        .iter()
+        .filter(|e| e["detail"]["campaignId"] == id.as_str())
+        .map(|e| e["detail-type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, vec!["CampaignStarted", "CampaignClosed"]);
+
+    stop.send(true).unwrap();
+    while tasks.join_next().await.is_some() {}
+}

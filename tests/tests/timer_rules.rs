@@ -1,0 +1,141 @@
+//! Timers whose campaign does not fit: obsolete ones are cancelled with a reason, early ones
+//! are retried, malformed messages fail alone.
+
+use std::time::Duration;
+
+use integration_tests::{TestStack, due, events_of, raw_record, sqs_event};
+use shared::Timestamp;
+use shared::domain::{CampaignStatus, TimerKind, TimerStatus};
+use shared::store::ApplyOutcome;
+
+#[tokio::test]
+async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack.store_campaign(-2_000, -1_000, None, None).await;
+    let store = &stack.services.store;
+    let close = due(&timers, TimerKind::CloseCampaign);
+
+    let early = store.apply_timer(&close, Timestamp::now()).await.unwrap();
+    assert!(matches!(early, ApplyOutcome::Early { .. }), "{early:?}");
+    let response = timer_executor::handle_batch(
+        &stack.services,
+        sqs_event(&[("close", vec![close.clone()])]),
+    )
+    .await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "early → redelivered later"
+    );
+
+    let start = store
+        .apply_timer(&due(&timers, TimerKind::StartCampaign), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(matches!(start, ApplyOutcome::Applied(_)));
+    let closed = store.apply_timer(&close, Timestamp::now()).await.unwrap();
+    assert!(matches!(closed, ApplyOutcome::Applied(_)), "{closed:?}");
+    let stored = store.get_campaign(&campaign.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (CampaignStatus::Closed, 3));
+}
+
+#[tokio::test]
+async fn a_timer_whose_campaign_moved_past_it_is_cancelled_with_a_reason() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack
+        .store_campaign(-4_000, -3_000, Some(-1_000), Some(-2_000))
+        .await;
+    let store = &stack.services.store;
+    for kind in [
+        TimerKind::StartCampaign,
+        TimerKind::CloseCampaign,
+        TimerKind::ExpireCampaign,
+    ] {
+        let outcome = store
+            .apply_timer(&due(&timers, kind), Timestamp::now())
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, ApplyOutcome::Applied(_)),
+            "{kind}: {outcome:?}"
+        );
+    }
+    let reminder = due(&timers, TimerKind::RewardReminder);
+    let outcome = store
+        .apply_timer(&reminder, Timestamp::now())
+        .await
+        .unwrap();
+    let ApplyOutcome::Obsolete { reason } = outcome else {
+        panic!("expected obsolete, got {outcome:?}");
+    };
+    assert!(reason.contains("EXPIRED"), "{reason}");
+
+    let partition = store.load_partition(&campaign.id).await.unwrap();
+    let stored = partition
+        .timers
+        .iter()
+        .find(|t| t.kind == TimerKind::RewardReminder)
+        .unwrap();
+    assert_eq!(stored.status, TimerStatus::Cancelled);
+    assert_eq!(stored.cancel_reason.as_deref(), Some(reason.as_str()));
+    let again = store
+        .apply_timer(&reminder, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(again, ApplyOutcome::AlreadyDone { unpublished: None });
+}
+
+#[tokio::test]
+async fn a_reminder_fires_during_the_claim_window_with_the_status_it_saw() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack
+        .store_campaign(-4_000, -3_000, Some(60_000), Some(-1_000))
+        .await;
+    let store = &stack.services.store;
+    for kind in [TimerKind::StartCampaign, TimerKind::CloseCampaign] {
+        store
+            .apply_timer(&due(&timers, kind), Timestamp::now())
+            .await
+            .unwrap();
+    }
+    let outcome = store
+        .apply_timer(&due(&timers, TimerKind::RewardReminder), Timestamp::now())
+        .await
+        .unwrap();
+    let ApplyOutcome::Applied(event) = outcome else {
+        panic!("expected applied, got {outcome:?}");
+    };
+    assert_eq!(
+        (event.from, event.to),
+        (CampaignStatus::RewardClaim, CampaignStatus::RewardClaim)
+    );
+    let stored = store.get_campaign(&campaign.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 3, "a reminder moves nothing");
+}
+
+#[tokio::test]
+async fn a_malformed_message_fails_alone_and_the_rest_of_the_batch_completes() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
+    let mut event = sqs_event(&[("good", vec![due(&timers, TimerKind::StartCampaign)])]);
+    event
+        .records
+        .push(raw_record("bad", "{\"timers\": \"nope\"}"));
+    let response = timer_executor::handle_batch(&stack.services, event).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec!["bad"]);
+    let stored = stack
+        .services
+        .store
+        .get_campaign(&campaign.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, CampaignStatus::Running);
+    let events = stack.lifecycle_events(1, Duration::from_secs(3)).await;
+    assert_eq!(events_of(&events, &campaign.id, "CampaignStarted").len(), 1);
+}
