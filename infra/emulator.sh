@@ -17,7 +17,9 @@ readonly URL="http://$HOST:$PORT"
 readonly STATE_DIR=.local
 readonly PID_FILE="$STATE_DIR/moto.pid"
 readonly LOG_FILE="$STATE_DIR/moto.log"
-readonly MOTO=infra/.venv/bin/moto_server
+readonly PYTHON=infra/.venv/bin/python
+# The stock moto app with DynamoDB requests serialised (see the file for why).
+readonly MOTO=infra/moto_server.py
 readonly START_TIMEOUT_S=30
 
 die() {
@@ -102,9 +104,9 @@ cmd_start() {
     fi
 
     bash infra/venv.sh >/dev/null
-    [[ -x "$MOTO" ]] || die "$MOTO missing after infra/venv.sh"
+    [[ -x "$PYTHON" ]] || die "$PYTHON missing after infra/venv.sh"
     mkdir -p "$STATE_DIR"
-    nohup "$MOTO" -H "$HOST" -p "$PORT" </dev/null >"$LOG_FILE" 2>&1 &
+    nohup "$PYTHON" "$MOTO" -H "$HOST" -p "$PORT" </dev/null >"$LOG_FILE" 2>&1 &
     pid=$!
     echo "$pid" >"$PID_FILE"
     wait_until_answers "$pid" own

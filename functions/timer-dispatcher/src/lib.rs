@@ -1,13 +1,14 @@
-//! The timer dispatcher: reads each due-index shard from its watermark up to
-//! now + `DISPATCH_LOOKAHEAD_SECONDS` and hands the timers to the timers queue, grouped by due
-//! second, each message delayed to its second. Then it saves the advanced watermarks (one
-//! conditional write). A shard whose send failed keeps its watermark and is read again next
-//! tick; duplicates are harmless because the executor applies each timer once.
+//! The timer dispatcher: reads every due-index shard from its watermark up to
+//! now + `DISPATCH_LOOKAHEAD_SECONDS` (shards in parallel) and hands the timers to the timers
+//! queue, grouped by due second across shards, each message delayed to its second. Then it
+//! saves the advanced watermarks (one conditional write). If the send fails, the shards that
+//! had timers keep their watermarks and are read again next tick; duplicates are harmless
+//! because the executor applies each timer once.
 
 use serde::Serialize;
 use shared::Timestamp;
 use shared::services::Services;
-use shared::store::{StoreError, Watermarks};
+use shared::store::StoreError;
 use shared::timer_messages::plan_messages;
 
 /// What one tick did.
@@ -46,30 +47,59 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
     let watermarks = store.load_watermarks().await?;
     let until = now.plus_millis(i64::from(config.dispatch_lookahead_secs) * 1000);
     let shards = 0..store.due_shards();
-    let results = futures_util::future::join_all(
-        shards
-            .clone()
-            .map(|shard| dispatch_shard(services, shard, watermarks.of(shard), until, now)),
-    )
+    let pages = futures_util::future::join_all(shards.clone().map(|shard| {
+        store.due_timers(
+            shard,
+            watermarks.of(shard),
+            until,
+            config.dispatch_max_per_shard,
+        )
+    }))
     .await;
 
     let mut report = DispatchReport::default();
-    let mut next = Watermarks {
-        shards: watermarks.shards.clone(),
-        version: watermarks.version,
-    };
-    for (shard, result) in shards.zip(results) {
-        match result {
-            Ok(outcome) => {
-                report.timers_sent += outcome.timers;
-                report.messages_sent += outcome.messages;
-                report.truncated_shards += usize::from(outcome.truncated);
-                next.shards.insert(shard, outcome.watermark);
-            }
+    let mut next = watermarks.clone();
+    let mut due = Vec::new();
+    let mut shards_with_timers = Vec::new();
+    for (shard, page) in shards.zip(pages) {
+        let page = match page {
+            Ok(page) => page,
             Err(error) => {
-                tracing::error!(shard, error = %error, "shard not dispatched; read again next tick");
-                report.errors.push(format!("{shard}: {error}"));
+                tracing::error!(shard, error = %error, "shard not read; read again next tick");
+                report.errors.push(format!("shard {shard}: {error}"));
+                continue;
             }
+        };
+        report.truncated_shards += usize::from(page.truncated);
+        // A truncated read stops just before the last timer's millisecond: timers sharing it
+        // that were not read are picked up next tick (the ones read are sent twice, harmlessly).
+        let watermark = match page.timers.last() {
+            Some(last) if page.truncated => last.due_at.plus_millis(-1),
+            _ => until,
+        };
+        if !page.timers.is_empty() {
+            shards_with_timers.push((shard, watermark));
+        } else {
+            next.shards
+                .insert(shard, watermark.max(watermarks.of(shard)));
+        }
+        due.extend(page.timers);
+    }
+
+    // Timers of every shard due in the same second share a message.
+    let messages = plan_messages(&due, now);
+    match services.timers.send(&messages).await {
+        Ok(()) => {
+            report.timers_sent = due.len();
+            report.messages_sent = messages.len();
+            for (shard, watermark) in shards_with_timers {
+                next.shards
+                    .insert(shard, watermark.max(watermarks.of(shard)));
+            }
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "timers not handed to the queue; read again next tick");
+            report.errors.push(format!("send: {error}"));
         }
     }
     report.watermarks_saved = store.save_watermarks(&next, now).await?;
@@ -83,43 +113,4 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
         report.messages_sent
     );
     Ok(report)
-}
-
-struct ShardOutcome {
-    timers: usize,
-    messages: usize,
-    truncated: bool,
-    watermark: Timestamp,
-}
-
-async fn dispatch_shard(
-    services: &Services,
-    shard: u16,
-    after: Timestamp,
-    until: Timestamp,
-    now: Timestamp,
-) -> Result<ShardOutcome, String> {
-    let page = services
-        .store
-        .due_timers(shard, after, until, services.config.dispatch_max_per_shard)
-        .await
-        .map_err(|e| e.to_string())?;
-    let messages = plan_messages(&page.timers, now);
-    services
-        .timers
-        .send(&messages)
-        .await
-        .map_err(|e| e.to_string())?;
-    // A truncated read stops just before the last timer's millisecond: timers sharing it
-    // that were not read are picked up next tick (the ones read are sent twice, harmlessly).
-    let watermark = match page.timers.last() {
-        Some(last) if page.truncated => last.due_at.plus_millis(-1).max(after),
-        _ => until.max(after),
-    };
-    Ok(ShardOutcome {
-        timers: page.timers.len(),
-        messages: messages.len(),
-        truncated: page.truncated,
-        watermark,
-    })
 }

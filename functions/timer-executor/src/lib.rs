@@ -69,7 +69,7 @@ pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchRespo
                 events.push(event);
             }
             Ok(Handled::Applied(ApplyOutcome::AlreadyDone { unpublished })) => {
-                tracing::info!(timer = %timer.timer_id, "timer already fired; duplicate delivery ignored");
+                tracing::info!(timer = %timer.timer_id, "timer no longer PENDING (fired or cancelled before); no-op");
                 if let Some(event) = unpublished {
                     message_of_event.insert(event.event_id.clone(), message_id);
                     events.push(event);

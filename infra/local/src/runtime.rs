@@ -165,6 +165,9 @@ async fn run_schedule(services: Services, period: Duration, mut shutdown: watch:
     }
 }
 
+/// Pause of a poller after an empty receive.
+const IDLE_POLL_PAUSE: Duration = Duration::from_millis(100);
+
 /// One SQS event source mapping poller.
 struct Poller {
     queue_url: String,
@@ -185,7 +188,7 @@ async fn run_poller(
             .queue_url(&poller.queue_url)
             .max_number_of_messages(poller.batch_size.clamp(1, 10))
             .visibility_timeout(poller.visibility_timeout)
-            .wait_time_seconds(1)
+            .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await;
@@ -198,6 +201,9 @@ async fn run_poller(
             }
         };
         if messages.is_empty() {
+            // Short polls with a short idle pause: moto's long poll does not wake when a
+            // delayed message becomes visible (AWS's does), which would add up to a second.
+            tokio::time::sleep(IDLE_POLL_PAUSE).await;
             continue;
         }
         let mut event = SqsEvent::default();

@@ -2,8 +2,9 @@
 //!
 //! 1. timer PENDING → COMPLETED, conditional on `status = PENDING AND dueAt = :due`, leaving
 //!    the due index;
-//! 2. the campaign move, conditional on `status = from` (the status graph is acyclic and every
-//!    status is reached by one path, so `status = from` pins the version too — no ABA), or, for
+//! 2. the campaign move, conditional on `status = from` (the status graph is acyclic and each
+//!    status a timer moves from — SCHEDULED, RUNNING, CLOSED/REWARD_CLAIM — is reached by one
+//!    path, so `status = from` pins the version too — no ABA), or, for
 //!    a reminder, a ConditionCheck that the campaign is still in the status the reminder read;
 //! 3. the outbox event, `attribute_not_exists`.
 //!
