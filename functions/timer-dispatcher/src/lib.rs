@@ -86,8 +86,9 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
         due.extend(page.timers);
     }
 
-    // Timers of every shard due in the same second share a message.
-    let messages = plan_messages(&due, now);
+    // Timers of every shard due in the same second share a message. Delays count from the
+    // moment of sending, not from the tick's start: reading the shards takes time.
+    let messages = plan_messages(&due, Timestamp::now());
     match services.timers.send(&messages).await {
         Ok(()) => {
             report.timers_sent = due.len();
