@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use local_stack::functions::{FunctionSpec, functions};
-use local_stack::provision::ProvisionClients;
-use local_stack::{Stack, Template, aws_env, provision, template_path};
+use local_stack::{Stack, aws_env, provision_template};
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
 use shared::config::Config;
@@ -36,18 +35,8 @@ impl TestStack {
     pub async fn new() -> Self {
         let sdk_config = aws_env::sdk_config().await;
         let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
-        let template = Template::load(&template_path()).expect("template.yaml parses");
         let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let stack = provision(
-            ProvisionClients {
-                dynamodb: &setup.dynamodb,
-                sqs: &setup.sqs,
-                eventbridge: &setup.eventbridge,
-            },
-            &template,
-            &name,
-            "us-east-1",
-        )
+        let stack = provision_template(&setup, &name, &aws_env::region())
         .await
         .unwrap_or_else(|e| {
             panic!(
@@ -73,6 +62,16 @@ impl TestStack {
             requests,
             setup,
         }
+    }
+
+    /// The stored campaign `id` (it must exist).
+    pub async fn campaign(&self, id: &CampaignId) -> Campaign {
+        self.services
+            .store
+            .get_campaign(id)
+            .await
+            .expect("campaign read")
+            .expect("campaign exists")
     }
 
     /// URL of a queue of the template.
@@ -223,6 +222,15 @@ pub fn raw_record(id: &str, body: &str) -> SqsMessage {
     record.message_id = Some((*id).to_owned());
     record.body = Some(body.to_owned());
     record
+}
+
+/// Message ids an executor response asks to redeliver.
+pub fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
 }
 
 /// Lifecycle events of one campaign with one detail-type.

@@ -30,13 +30,7 @@ async fn sixteen_concurrent_executors_on_one_timer_make_one_transition() {
         "every other executor sees a no-op: {outcomes:?}"
     );
 
-    let stored = stack
-        .services
-        .store
-        .get_campaign(&campaign.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!(stored.status, CampaignStatus::Running);
     assert_eq!(stored.version, 2, "one move, one version increment");
 }
@@ -64,13 +58,7 @@ async fn sixteen_concurrent_batches_publish_one_event() {
         .map(|e| e["detail"]["eventId"].to_string())
         .collect();
     assert_eq!(ids.len(), 1, "one event identity, however often relayed");
-    let stored = stack
-        .services
-        .store
-        .get_campaign(&campaign.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!(
         (stored.status, stored.version),
         (CampaignStatus::Running, 2)
@@ -101,13 +89,7 @@ async fn the_same_message_delivered_twice_has_one_effect() {
         "a duplicate is a success, not a retry"
     );
 
-    let stored = stack
-        .services
-        .store
-        .get_campaign(&campaign.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!(
         (stored.status, stored.version),
         (CampaignStatus::Running, 2)

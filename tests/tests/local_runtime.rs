@@ -51,14 +51,7 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
 
     let mut status = CampaignStatus::Scheduled;
     for _ in 0..100 {
-        status = stack
-            .services
-            .store
-            .get_campaign(&id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status;
+        status = stack.campaign(&id).await.status;
         if status == CampaignStatus::Closed {
             break;
         }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{TestStack, due, events_of, raw_record, sqs_event};
+use integration_tests::{TestStack, due, events_of, failed_ids, raw_record, sqs_event};
 use shared::Timestamp;
 use shared::domain::{CampaignStatus, TimerKind, TimerStatus};
 use shared::store::ApplyOutcome;
@@ -35,7 +35,7 @@ async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {
     assert!(matches!(start, ApplyOutcome::Applied(_)));
     let closed = store.apply_timer(&close, Timestamp::now()).await.unwrap();
     assert!(matches!(closed, ApplyOutcome::Applied(_)), "{closed:?}");
-    let stored = store.get_campaign(&campaign.id).await.unwrap().unwrap();
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!((stored.status, stored.version), (CampaignStatus::Closed, 3));
 }
 
@@ -109,7 +109,7 @@ async fn a_reminder_fires_during_the_claim_window_with_the_status_it_saw() {
         (event.from, event.to),
         (CampaignStatus::RewardClaim, CampaignStatus::RewardClaim)
     );
-    let stored = store.get_campaign(&campaign.id).await.unwrap().unwrap();
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!(stored.version, 3, "a reminder moves nothing");
 }
 
@@ -122,19 +122,8 @@ async fn a_malformed_message_fails_alone_and_the_rest_of_the_batch_completes() {
         .records
         .push(raw_record("bad", "{\"timers\": \"nope\"}"));
     let response = timer_executor::handle_batch(&stack.services, event).await;
-    let failed: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, vec!["bad"]);
-    let stored = stack
-        .services
-        .store
-        .get_campaign(&campaign.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(failed_ids(&response), vec!["bad"]);
+    let stored = stack.campaign(&campaign.id).await;
     assert_eq!(stored.status, CampaignStatus::Running);
     let events = stack.lifecycle_events(1, Duration::from_secs(3)).await;
     assert_eq!(events_of(&events, &campaign.id, "CampaignStarted").len(), 1);

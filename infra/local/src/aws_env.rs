@@ -16,12 +16,19 @@ pub fn endpoint() -> String {
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
 }
 
+/// The region in use.
+pub fn region() -> String {
+    std::env::var("AWS_REGION")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
 /// Loads the SDK configuration for the local endpoint.
 pub async fn sdk_config() -> SdkConfig {
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
-        .region(Region::new(region));
+        .region(Region::new(region()));
     if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
         loader = loader.credentials_provider(Credentials::new("test", "test", None, None, "local"));
     }

@@ -12,7 +12,7 @@ pub mod provision;
 pub mod runtime;
 pub mod template;
 
-pub use provision::{Stack, provision};
+pub use provision::{Stack, provision, provision_template};
 pub use template::Template;
 
 /// Path of `template.yaml` at the repository root.

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml_ng::Value;
+use shared::aws::AwsClients;
 
 use crate::template::{
     LOCAL_ACCOUNT, Physical, Resolver, Template, TemplateError, references, scalar,
@@ -61,16 +62,19 @@ impl Stack {
     }
 }
 
-/// Clients used for provisioning.
-pub struct ProvisionClients<'a> {
-    pub dynamodb: &'a aws_sdk_dynamodb::Client,
-    pub sqs: &'a aws_sdk_sqs::Client,
-    pub eventbridge: &'a aws_sdk_eventbridge::Client,
+/// Loads `template.yaml` and provisions it under `stack_name`.
+pub async fn provision_template(
+    clients: &AwsClients,
+    stack_name: &str,
+    region: &str,
+) -> Result<Stack, ProvisionError> {
+    let template = Template::load(&crate::template_path())?;
+    provision(clients, &template, stack_name, region).await
 }
 
 /// Creates every supported resource of `template` under `stack_name`, in dependency order.
 pub async fn provision(
-    clients: ProvisionClients<'_>,
+    clients: &AwsClients,
     template: &Template,
     stack_name: &str,
     region: &str,
@@ -106,20 +110,20 @@ pub async fn provision(
         let physical_name = format!("{stack_name}-{name}");
         let physical = match resource.kind.as_str() {
             "AWS::DynamoDB::Table" => {
-                create_table(clients.dynamodb, name, &physical_name, &properties, region).await?
+                create_table(&clients.dynamodb, name, &physical_name, &properties, region).await?
             }
             "AWS::SQS::Queue" => {
-                create_queue(clients.sqs, name, &physical_name, &properties).await?
+                create_queue(&clients.sqs, name, &physical_name, &properties).await?
             }
             "AWS::Events::EventBus" => {
                 let bus_name = properties
                     .get("Name")
                     .and_then(scalar)
                     .unwrap_or(physical_name);
-                create_bus(clients.eventbridge, name, &bus_name, region).await?
+                create_bus(&clients.eventbridge, name, &bus_name, region).await?
             }
             "AWS::Events::Rule" => {
-                create_rule(clients.eventbridge, name, &physical_name, &properties).await?
+                create_rule(&clients.eventbridge, name, &physical_name, &properties).await?
             }
             _ => unreachable!("filtered to provisioned types"),
         };

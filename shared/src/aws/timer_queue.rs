@@ -24,11 +24,6 @@ impl TimerQueue {
         }
     }
 
-    /// The queue URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends every message. Entries SQS refuses are retried once in the next request; if any
     /// still fails, the first failure is returned (the messages that went out stay sent —
     /// duplicates are harmless to the executor).

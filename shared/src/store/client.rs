@@ -30,11 +30,6 @@ impl Store {
     pub fn due_shards(&self) -> u16 {
         self.due_shards
     }
-
-    /// The table name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
 }
 
 /// A primary key.

@@ -18,9 +18,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use local_stack::functions::functions;
-use local_stack::provision::ProvisionClients;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
-use local_stack::{Template, aws_env, provision, template_path};
+use local_stack::{aws_env, provision_template};
 use serde::{Deserialize, Serialize};
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
@@ -114,21 +113,11 @@ async fn run() -> Result<(), String> {
     let options = parse_options()?;
     let sdk_config = aws_env::sdk_config().await;
     let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
-    let template = Template::load(&template_path()).map_err(|e| e.to_string())?;
     let started_at = Timestamp::now();
     let stack_name = format!("bench-{}", started_at.millis());
-    let stack = provision(
-        ProvisionClients {
-            dynamodb: &setup.dynamodb,
-            sqs: &setup.sqs,
-            eventbridge: &setup.eventbridge,
-        },
-        &template,
-        &stack_name,
-        "us-east-1",
-    )
-    .await
-    .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
+    let stack = provision_template(&setup, &stack_name, &aws_env::region())
+        .await
+        .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
     let specs: Vec<_> = functions(&stack)
         .map_err(|e| e.to_string())?
         .into_iter()

@@ -11,9 +11,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use local_stack::functions::functions;
-use local_stack::provision::ProvisionClients;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions};
-use local_stack::{Template, aws_env, provision, template_path};
+use local_stack::{aws_env, provision_template};
 use shared::aws::{AwsClients, RequestCounter};
 use shared::config::LogFormat;
 
@@ -63,30 +62,18 @@ fn options() -> Result<RuntimeOptions, String> {
 async fn run() -> Result<(), String> {
     let options = options()?;
     let stack_name = env_or("LOCAL_STACK_NAME", "campaign-lifecycle-local");
-    let template = Template::load(&template_path()).map_err(|e| e.to_string())?;
     let sdk_config = aws_env::sdk_config().await;
-    let region = sdk_config
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_default();
     let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
     tracing::info!(
         endpoint = aws_env::endpoint(),
         stack = stack_name,
         "provisioning template.yaml"
     );
-    let stack = provision(
-        ProvisionClients {
-            dynamodb: &setup.dynamodb,
-            sqs: &setup.sqs,
-            eventbridge: &setup.eventbridge,
-        },
-        &template,
-        &stack_name,
-        &region,
-    )
-    .await
-    .map_err(|e| format!("provisioning failed: {e} (is the emulator running? `make emulator`)"))?;
+    let stack = provision_template(&setup, &stack_name, &aws_env::region())
+        .await
+        .map_err(|e| {
+            format!("provisioning failed: {e} (is the emulator running? `make emulator`)")
+        })?;
     for (logical, physical) in &stack.resolver.physical {
         tracing::info!("  {logical:<32} {}", physical.reference);
     }
