@@ -18,7 +18,7 @@ test: emulator
 
 ## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
 bench: emulator
-	cargo run -p local-stack --bin bench -- $(BENCH_ARGS)
+	cargo run --release -p local-stack --bin bench -- $(BENCH_ARGS)
 
 ## emulator: install the pinned tools and start moto_server on 127.0.0.1:4566 (unless AWS_ENDPOINT_URL answers)
 emulator:

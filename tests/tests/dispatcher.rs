@@ -54,3 +54,72 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     let watermarks = stack.services.store.load_watermarks().await.unwrap();
     assert_eq!(watermarks.version, 2);
 }
+
+#[tokio::test]
+async fn leaves_out_timers_the_api_queued_at_creation() {
+    let stack = TestStack::new().await;
+    let now = Timestamp::now();
+    let body = serde_json::json!({
+        "name": "Flash sale",
+        "startAt": now.plus_millis(20_000).to_rfc3339(),
+        "endAt": now.plus_millis(3_600_000).to_rfc3339(),
+    })
+    .to_string();
+    let (status, created) = stack
+        .api(axum::http::Method::POST, "/campaigns", Some(&body))
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{created}");
+    let (_, timers) = stack
+        .api(
+            axum::http::Method::GET,
+            &format!("/campaigns/{}/timers", created["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let queued: Vec<_> = timers["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["kind"].clone(), t["queuedAtCreation"].clone()))
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            (json_str("START_CAMPAIGN"), serde_json::Value::Bool(true)),
+            (json_str("CLOSE_CAMPAIGN"), serde_json::Value::Null),
+        ]
+    );
+
+    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.timers_sent, report.queued_at_creation),
+        (0, 1),
+        "{report:?}"
+    );
+    let attributes = stack
+        .setup
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.queue_url("TimersQueue"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let delayed = attributes
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        })
+        .cloned();
+    assert_eq!(
+        delayed.as_deref(),
+        Some("1"),
+        "only the API's message is on the queue"
+    );
+}
+
+fn json_str(value: &str) -> serde_json::Value {
+    serde_json::Value::String(value.to_owned())
+}

@@ -3,7 +3,8 @@
 //! queue, grouped by due second across shards, each message delayed to its second. Then it
 //! saves the advanced watermarks (one conditional write). If the send fails, the shards that
 //! had timers keep their watermarks and are read again next tick; duplicates are harmless
-//! because the executor applies each timer once.
+//! because the executor applies each timer once. Timers the API already queued when their
+//! campaign was created are left out.
 
 use serde::Serialize;
 use shared::Timestamp;
@@ -17,6 +18,8 @@ use shared::timer_messages::plan_messages;
 pub struct DispatchReport {
     pub timers_sent: usize,
     pub messages_sent: usize,
+    /// Due timers left out because the API sent them when their campaign was created.
+    pub queued_at_creation: usize,
     /// Shards that had more than `DISPATCH_MAX_PER_SHARD` due; the rest goes next tick.
     pub truncated_shards: usize,
     /// Whether this tick's watermarks were saved (false if a concurrent tick won).
@@ -71,10 +74,11 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
             }
         };
         report.truncated_shards += usize::from(page.truncated);
+        report.queued_at_creation += page.queued_at_creation;
         // A truncated read stops just before the last timer's millisecond: timers sharing it
         // that were not read are picked up next tick (the ones read are sent twice, harmlessly).
-        let watermark = match page.timers.last() {
-            Some(last) if page.truncated => last.due_at.plus_millis(-1),
+        let watermark = match page.last_read_due {
+            Some(last) if page.truncated => last.plus_millis(-1),
             _ => until,
         };
         if !page.timers.is_empty() {
@@ -108,6 +112,7 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
         timers = report.timers_sent,
         messages = report.messages_sent,
         truncated_shards = report.truncated_shards,
+        queued_at_creation = report.queued_at_creation,
         until = %until,
         "dispatched {} timers in {} messages",
         report.timers_sent,

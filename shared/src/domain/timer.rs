@@ -159,6 +159,11 @@ pub struct Timer {
     pub fired_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// The API sent it to the queue when the campaign was created (it was due within the
+    /// direct-send window), so the dispatcher does not send it again. It stays in the due
+    /// index: if that send was lost, the missed-timer sweep still finds it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued_at_creation: bool,
 }
 
 #[cfg(test)]

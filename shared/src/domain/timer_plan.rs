@@ -57,6 +57,7 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             last_error: None,
             fired_at: None,
             cancel_reason: None,
+            queued_at_creation: false,
         })
         .collect()
 }

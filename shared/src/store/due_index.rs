@@ -10,13 +10,19 @@ use crate::domain::DueTimer;
 /// Timers of one shard, in due order.
 #[derive(Debug, Clone, Default)]
 pub struct DuePage {
+    /// The timers to send: those read, less the ones the API queued at creation.
     pub timers: Vec<DueTimer>,
+    /// Timers read but left out because the API queued them at creation.
+    pub queued_at_creation: usize,
+    /// Due time of the last timer read (sent or not): where a truncated read stopped.
+    pub last_read_due: Option<Timestamp>,
     /// More timers up to the horizon remain (the limit was reached).
     pub truncated: bool,
 }
 
 impl Store {
-    /// PENDING timers of `shard` due in `(after, until]`, at most `limit`.
+    /// PENDING timers of `shard` due in `(after, until]`, at most `limit` read; those the
+    /// API queued at creation are counted, not returned.
     pub async fn due_timers(
         &self,
         shard: u16,
@@ -26,8 +32,9 @@ impl Store {
     ) -> Result<DuePage, StoreError> {
         let mut page = DuePage::default();
         let mut start_key: Option<Item> = None;
+        let mut read = 0;
         loop {
-            let remaining = limit as usize - page.timers.len();
+            let remaining = limit as usize - read;
             let output = self
                 .client
                 .query()
@@ -46,10 +53,16 @@ impl Store {
                 .map_err(|e| StoreError::aws("Query", e))?;
             for item in output.items().iter().cloned() {
                 let timer = items::from_item::<TimerItem>(item)?.timer;
-                page.timers.push(DueTimer::from(&timer));
+                read += 1;
+                page.last_read_due = Some(timer.due_at);
+                if timer.queued_at_creation {
+                    page.queued_at_creation += 1;
+                } else {
+                    page.timers.push(DueTimer::from(&timer));
+                }
             }
             match output.last_evaluated_key() {
-                Some(key) if page.timers.len() < limit as usize => start_key = Some(key.clone()),
+                Some(key) if read < limit as usize => start_key = Some(key.clone()),
                 Some(_) => {
                     page.truncated = true;
                     break;
