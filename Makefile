@@ -6,11 +6,19 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
 VENV := infra/.venv
 
-.PHONY: local test bench emulator emulator-stop venv lint-template fmt-check clippy ci
+.PHONY: local invoke test bench emulator emulator-stop venv lint-template fmt-check clippy ci
 
 ## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
 local: emulator
 	cargo run -p local-stack --bin local
+
+## invoke: call a function of the local stack directly and print its JSON answer, e.g. a
+## dry-run recovery report: make -s invoke EVENT='{"dryRun":true}'
+FUNCTION ?= SweeperFunction
+EVENT ?= {}
+invoke:
+	@bash infra/emulator.sh start >&2
+	@cargo run -q -p local-stack --bin invoke -- $(FUNCTION) '$(EVENT)'
 
 ## test: unit tests and integration tests against the local emulator (started if needed)
 test: emulator

@@ -44,6 +44,32 @@ pub struct Config {
     pub executor_max_early_wait_ms: u32,
     /// `LOG_FORMAT` (`json` default, or `text`).
     pub log_format: LogFormat,
+    /// The sweeper's settings.
+    pub sweep: SweepConfig,
+}
+
+/// Settings of the sweeper (recovery), read by every function so one place validates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// `SWEEP_GRACE_SECONDS` (default 120, 10–3600): a PENDING timer (or a campaign status)
+    /// this long past its time counts as missed; before that the normal path has its chance.
+    pub grace_secs: u32,
+    /// `MISFIRE_WINDOW_SECONDS` (default 3600): a missed timer later than this is cancelled,
+    /// not fired (seed 000's one-hour rule); the state correction still moves its campaign.
+    pub misfire_window_secs: u32,
+    /// `LEASE_SECONDS` (default 60, 5–900): how long a claimed timer is held.
+    pub lease_secs: u32,
+    /// `MAX_TIMER_ATTEMPTS` (default 5, 1–100): expired leases before a timer is FAILED.
+    pub max_attempts: u32,
+    /// `OUTBOX_REPUBLISH_AFTER_SECONDS` (default 60): outbox events and alerts older than
+    /// this are published again.
+    pub outbox_republish_after_secs: u32,
+    /// `DISPATCHER_STALL_SECONDS` (default 180): watermarks older than this mean the
+    /// dispatcher stopped (the report's `wasCrash`).
+    pub dispatcher_stall_secs: u32,
+    /// `SWEEP_BATCH_LIMIT` (default 500, 1–10000): items read per shard and step per sweep;
+    /// the rest waits for the next sweep.
+    pub batch_limit: u32,
 }
 
 impl Config {
@@ -87,6 +113,23 @@ impl Config {
                 60_000,
             )? as u32,
             log_format,
+            sweep: SweepConfig {
+                grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 10, 3600)? as u32,
+                misfire_window_secs: number(&lookup, "MISFIRE_WINDOW_SECONDS", 3600, 60, 2_592_000)?
+                    as u32,
+                lease_secs: number(&lookup, "LEASE_SECONDS", 60, 5, 900)? as u32,
+                max_attempts: number(&lookup, "MAX_TIMER_ATTEMPTS", 5, 1, 100)? as u32,
+                outbox_republish_after_secs: number(
+                    &lookup,
+                    "OUTBOX_REPUBLISH_AFTER_SECONDS",
+                    60,
+                    5,
+                    86_400,
+                )? as u32,
+                dispatcher_stall_secs: number(&lookup, "DISPATCHER_STALL_SECONDS", 180, 60, 86_400)?
+                    as u32,
+                batch_limit: number(&lookup, "SWEEP_BATCH_LIMIT", 500, 1, 10_000)? as u32,
+            },
         })
     }
 
@@ -153,6 +196,9 @@ mod tests {
         assert_eq!(config.dispatch_lookahead_secs, 90);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.direct_send_window_millis(), 95_000);
+        assert_eq!(config.sweep.grace_secs, 120);
+        assert_eq!(config.sweep.misfire_window_secs, 3600);
+        assert_eq!(config.sweep.max_attempts, 5);
     }
 
     #[test]
@@ -178,6 +224,12 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "DISPATCH_LOOKAHEAD_SECONDS"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("SWEEP_GRACE_SECONDS", "5")]))
+                .unwrap_err()
+                .variable,
+            "SWEEP_GRACE_SECONDS"
         );
         assert_eq!(
             Config::from_map(&vars(&[("LOG_FORMAT", "xml")]))

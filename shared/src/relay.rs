@@ -1,11 +1,11 @@
-//! Relaying committed events from the outbox to the bus: publish, then delete what the bus
+//! Relaying committed events (and alerts) from the outbox to the bus: publish, then delete what the bus
 //! accepted. Whatever fails stays in the outbox and is published again later (at least once on
 //! the bus, deduplicated by consumers on `eventId`).
 
 use std::collections::BTreeSet;
 
 use crate::aws::{EventPublisher, PublishReport};
-use crate::domain::LifecycleEvent;
+use crate::domain::{Alert, LifecycleEvent};
 use crate::store::Store;
 
 /// Publishes `events` (duplicates by id removed) and clears the published ones from the
@@ -36,4 +36,25 @@ pub async fn publish_and_clear(
         tracing::warn!(error = %error, "outbox not cleared; the events will be published again");
     }
     report
+}
+
+/// Publishes `alerts` and takes the published ones out of the due index; returns how many
+/// the bus accepted. The rest are published again by the sweeper's outbox step.
+pub async fn publish_alerts(publisher: &EventPublisher, store: &Store, alerts: &[Alert]) -> usize {
+    if alerts.is_empty() {
+        return 0;
+    }
+    let report = publisher.publish(alerts).await;
+    for (alert_id, error) in &report.failed {
+        tracing::warn!(alert_id, error = %error, "alert not published; it is published again later");
+    }
+    let published: Vec<Alert> = alerts
+        .iter()
+        .filter(|alert| report.published.contains(&alert.alert_id))
+        .cloned()
+        .collect();
+    if let Err(error) = store.mark_alerts_published(&published).await {
+        tracing::warn!(error = %error, "alerts not marked published; they are published again");
+    }
+    published.len()
 }

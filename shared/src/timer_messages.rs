@@ -94,6 +94,7 @@ mod tests {
                 from: CampaignStatus::Scheduled,
                 to: CampaignStatus::Running,
             },
+            next_deadline: None,
         }
     }
 

@@ -28,6 +28,8 @@ pub struct TestStack {
     pub requests: RequestCounter,
     /// Uncounted clients for setup and inspection.
     pub setup: AwsClients,
+    /// The counted clients behind `services`.
+    clients: AwsClients,
 }
 
 impl TestStack {
@@ -61,7 +63,28 @@ impl TestStack {
             services,
             requests,
             setup,
+            clients,
         }
+    }
+
+    /// Services like `services` but with `change` applied to their configuration.
+    pub fn services_with(&self, change: impl FnOnce(&mut Config)) -> Services {
+        let mut config = self.services.config.clone();
+        change(&mut config);
+        Services::new(config, &self.clients, self.requests.clone())
+    }
+
+    /// The stored timer of `kind` of campaign `id`.
+    pub async fn timer(&self, id: &CampaignId, kind: TimerKind) -> Timer {
+        self.services
+            .store
+            .load_partition(id)
+            .await
+            .expect("partition read")
+            .timers
+            .into_iter()
+            .find(|t| t.kind == kind)
+            .expect("timer exists")
     }
 
     /// The stored campaign `id` (it must exist).

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `POST /campaigns` | validates, stores the campaign and its timers (201) |
 //! | `GET /campaigns/{id}` | the campaign (404 if unknown) |
-//! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, newest first |
+//! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, next to move first |
 //! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
 

@@ -87,7 +87,10 @@ pub async fn start(
                 trigger: format!("{trigger:?}"),
             };
             match (spec.binary.as_str(), trigger) {
-                ("timer-dispatcher", Trigger::Schedule { expression, period }) => {
+                (
+                    binary @ ("timer-dispatcher" | "sweeper"),
+                    Trigger::Schedule { expression, period },
+                ) => {
                     let period = options.schedule_period.unwrap_or(*period);
                     tracing::info!(
                         function = spec.logical_id,
@@ -95,7 +98,17 @@ pub async fn start(
                         every_s = period.as_secs_f64(),
                         "schedule driven locally"
                     );
-                    tasks.spawn(run_schedule(services.clone(), period, shutdown.clone()));
+                    let job = if binary == "sweeper" {
+                        ScheduledJob::Sweeper
+                    } else {
+                        ScheduledJob::Dispatcher
+                    };
+                    tasks.spawn(run_schedule(
+                        services.clone(),
+                        job,
+                        period,
+                        shutdown.clone(),
+                    ));
                 }
                 (
                     "timer-executor",
@@ -147,7 +160,23 @@ pub async fn start(
     Ok(tasks)
 }
 
-async fn run_schedule(services: Services, period: Duration, mut shutdown: watch::Receiver<bool>) {
+/// A function driven by an EventBridge schedule.
+#[derive(Debug, Clone, Copy)]
+enum ScheduledJob {
+    Dispatcher,
+    Sweeper,
+}
+
+/// How long a scheduled invocation may run locally before it stops taking on work (the
+/// sweeper's deadline, like Lambda's timeout minus its margin).
+const LOCAL_INVOCATION_BUDGET_MS: i64 = 50_000;
+
+async fn run_schedule(
+    services: Services,
+    job: ScheduledJob,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -155,12 +184,27 @@ async fn run_schedule(services: Services, period: Duration, mut shutdown: watch:
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        match timer_dispatcher::dispatch(&services, Timestamp::now()).await {
-            Ok(report) if !report.errors.is_empty() => {
-                tracing::error!(errors = ?report.errors, "dispatcher tick partly failed");
+        match job {
+            ScheduledJob::Dispatcher => {
+                match timer_dispatcher::dispatch(&services, Timestamp::now()).await {
+                    Ok(report) if !report.errors.is_empty() => {
+                        tracing::error!(errors = ?report.errors, "dispatcher tick partly failed");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(error = %error, "dispatcher tick failed"),
+                }
             }
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "dispatcher tick failed"),
+            ScheduledJob::Sweeper => {
+                let now = Timestamp::now();
+                let stop_at = now.plus_millis(LOCAL_INVOCATION_BUDGET_MS);
+                sweeper::sweep(
+                    &services,
+                    &sweeper::SweepRequest::default(),
+                    now,
+                    Some(stop_at),
+                )
+                .await;
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
-//! Publishes lifecycle events to the EventBridge bus with `PutEvents`, ten entries a request.
+//! Publishes bus events (lifecycle events, alerts) to the EventBridge bus with `PutEvents`,
+//! ten entries a request.
 //! Each event reports its own outcome: a failed entry stays in the outbox for a later retry.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::AwsError;
-use crate::domain::LifecycleEvent;
-use crate::domain::event::EVENT_SOURCE;
+use crate::domain::event::{BusEvent, EVENT_SOURCE};
 
 /// Entries per `PutEvents` request (the EventBridge maximum).
 const BATCH_ENTRIES: usize = 10;
@@ -19,7 +19,7 @@ pub struct PublishReport {
     pub failed: Vec<(String, AwsError)>,
 }
 
-/// Publisher of lifecycle events to one bus.
+/// Publisher of bus events to one bus.
 #[derive(Debug, Clone)]
 pub struct EventPublisher {
     client: aws_sdk_eventbridge::Client,
@@ -35,7 +35,7 @@ impl EventPublisher {
     }
 
     /// Publishes `events`; never fails as a whole — see [`PublishReport::failed`].
-    pub async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
+    pub async fn publish<E: BusEvent>(&self, events: &[E]) -> PublishReport {
         let mut report = PublishReport::default();
         for chunk in events.chunks(BATCH_ENTRIES) {
             let entries = chunk
@@ -43,7 +43,7 @@ impl EventPublisher {
                 .map(|event| {
                     PutEventsRequestEntry::builder()
                         .source(EVENT_SOURCE)
-                        .detail_type(event.event_type.as_str())
+                        .detail_type(event.detail_type())
                         .detail(event.detail_json())
                         .event_bus_name(&self.bus_name)
                         .build()
@@ -59,9 +59,9 @@ impl EventPublisher {
                 Ok(output) => {
                     for (event, result) in chunk.iter().zip(output.entries()) {
                         match result.error_code() {
-                            None => report.published.push(event.event_id.clone()),
+                            None => report.published.push(event.event_id().to_owned()),
                             Some(code) => report.failed.push((
-                                event.event_id.clone(),
+                                event.event_id().to_owned(),
                                 AwsError::batch_entry(
                                     "PutEvents",
                                     Some(code),
@@ -73,7 +73,7 @@ impl EventPublisher {
                     // An answer with fewer entries than sent leaves the rest unconfirmed.
                     for event in chunk.iter().skip(output.entries().len()) {
                         report.failed.push((
-                            event.event_id.clone(),
+                            event.event_id().to_owned(),
                             AwsError::batch_entry("PutEvents", None, Some("no result entry")),
                         ));
                     }
@@ -81,7 +81,9 @@ impl EventPublisher {
                 Err(error) => {
                     let error = AwsError::from_sdk("PutEvents", error);
                     for event in chunk {
-                        report.failed.push((event.event_id.clone(), error.clone()));
+                        report
+                            .failed
+                            .push((event.event_id().to_owned(), error.clone()));
                     }
                 }
             }

@@ -74,6 +74,15 @@ impl CampaignStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
+    /// The schedule still moves a campaign out of this status (SCHEDULED, RUNNING,
+    /// REWARD_CLAIM); a CLOSED campaign only moves if cancelled.
+    pub const fn awaits_schedule(self) -> bool {
+        matches!(
+            self,
+            CampaignStatus::Scheduled | CampaignStatus::Running | CampaignStatus::RewardClaim
+        )
+    }
+
     /// No move leaves a terminal status.
     pub const fn is_terminal(self) -> bool {
         matches!(self, CampaignStatus::Expired | CampaignStatus::Cancelled)

@@ -17,6 +17,9 @@ pub struct DueTimer {
     pub due_at: Timestamp,
     #[serde(flatten)]
     pub effect: TimerEffect,
+    /// See [`Timer::next_deadline`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_deadline: Option<Timestamp>,
 }
 
 impl From<&Timer> for DueTimer {
@@ -27,6 +30,7 @@ impl From<&Timer> for DueTimer {
             kind: timer.kind,
             due_at: timer.due_at,
             effect: timer.effect,
+            next_deadline: timer.next_deadline,
         }
     }
 }

@@ -9,6 +9,16 @@ use crate::Timestamp;
 /// The EventBridge `source` of every lifecycle event.
 pub const EVENT_SOURCE: &str = "campaign-lifecycle";
 
+/// Anything published on the bus: its id (for dedupe), `detail-type` and JSON `detail`.
+pub trait BusEvent {
+    /// The stable id consumers dedupe on.
+    fn event_id(&self) -> &str;
+    /// The EventBridge `detail-type`.
+    fn detail_type(&self) -> &str;
+    /// The EventBridge `detail`.
+    fn detail_json(&self) -> String;
+}
+
 /// The EventBridge `detail-type` of a lifecycle event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventType {
@@ -107,9 +117,18 @@ impl LifecycleEvent {
             fired_at,
         }
     }
+}
 
-    /// The JSON `detail` for the bus.
-    pub fn detail_json(&self) -> String {
+impl BusEvent for LifecycleEvent {
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    fn detail_type(&self) -> &str {
+        self.event_type.as_str()
+    }
+
+    fn detail_json(&self) -> String {
         let detail = Detail {
             event_id: &self.event_id,
             campaign_id: &self.campaign_id,
@@ -123,7 +142,8 @@ impl LifecycleEvent {
     }
 }
 
-fn stable_id(key: &str) -> String {
+/// A UUIDv5 of `key`: the same cause always gets the same id.
+pub(crate) fn stable_id(key: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 

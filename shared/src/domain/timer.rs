@@ -164,6 +164,16 @@ pub struct Timer {
     /// index: if that send was lost, the missed-timer sweep still finds it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub queued_at_creation: bool,
+    /// For a MOVE timer: when the campaign is scheduled to leave the status it moves to
+    /// (`None`: it stays there). The move stores it as the campaign's ByStatus sort time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_deadline: Option<Timestamp>,
+    /// While RUNNING: the worker holding the timer's lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    /// While RUNNING: when the lease runs out and the sweeper may take the timer back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

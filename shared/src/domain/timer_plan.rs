@@ -58,6 +58,12 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             fired_at: None,
             cancel_reason: None,
             queued_at_creation: false,
+            next_deadline: match effect {
+                TimerEffect::Move { to, .. } => campaign.scheduled_exit(to).map(|(_, at)| at),
+                TimerEffect::Remind => None,
+            },
+            lease_owner: None,
+            lease_expires_at: None,
         })
         .collect()
 }

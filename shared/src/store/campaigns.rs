@@ -63,8 +63,9 @@ impl Store {
         }
     }
 
-    /// Campaigns in `status`, newest first, `limit` per page. The index is eventually
-    /// consistent: a move made a moment ago may not show yet.
+    /// Campaigns in `status`, `limit` per page: for SCHEDULED, RUNNING and REWARD_CLAIM the
+    /// next to move first (by start, end, claim end); for the others the latest to enter it
+    /// first. The index is eventually consistent: a move made a moment ago may not show yet.
     pub async fn list_campaigns(
         &self,
         status: CampaignStatus,
@@ -83,7 +84,7 @@ impl Store {
             .key_condition_expression("#spk = :spk")
             .expression_attribute_names("#spk", keys::STATUS_PK)
             .expression_attribute_values(":spk", s(keys::status_pk(status)))
-            .scan_index_forward(false)
+            .scan_index_forward(status.awaits_schedule())
             .limit(limit)
             .set_exclusive_start_key(start_key)
             .send()

@@ -4,10 +4,11 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::client::{Store, key, n, s};
-use super::{StoreError, keys};
+use super::StoreError;
+use super::client::Store;
+use super::timer_writes::Claim;
 use crate::Timestamp;
 use crate::domain::state_machine::{self, IllegalTransition};
 use crate::domain::{Campaign, CampaignId, CampaignStatus, LifecycleEvent, TimerStatus};
@@ -68,10 +69,11 @@ impl Store {
             {
                 writes.push(
                     TransactWriteItem::builder()
-                        .update(self.cancel_pending_timer(
+                        .update(self.cancel_timer(
                             id,
                             timer.kind,
                             None,
+                            Claim::Pending,
                             CANCELLED_WITH_CAMPAIGN,
                         )?)
                         .build(),
@@ -103,32 +105,5 @@ impl Store {
             }
         }
         Err(CancelError::Contended)
-    }
-
-    /// The campaign update of a read-modify-write move, conditional on status and version.
-    fn move_campaign(
-        &self,
-        before: &Campaign,
-        after: &Campaign,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign_pk(&before.id), keys::CAMPAIGN_SK)))
-            .condition_expression("#status = :from AND #version = :version")
-            .update_expression(
-                "SET #status = :to, #statusPk = :statusPk, #version = :next, #updatedAt = :now",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#statusPk", keys::STATUS_PK)
-            .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_values(":from", s(before.status.as_str()))
-            .expression_attribute_values(":version", n(before.version))
-            .expression_attribute_values(":to", s(after.status.as_str()))
-            .expression_attribute_values(":statusPk", s(keys::status_pk(after.status)))
-            .expression_attribute_values(":next", n(after.version))
-            .expression_attribute_values(":now", s(after.updated_at.to_rfc3339()))
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
     }
 }

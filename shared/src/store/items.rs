@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use crate::domain::{Campaign, LifecycleEvent, Timer, TimerStatus};
+use crate::domain::clock::status_sort_time;
+use crate::domain::{Alert, AuditRecord, Campaign, CampaignId, LifecycleEvent, Timer, TimerStatus};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -18,6 +19,9 @@ pub enum Entity {
     Campaign,
     Timer,
     Outbox,
+    Alert,
+    Audit,
+    Report,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,7 +46,10 @@ impl CampaignItem {
             sk: keys::CAMPAIGN_SK.to_owned(),
             entity: Entity::Campaign,
             status_pk: keys::status_pk(campaign.status),
-            status_sk: keys::status_sk(campaign.created_at, &campaign.id),
+            status_sk: keys::status_sk(
+                status_sort_time(campaign, campaign.status, campaign.updated_at),
+                &campaign.id,
+            ),
             campaign: campaign.clone(),
         }
     }
@@ -64,16 +71,27 @@ pub struct TimerItem {
 }
 
 impl TimerItem {
-    /// The item of `timer`; it is in the due index only while PENDING.
+    /// The item of `timer`: in the due index by due time while PENDING, by lease expiry
+    /// while RUNNING, not at all otherwise.
     pub fn new(timer: &Timer, due_shards: u16) -> Self {
-        let pending = timer.status == TimerStatus::Pending;
+        let shard = keys::timer_shard(&timer.timer_id, due_shards);
+        let (due_pk, due_sk) = match (timer.status, timer.lease_expires_at) {
+            (TimerStatus::Pending, _) => (
+                Some(keys::timer_due_pk(shard)),
+                Some(keys::due_sk(timer.due_at, timer.timer_id.as_str())),
+            ),
+            (TimerStatus::Running, Some(expires_at)) => (
+                Some(keys::lease_due_pk(shard)),
+                Some(keys::due_sk(expires_at, timer.timer_id.as_str())),
+            ),
+            _ => (None, None),
+        };
         Self {
             pk: keys::campaign_pk(&timer.campaign_id),
             sk: keys::timer_sk(timer.kind),
             entity: Entity::Timer,
-            due_pk: pending
-                .then(|| keys::timer_due_pk(keys::timer_shard(&timer.timer_id, due_shards))),
-            due_sk: pending.then(|| keys::due_sk(timer.due_at, timer.timer_id.as_str())),
+            due_pk,
+            due_sk,
             timer: timer.clone(),
         }
     }
@@ -108,6 +126,74 @@ impl OutboxItem {
         }
     }
 }
+
+/// An alert, listed in the due index until it is published, kept 30 days.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AlertItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: Entity,
+    #[serde(rename = "duePk", default, skip_serializing_if = "Option::is_none")]
+    pub due_pk: Option<String>,
+    #[serde(rename = "dueSk", default, skip_serializing_if = "Option::is_none")]
+    pub due_sk: Option<String>,
+    /// TTL attribute (epoch seconds).
+    #[serde(rename = "expiresAt")]
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub alert: Alert,
+}
+
+impl AlertItem {
+    /// The unpublished record of `alert`.
+    pub fn new(alert: &Alert) -> Self {
+        Self {
+            pk: keys::ALERTS_PK.to_owned(),
+            sk: keys::alert_sk(&alert.alert_id),
+            entity: Entity::Alert,
+            due_pk: Some(keys::ALERT_DUE_PK.to_owned()),
+            due_sk: Some(keys::due_sk(alert.raised_at, &alert.alert_id)),
+            expires_at: alert
+                .raised_at
+                .plus_millis(RECORD_RETENTION_MS)
+                .epoch_seconds(),
+            alert: alert.clone(),
+        }
+    }
+}
+
+/// An audit record in its campaign's partition, kept 30 days.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: Entity,
+    /// TTL attribute (epoch seconds).
+    #[serde(rename = "expiresAt")]
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub record: AuditRecord,
+}
+
+impl AuditItem {
+    /// The audit record of a change of campaign `id`.
+    pub fn new(id: &CampaignId, record: &AuditRecord) -> Self {
+        Self {
+            pk: keys::campaign_pk(id),
+            sk: keys::audit_sk(record.at, &format!("{}#{}", record.action, record.to)),
+            entity: Entity::Audit,
+            expires_at: record.at.plus_millis(RECORD_RETENTION_MS).epoch_seconds(),
+            record: record.clone(),
+        }
+    }
+}
+
+/// How long audit records, alerts and recovery reports are kept (DynamoDB TTL).
+pub const RECORD_RETENTION_MS: i64 = 30 * 86_400_000;
 
 /// Serialises a value into an item.
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, serde_dynamo::Error> {

@@ -13,7 +13,7 @@ pub const BY_DUE_INDEX: &str = "ByDue";
 pub const DUE_PK: &str = "duePk";
 /// Sort attribute of [`BY_DUE_INDEX`].
 pub const DUE_SK: &str = "dueSk";
-/// Index of campaigns by status, newest first when read backwards.
+/// Index of campaigns by status, ordered by when they are due to leave it.
 pub const BY_STATUS_INDEX: &str = "ByStatus";
 /// Partition attribute of [`BY_STATUS_INDEX`].
 pub const STATUS_PK: &str = "statusPk";
@@ -66,6 +66,38 @@ pub fn outbox_due_pk(shard: u16) -> String {
     format!("OUTBOX#{shard:03}")
 }
 
+/// `LEASE#<shard>` — the due-index partition of RUNNING timers, by lease expiry.
+pub fn lease_due_pk(shard: u16) -> String {
+    format!("LEASE#{shard:03}")
+}
+
+/// Partition of alert records (few: one per operator-worthy failure).
+pub const ALERTS_PK: &str = "ALERTS";
+/// The due-index partition of alerts not yet published.
+pub const ALERT_DUE_PK: &str = "ALERT#000";
+
+/// `ALERT#<alertId>`.
+pub fn alert_sk(alert_id: &str) -> String {
+    format!("ALERT#{alert_id}")
+}
+
+/// `AUDIT#<millis>#<what>` — an audit record inside a campaign's partition.
+pub fn audit_sk(at: Timestamp, what: &str) -> String {
+    format!("AUDIT#{}", due_sk(at, what))
+}
+
+/// Partition of the sweeper's records: its run lease and its recovery reports.
+pub const SWEEPER_PK: &str = "SWEEPER";
+/// The sweeper's run lease (one sweep at a time).
+pub const SWEEP_LEASE_SK: &str = "LEASE";
+/// Prefix of recovery report sort keys.
+pub const REPORT_SK_PREFIX: &str = "REPORT#";
+
+/// `REPORT#<started millis>#<runId>`: reports sort by start time.
+pub fn report_sk(started_at: Timestamp, run_id: &str) -> String {
+    format!("{REPORT_SK_PREFIX}{}", due_sk(started_at, run_id))
+}
+
 /// `<epoch millis, 13 digits>#<id>`: sorts by time, unique per entry.
 pub fn due_sk(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))
@@ -81,9 +113,10 @@ pub fn status_pk(status: CampaignStatus) -> String {
     format!("STATUS#{status}")
 }
 
-/// `<created millis>#<campaign id>`.
-pub fn status_sk(created_at: Timestamp, id: &CampaignId) -> String {
-    due_sk(created_at, id.as_str())
+/// `<sort millis>#<campaign id>`, the sort time from [`crate::domain::clock::status_sort_time`]:
+/// when the campaign is scheduled to leave its status, else when it entered it.
+pub fn status_sk(sort_time: Timestamp, id: &CampaignId) -> String {
+    due_sk(sort_time, id.as_str())
 }
 
 /// Shard of a timer in the due index.

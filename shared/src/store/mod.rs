@@ -1,16 +1,21 @@
 //! The DynamoDB store: one table, keys designed from the access patterns in
 //! `docs/data-model.md`. Every state change is a conditional write.
 
+mod alerts;
+mod campaign_move;
 mod campaigns;
 mod cancel;
 mod client;
+mod correction;
 mod due_index;
 mod error;
 pub mod items;
 pub mod keys;
+mod leases;
 mod outbox;
 mod page_token;
 mod partition;
+mod sweeps;
 mod timer_apply;
 mod timer_writes;
 mod watermarks;
@@ -20,7 +25,9 @@ pub use cancel::{CancelError, Cancelled};
 pub use client::Store;
 pub use due_index::DuePage;
 pub use error::StoreError;
+pub use leases::TakenBack;
 pub use page_token::{InvalidPageToken, PageToken};
 pub use partition::CampaignPartition;
 pub use timer_apply::ApplyOutcome;
+pub use timer_writes::Claim;
 pub use watermarks::Watermarks;

@@ -1,9 +1,10 @@
-//! Reading a campaign's whole partition (campaign, timers, unpublished events) with one Query.
+//! Reading a campaign's whole partition (campaign, timers, unpublished events, audit records)
+//! with one Query.
 
 use super::client::{Store, s};
-use super::items::{self, CampaignItem, Entity, Item, OutboxItem, TimerItem};
+use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
-use crate::domain::{Campaign, CampaignId, LifecycleEvent, Timer};
+use crate::domain::{AuditRecord, Campaign, CampaignId, LifecycleEvent, Timer};
 
 /// Everything stored under one campaign id.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +12,8 @@ pub struct CampaignPartition {
     pub campaign: Option<Campaign>,
     pub timers: Vec<Timer>,
     pub outbox: Vec<LifecycleEvent>,
+    /// Oldest first.
+    pub audit: Vec<AuditRecord>,
 }
 
 impl Store {
@@ -61,6 +64,12 @@ impl CampaignPartition {
             Entity::Outbox => self
                 .outbox
                 .push(items::from_item::<OutboxItem>(item)?.event),
+            Entity::Audit => self.audit.push(items::from_item::<AuditItem>(item)?.record),
+            Entity::Alert | Entity::Report => {
+                return Err(StoreError::Corrupt(format!(
+                    "{entity:?} item in a campaign partition"
+                )));
+            }
         }
         Ok(())
     }

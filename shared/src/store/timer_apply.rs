@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::client::{Store, key, n, s};
+use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::Timestamp;
 use crate::aws::AwsError;
@@ -47,10 +48,21 @@ pub enum ApplyOutcome {
 }
 
 impl Store {
-    /// Fires `timer` at `fired_at` — exactly once, however often it is called.
+    /// Fires PENDING `timer` at `fired_at` — exactly once, however often it is called.
     pub async fn apply_timer(
         &self,
         timer: &DueTimer,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.apply_claimed_timer(timer, Claim::Pending, fired_at)
+            .await
+    }
+
+    /// Fires `timer` held under `claim` (PENDING, or RUNNING under our lease).
+    pub async fn apply_claimed_timer(
+        &self,
+        timer: &DueTimer,
+        claim: Claim<'_>,
         fired_at: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
         let mut attempt = 0;
@@ -60,7 +72,11 @@ impl Store {
                 TimerEffect::Move { from, .. } => from,
                 TimerEffect::Remind => match self.get_campaign(&timer.campaign_id).await? {
                     Some(campaign) if timer.effect.fits(campaign.status) => campaign.status,
-                    other => return self.not_fitting(timer, other.map(|c| c.status)).await,
+                    other => {
+                        return self
+                            .not_fitting(timer, claim, other.map(|c| c.status))
+                            .await;
+                    }
                 },
             };
             let (event_type, from, to) = timer.effect.event(status_before);
@@ -73,7 +89,7 @@ impl Store {
                 fired_at,
             );
             let writes = vec![
-                self.complete_timer(timer, fired_at)?,
+                self.complete_timer(timer, claim, fired_at)?,
                 self.campaign_write(timer, status_before, fired_at)?,
                 self.outbox_put(&event)?,
             ];
@@ -97,6 +113,14 @@ impl Store {
                 _ => return Err(StoreError::aws("TransactWriteItems", error)),
             };
             if failed_condition(reasons.first()) {
+                let status = reasons[0].item().and_then(|item| item.get("status"));
+                if status.and_then(|v| v.as_s().ok()).map(String::as_str)
+                    == Some(TimerStatus::Running.as_str())
+                {
+                    return Ok(ApplyOutcome::Early {
+                        reason: "timer is RUNNING under another worker's lease".into(),
+                    });
+                }
                 return self.already_done(&event).await;
             }
             if failed_condition(reasons.get(1)) {
@@ -107,7 +131,7 @@ impl Store {
                         .await?
                         .map(|c| c.status),
                 };
-                return self.not_fitting(timer, status).await;
+                return self.not_fitting(timer, claim, status).await;
             }
             let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
             let transient = codes.iter().any(|code| {
@@ -130,10 +154,12 @@ impl Store {
         }
     }
 
-    /// Timer PENDING (due at the message's time) → COMPLETED, out of the due index.
+    /// Timer PENDING or leased by us (due at the message's time) → COMPLETED, out of the due
+    /// index, one more attempt counted.
     fn complete_timer(
         &self,
         timer: &DueTimer,
+        claim: Claim<'_>,
         fired_at: Timestamp,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
@@ -142,22 +168,24 @@ impl Store {
                 keys::campaign_pk(&timer.campaign_id),
                 keys::timer_sk(timer.kind),
             )))
-            .condition_expression("#status = :pending AND #dueAt = :due")
             .update_expression(
-                "SET #status = :completed, #firedAt = :fired ADD #attempts :one REMOVE #duePk, #dueSk",
+                "SET #status = :completed, #firedAt = :fired ADD #attempts :one REMOVE #duePk, #dueSk, #leaseOwner, #leaseExpiresAt",
             )
-            .expression_attribute_names("#status", "status")
             .expression_attribute_names("#dueAt", "dueAt")
             .expression_attribute_names("#firedAt", "firedAt")
             .expression_attribute_names("#attempts", "attempts")
             .expression_attribute_names("#duePk", keys::DUE_PK)
             .expression_attribute_names("#dueSk", keys::DUE_SK)
-            .expression_attribute_values(":pending", s(TimerStatus::Pending.as_str()))
+            .expression_attribute_names("#leaseOwner", "leaseOwner")
+            .expression_attribute_names("#leaseExpiresAt", "leaseExpiresAt")
             .expression_attribute_values(":due", s(timer.due_at.to_rfc3339()))
             .expression_attribute_values(":completed", s(TimerStatus::Completed.as_str()))
             .expression_attribute_values(":fired", s(fired_at.to_rfc3339()))
             .expression_attribute_values(":one", n(1))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let (update, claimed) = claim.guard(update);
+        let update = update
+            .condition_expression(format!("{claimed} AND #dueAt = :due"))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -177,10 +205,18 @@ impl Store {
                     .set_key(Some(campaign_key))
                     .condition_expression("#status = :from")
                     .update_expression(
-                        "SET #status = :to, #statusPk = :statusPk, #updatedAt = :now ADD #version :one",
+                        "SET #status = :to, #statusPk = :statusPk, #statusSk = :statusSk, #updatedAt = :now ADD #version :one",
                     )
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_names("#statusPk", keys::STATUS_PK)
+                    .expression_attribute_names("#statusSk", keys::STATUS_SK)
+                    .expression_attribute_values(
+                        ":statusSk",
+                        s(keys::status_sk(
+                            timer.next_deadline.unwrap_or(fired_at),
+                            &timer.campaign_id,
+                        )),
+                    )
                     .expression_attribute_names("#updatedAt", "updatedAt")
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_values(":from", s(from.as_str()))
@@ -223,6 +259,7 @@ impl Store {
     async fn not_fitting(
         &self,
         timer: &DueTimer,
+        claim: Claim<'_>,
         status: Option<CampaignStatus>,
     ) -> Result<ApplyOutcome, StoreError> {
         let needs: &[CampaignStatus] = match &timer.effect {
@@ -251,26 +288,20 @@ impl Store {
             ),
             None => "campaign not found".to_owned(),
         };
-        let update =
-            self.cancel_pending_timer(&timer.campaign_id, timer.kind, Some(timer.due_at), &reason)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(update.table_name())
-            .set_key(Some(update.key().clone()))
-            .update_expression(update.update_expression())
-            .set_condition_expression(update.condition_expression().map(str::to_owned))
-            .set_expression_attribute_names(update.expression_attribute_names().cloned())
-            .set_expression_attribute_values(update.expression_attribute_values().cloned())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(ApplyOutcome::Obsolete { reason }),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(ApplyOutcome::AlreadyDone { unpublished: None })
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        let cancelled = self
+            .cancel_timer_now(
+                &timer.campaign_id,
+                timer.kind,
+                Some(timer.due_at),
+                claim,
+                &reason,
+            )
+            .await?;
+        Ok(if cancelled {
+            ApplyOutcome::Obsolete { reason }
+        } else {
+            ApplyOutcome::AlreadyDone { unpublished: None }
+        })
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Watermarks {
     pub shards: BTreeMap<u16, Timestamp>,
     /// Version read; 0 when no watermark was ever saved.
     pub version: u64,
+    /// When a dispatcher tick last saved them (`None`: never): the dispatcher's pulse.
+    pub saved_at: Option<Timestamp>,
 }
 
 impl Watermarks {
@@ -72,6 +74,7 @@ impl Store {
         Ok(Watermarks {
             shards,
             version: item.version,
+            saved_at: Some(item.updated_at),
         })
     }
 

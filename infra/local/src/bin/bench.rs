@@ -122,7 +122,7 @@ async fn run() -> Result<(), String> {
     let specs: Vec<_> = functions(&stack)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|s| s.binary != "api")
+        .filter(|s| s.binary == "timer-dispatcher" || s.binary == "timer-executor")
         .collect();
     let environment = specs[0].environment.clone();
     let config = Config::from_map(&environment).map_err(|e| e.to_string())?;

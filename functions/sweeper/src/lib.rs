@@ -1,0 +1,261 @@
+//! The sweeper: finds and repairs what the normal timer path left behind, in steps (seed
+//! 000's StartupRecoveryManager, run on a schedule instead of at startup, because a serverless
+//! service never "starts"):
+//!
+//! 1. `stuck_timers` — RUNNING timers whose lease expired go back to PENDING, or FAILED with
+//!    an alert once out of attempts ([`steps::stuck`]);
+//! 2. `missed_timers` — PENDING timers past due by more than the grace are fired late or
+//!    cancelled by the misfire rules ([`steps::missed`]);
+//! 3. `campaign_states` — campaigns whose status disagrees with the clock are moved, with an
+//!    audit record and their event ([`steps::states`]);
+//! 4. `outbox` — events and alerts nobody cleared are published again ([`steps::outbox`]);
+//! 5. `orphans` — overdue timers whose campaign is gone are cancelled ([`steps::orphans`]).
+//!
+//! Every write is conditional, so a sweep that overlaps the executor, another sweep or its
+//! own crash applies nothing twice; a run lease keeps scheduled sweeps from overlapping
+//! anyway. The report is returned, logged and stored for 30 days.
+
+pub mod steps;
+
+use serde::Deserialize;
+use shared::Timestamp;
+use shared::domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, SweepStep};
+use shared::services::Services;
+
+/// What a manual invocation asks for. The scheduled event (any other JSON) means a full,
+/// real sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepRequest {
+    /// Report what would be done; write nothing but the report.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Steps to run (default: all), always in run order.
+    #[serde(default)]
+    pub steps: Option<Vec<SweepStep>>,
+}
+
+impl SweepRequest {
+    /// Reads a request from an invocation payload: `{"dryRun": …, "steps": […]}`, or an
+    /// EventBridge scheduled event (no such fields: a full sweep). Unknown step names fail.
+    pub fn from_event(payload: &serde_json::Value) -> Result<Self, String> {
+        if payload.get("detail-type").is_some() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(payload.clone()).map_err(|e| {
+            format!(
+                "bad sweep request ({e}); expected {{\"dryRun\": bool, \"steps\": [{}]}}",
+                SweepStep::ALL
+                    .iter()
+                    .map(|s| format!("{:?}", step_name(*s)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+
+    fn runs(&self, step: SweepStep) -> bool {
+        self.steps
+            .as_ref()
+            .is_none_or(|steps| steps.contains(&step))
+    }
+}
+
+/// The wire name of a step, e.g. `missed_timers`.
+pub fn step_name(step: SweepStep) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One sweep's context, handed to every step.
+pub struct Sweep<'a> {
+    pub services: &'a Services,
+    pub now: Timestamp,
+    /// Unique per sweep: the lease owner and the audit actor.
+    pub run_id: String,
+    pub dry_run: bool,
+    /// Stop taking on items after this (the Lambda deadline minus a margin).
+    pub stop_at: Option<Timestamp>,
+}
+
+impl Sweep<'_> {
+    /// Whether the invocation is close to its deadline: stop taking on work.
+    pub fn out_of_time(&self) -> bool {
+        self.stop_at.is_some_and(|stop| Timestamp::now() >= stop)
+    }
+
+    /// `sweeper/<runId>`: who made a change.
+    pub fn actor(&self) -> String {
+        format!("sweeper/{}", self.run_id)
+    }
+}
+
+/// Runs the requested steps at `now` and returns the report (also logged and stored).
+pub async fn sweep(
+    services: &Services,
+    request: &SweepRequest,
+    now: Timestamp,
+    stop_at: Option<Timestamp>,
+) -> RecoveryReport {
+    let sweep = Sweep {
+        services,
+        now,
+        run_id: uuid::Uuid::new_v4().to_string(),
+        dry_run: request.dry_run,
+        stop_at,
+    };
+    let mut report = RecoveryReport {
+        run_id: sweep.run_id.clone(),
+        started_at: now,
+        finished_at: now,
+        dry_run: request.dry_run,
+        was_crash: false,
+        crash_evidence: None,
+        steps: Vec::new(),
+        totals: RecoveryTotals::default(),
+        errors: Vec::new(),
+        success: true,
+    };
+    let config = &services.config.sweep;
+    let leased = if sweep.dry_run {
+        true
+    } else {
+        let until = now.plus_millis(i64::from(config.lease_secs) * 1000 * 5);
+        match services.store.claim_sweep(&sweep.run_id, now, until).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                report.errors.push(format!("sweep lease: {error}"));
+                false
+            }
+        }
+    };
+    if !leased {
+        if report.errors.is_empty() {
+            report
+                .errors
+                .push("another sweep holds the sweep lease; nothing done".into());
+        }
+        report.success = false;
+        report.finished_at = Timestamp::now();
+        log_report(&report);
+        return report;
+    }
+
+    detect_crash(&sweep, &mut report).await;
+    for step in SweepStep::ALL {
+        if !request.runs(step) {
+            continue;
+        }
+        let started = Timestamp::now();
+        let mut step_report = StepReport::new(step);
+        match step {
+            SweepStep::StuckTimers => steps::stuck::run(&sweep, &mut step_report).await,
+            SweepStep::MissedTimers => steps::missed::run(&sweep, &mut step_report).await,
+            SweepStep::CampaignStates => steps::states::run(&sweep, &mut step_report).await,
+            SweepStep::Outbox => steps::outbox::run(&sweep, &mut step_report).await,
+            SweepStep::Orphans => steps::orphans::run(&sweep, &mut step_report).await,
+        }
+        step_report.duration_ms = Timestamp::now().millis_since(started);
+        tracing::info!(
+            step = step_name(step),
+            duration_ms = step_report.duration_ms,
+            counts = ?step_report.counts,
+            errors = step_report.errors.len(),
+            "sweep step {} done",
+            step_name(step)
+        );
+        report.steps.push(step_report);
+    }
+    let lease_errors = std::mem::take(&mut report.errors);
+    report.summarise();
+    report.errors.splice(0..0, lease_errors);
+    report.success = report.errors.is_empty();
+    report.finished_at = Timestamp::now();
+
+    if let Err(error) = services.store.save_report(&report).await {
+        tracing::error!(error = %error, "recovery report not stored");
+    }
+    if !sweep.dry_run
+        && let Err(error) = services.store.release_sweep(&sweep.run_id).await
+    {
+        tracing::warn!(error = %error, "sweep lease not released; it runs out by itself");
+    }
+    log_report(&report);
+    report
+}
+
+/// The dispatcher's pulse is its watermarks' save time: older than the stall threshold
+/// means it stopped (crashed, throttled, disabled) and timers may have been missed.
+async fn detect_crash(sweep: &Sweep<'_>, report: &mut RecoveryReport) {
+    let stall_ms = i64::from(sweep.services.config.sweep.dispatcher_stall_secs) * 1000;
+    match sweep.services.store.load_watermarks().await {
+        Ok(watermarks) => {
+            if let Some(saved_at) = watermarks.saved_at {
+                let age_ms = sweep.now.millis_since(saved_at);
+                if age_ms > stall_ms {
+                    report.was_crash = true;
+                    report.crash_evidence = Some(format!(
+                        "dispatcher watermarks last saved {} s ago (threshold {} s)",
+                        age_ms / 1000,
+                        stall_ms / 1000
+                    ));
+                    tracing::warn!(
+                        code = "DISPATCHER_STALLED",
+                        age_ms,
+                        "crash detected: the dispatcher stopped saving its watermarks"
+                    );
+                }
+            }
+        }
+        Err(error) => report.errors.push(format!("crash detection: {error}")),
+    }
+}
+
+fn log_report(report: &RecoveryReport) {
+    tracing::info!(
+        run_id = report.run_id,
+        dry_run = report.dry_run,
+        was_crash = report.was_crash,
+        success = report.success,
+        timers_recovered = report.totals.timers_recovered,
+        timers_cancelled = report.totals.timers_cancelled,
+        timers_failed = report.totals.timers_failed,
+        campaigns_fixed = report.totals.campaigns_fixed,
+        events_republished = report.totals.events_republished,
+        errors = ?report.errors,
+        "sweep finished in {} ms",
+        report.finished_at.millis_since(report.started_at)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_manual_requests_and_treats_the_schedule_as_a_full_sweep() {
+        let manual: serde_json::Value =
+            serde_json::from_str(r#"{"dryRun": true, "steps": ["missed_timers", "outbox"]}"#)
+                .unwrap();
+        let request = SweepRequest::from_event(&manual).unwrap();
+        assert!(request.dry_run);
+        assert!(request.runs(SweepStep::MissedTimers) && !request.runs(SweepStep::StuckTimers));
+
+        let scheduled: serde_json::Value = serde_json::from_str(
+            r#"{"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}"#,
+        )
+        .unwrap();
+        let request = SweepRequest::from_event(&scheduled).unwrap();
+        assert_eq!(request, SweepRequest::default());
+        assert!(SweepStep::ALL.iter().all(|s| request.runs(*s)));
+    }
+
+    #[test]
+    fn unknown_steps_are_a_clear_error() {
+        let bad: serde_json::Value = serde_json::from_str(r#"{"steps": ["everything"]}"#).unwrap();
+        let error = SweepRequest::from_event(&bad).unwrap_err();
+        assert!(error.contains("\"stuck_timers\""), "{error}");
+    }
+}

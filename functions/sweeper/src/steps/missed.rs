@@ -1,0 +1,129 @@
+//! Step `missed_timers`: PENDING timers past due by more than the grace (the dispatcher was
+//! down, a direct send was lost, a message went to the DLQ…) are handled in due order with
+//! the misfire rules ([`MisfirePolicy`]): fired late — claimed under a lease first, so a
+//! concurrent executor backs off and a crash here leaves a lease the next sweep takes back —
+//! or cancelled with the reason. Timers whose campaign is gone are left to the orphans step.
+
+use shared::domain::recovery::StepReport;
+use shared::domain::{DueTimer, MisfirePolicy, MissedTimer};
+use shared::relay::publish_and_clear;
+use shared::store::{ApplyOutcome, Claim};
+
+use super::read_shards;
+use crate::Sweep;
+
+pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
+    let store = &sweep.services.store;
+    let config = &sweep.services.config.sweep;
+    let policy = MisfirePolicy {
+        grace_ms: i64::from(config.grace_secs) * 1000,
+        window_ms: i64::from(config.misfire_window_secs) * 1000,
+    };
+    let until = sweep.now.plus_millis(-policy.grace_ms);
+    let (mut timers, errors) = read_shards(sweep, |shard| {
+        store.overdue_timers(shard, until, config.batch_limit)
+    })
+    .await;
+    report.errors.extend(errors);
+    // Due order across shards: a campaign's START is handled before its CLOSE.
+    timers.sort_by(|a, b| (a.due_at, &a.timer_id).cmp(&(b.due_at, &b.timer_id)));
+
+    let mut events = Vec::new();
+    for timer in timers {
+        report.count("found");
+        if sweep.out_of_time() {
+            report.count("deferred");
+            continue;
+        }
+        let campaign = match store.get_campaign(&timer.campaign_id).await {
+            Ok(campaign) => campaign,
+            Err(error) => {
+                report.errors.push(format!("{}: {error}", timer.timer_id));
+                continue;
+            }
+        };
+        if campaign.is_none() {
+            report.count("orphans");
+            continue;
+        }
+        let late_s = sweep.now.millis_since(timer.due_at) / 1000;
+        match policy.decide(&timer, campaign.as_ref(), sweep.now) {
+            MissedTimer::Wait { reason } => {
+                report.count("waiting");
+                report.action(format!("{} waits: {reason}", timer.timer_id));
+            }
+            MissedTimer::Cancel { reason } if sweep.dry_run => {
+                report.action(format!("would cancel {}: {reason}", timer.timer_id));
+            }
+            MissedTimer::Fire if sweep.dry_run => {
+                report.action(format!("would fire {} ({late_s} s late)", timer.timer_id));
+            }
+            MissedTimer::Cancel { reason } => {
+                match store
+                    .cancel_timer_now(
+                        &timer.campaign_id,
+                        timer.kind,
+                        Some(timer.due_at),
+                        Claim::Pending,
+                        &reason,
+                    )
+                    .await
+                {
+                    Ok(true) => {
+                        report.count("cancelled");
+                        report.action(format!("{} CANCELLED: {reason}", timer.timer_id));
+                    }
+                    Ok(false) => report.count("changed_meanwhile"),
+                    Err(error) => report.errors.push(format!("{}: {error}", timer.timer_id)),
+                }
+            }
+            MissedTimer::Fire => {
+                let expires_at = sweep.now.plus_millis(i64::from(config.lease_secs) * 1000);
+                match store.claim_timer(&timer, &sweep.run_id, expires_at).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        report.count("changed_meanwhile");
+                        continue;
+                    }
+                    Err(error) => {
+                        report.errors.push(format!("{}: {error}", timer.timer_id));
+                        continue;
+                    }
+                }
+                let claim = Claim::Lease {
+                    owner: &sweep.run_id,
+                };
+                match store
+                    .apply_claimed_timer(&DueTimer::from(&timer), claim, shared::Timestamp::now())
+                    .await
+                {
+                    Ok(ApplyOutcome::Applied(event)) => {
+                        report.count("fired");
+                        report.action(format!(
+                            "{} fired {late_s} s late: {} → {}",
+                            timer.timer_id, event.from, event.to
+                        ));
+                        events.push(event);
+                    }
+                    Ok(ApplyOutcome::Obsolete { reason }) => {
+                        report.count("cancelled");
+                        report.action(format!("{} CANCELLED: {reason}", timer.timer_id));
+                    }
+                    Ok(ApplyOutcome::AlreadyDone { .. }) => report.count("changed_meanwhile"),
+                    Ok(ApplyOutcome::Early { reason }) => {
+                        // Left under our lease: the stuck-timer step takes it back.
+                        report.count("waiting");
+                        report.action(format!("{} waits: {reason}", timer.timer_id));
+                    }
+                    Err(error) => report.errors.push(format!("{}: {error}", timer.timer_id)),
+                }
+            }
+        }
+    }
+    if !events.is_empty() {
+        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        report
+            .counts
+            .insert("events_published".into(), published.published.len() as u64);
+    }
+}

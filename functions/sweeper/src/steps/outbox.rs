@@ -1,0 +1,77 @@
+//! Step `outbox`: lifecycle events and alerts committed but never cleared (the publisher died
+//! between commit and publish, or the bus refused them) are published again once older than
+//! `OUTBOX_REPUBLISH_AFTER_SECONDS`. Consumers dedupe by `eventId`.
+
+use shared::domain::recovery::StepReport;
+use shared::relay::{publish_alerts, publish_and_clear};
+
+use super::read_shards;
+use crate::Sweep;
+
+pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
+    let store = &sweep.services.store;
+    let config = &sweep.services.config.sweep;
+    let until = sweep
+        .now
+        .plus_millis(-i64::from(config.outbox_republish_after_secs) * 1000);
+    let (events, errors) = read_shards(sweep, |shard| {
+        store.stale_outbox(shard, until, config.batch_limit)
+    })
+    .await;
+    report.errors.extend(errors);
+    let alerts = match store.unpublished_alerts(until, config.batch_limit).await {
+        Ok(alerts) => alerts,
+        Err(error) => {
+            report.errors.push(format!("alerts: {error}"));
+            Vec::new()
+        }
+    };
+    for event in &events {
+        report.count("found");
+        report.action(format!(
+            "{}event {} ({} of {})",
+            if sweep.dry_run {
+                "would republish "
+            } else {
+                ""
+            },
+            event.event_id,
+            event.event_type.as_str(),
+            event.campaign_id
+        ));
+    }
+    for alert in &alerts {
+        report.count("alerts_found");
+        report.action(format!(
+            "{}alert {} ({:?})",
+            if sweep.dry_run {
+                "would republish "
+            } else {
+                ""
+            },
+            alert.alert_id,
+            alert.kind
+        ));
+    }
+    if sweep.dry_run {
+        return;
+    }
+    if !events.is_empty() {
+        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        report
+            .counts
+            .insert("published".into(), published.published.len() as u64);
+        report.errors.extend(
+            published
+                .failed
+                .iter()
+                .map(|(id, error)| format!("event {id}: {error}")),
+        );
+    }
+    if !alerts.is_empty() {
+        let published = publish_alerts(&sweep.services.events, store, &alerts).await;
+        report
+            .counts
+            .insert("alerts_published".into(), published as u64);
+    }
+}

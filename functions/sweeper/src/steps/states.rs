@@ -1,0 +1,137 @@
+//! Step `campaign_states`: campaigns whose status disagrees with the clock (SCHEDULED past
+//! `startAt`, RUNNING past `endAt`, REWARD_CLAIM past `claimUntil`, each by more than the
+//! grace) are found with one ByStatus range Query per status and moved along the schedule by
+//! the conditional move, each move with its event and an audit record. The PENDING timer
+//! that should have made the move is then cancelled as superseded.
+
+use shared::domain::recovery::StepReport;
+use shared::domain::{CampaignStatus, TimerKind};
+use shared::relay::publish_and_clear;
+use shared::store::Claim;
+
+use crate::Sweep;
+
+/// Statuses the schedule moves a campaign out of.
+const SCHEDULED_STATUSES: [CampaignStatus; 3] = [
+    CampaignStatus::Scheduled,
+    CampaignStatus::Running,
+    CampaignStatus::RewardClaim,
+];
+
+pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
+    let store = &sweep.services.store;
+    let config = &sweep.services.config.sweep;
+    let grace_ms = i64::from(config.grace_secs) * 1000;
+    let until = sweep.now.plus_millis(-grace_ms);
+    let mut events = Vec::new();
+    for status in SCHEDULED_STATUSES {
+        let campaigns = match store
+            .overdue_campaigns(status, until, config.batch_limit as i32)
+            .await
+        {
+            Ok(campaigns) => campaigns,
+            Err(error) => {
+                report.errors.push(format!("{status}: {error}"));
+                continue;
+            }
+        };
+        for listed in campaigns {
+            report.count("found");
+            if sweep.out_of_time() {
+                report.count("deferred");
+                continue;
+            }
+            // The index is eventually consistent: decide on a consistent read.
+            let mut campaign = match store.get_campaign(&listed.id).await {
+                Ok(Some(campaign)) => campaign,
+                Ok(None) => continue,
+                Err(error) => {
+                    report.errors.push(format!("{}: {error}", listed.id));
+                    continue;
+                }
+            };
+            let moves = campaign.overdue_moves(sweep.now, grace_ms);
+            if moves.is_empty() {
+                report.count("already_fine");
+                continue;
+            }
+            if sweep.dry_run {
+                let path: Vec<&str> = std::iter::once(campaign.status.as_str())
+                    .chain(moves.iter().map(|m| m.to.as_str()))
+                    .collect();
+                report.action(format!("would move {}: {}", campaign.id, path.join(" → ")));
+                continue;
+            }
+            let mut corrected = false;
+            for transition in moves {
+                match store
+                    .correct_campaign(&campaign, transition, &sweep.actor(), sweep.now)
+                    .await
+                {
+                    Ok(Some((moved, event))) => {
+                        corrected = true;
+                        report.count("moves");
+                        report.action(format!(
+                            "{} {} → {} (state correction)",
+                            campaign.id, transition.from, transition.to
+                        ));
+                        tracing::info!(
+                            campaign = %campaign.id,
+                            from = %transition.from,
+                            to = %transition.to,
+                            "{} {} -> {} (state correction)",
+                            event.event_type.as_str(),
+                            transition.from,
+                            transition.to
+                        );
+                        events.push(event);
+                        supersede_timer(sweep, report, &campaign.id, transition.from).await;
+                        campaign = moved;
+                    }
+                    Ok(None) => {
+                        report.count("changed_meanwhile");
+                        break;
+                    }
+                    Err(error) => {
+                        report.errors.push(format!("{}: {error}", campaign.id));
+                        break;
+                    }
+                }
+            }
+            if corrected {
+                report.count("corrected");
+            }
+        }
+    }
+    if !events.is_empty() {
+        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        report
+            .counts
+            .insert("events_published".into(), published.published.len() as u64);
+    }
+}
+
+/// Cancels the PENDING timer whose move the correction just made (if it is still PENDING).
+async fn supersede_timer(
+    sweep: &Sweep<'_>,
+    report: &mut StepReport,
+    campaign_id: &shared::domain::CampaignId,
+    from: CampaignStatus,
+) {
+    let kind = match from {
+        CampaignStatus::Scheduled => TimerKind::StartCampaign,
+        CampaignStatus::Running => TimerKind::CloseCampaign,
+        _ => TimerKind::ExpireCampaign,
+    };
+    let reason = format!("superseded: the state correction moved the campaign out of {from}");
+    match sweep
+        .services
+        .store
+        .cancel_timer_now(campaign_id, kind, None, Claim::Pending, &reason)
+        .await
+    {
+        Ok(true) => report.count("timers_superseded"),
+        Ok(false) => {}
+        Err(error) => report.errors.push(format!("{campaign_id}:{kind}: {error}")),
+    }
+}

@@ -1,0 +1,68 @@
+//! Step `stuck_timers`: RUNNING timers whose lease expired (their worker died or timed out)
+//! go back to PENDING with one more attempt — the missed-timer step then fires them — or,
+//! out of attempts, to FAILED with an alert for operators.
+
+use shared::domain::recovery::StepReport;
+use shared::relay::publish_alerts;
+use shared::store::TakenBack;
+
+use super::read_shards;
+use crate::Sweep;
+
+pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
+    let store = &sweep.services.store;
+    let config = &sweep.services.config.sweep;
+    let (timers, errors) = read_shards(sweep, |shard| {
+        store.expired_leases(shard, sweep.now, config.batch_limit)
+    })
+    .await;
+    report.errors.extend(errors);
+    let mut alerts = Vec::new();
+    for timer in timers {
+        report.count("found");
+        if sweep.out_of_time() {
+            report.count("deferred");
+            continue;
+        }
+        let owner = timer.lease_owner.as_deref().unwrap_or("?");
+        if sweep.dry_run {
+            let next = if timer.attempts + 1 < config.max_attempts {
+                "PENDING"
+            } else {
+                "FAILED"
+            };
+            report.action(format!(
+                "would take back {} (lease of {owner}) → {next}",
+                timer.timer_id
+            ));
+            continue;
+        }
+        match store
+            .take_back_timer(&timer, sweep.now, config.max_attempts)
+            .await
+        {
+            Ok(TakenBack::Requeued) => {
+                report.count("requeued");
+                report.action(format!(
+                    "{} → PENDING (lease of {owner} expired, attempt {})",
+                    timer.timer_id,
+                    timer.attempts + 1
+                ));
+            }
+            Ok(TakenBack::Failed(alert)) => {
+                report.count("failed");
+                report.action(format!("{} → FAILED: {}", timer.timer_id, alert.message));
+                tracing::error!(timer = %timer.timer_id, code = "TIMER_FAILED", "{}", alert.message);
+                alerts.push(alert);
+            }
+            Ok(TakenBack::Gone) => report.count("changed_meanwhile"),
+            Err(error) => report.errors.push(format!("{}: {error}", timer.timer_id)),
+        }
+    }
+    if !alerts.is_empty() {
+        let published = publish_alerts(&sweep.services.events, store, &alerts).await;
+        report
+            .counts
+            .insert("alerts_published".into(), published as u64);
+    }
+}

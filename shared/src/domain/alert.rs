@@ -1,0 +1,77 @@
+//! Alerts for operators, published on the bus with `detail-type` `AlertRaised` (the alert
+//! fan-out routes them). Like lifecycle events they go through an outbox written with the
+//! state change that raised them, and their id is stable, so a republished alert keeps it.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{BusEvent, stable_id};
+use super::timer::Timer;
+use crate::Timestamp;
+
+/// The `detail-type` of every alert.
+pub const ALERT_DETAIL_TYPE: &str = "AlertRaised";
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlertKind {
+    /// A timer's lease expired too many times; it is FAILED and needs an operator.
+    TimerFailed,
+}
+
+/// How urgent it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+/// One alert: the `detail` published on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub alert_id: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// What it is about (a timer id, a function name).
+    pub subject: String,
+    pub message: String,
+    pub raised_at: Timestamp,
+}
+
+impl Alert {
+    /// `timer` was set FAILED after `attempts` expired leases.
+    pub fn timer_failed(timer: &Timer, attempts: u32, raised_at: Timestamp) -> Self {
+        let key = format!(
+            "alert/timer-failed/{}/{}",
+            timer.timer_id,
+            timer.due_at.millis()
+        );
+        Self {
+            alert_id: stable_id(&key),
+            kind: AlertKind::TimerFailed,
+            severity: Severity::Critical,
+            subject: timer.timer_id.to_string(),
+            message: format!(
+                "timer {} ({} due {}) FAILED after {attempts} attempts whose leases expired",
+                timer.timer_id, timer.kind, timer.due_at
+            ),
+            raised_at,
+        }
+    }
+}
+
+impl BusEvent for Alert {
+    fn event_id(&self) -> &str {
+        &self.alert_id
+    }
+
+    fn detail_type(&self) -> &str {
+        ALERT_DETAIL_TYPE
+    }
+
+    fn detail_json(&self) -> String {
+        serde_json::to_string(self).expect("alerts are always serialisable")
+    }
+}

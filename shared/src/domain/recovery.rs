@@ -1,0 +1,196 @@
+//! The sweeper's recovery report (seed 000's RecoveryResult): what each step found and did,
+//! how long it took, what failed, and the totals. Stored as an audit record for 30 days.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// The sweeper's steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepStep {
+    /// RUNNING timers whose lease expired → PENDING again, or FAILED with an alert.
+    StuckTimers,
+    /// PENDING timers past due by more than the grace → fired or cancelled (misfire rules).
+    MissedTimers,
+    /// Campaigns whose status disagrees with the clock → moved, with an audit record.
+    CampaignStates,
+    /// Outbox events and alerts older than a threshold → published again.
+    Outbox,
+    /// Timers whose campaign is gone (met by the missed-timer step) → cancelled.
+    Orphans,
+}
+
+impl SweepStep {
+    /// Every step, in run order.
+    pub const ALL: [SweepStep; 5] = [
+        SweepStep::StuckTimers,
+        SweepStep::MissedTimers,
+        SweepStep::CampaignStates,
+        SweepStep::Outbox,
+        SweepStep::Orphans,
+    ];
+}
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub step: SweepStep,
+    pub duration_ms: i64,
+    /// Named counts, e.g. `found`, `fired`, `cancelled`.
+    pub counts: BTreeMap<String, u64>,
+    /// One line per item acted on (or that would be, in a dry run), at most 100.
+    pub actions: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// Lines of `actions` kept per step.
+pub const MAX_ACTIONS: usize = 100;
+
+impl StepReport {
+    /// An empty report of `step`.
+    pub fn new(step: SweepStep) -> Self {
+        Self {
+            step,
+            duration_ms: 0,
+            counts: BTreeMap::new(),
+            actions: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds one to count `name`.
+    pub fn count(&mut self, name: &str) {
+        *self.counts.entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Count `name` (0 if never counted).
+    pub fn get(&self, name: &str) -> u64 {
+        self.counts.get(name).copied().unwrap_or(0)
+    }
+
+    /// Records what was done to one item.
+    pub fn action(&mut self, line: String) {
+        if self.actions.len() < MAX_ACTIONS {
+            self.actions.push(line);
+        }
+    }
+}
+
+/// Totals over all steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryTotals {
+    /// Stuck timers requeued plus missed timers fired.
+    pub timers_recovered: u64,
+    pub timers_cancelled: u64,
+    pub timers_failed: u64,
+    pub campaigns_fixed: u64,
+    pub events_republished: u64,
+}
+
+/// One sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryReport {
+    pub run_id: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub dry_run: bool,
+    /// The dispatcher had stopped (its watermarks were older than the stall threshold).
+    pub was_crash: bool,
+    /// Why `was_crash` is set, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_evidence: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub totals: RecoveryTotals,
+    /// Every step error, prefixed with the step.
+    pub errors: Vec<String>,
+    /// All steps ran without error.
+    pub success: bool,
+}
+
+impl RecoveryReport {
+    /// Fills `totals`, `errors` and `success` from the steps.
+    pub fn summarise(&mut self) {
+        let mut totals = RecoveryTotals::default();
+        let mut errors = Vec::new();
+        for step in &self.steps {
+            match step.step {
+                SweepStep::StuckTimers => {
+                    totals.timers_recovered += step.get("requeued");
+                    totals.timers_failed += step.get("failed");
+                }
+                SweepStep::MissedTimers => {
+                    totals.timers_recovered += step.get("fired");
+                    totals.timers_cancelled += step.get("cancelled");
+                }
+                SweepStep::CampaignStates => totals.campaigns_fixed += step.get("corrected"),
+                SweepStep::Outbox => {
+                    totals.events_republished += step.get("published");
+                }
+                SweepStep::Orphans => totals.timers_cancelled += step.get("cancelled"),
+            }
+            errors.extend(step.errors.iter().map(|e| format!("{:?}: {e}", step.step)));
+        }
+        self.totals = totals;
+        self.success = errors.is_empty();
+        self.errors = errors;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_add_up_the_steps_and_errors_name_their_step() {
+        let mut stuck = StepReport::new(SweepStep::StuckTimers);
+        stuck.count("requeued");
+        stuck.count("failed");
+        let mut missed = StepReport::new(SweepStep::MissedTimers);
+        missed.count("fired");
+        missed.count("fired");
+        missed.count("cancelled");
+        missed.errors.push("Query throttled".into());
+        let mut states = StepReport::new(SweepStep::CampaignStates);
+        states.count("corrected");
+        let mut report = RecoveryReport {
+            run_id: "r".into(),
+            started_at: Timestamp::from_millis(0),
+            finished_at: Timestamp::from_millis(5),
+            dry_run: false,
+            was_crash: false,
+            crash_evidence: None,
+            steps: vec![stuck, missed, states],
+            totals: RecoveryTotals::default(),
+            errors: Vec::new(),
+            success: true,
+        };
+        report.summarise();
+        assert_eq!(
+            report.totals,
+            RecoveryTotals {
+                timers_recovered: 3,
+                timers_cancelled: 1,
+                timers_failed: 1,
+                campaigns_fixed: 1,
+                events_republished: 0,
+            }
+        );
+        assert_eq!(report.errors, ["MissedTimers: Query throttled"]);
+        assert!(!report.success);
+    }
+
+    #[test]
+    fn keeps_at_most_the_action_limit() {
+        let mut step = StepReport::new(SweepStep::Outbox);
+        for i in 0..MAX_ACTIONS + 5 {
+            step.action(format!("{i}"));
+        }
+        assert_eq!(step.actions.len(), MAX_ACTIONS);
+    }
+}

@@ -1,0 +1,36 @@
+//! Alert records: written in the transaction that raised them (listed in the due index until
+//! published), marked published once the bus has them, kept 30 days for the record.
+
+use aws_sdk_dynamodb::error::SdkError;
+
+use super::client::{Store, key};
+use super::{StoreError, keys};
+use crate::domain::Alert;
+
+impl Store {
+    /// Takes published `alerts` out of the due index (their records stay until the TTL).
+    /// Alerts are rare, so one conditional UpdateItem each.
+    pub async fn mark_alerts_published(&self, alerts: &[Alert]) -> Result<(), StoreError> {
+        for alert in alerts {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::ALERTS_PK, keys::alert_sk(&alert.alert_id))))
+                .condition_expression("attribute_exists(#pk)")
+                .update_expression("REMOVE #duePk, #dueSk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#duePk", keys::DUE_PK)
+                .expression_attribute_names("#dueSk", keys::DUE_SK)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(StoreError::aws("UpdateItem", e)),
+            }
+        }
+        Ok(())
+    }
+}
