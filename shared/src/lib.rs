@@ -6,7 +6,9 @@
 pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod heartbeat;
 pub mod jitter;
+pub mod metrics;
 pub mod relay;
 pub mod services;
 pub mod store;

@@ -3,6 +3,7 @@
 
 use crate::aws::{AwsClients, EventPublisher, RequestCounter, TimerQueue};
 use crate::config::{Config, ConfigError};
+use crate::heartbeat::Heartbeats;
 use crate::store::Store;
 
 /// The service's dependencies; cheap to clone.
@@ -14,6 +15,8 @@ pub struct Services {
     pub events: EventPublisher,
     /// Requests sent by the clients above, per operation.
     pub requests: RequestCounter,
+    /// This process's heartbeats.
+    pub heartbeats: Heartbeats,
 }
 
 impl Services {
@@ -27,6 +30,7 @@ impl Services {
             ),
             timers: TimerQueue::new(clients.sqs.clone(), &config.timers_queue_url),
             events: EventPublisher::new(clients.eventbridge.clone(), &config.event_bus_name),
+            heartbeats: Heartbeats::new(config.log_format),
             config,
             requests,
         }

@@ -114,6 +114,12 @@ async fn the_same_message_delivered_twice_has_one_effect() {
 async fn firing_a_timer_costs_one_transaction_and_no_scan() {
     let stack = TestStack::new().await;
     let (_, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
+    // A warm instance: its heartbeat (one PutItem a minute) is already written.
+    stack
+        .services
+        .heartbeats
+        .beat(&stack.services.store, "timer-executor", Timestamp::now())
+        .await;
     stack.requests.reset();
     let response = timer_executor::handle_batch(
         &stack.services,

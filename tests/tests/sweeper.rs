@@ -150,16 +150,22 @@ async fn a_dispatcher_stopped_for_ten_minutes_is_caught_up_by_one_sweep() {
             );
         }
     }
-    let events = stack.lifecycle_events(4, Duration::from_secs(10)).await;
+    let events = stack.lifecycle_events(5, Duration::from_secs(10)).await;
     assert_eq!(
         event_types(&events),
         [
+            "AlertRaised",
             "CampaignClosed",
             "CampaignStarted",
             "CampaignStarted",
             "CampaignStarted"
         ]
     );
+    let alert = events
+        .iter()
+        .find(|e| e["detail-type"] == "AlertRaised")
+        .unwrap();
+    assert_eq!(alert["detail"]["kind"], "DISPATCHER_STALLED");
 
     let stored = store.recent_reports(Timestamp::now(), 5).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -171,6 +177,9 @@ async fn a_dispatcher_stopped_for_ten_minutes_is_caught_up_by_one_sweep() {
         Default::default(),
         "a second sweep finds nothing: {again:#?}"
     );
+    assert!(again.was_crash, "the dispatcher is still stopped");
+    let events = stack.lifecycle_events(0, Duration::from_secs(2)).await;
+    assert!(events.is_empty(), "one stall alert per outage: {events:?}");
 }
 
 #[tokio::test]

@@ -15,18 +15,37 @@ mod error;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
+use shared::Timestamp;
 use shared::services::Services;
 
 pub use error::ApiError;
 
 /// The router over `services`.
 pub fn router(services: Services) -> Router {
+    let services = Arc::new(services);
     Router::new()
         .route("/campaigns", post(campaigns::create).get(campaigns::list))
         .route("/campaigns/{id}", get(campaigns::get))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/timers", get(campaigns::timers))
         .fallback(error::not_found_route)
-        .with_state(Arc::new(services))
+        .layer(middleware::from_fn_with_state(services.clone(), heartbeat))
+        .with_state(services)
+}
+
+/// Notes the API's heartbeat (at most once a minute per instance) before each request.
+async fn heartbeat(
+    State(services): State<Arc<Services>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    services
+        .heartbeats
+        .beat(&services.store, "api", Timestamp::now())
+        .await;
+    next.run(request).await
 }

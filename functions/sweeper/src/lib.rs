@@ -17,9 +17,14 @@
 
 pub mod steps;
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use shared::Timestamp;
+use shared::domain::Alert;
 use shared::domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, SweepStep};
+use shared::metrics::{self, Metric, Unit};
+use shared::relay::publish_alerts;
 use shared::services::Services;
 
 /// What a manual invocation asks for. The scheduled event (any other JSON) means a full,
@@ -119,6 +124,10 @@ pub async fn sweep(
         success: true,
     };
     let config = &services.config.sweep;
+    services
+        .heartbeats
+        .beat(&services.store, "sweeper", now)
+        .await;
     let leased = if sweep.dry_run {
         true
     } else {
@@ -183,33 +192,103 @@ pub async fn sweep(
         tracing::warn!(error = %error, "sweep lease not released; it runs out by itself");
     }
     log_report(&report);
+    emit_metrics(services, &report);
     report
 }
 
-/// The dispatcher's pulse is its watermarks' save time: older than the stall threshold
-/// means it stopped (crashed, throttled, disabled) and timers may have been missed.
-async fn detect_crash(sweep: &Sweep<'_>, report: &mut RecoveryReport) {
-    let stall_ms = i64::from(sweep.services.config.sweep.dispatcher_stall_secs) * 1000;
-    match sweep.services.store.load_watermarks().await {
-        Ok(watermarks) => {
-            if let Some(saved_at) = watermarks.saved_at {
-                let age_ms = sweep.now.millis_since(saved_at);
-                if age_ms > stall_ms {
-                    report.was_crash = true;
-                    report.crash_evidence = Some(format!(
-                        "dispatcher watermarks last saved {} s ago (threshold {} s)",
-                        age_ms / 1000,
-                        stall_ms / 1000
-                    ));
-                    tracing::warn!(
-                        code = "DISPATCHER_STALLED",
-                        age_ms,
-                        "crash detected: the dispatcher stopped saving its watermarks"
-                    );
-                }
+/// The report as CloudWatch metrics (EMF): runs, duration, outcomes, recovered timers by kind.
+fn emit_metrics(services: &Services, report: &RecoveryReport) {
+    let format = services.config.log_format;
+    let count = |name, value: u64| Metric::one(name, Unit::Count, value as f64);
+    let outcome = if report.success { "success" } else { "failure" };
+    metrics::emit(
+        format,
+        "sweeper",
+        &[("Outcome", outcome)],
+        &[count("RecoveryRuns", 1)],
+    );
+    metrics::emit(
+        format,
+        "sweeper",
+        &[],
+        &[
+            Metric::one(
+                "RecoveryDurationMs",
+                Unit::Milliseconds,
+                report.finished_at.millis_since(report.started_at) as f64,
+            ),
+            count("TimersCancelled", report.totals.timers_cancelled),
+            count("TimersFailed", report.totals.timers_failed),
+            count("CampaignsFixed", report.totals.campaigns_fixed),
+            count("EventsRepublished", report.totals.events_republished),
+            count("DispatcherStalled", u64::from(report.was_crash)),
+        ],
+    );
+    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+    for step in &report.steps {
+        for (name, value) in &step.counts {
+            if let Some(kind) = name.strip_prefix(steps::RECOVERED_PREFIX) {
+                *by_kind.entry(kind).or_default() += value;
             }
         }
-        Err(error) => report.errors.push(format!("crash detection: {error}")),
+    }
+    for (kind, value) in by_kind {
+        metrics::emit(
+            format,
+            "sweeper",
+            &[("TimerKind", kind)],
+            &[count("TimersRecovered", value)],
+        );
+    }
+}
+
+/// The dispatcher's pulse is its heartbeat and its watermarks' save time: both older than
+/// the stall threshold means it stopped (crashed, throttled, disabled) and timers may have
+/// been missed. Raises one `DispatcherStalled` alert per outage.
+async fn detect_crash(sweep: &Sweep<'_>, report: &mut RecoveryReport) {
+    let store = &sweep.services.store;
+    let stall_ms = i64::from(sweep.services.config.sweep.dispatcher_stall_secs) * 1000;
+    let watermarks = store.load_watermarks().await;
+    let heartbeats = store.heartbeats().await;
+    let (watermarks, heartbeats) = match (watermarks, heartbeats) {
+        (Ok(w), Ok(h)) => (w, h),
+        (Err(error), _) | (_, Err(error)) => {
+            report.errors.push(format!("crash detection: {error}"));
+            return;
+        }
+    };
+    let heartbeat = heartbeats
+        .iter()
+        .find(|h| h.function == "timer-dispatcher")
+        .map(|h| h.last_seen);
+    let Some(last_seen) = heartbeat.into_iter().chain(watermarks.saved_at).max() else {
+        return; // Never ran yet (a fresh deployment): nothing to compare.
+    };
+    let age_ms = sweep.now.millis_since(last_seen);
+    if age_ms <= stall_ms {
+        return;
+    }
+    report.was_crash = true;
+    report.crash_evidence = Some(format!(
+        "dispatcher last seen {} s ago at {last_seen} (heartbeat and watermarks; threshold {} s)",
+        age_ms / 1000,
+        stall_ms / 1000
+    ));
+    tracing::warn!(
+        code = "DISPATCHER_STALLED",
+        age_ms,
+        "crash detected: the dispatcher stopped"
+    );
+    if sweep.dry_run {
+        return;
+    }
+    let alert = Alert::dispatcher_stalled(last_seen, age_ms / 1000, sweep.now);
+    match store.raise_alert(&alert).await {
+        Ok(true) => {
+            publish_alerts(&sweep.services.events, store, std::slice::from_ref(&alert)).await;
+        }
+        Ok(false) => {} // Raised by an earlier sweep of this outage.
+        Err(error) => report.errors.push(format!("stall alert: {error}")),
     }
 }
 

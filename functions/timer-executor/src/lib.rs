@@ -14,6 +14,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::Timestamp;
 use shared::domain::{DueTimer, LifecycleEvent};
+use shared::metrics::{self, Metric, Unit};
 use shared::relay::publish_and_clear;
 use shared::services::Services;
 use shared::store::{ApplyOutcome, StoreError};
@@ -28,6 +29,10 @@ enum Handled {
 
 /// Handles one SQS batch; the response lists the messages to redeliver.
 pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchResponse {
+    services
+        .heartbeats
+        .beat(&services.store, "timer-executor", Timestamp::now())
+        .await;
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut work: Vec<(String, DueTimer)> = Vec::new();
     for record in event.records {
@@ -102,6 +107,7 @@ pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchRespo
         }
     }
 
+    emit_metrics(services, &events);
     let report = publish_and_clear(&services.events, &services.store, &events).await;
     for (event_id, _) in &report.failed {
         if let Some(message_id) = message_of_event.get(event_id) {
@@ -114,6 +120,27 @@ pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchRespo
         response.add_failure(message_id);
     }
     response
+}
+
+/// Lag (dueAt → commit) of the timers this batch fired, and their count, as EMF metrics.
+fn emit_metrics(services: &Services, fired: &[LifecycleEvent]) {
+    let lags: Vec<f64> = fired
+        .iter()
+        .filter_map(|e| e.due_at.map(|due| e.fired_at.millis_since(due) as f64))
+        .collect();
+    metrics::emit(
+        services.config.log_format,
+        "timer-executor",
+        &[],
+        &[
+            Metric {
+                name: "TimerLagMs",
+                unit: Unit::Milliseconds,
+                values: lags,
+            },
+            Metric::one("TimersFired", Unit::Count, fired.len() as f64),
+        ],
+    );
 }
 
 async fn handle_timer(services: &Services, timer: &DueTimer) -> Result<Handled, StoreError> {

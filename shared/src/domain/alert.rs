@@ -17,6 +17,8 @@ pub const ALERT_DETAIL_TYPE: &str = "AlertRaised";
 pub enum AlertKind {
     /// A timer's lease expired too many times; it is FAILED and needs an operator.
     TimerFailed,
+    /// The dispatcher stopped: no heartbeat or watermark save for longer than the threshold.
+    DispatcherStalled,
 }
 
 /// How urgent it is.
@@ -56,6 +58,24 @@ impl Alert {
             message: format!(
                 "timer {} ({} due {}) FAILED after {attempts} attempts whose leases expired",
                 timer.timer_id, timer.kind, timer.due_at
+            ),
+            raised_at,
+        }
+    }
+}
+
+impl Alert {
+    /// The dispatcher was last seen at `last_seen` (`age_s` ago). One alert per outage: the id
+    /// depends on the last sign of life, so sweeps during the same outage raise it once.
+    pub fn dispatcher_stalled(last_seen: Timestamp, age_s: i64, raised_at: Timestamp) -> Self {
+        let key = format!("alert/dispatcher-stalled/{}", last_seen.millis());
+        Self {
+            alert_id: stable_id(&key),
+            kind: AlertKind::DispatcherStalled,
+            severity: Severity::Critical,
+            subject: "timer-dispatcher".into(),
+            message: format!(
+                "the timer dispatcher was last seen {age_s} s ago ({last_seen}); timers are not being dispatched, the sweeper fires them late"
             ),
             raised_at,
         }

@@ -1,13 +1,34 @@
-//! Alert records: written in the transaction that raised them (listed in the due index until
-//! published), marked published once the bus has them, kept 30 days for the record.
+//! Alert records: written with (or in the transaction of) what raised them, listed in the due
+//! index until published, marked published once the bus has them, kept 30 days.
 
 use aws_sdk_dynamodb::error::SdkError;
 
 use super::client::{Store, key};
+use super::items::{self, AlertItem};
 use super::{StoreError, keys};
 use crate::domain::Alert;
 
 impl Store {
+    /// Stores `alert` for publishing; `false` if an alert with its id exists already.
+    pub async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(items::to_item(&AlertItem::new(alert))?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
+    }
+
     /// Takes published `alerts` out of the due index (their records stay until the TTL).
     /// Alerts are rare, so one conditional UpdateItem each.
     pub async fn mark_alerts_published(&self, alerts: &[Alert]) -> Result<(), StoreError> {

@@ -86,6 +86,9 @@ pub fn audit_sk(at: Timestamp, what: &str) -> String {
     format!("AUDIT#{}", due_sk(at, what))
 }
 
+/// Partition of the functions' heartbeat records (`SK` = function name).
+pub const HEARTBEAT_PK: &str = "HEARTBEAT";
+
 /// Partition of the sweeper's records: its run lease and its recovery reports.
 pub const SWEEPER_PK: &str = "SWEEPER";
 /// The sweeper's run lease (one sweep at a time).

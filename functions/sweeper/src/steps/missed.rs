@@ -9,7 +9,7 @@ use shared::domain::{DueTimer, MisfirePolicy, MissedTimer};
 use shared::relay::publish_and_clear;
 use shared::store::{ApplyOutcome, Claim};
 
-use super::read_shards;
+use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
 
 pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
@@ -99,6 +99,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
                 {
                     Ok(ApplyOutcome::Applied(event)) => {
                         report.count("fired");
+                        report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
                         report.action(format!(
                             "{} fired {late_s} s late: {} → {}",
                             timer.timer_id, event.from, event.to

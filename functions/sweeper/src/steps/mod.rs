@@ -11,6 +11,10 @@ use shared::store::StoreError;
 
 use crate::Sweep;
 
+/// Count-name prefix of recovered timers by kind (`recovered:START_CAMPAIGN`), the source
+/// of the `TimersRecovered` metric's `TimerKind` dimension.
+pub const RECOVERED_PREFIX: &str = "recovered:";
+
 /// Runs `read` for every due-index shard in parallel; returns the items of the shards that
 /// answered and the errors of those that did not.
 pub async fn read_shards<T, F, Fut>(sweep: &Sweep<'_>, read: F) -> (Vec<T>, Vec<String>)

@@ -6,7 +6,7 @@ use shared::domain::recovery::StepReport;
 use shared::relay::publish_alerts;
 use shared::store::TakenBack;
 
-use super::read_shards;
+use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
 
 pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
@@ -43,6 +43,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         {
             Ok(TakenBack::Requeued) => {
                 report.count("requeued");
+                report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
                 report.action(format!(
                     "{} → PENDING (lease of {owner} expired, attempt {})",
                     timer.timer_id,
