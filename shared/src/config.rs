@@ -30,6 +30,8 @@ pub struct Config {
     pub timers_queue_url: String,
     /// `EVENT_BUS_NAME`: where lifecycle events are published.
     pub event_bus_name: String,
+    /// `TIMERS_DLQ_URL` (optional): the timers dead-letter queue, watched by `GET /health`.
+    pub timers_dlq_url: Option<String>,
     /// `DUE_SHARDS` (default 16, 1–256): partitions of the due index. Changing it on a live
     /// table strands timers in the old shards, so it is fixed per deployment.
     pub due_shards: u16,
@@ -100,6 +102,9 @@ impl Config {
             table_name: required(&lookup, "TABLE_NAME")?,
             timers_queue_url: required(&lookup, "TIMERS_QUEUE_URL")?,
             event_bus_name: required(&lookup, "EVENT_BUS_NAME")?,
+            timers_dlq_url: lookup("TIMERS_DLQ_URL")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             due_shards: number(&lookup, "DUE_SHARDS", 16, 1, 256)? as u16,
             dispatch_lookahead_secs: number(&lookup, "DISPATCH_LOOKAHEAD_SECONDS", 90, 1, 840)?
                 as u32,

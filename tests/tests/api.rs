@@ -135,3 +135,70 @@ async fn unknown_ids_and_routes_get_404() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn health_reports_every_component_without_secrets() {
+    let stack = TestStack::new().await;
+    let component = |report: &serde_json::Value, name: &str| {
+        report["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["component"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+
+    // Nothing has run yet: the scheduled functions are unknown, so degraded.
+    let (status, report) = stack.api(Method::GET, "/health", None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["status"], "degraded", "{report}");
+    for name in [
+        "dynamodb",
+        "timersQueue",
+        "timersDeadLetterQueue",
+        "eventBus",
+    ] {
+        assert_eq!(component(&report, name)["status"], "healthy", "{report}");
+    }
+    assert_eq!(component(&report, "dispatcher")["status"], "degraded");
+    let text = report.to_string();
+    assert!(!text.contains("http") && !text.contains("arn:"), "{text}");
+
+    // After a dispatcher tick and a sweep, all is healthy.
+    timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+        .await
+        .unwrap();
+    sweeper::sweep(
+        &stack.services,
+        &sweeper::SweepRequest::default(),
+        Timestamp::now(),
+        None,
+    )
+    .await;
+    let (status, report) = stack.api(Method::GET, "/health", None).await;
+    assert_eq!(
+        (status, &report["status"]),
+        (StatusCode::OK, &json!("healthy")),
+        "{report}"
+    );
+    assert!(component(&report, "dispatcher")["detail"]["lastSeenAgeSeconds"].is_number());
+
+    // A dead letter degrades the service.
+    stack
+        .setup
+        .sqs
+        .send_message()
+        .queue_url(stack.queue_url("TimersDeadLetterQueue"))
+        .message_body("{}")
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = stack.api(Method::GET, "/health", None).await;
+    let dead = component(&report, "timersDeadLetterQueue");
+    assert_eq!(
+        (&dead["status"], &dead["detail"]["visible"]),
+        (&json!("degraded"), &json!(1))
+    );
+    assert_eq!(report["status"], "degraded");
+}

@@ -8,9 +8,11 @@
 //! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, next to move first |
 //! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
+//! | `GET /health` | health of every component (503 if unhealthy) |
 
 mod campaigns;
 mod error;
+mod health;
 
 use std::sync::Arc;
 
@@ -32,6 +34,7 @@ pub fn router(services: Services) -> Router {
         .route("/campaigns/{id}", get(campaigns::get))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/timers", get(campaigns::timers))
+        .route("/health", get(health::health))
         .fallback(error::not_found_route)
         .layer(middleware::from_fn_with_state(services.clone(), heartbeat))
         .with_state(services)

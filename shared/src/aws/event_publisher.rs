@@ -34,6 +34,17 @@ impl EventPublisher {
         }
     }
 
+    /// Checks that the bus exists and answers (`DescribeEventBus`).
+    pub async fn describe_bus(&self) -> Result<(), AwsError> {
+        self.client
+            .describe_event_bus()
+            .name(&self.bus_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DescribeEventBus", e))
+    }
+
     /// Publishes `events`; never fails as a whole — see [`PublishReport::failed`].
     pub async fn publish<E: BusEvent>(&self, events: &[E]) -> PublishReport {
         let mut report = PublishReport::default();

@@ -11,4 +11,4 @@ pub use clients::AwsClients;
 pub use error::AwsError;
 pub use event_publisher::{EventPublisher, PublishReport};
 pub use request_counter::RequestCounter;
-pub use timer_queue::TimerQueue;
+pub use timer_queue::{QueueDepth, TimerQueue};

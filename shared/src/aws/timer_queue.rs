@@ -1,13 +1,22 @@
 //! The timers queue: sends planned [`OutgoingMessage`]s with `SendMessageBatch`, ten entries a
 //! request, each with its own delay.
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 
 use super::AwsError;
 use crate::timer_messages::OutgoingMessage;
 
 /// Entries per `SendMessageBatch` request (the SQS maximum).
 const BATCH_ENTRIES: usize = 10;
+
+/// Approximate message counts of a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
 
 /// Sender of timer messages.
 #[derive(Debug, Clone)]
@@ -22,6 +31,37 @@ impl TimerQueue {
             client,
             url: url.into(),
         }
+    }
+
+    /// How many messages wait in the queue at `url` (this queue's client; e.g. its DLQ).
+    pub async fn depth(&self, url: &str) -> Result<QueueDepth, AwsError> {
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", e))?;
+        let count = |name: QueueAttributeName| {
+            output
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(QueueDepth {
+            visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+            delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        })
+    }
+
+    /// The URL of the timers queue.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Sends every message. Entries SQS refuses are retried once in the next request; if any

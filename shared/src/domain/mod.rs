@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod clock;
 pub mod due_timer;
 pub mod event;
+pub mod health;
 pub mod misfire;
 pub mod recovery;
 pub mod state_machine;
