@@ -21,6 +21,21 @@ pub enum LogFormat {
     Text,
 }
 
+/// Tuning variables a local run may set in its own environment to override the template's
+/// value for every function (`make local`, the crash suite); names of resources are not.
+pub const TUNABLE_VARIABLES: [&str; 10] = [
+    "DISPATCH_LOOKAHEAD_SECONDS",
+    "DISPATCH_MAX_PER_SHARD",
+    "EXECUTOR_MAX_EARLY_WAIT_MS",
+    "SWEEP_GRACE_SECONDS",
+    "MISFIRE_WINDOW_SECONDS",
+    "LEASE_SECONDS",
+    "MAX_TIMER_ATTEMPTS",
+    "OUTBOX_REPUBLISH_AFTER_SECONDS",
+    "DISPATCHER_STALL_SECONDS",
+    "SWEEP_BATCH_LIMIT",
+];
+
 /// Settings shared by every function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -53,7 +68,7 @@ pub struct Config {
 /// Settings of the sweeper (recovery), read by every function so one place validates them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepConfig {
-    /// `SWEEP_GRACE_SECONDS` (default 120, 10–3600): a PENDING timer (or a campaign status)
+    /// `SWEEP_GRACE_SECONDS` (default 120, 1–3600): a PENDING timer (or a campaign status)
     /// this long past its time counts as missed; before that the normal path has its chance.
     pub grace_secs: u32,
     /// `MISFIRE_WINDOW_SECONDS` (default 3600): a missed timer later than this is cancelled,
@@ -119,7 +134,7 @@ impl Config {
             )? as u32,
             log_format,
             sweep: SweepConfig {
-                grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 10, 3600)? as u32,
+                grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 1, 3600)? as u32,
                 misfire_window_secs: number(&lookup, "MISFIRE_WINDOW_SECONDS", 3600, 60, 2_592_000)?
                     as u32,
                 lease_secs: number(&lookup, "LEASE_SECONDS", 60, 5, 900)? as u32,
@@ -231,7 +246,7 @@ mod tests {
             "DISPATCH_LOOKAHEAD_SECONDS"
         );
         assert_eq!(
-            Config::from_map(&vars(&[("SWEEP_GRACE_SECONDS", "5")]))
+            Config::from_map(&vars(&[("SWEEP_GRACE_SECONDS", "0")]))
                 .unwrap_err()
                 .variable,
             "SWEEP_GRACE_SECONDS"

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod crash;
 pub mod domain;
 pub mod heartbeat;
 pub mod jitter;

@@ -128,3 +128,42 @@ async fn a_malformed_message_fails_alone_and_the_rest_of_the_batch_completes() {
     let events = stack.lifecycle_events(1, Duration::from_secs(3)).await;
     assert_eq!(events_of(&events, &campaign.id, "CampaignStarted").len(), 1);
 }
+
+#[tokio::test]
+async fn a_timer_due_after_the_invocation_deadline_goes_back_on_the_queue() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack.store_campaign(3_000, 60_000, None, None).await;
+    let stop_at = Timestamp::now().plus_millis(1_000);
+    let response = timer_executor::handle_batch_until(
+        &stack.services,
+        sqs_event(&[("m", vec![due(&timers, TimerKind::StartCampaign)])]),
+        Some(stop_at),
+    )
+    .await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "requeued, not failed"
+    );
+    assert_eq!(
+        stack.campaign(&campaign.id).await.status,
+        CampaignStatus::Scheduled
+    );
+    let attributes = stack
+        .setup
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.queue_url("TimersQueue"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attributes
+            .attributes()
+            .and_then(|a| a
+                .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed))
+            .map(String::as_str),
+        Some("1"),
+        "sent back with its delay"
+    );
+}

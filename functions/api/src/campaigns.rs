@@ -42,6 +42,7 @@ pub async fn create(
         .await
         .map_err(|e| ApiError::store(&e))?;
     tracing::info!(campaign = %campaign.id, name = campaign.name, start_at = %campaign.start_at, "campaign created (SCHEDULED)");
+    shared::crash::point("api.after_create");
     send_short_notice_timers(&app, &short_notice, now).await;
     Ok((StatusCode::CREATED, Json(campaign)))
 }

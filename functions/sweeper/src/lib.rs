@@ -176,6 +176,7 @@ pub async fn sweep(
             step_name(step)
         );
         report.steps.push(step_report);
+        shared::crash::point("sweeper.between_steps");
     }
     let lease_errors = std::mem::take(&mut report.errors);
     report.summarise();

@@ -9,6 +9,7 @@
 //! else in the batch completes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -23,12 +24,24 @@ use shared::timer_messages::{TimerMessage, plan_messages};
 /// What handling one timer came to.
 enum Handled {
     Applied(ApplyOutcome),
-    /// Delivered too early to wait for in this invocation.
+    /// Delivered too early to wait for in this invocation (or its deadline is too close).
     TooEarly,
 }
 
-/// Handles one SQS batch; the response lists the messages to redeliver.
+/// Handles one SQS batch with no deadline (tests); see [`handle_batch_until`].
 pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchResponse {
+    handle_batch_until(services, event, None).await
+}
+
+/// Handles one SQS batch; the response lists the messages to redeliver. A timer whose wait
+/// would end after `stop_at` (the invocation's deadline minus a margin) is not started: it
+/// goes back on the queue like one delivered too early, so the invocation never dies holding
+/// work.
+pub async fn handle_batch_until(
+    services: &Services,
+    event: SqsEvent,
+    stop_at: Option<Timestamp>,
+) -> SqsBatchResponse {
     services
         .heartbeats
         .beat(&services.store, "timer-executor", Timestamp::now())
@@ -59,9 +72,12 @@ pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchRespo
         }
     }
 
-    let results =
-        futures_util::future::join_all(work.iter().map(|(_, timer)| handle_timer(services, timer)))
-            .await;
+    let applied = AtomicUsize::new(0);
+    let results = futures_util::future::join_all(
+        work.iter()
+            .map(|(_, timer)| handle_timer(services, timer, stop_at, &applied)),
+    )
+    .await;
 
     let mut events: Vec<LifecycleEvent> = Vec::new();
     let mut message_of_event: BTreeMap<String, String> = BTreeMap::new();
@@ -143,15 +159,29 @@ fn emit_metrics(services: &Services, fired: &[LifecycleEvent]) {
     );
 }
 
-async fn handle_timer(services: &Services, timer: &DueTimer) -> Result<Handled, StoreError> {
+/// Waits for `timer`'s due millisecond and applies it; `applied` counts the batch's commits.
+async fn handle_timer(
+    services: &Services,
+    timer: &DueTimer,
+    stop_at: Option<Timestamp>,
+    applied: &AtomicUsize,
+) -> Result<Handled, StoreError> {
     let wait = timer.due_at.millis_since(Timestamp::now());
-    if wait > i64::from(services.config.executor_max_early_wait_ms) {
+    let past_deadline = stop_at.is_some_and(|stop| timer.due_at > stop);
+    if wait > i64::from(services.config.executor_max_early_wait_ms) || past_deadline {
         return Ok(Handled::TooEarly);
     }
     if wait > 0 {
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
+    if applied.load(Ordering::SeqCst) > 0 {
+        shared::crash::point("executor.mid_batch");
+    }
     let outcome = services.store.apply_timer(timer, Timestamp::now()).await?;
+    if matches!(outcome, ApplyOutcome::Applied(_)) {
+        applied.fetch_add(1, Ordering::SeqCst);
+        shared::crash::point("executor.after_transaction");
+    }
     Ok(Handled::Applied(outcome))
 }
 

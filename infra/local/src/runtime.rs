@@ -209,6 +209,10 @@ async fn run_schedule(
     }
 }
 
+/// The executor's deadline per batch, as on Lambda: the template's 30 s timeout minus the
+/// 3 s margin of `timer-executor`'s main.
+const LOCAL_EXECUTOR_BUDGET_MS: i64 = 27_000;
+
 /// Pause of a poller after an empty receive.
 const IDLE_POLL_PAUSE: Duration = Duration::from_millis(100);
 
@@ -268,7 +272,8 @@ async fn run_poller(
                 record
             })
             .collect();
-        let response = timer_executor::handle_batch(&services, event).await;
+        let stop_at = Timestamp::now().plus_millis(LOCAL_EXECUTOR_BUDGET_MS);
+        let response = timer_executor::handle_batch_until(&services, event, Some(stop_at)).await;
         let failed: BTreeSet<&str> = response
             .batch_item_failures
             .iter()

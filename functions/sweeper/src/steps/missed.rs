@@ -80,7 +80,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
             MissedTimer::Fire => {
                 let expires_at = sweep.now.plus_millis(i64::from(config.lease_secs) * 1000);
                 match store.claim_timer(&timer, &sweep.run_id, expires_at).await {
-                    Ok(true) => {}
+                    Ok(true) => shared::crash::point("sweeper.after_claim"),
                     Ok(false) => {
                         report.count("changed_meanwhile");
                         continue;

@@ -4,7 +4,9 @@
 //! Environment: `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566), `LOCAL_STACK_NAME`
 //! (default `campaign-lifecycle-local`), `LOCAL_API_ADDR` (default 127.0.0.1:3000),
 //! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SQS_POLLERS`
-//! (default 4), `RUST_LOG` (default info).
+//! (default 4), `RUST_LOG` (default info), and any of
+//! [`TUNABLE_VARIABLES`](shared::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
+//! which override the template's value for every function. `CRASH_AT` arms crash points.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use local_stack::functions::functions;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
 use shared::aws::{AwsClients, RequestCounter};
-use shared::config::LogFormat;
+use shared::config::{LogFormat, TUNABLE_VARIABLES};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -77,7 +79,15 @@ async fn run() -> Result<(), String> {
     for (logical, physical) in &stack.resolver.physical {
         tracing::info!("  {logical:<32} {}", physical.reference);
     }
-    let specs = functions(&stack).map_err(|e| e.to_string())?;
+    let mut specs = functions(&stack).map_err(|e| e.to_string())?;
+    for variable in TUNABLE_VARIABLES {
+        if let Ok(value) = std::env::var(variable) {
+            tracing::info!("override for every function: {variable}={value}");
+            for spec in &mut specs {
+                spec.environment.insert(variable.to_owned(), value.clone());
+            }
+        }
+    }
     let function_requests = RequestCounter::new();
     let clients = RuntimeClients {
         functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
