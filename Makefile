@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
 VENV := infra/.venv
 
-.PHONY: local invoke test bench emulator emulator-stop venv lint-template fmt-check clippy ci
+.PHONY: local invoke test crash-test bench emulator emulator-stop venv lint-template fmt-check clippy ci
 
 ## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
 local: emulator
@@ -20,9 +20,17 @@ invoke:
 	@bash infra/emulator.sh start >&2
 	@cargo run -q -p local-stack --bin invoke -- $(FUNCTION) '$(EVENT)'
 
-## test: unit tests and integration tests against the local emulator (started if needed)
+## test: unit tests, integration tests against the local emulator (started if needed), and a
+## short crash-injection run (every crash point once)
 test: emulator
 	cargo test --workspace --all-targets
+	$(MAKE) --no-print-directory crash-test RUNS=6
+
+## crash-test: kill the local service RUNS times under load and check nothing is lost or doubled
+RUNS ?= 20
+crash-test: emulator
+	cargo build -q -p local-stack --bins
+	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS)
 
 ## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
 bench: emulator

@@ -128,24 +128,8 @@ pub async fn sweep(
         .heartbeats
         .beat(&services.store, "sweeper", now)
         .await;
-    let leased = if sweep.dry_run {
-        true
-    } else {
-        let until = now.plus_millis(i64::from(config.lease_secs) * 1000 * 5);
-        match services.store.claim_sweep(&sweep.run_id, now, until).await {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                report.errors.push(format!("sweep lease: {error}"));
-                false
-            }
-        }
-    };
+    let leased = sweep.dry_run || hold_lease(&sweep, config.lease_secs, &mut report.errors).await;
     if !leased {
-        if report.errors.is_empty() {
-            report
-                .errors
-                .push("another sweep holds the sweep lease; nothing done".into());
-        }
         report.success = false;
         report.finished_at = Timestamp::now();
         log_report(&report);
@@ -177,6 +161,9 @@ pub async fn sweep(
         );
         report.steps.push(step_report);
         shared::crash::point("sweeper.between_steps");
+        if !sweep.dry_run && !hold_lease(&sweep, config.lease_secs, &mut report.errors).await {
+            break;
+        }
     }
     let lease_errors = std::mem::take(&mut report.errors);
     report.summarise();
@@ -240,6 +227,30 @@ fn emit_metrics(services: &Services, report: &RecoveryReport) {
             &[("TimerKind", kind)],
             &[count("TimersRecovered", value)],
         );
+    }
+}
+
+/// Takes or renews the sweep lease for `LEASE_SECONDS` (renewed after every step, so a sweep
+/// that dies blocks the next one for at most that long); `false`, with the reason in
+/// `errors`, if another sweep holds it.
+async fn hold_lease(sweep: &Sweep<'_>, lease_secs: u32, errors: &mut Vec<String>) -> bool {
+    let now = Timestamp::now();
+    let until = now.plus_millis(i64::from(lease_secs) * 1000);
+    match sweep
+        .services
+        .store
+        .claim_sweep(&sweep.run_id, now, until)
+        .await
+    {
+        Ok(true) => true,
+        Ok(false) => {
+            errors.push("another sweep holds the sweep lease; stopped".into());
+            false
+        }
+        Err(error) => {
+            errors.push(format!("sweep lease: {error}"));
+            false
+        }
     }
 }
 

@@ -25,7 +25,8 @@ struct ReportItem {
 }
 
 impl Store {
-    /// Takes the sweep lease for `owner` until `expires_at` if nobody holds an unexpired one.
+    /// Takes (or, for its holder, renews) the sweep lease for `owner` until `expires_at`, if
+    /// nobody else holds an unexpired one.
     pub async fn claim_sweep(
         &self,
         owner: &str,
@@ -40,10 +41,14 @@ impl Store {
             .item(keys::SK, s(keys::SWEEP_LEASE_SK))
             .item("owner", s(owner))
             .item("expiresAtMillis", n(expires_at.millis()))
-            .condition_expression("attribute_not_exists(#pk) OR #expires <= :now")
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #expires <= :now OR #owner = :owner",
+            )
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_names("#expires", "expiresAtMillis")
+            .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":now", n(now.millis()))
+            .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
         match result {
