@@ -143,6 +143,7 @@ async fn run() -> Result<bool, String> {
     };
 
     let mut recoveries = Vec::new();
+    let mut finished = BTreeSet::new();
     let mut deaths = Vec::new();
     for run in 0..options.runs {
         let points = shared::crash::POINTS;
@@ -182,7 +183,7 @@ async fn run() -> Result<bool, String> {
         };
         let died_at = Timestamp::now();
         let mut clean = child.spawn(run, "recover", free_port()?, None)?;
-        let recovered = wait_recovered(&services, died_at).await?;
+        let recovered = wait_recovered(&services, died_at, &mut finished).await?;
         stop_gracefully(&mut clean).await;
         let recovery_ms = recovered.map(|at| at.millis_since(died_at));
         println!(
@@ -201,7 +202,7 @@ async fn run() -> Result<bool, String> {
     while Timestamp::now() < last_due.plus_millis(GRACE_MS + 2_000) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let _ = wait_recovered(&services, Timestamp::now()).await?;
+    let _ = wait_recovered(&services, Timestamp::now(), &mut finished).await?;
     stop_gracefully(&mut clean).await;
     let report = sweeper::sweep(
         &services,
@@ -384,10 +385,11 @@ async fn create_campaigns(port: u16, count: usize) {
     let base = Timestamp::from_millis((Timestamp::now().millis() / 1000 + 1) * 1000);
     for i in 0..count {
         let start = base.plus_millis(1_000 * (1 + shared::jitter::millis(5) as i64));
-        // The first two end in the same second, beyond the API's direct-send window: the
-        // dispatcher sends both CLOSE timers in one message, so one executor batch holds two.
+        // The first two end 400 ms apart in the same second, beyond the API's direct-send
+        // window: the dispatcher sends both CLOSE timers in one message, so one executor batch
+        // applies one while the other still waits (the mid-batch crash point).
         let end = if i < 2 {
-            base.plus_millis(12_000)
+            base.plus_millis(12_000 + 400 * i as i64)
         } else {
             start.plus_millis(1_000 * (2 + shared::jitter::millis(3) as i64))
         };
@@ -470,14 +472,25 @@ async fn latest_due(services: &Services) -> Result<Timestamp, String> {
 
 /// Waits until every timer due before `died_at` is COMPLETED or CANCELLED; returns when, or
 /// `None` after the recovery limit.
+/// `None` after the recovery limit. Campaigns whose timers are all done are remembered in
+/// `finished` and not read again (the table grows with every run).
 async fn wait_recovered(
     services: &Services,
     died_at: Timestamp,
+    finished: &mut BTreeSet<String>,
 ) -> Result<Option<Timestamp>, String> {
     let deadline = tokio::time::Instant::now() + RECOVERY_LIMIT;
+    let watched: Vec<Campaign> = all_campaigns(services)
+        .await?
+        .into_iter()
+        .filter(|c| !finished.contains(c.id.as_str()))
+        .collect();
     loop {
         let mut open = 0;
-        for campaign in all_campaigns(services).await? {
+        for campaign in &watched {
+            if finished.contains(campaign.id.as_str()) {
+                continue;
+            }
             let partition = services
                 .store
                 .load_partition(&campaign.id)
@@ -488,6 +501,9 @@ async fn wait_recovered(
                 .iter()
                 .filter(|t| t.due_at < died_at && !is_done(t.status))
                 .count();
+            if partition.timers.iter().all(|t| is_done(t.status)) {
+                finished.insert(campaign.id.as_str().to_owned());
+            }
         }
         if open == 0 {
             return Ok(Some(Timestamp::now()));
