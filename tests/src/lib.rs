@@ -74,6 +74,23 @@ impl TestStack {
         Services::new(config, &self.clients, self.requests.clone())
     }
 
+    /// Messages waiting out their delay in queue `logical_id`.
+    pub async fn delayed_messages(&self, logical_id: &str) -> u64 {
+        let name = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed;
+        self.setup
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(name.clone())
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The stored timer of `kind` of campaign `id`.
     pub async fn timer(&self, id: &CampaignId, kind: TimerKind) -> Timer {
         self.services

@@ -98,24 +98,9 @@ async fn leaves_out_timers_the_api_queued_at_creation() {
         (0, 1),
         "{report:?}"
     );
-    let attributes = stack
-        .setup
-        .sqs
-        .get_queue_attributes()
-        .queue_url(stack.queue_url("TimersQueue"))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .unwrap();
-    let delayed = attributes
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        })
-        .cloned();
     assert_eq!(
-        delayed.as_deref(),
-        Some("1"),
+        stack.delayed_messages("TimersQueue").await,
+        1,
         "only the API's message is on the queue"
     );
 }

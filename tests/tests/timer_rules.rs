@@ -148,22 +148,9 @@ async fn a_timer_due_after_the_invocation_deadline_goes_back_on_the_queue() {
         stack.campaign(&campaign.id).await.status,
         CampaignStatus::Scheduled
     );
-    let attributes = stack
-        .setup
-        .sqs
-        .get_queue_attributes()
-        .queue_url(stack.queue_url("TimersQueue"))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        attributes
-            .attributes()
-            .and_then(|a| a
-                .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed))
-            .map(String::as_str),
-        Some("1"),
+        stack.delayed_messages("TimersQueue").await,
+        1,
         "sent back with its delay"
     );
 }

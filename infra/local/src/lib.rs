@@ -10,6 +10,7 @@ pub mod aws_env;
 pub mod functions;
 pub mod provision;
 pub mod runtime;
+pub mod subscriber;
 pub mod template;
 
 pub use provision::{Stack, provision, provision_template};

@@ -1,9 +1,8 @@
 //! Alert records: written with (or in the transaction of) what raised them, listed in the due
 //! index until published, marked published once the bus has them, kept 30 days.
 
-use aws_sdk_dynamodb::error::SdkError;
-
 use super::client::{Store, key};
+use super::error::condition_met;
 use super::items::{self, AlertItem};
 use super::{StoreError, keys};
 use crate::domain::Alert;
@@ -20,13 +19,7 @@ impl Store {
             .expression_attribute_names("#pk", keys::PK)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        condition_met("PutItem", result)
     }
 
     /// Takes published `alerts` out of the due index (their records stay until the TTL).
@@ -45,12 +38,7 @@ impl Store {
                 .expression_attribute_names("#dueSk", keys::DUE_SK)
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
-                Err(SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(StoreError::aws("UpdateItem", e)),
-            }
+            condition_met("UpdateItem", result)?;
         }
         Ok(())
     }

@@ -63,14 +63,8 @@ impl Store {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Timer>, StoreError> {
-        let range = self
-            .index_range(&keys::timer_due_pk(shard), None, until, limit)
-            .await?;
-        range
-            .items
-            .into_iter()
-            .map(|item| Ok(items::from_item::<TimerItem>(item)?.timer))
-            .collect()
+        self.timers_until(&keys::timer_due_pk(shard), until, limit)
+            .await
     }
 
     /// RUNNING timers of `shard` whose lease ran out at or before `now`, at most `limit`.
@@ -80,9 +74,18 @@ impl Store {
         now: Timestamp,
         limit: u32,
     ) -> Result<Vec<Timer>, StoreError> {
-        let range = self
-            .index_range(&keys::lease_due_pk(shard), None, now, limit)
-            .await?;
+        self.timers_until(&keys::lease_due_pk(shard), now, limit)
+            .await
+    }
+
+    /// Timers of ByDue partition `due_pk` sorted at or before `until`, at most `limit`.
+    async fn timers_until(
+        &self,
+        due_pk: &str,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let range = self.index_range(due_pk, None, until, limit).await?;
         range
             .items
             .into_iter()

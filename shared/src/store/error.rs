@@ -32,3 +32,24 @@ impl StoreError {
         StoreError::Aws(AwsError::from_sdk(operation, error))
     }
 }
+
+/// The result of a conditional write: `true` if it was applied, `false` if its condition
+/// failed (`ConditionalCheckFailedException`); any other error is returned.
+pub(super) fn condition_met<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(service))
+            if service.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(StoreError::aws(operation, error)),
+    }
+}

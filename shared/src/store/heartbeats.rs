@@ -2,10 +2,10 @@
 //! an instance of it last ran. The write is conditional on the stored beat being older than
 //! the interval, so many warm instances cost at most one successful write a minute.
 
-use aws_sdk_dynamodb::error::SdkError;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Store, n, s};
+use super::error::condition_met;
 use super::{StoreError, items, keys};
 use crate::Timestamp;
 
@@ -46,13 +46,7 @@ impl Store {
             .expression_attribute_values(":stale", n(beat.last_seen.millis() - interval_ms))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        condition_met("PutItem", result)
     }
 
     /// Every function's last heartbeat (one Query, strongly consistent).

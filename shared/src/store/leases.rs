@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::client::{Store, key, n, s};
+use super::error::condition_met;
 use super::items::{self, AlertItem};
 use super::{StoreError, keys};
 use crate::Timestamp;
@@ -61,13 +62,7 @@ impl Store {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        condition_met("UpdateItem", result)
     }
 
     /// Takes back RUNNING `timer` whose lease (as read) expired: PENDING again with one more
@@ -114,26 +109,11 @@ impl Store {
                     s(keys::due_sk(timer.due_at, timer.timer_id.as_str())),
                 )
                 .build()?;
-            let result = self
-                .client
-                .update_item()
-                .table_name(update.table_name())
-                .set_key(Some(update.key().clone()))
-                .update_expression(update.update_expression())
-                .set_condition_expression(update.condition_expression().map(str::to_owned))
-                .set_expression_attribute_names(update.expression_attribute_names().cloned())
-                .set_expression_attribute_values(update.expression_attribute_values().cloned())
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(TakenBack::Requeued),
-                Err(SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() =>
-                {
-                    Ok(TakenBack::Gone)
-                }
-                Err(e) => Err(StoreError::aws("UpdateItem", e)),
-            };
+            return Ok(if self.send_update(update).await? {
+                TakenBack::Requeued
+            } else {
+                TakenBack::Gone
+            });
         }
         let update = update
             .update_expression(

@@ -1,10 +1,10 @@
 //! The sweeper's own records: a run lease so sweeps do not overlap (a sweep that dies
 //! leaves a lease that simply runs out), and the recovery reports, kept 30 days.
 
-use aws_sdk_dynamodb::error::SdkError;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Store, key, n, s};
+use super::error::condition_met;
 use super::items::{self, Entity, RECORD_RETENTION_MS};
 use super::{StoreError, keys};
 use crate::Timestamp;
@@ -51,13 +51,7 @@ impl Store {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        condition_met("PutItem", result)
     }
 
     /// Gives the sweep lease back, if `owner` still holds it.
@@ -72,13 +66,7 @@ impl Store {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
-            Err(e) => Err(StoreError::aws("DeleteItem", e)),
-        }
+        condition_met("DeleteItem", result).map(|_released| ())
     }
 
     /// Stores `report` for 30 days.

@@ -1,10 +1,10 @@
 //! Conditional updates of timer items shared by the cancel, fire and recovery paths, and the
 //! [`Claim`] that decides who may make them.
 
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::Update;
 
 use super::client::{Store, key, s};
+use super::error::condition_met;
 use super::{StoreError, keys};
 use crate::Timestamp;
 use crate::domain::{CampaignId, TimerKind, TimerStatus};
@@ -94,6 +94,12 @@ impl Store {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let update = self.cancel_timer(campaign_id, kind, due_at, claim, reason)?;
+        self.send_update(update).await
+    }
+
+    /// Sends a built `Update` on its own (outside a transaction); `false` if its condition
+    /// failed.
+    pub(super) async fn send_update(&self, update: Update) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -105,12 +111,6 @@ impl Store {
             .set_expression_attribute_values(update.expression_attribute_values().cloned())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        condition_met("UpdateItem", result)
     }
 }

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::error::SdkError;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Store, key, n};
+use super::error::condition_met;
 use super::items;
 use super::{StoreError, keys};
 use crate::Timestamp;
@@ -109,12 +109,6 @@ impl Store {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":read", n(next.version))
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        condition_met("PutItem", put.send().await)
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use local_stack::functions::functions;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
-use local_stack::{aws_env, provision_template};
+use local_stack::{aws_env, provision_template, subscriber};
 use serde::{Deserialize, Serialize};
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
@@ -196,14 +196,21 @@ async fn run() -> Result<(), String> {
     // campaigns from the events: progress without polling the table, whose queries would
     // compete with the functions for the emulator.
     let started = Arc::new(Mutex::new(HashSet::new()));
-    let drain = tokio::spawn(drain_queue(
-        setup.sqs.clone(),
-        stack
-            .reference("LifecycleEventsQueue")
-            .unwrap_or_default()
-            .to_owned(),
-        started.clone(),
-    ));
+    let drain = tokio::spawn({
+        let started = started.clone();
+        subscriber::drain(
+            setup.sqs.clone(),
+            stack
+                .reference("LifecycleEventsQueue")
+                .unwrap_or_default()
+                .to_owned(),
+            move |body| {
+                if let Some(id) = started_campaign_id(body) {
+                    started.lock().expect("started set").insert(id);
+                }
+            },
+        )
+    });
     let deadline = first_due.plus_millis(window_ms + 120_000);
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -272,45 +279,6 @@ async fn run() -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Receives and deletes the bus's events from `url`, recording each started campaign's id.
-async fn drain_queue(sqs: aws_sdk_sqs::Client, url: String, started: Arc<Mutex<HashSet<String>>>) {
-    loop {
-        let Ok(output) = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        };
-        let mut entries = Vec::new();
-        for (i, message) in output.messages().iter().enumerate() {
-            if let Some(id) = message.body().and_then(started_campaign_id) {
-                started.lock().expect("started set").insert(id);
-            }
-            if let Some(handle) = message.receipt_handle()
-                && let Ok(entry) = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .build()
-            {
-                entries.push(entry);
-            }
-        }
-        if !entries.is_empty() {
-            let _ = sqs
-                .delete_message_batch()
-                .queue_url(&url)
-                .set_entries(Some(entries))
-                .send()
-                .await;
-        }
-    }
 }
 
 /// The campaign id of a `CampaignStarted` bus event delivered to SQS, if `body` is one.

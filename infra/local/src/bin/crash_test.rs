@@ -26,7 +26,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use local_stack::{Stack, aws_env, provision_template};
+use local_stack::{Stack, aws_env, provision_template, subscriber};
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
@@ -128,14 +128,17 @@ async fn run() -> Result<bool, String> {
     );
 
     let events = Arc::new(Mutex::new(BTreeMap::<String, Value>::new()));
-    let drain = tokio::spawn(drain_events(
-        clients.sqs.clone(),
-        stack
-            .reference("LifecycleEventsQueue")
-            .unwrap_or_default()
-            .to_owned(),
-        events.clone(),
-    ));
+    let drain = tokio::spawn({
+        let events = events.clone();
+        subscriber::drain(
+            clients.sqs.clone(),
+            stack
+                .reference("LifecycleEventsQueue")
+                .unwrap_or_default()
+                .to_owned(),
+            move |body| record_event(&events, body),
+        )
+    });
     let child = ChildSpec {
         binary: local,
         stack_name: stack_name.clone(),
@@ -519,43 +522,15 @@ fn is_done(status: TimerStatus) -> bool {
     matches!(status, TimerStatus::Completed | TimerStatus::Cancelled)
 }
 
-/// Drains the bus subscriber queue into `events` (by `eventId`), as a consumer would.
-async fn drain_events(
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-    events: Arc<Mutex<BTreeMap<String, Value>>>,
-) {
-    loop {
-        let Ok(output) = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        };
-        for message in output.messages() {
-            if let Some(event) = message
-                .body()
-                .and_then(|b| serde_json::from_str::<Value>(b).ok())
-            {
-                let id = event["detail"]["eventId"]
-                    .as_str()
-                    .or(event["detail"]["alertId"].as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                events.lock().expect("events").insert(id, event);
-            }
-            let _ = sqs
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await;
-        }
+/// Records a bus event delivered to the subscriber queue, by `eventId` (or `alertId`).
+fn record_event(events: &Mutex<BTreeMap<String, Value>>, body: &str) {
+    if let Ok(event) = serde_json::from_str::<Value>(body) {
+        let id = event["detail"]["eventId"]
+            .as_str()
+            .or(event["detail"]["alertId"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        events.lock().expect("events").insert(id, event);
     }
 }
 
