@@ -160,10 +160,16 @@ async fn run() -> Result<bool, String> {
         // the sweeper can fire it, so the sweeper always has a claim to make.
         store_missed_campaign(&services).await?;
         let mut crashing = child.spawn(run, "crash", port, armed)?;
-        wait_for_api(port).await?;
+        let listening = wait_for_api(port, &mut crashing).await?;
         let kill_after_ms = 300 + shared::jitter::millis(5_000);
         let load = create_campaigns(port, options.campaigns);
         let death = match armed {
+            // Work left from an earlier run (a timer due later than that run's death) reached
+            // the point before the API was up.
+            Some(point) if !listening => Death::CrashPoint {
+                point,
+                reached: true,
+            },
             Some(point) => {
                 let _ = load.await;
                 let reached = wait_exit(&mut crashing, Duration::from_secs(20)).await;
@@ -322,13 +328,17 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
-async fn wait_for_api(port: u16) -> Result<(), String> {
+/// Waits until the child's API listens (`true`) or the child exits first (`false`).
+async fn wait_for_api(port: u16, child: &mut Child) -> Result<bool, String> {
     for _ in 0..600 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return Ok(());
+            return Ok(true);
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return Ok(false);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -99,14 +99,19 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(
-        "campaign-lifecycle is running: API http://{} — events subscriber queue {} — Ctrl-C stops",
+        "campaign-lifecycle is running: API http://{} — events subscriber queue {} — Ctrl-C (or SIGTERM) stops",
         options.api_addr,
         stack.reference("LifecycleEventsQueue").unwrap_or("-")
     );
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
-    tracing::info!("stopping: finishing work in hand");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => {
+            signal.map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+        }
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("stopping (Ctrl-C or SIGTERM): finishing work in hand");
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
     tracing::info!("stopped");
