@@ -150,8 +150,11 @@ async fn run() -> Result<bool, String> {
     let mut deaths = Vec::new();
     for run in 0..options.runs {
         let points = shared::crash::POINTS;
-        let armed = if run < points.len() || run % 2 == 0 {
-            Some(points[run % points.len()])
+        // Every point once, then points (in turn) and SIGKILLs alternate.
+        let armed = if run < points.len() {
+            Some(points[run])
+        } else if run % 2 == 0 {
+            Some(points[(run / 2) % points.len()])
         } else {
             None
         };
