@@ -16,6 +16,7 @@ use shared::domain::health::{
     ComponentHealth, HealthReport, HealthStatus, dead_letter_status, scheduled_function_status,
 };
 use shared::services::Services;
+use shared::store::HeartbeatRecord;
 
 /// Each check's time limit.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,13 +28,14 @@ const SWEEPER_PERIOD_S: i64 = 300;
 /// `GET /health`.
 pub async fn health(State(app): State<Arc<Services>>) -> (StatusCode, Json<HealthReport>) {
     let app = &*app;
+    let beats = Heartbeats::default();
     let components = futures_util::future::join_all([
-        boxed(check("dynamodb", dynamodb(app))),
+        boxed(check("dynamodb", dynamodb(app, &beats))),
         boxed(check("timersQueue", timers_queue(app))),
         boxed(check("timersDeadLetterQueue", dead_letters(app))),
         boxed(check("eventBus", event_bus(app))),
-        boxed(check("dispatcher", dispatcher(app))),
-        boxed(check("sweeper", sweeper(app))),
+        boxed(check("dispatcher", dispatcher(app, &beats))),
+        boxed(check("sweeper", sweeper(app, &beats))),
     ])
     .await;
     let report = HealthReport::of(components);
@@ -43,6 +45,20 @@ pub async fn health(State(app): State<Arc<Services>>) -> (StatusCode, Json<Healt
         StatusCode::OK
     };
     (code, Json(report))
+}
+
+/// The heartbeat records, read once per request by whichever check needs them first.
+type Heartbeats = tokio::sync::OnceCell<Result<Vec<HeartbeatRecord>, String>>;
+
+async fn heartbeats<'a>(
+    app: &Services,
+    beats: &'a Heartbeats,
+) -> Result<&'a [HeartbeatRecord], String> {
+    beats
+        .get_or_init(|| async { app.store.heartbeats().await.map_err(|e| e.to_string()) })
+        .await
+        .as_deref()
+        .map_err(Clone::clone)
 }
 
 type Check<'a> = std::pin::Pin<Box<dyn Future<Output = ComponentHealth> + Send + 'a>>;
@@ -84,8 +100,8 @@ fn detail(value: Value) -> Map<String, Value> {
     }
 }
 
-async fn dynamodb(app: &Services) -> Finding {
-    let beats = app.store.heartbeats().await.map_err(|e| e.to_string())?;
+async fn dynamodb(app: &Services, beats: &Heartbeats) -> Finding {
+    let beats = heartbeats(app, beats).await?;
     Ok((
         HealthStatus::Healthy,
         detail(json!({"functionsSeen": beats.len()})),
@@ -115,13 +131,13 @@ async fn event_bus(app: &Services) -> Finding {
 }
 
 /// The dispatcher's pulse: its heartbeat and its watermarks' last save.
-async fn dispatcher(app: &Services) -> Finding {
+async fn dispatcher(app: &Services, beats: &Heartbeats) -> Finding {
     let watermarks = app
         .store
         .load_watermarks()
         .await
         .map_err(|e| e.to_string())?;
-    let heartbeat = last_seen(app, "timer-dispatcher").await?;
+    let heartbeat = last_seen(heartbeats(app, beats).await?, "timer-dispatcher");
     let seen = heartbeat.into_iter().chain(watermarks.saved_at).max();
     let age_s = seen.map(|at| Timestamp::now().millis_since(at) / 1000);
     let stall_s = i64::from(app.config.sweep.dispatcher_stall_secs);
@@ -131,9 +147,8 @@ async fn dispatcher(app: &Services) -> Finding {
     ))
 }
 
-async fn sweeper(app: &Services) -> Finding {
-    let age_s = last_seen(app, "sweeper")
-        .await?
+async fn sweeper(app: &Services, beats: &Heartbeats) -> Finding {
+    let age_s = last_seen(heartbeats(app, beats).await?, "sweeper")
         .map(|at| Timestamp::now().millis_since(at) / 1000);
     Ok((
         scheduled_function_status(age_s, SWEEPER_PERIOD_S, 3 * SWEEPER_PERIOD_S),
@@ -141,10 +156,10 @@ async fn sweeper(app: &Services) -> Finding {
     ))
 }
 
-async fn last_seen(app: &Services, function: &str) -> Result<Option<Timestamp>, String> {
-    let beats = app.store.heartbeats().await.map_err(|e| e.to_string())?;
-    Ok(beats
-        .into_iter()
+/// When `function` last beat, if it ever did.
+fn last_seen(beats: &[HeartbeatRecord], function: &str) -> Option<Timestamp> {
+    beats
+        .iter()
         .find(|b| b.function == function)
-        .map(|b| b.last_seen))
+        .map(|b| b.last_seen)
 }
