@@ -23,7 +23,7 @@ pub enum LogFormat {
 
 /// Tuning variables a local run may set in its own environment to override the template's
 /// value for every function (`make local`, the crash suite); names of resources are not.
-pub const TUNABLE_VARIABLES: [&str; 10] = [
+pub const TUNABLE_VARIABLES: [&str; 12] = [
     "DISPATCH_LOOKAHEAD_SECONDS",
     "DISPATCH_MAX_PER_SHARD",
     "EXECUTOR_MAX_EARLY_WAIT_MS",
@@ -34,6 +34,8 @@ pub const TUNABLE_VARIABLES: [&str; 10] = [
     "OUTBOX_REPUBLISH_AFTER_SECONDS",
     "DISPATCHER_STALL_SECONDS",
     "SWEEP_BATCH_LIMIT",
+    "RETRY_MAX_ATTEMPTS",
+    "CIRCUIT_BREAKERS",
 ];
 
 /// Settings shared by every function.
@@ -61,6 +63,10 @@ pub struct Config {
     pub executor_max_early_wait_ms: u32,
     /// `LOG_FORMAT` (`json` default, or `text`).
     pub log_format: LogFormat,
+    /// `RETRY_MAX_ATTEMPTS` (default 3, 1–10): attempts per AWS request, the first included.
+    pub retry_max_attempts: u32,
+    /// `CIRCUIT_BREAKERS` (`on` default, or `off`): the shared per-dependency breakers.
+    pub circuit_breakers: bool,
     /// The sweeper's settings.
     pub sweep: SweepConfig,
 }
@@ -113,6 +119,16 @@ impl Config {
                 });
             }
         };
+        let circuit_breakers = match lookup("CIRCUIT_BREAKERS").as_deref().map(str::trim) {
+            None | Some("") | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "CIRCUIT_BREAKERS",
+                    problem: format!("must be on or off, not {other:?}"),
+                });
+            }
+        };
         Ok(Self {
             table_name: required(&lookup, "TABLE_NAME")?,
             timers_queue_url: required(&lookup, "TIMERS_QUEUE_URL")?,
@@ -133,6 +149,8 @@ impl Config {
                 60_000,
             )? as u32,
             log_format,
+            retry_max_attempts: number(&lookup, "RETRY_MAX_ATTEMPTS", 3, 1, 10)? as u32,
+            circuit_breakers,
             sweep: SweepConfig {
                 grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 1, 3600)? as u32,
                 misfire_window_secs: number(&lookup, "MISFIRE_WINDOW_SECONDS", 3600, 60, 2_592_000)?
@@ -219,6 +237,8 @@ mod tests {
         assert_eq!(config.sweep.grace_secs, 120);
         assert_eq!(config.sweep.misfire_window_secs, 3600);
         assert_eq!(config.sweep.max_attempts, 5);
+        assert_eq!(config.retry_max_attempts, 3);
+        assert!(config.circuit_breakers);
     }
 
     #[test]
@@ -256,6 +276,18 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "LOG_FORMAT"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("CIRCUIT_BREAKERS", "maybe")]))
+                .unwrap_err()
+                .variable,
+            "CIRCUIT_BREAKERS"
+        );
+        assert_eq!(
+            Config::from_map(&vars(&[("RETRY_MAX_ATTEMPTS", "0")]))
+                .unwrap_err()
+                .variable,
+            "RETRY_MAX_ATTEMPTS"
         );
         assert_eq!(
             Config::from_map(&vars(&[("LOG_FORMAT", "text")]))

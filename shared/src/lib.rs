@@ -11,6 +11,7 @@ pub mod heartbeat;
 pub mod jitter;
 pub mod metrics;
 pub mod relay;
+pub mod resilience;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,10 @@
 use crate::aws::{AwsClients, EventPublisher, RequestCounter, TimerQueue};
 use crate::config::{Config, ConfigError};
 use crate::heartbeat::Heartbeats;
+use crate::resilience::{
+    BreakerConfig, Breakers, BudgetConfig, CircuitBreaker, Dependency, Resilience, ResilienceStats,
+    RetryPolicy,
+};
 use crate::store::Store;
 
 /// The service's dependencies; cheap to clone.
@@ -17,20 +21,52 @@ pub struct Services {
     pub requests: RequestCounter,
     /// This process's heartbeats.
     pub heartbeats: Heartbeats,
+    /// Retries, breakers and error classification of every AWS request above.
+    pub resilience: Resilience,
 }
 
 impl Services {
     /// Builds the services over existing clients.
     pub fn new(config: Config, clients: &AwsClients, requests: RequestCounter) -> Self {
+        Self::counted_in(config, clients, requests, ResilienceStats::default())
+    }
+
+    /// Like [`Services::new`], with the resilience counters in `stats` (shared by all
+    /// functions of a local run).
+    pub fn counted_in(
+        config: Config,
+        clients: &AwsClients,
+        requests: RequestCounter,
+        stats: ResilienceStats,
+    ) -> Self {
+        let unguarded = Store::new(
+            clients.dynamodb.clone(),
+            &config.table_name,
+            config.due_shards,
+        );
+        let breakers = config.circuit_breakers.then(|| {
+            Breakers::new(Dependency::ALL.map(|dependency| {
+                CircuitBreaker::new(
+                    dependency,
+                    BreakerConfig::standard(dependency.fail_mode()),
+                    unguarded.clone(),
+                    config.log_format,
+                )
+            }))
+        });
+        let policy = RetryPolicy {
+            max_attempts: config.retry_max_attempts,
+            ..RetryPolicy::default()
+        };
+        let resilience = Resilience::new(policy, BudgetConfig::default(), breakers, stats);
         Self {
-            store: Store::new(
-                clients.dynamodb.clone(),
-                &config.table_name,
-                config.due_shards,
-            ),
-            timers: TimerQueue::new(clients.sqs.clone(), &config.timers_queue_url),
-            events: EventPublisher::new(clients.eventbridge.clone(), &config.event_bus_name),
+            store: unguarded.with_resilience(resilience.clone()),
+            timers: TimerQueue::new(clients.sqs.clone(), &config.timers_queue_url)
+                .with_resilience(resilience.clone()),
+            events: EventPublisher::new(clients.eventbridge.clone(), &config.event_bus_name)
+                .with_resilience(resilience.clone()),
             heartbeats: Heartbeats::new(config.log_format),
+            resilience,
             config,
             requests,
         }
@@ -41,7 +77,12 @@ impl Services {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let requests = RequestCounter::new();
-        let clients = AwsClients::from_env(&requests).await;
+        let clients = AwsClients::from_env(&requests)
+            .await
+            .map_err(|error| ConfigError {
+                variable: crate::aws::fault_injection::FAULT_INJECTION_VARIABLE,
+                problem: error.to_string(),
+            })?;
         Ok(Self::new(config, &clients, requests))
     }
 }

@@ -36,7 +36,7 @@ impl TestStack {
     /// Provisions template.yaml under a unique stack name.
     pub async fn new() -> Self {
         let sdk_config = aws_env::sdk_config().await;
-        let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+        let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
         let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let stack = provision_template(&setup, &name, &aws_env::region())
         .await
@@ -55,7 +55,7 @@ impl TestStack {
             .clone();
         let config = Config::from_map(&environment).expect("template environment is valid");
         let requests = RequestCounter::new();
-        let clients = AwsClients::from_sdk_config(&sdk_config, &requests);
+        let clients = AwsClients::from_sdk_config(&sdk_config, &requests, None);
         let services = Services::new(config, &clients, requests.clone());
         Self {
             stack,

@@ -18,8 +18,9 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     let sdk_config = local_stack::aws_env::sdk_config().await;
     let requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &requests),
+        functions: AwsClients::from_sdk_config(&sdk_config, &requests, None),
         function_requests: requests,
+        function_resilience: Default::default(),
         platform_sqs: stack.setup.sqs.clone(),
     };
     // Every function but the HTTP listener (the test calls the router in-process).

@@ -1,4 +1,5 @@
 //! Lambda entry point of the HTTP API (API Gateway HTTP API → lambda_http → axum router).
+#![recursion_limit = "256"]
 
 use lambda_http::Error;
 use shared::services::Services;

@@ -1,5 +1,6 @@
 //! Lambda entry point of the sweeper (EventBridge schedule every 5 minutes, or invoked by
 //! hand with `{"dryRun": true, "steps": ["missed_timers"]}`); returns the recovery report.
+#![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::Timestamp;

@@ -1,4 +1,5 @@
 //! Lambda entry point of the timer dispatcher (EventBridge schedule, every minute).
+#![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::Timestamp;

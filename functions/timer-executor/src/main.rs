@@ -1,4 +1,5 @@
 //! Lambda entry point of the timer executor (SQS trigger with `ReportBatchItemFailures`).
+#![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -13,11 +13,16 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeN
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
 use shared::config::{Config, ConfigError};
+use shared::resilience::ResilienceStats;
 use shared::services::Services;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::functions::{FunctionSpec, Trigger};
+
+/// Starts the log line with which `local` reports, when it stops, the resilience counters,
+/// the injected faults and the requests of its functions (the chaos run reads it).
+pub const RESILIENCE_SUMMARY_PREFIX: &str = "resilience summary: ";
 
 /// How the local runtime runs.
 #[derive(Debug, Clone)]
@@ -56,6 +61,8 @@ pub enum RuntimeError {
 pub struct RuntimeClients {
     pub functions: AwsClients,
     pub function_requests: RequestCounter,
+    /// Retries, breaker refusals and failures of every function's requests.
+    pub function_resilience: ResilienceStats,
     pub platform_sqs: aws_sdk_sqs::Client,
 }
 
@@ -75,10 +82,11 @@ pub async fn start(
             function: spec.logical_id.clone(),
             source,
         })?;
-        let services = Services::new(
+        let services = Services::counted_in(
             config,
             &clients.functions,
             clients.function_requests.clone(),
+            clients.function_resilience.clone(),
         );
         for trigger in &spec.triggers {
             let no_handler = || RuntimeError::NoHandler {

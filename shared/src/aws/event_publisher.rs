@@ -5,7 +5,9 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::AwsError;
+use crate::aws::SendWith;
 use crate::domain::event::{BusEvent, EVENT_SOURCE};
+use crate::resilience::Resilience;
 
 /// Entries per `PutEvents` request (the EventBridge maximum).
 const BATCH_ENTRIES: usize = 10;
@@ -22,6 +24,7 @@ pub struct PublishReport {
 /// Publisher of bus events to one bus.
 #[derive(Debug, Clone)]
 pub struct EventPublisher {
+    resilience: Resilience,
     client: aws_sdk_eventbridge::Client,
     bus_name: String,
 }
@@ -29,9 +32,15 @@ pub struct EventPublisher {
 impl EventPublisher {
     pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
         Self {
+            resilience: Resilience::passthrough(),
             client,
             bus_name: bus_name.into(),
         }
+    }
+
+    /// This publisher with its requests sent through `resilience`.
+    pub fn with_resilience(self, resilience: Resilience) -> Self {
+        Self { resilience, ..self }
     }
 
     /// Checks that the bus exists and answers (`DescribeEventBus`).
@@ -39,10 +48,10 @@ impl EventPublisher {
         self.client
             .describe_event_bus()
             .name(&self.bus_name)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DescribeEventBus", e))
+            .map_err(|e| AwsError::from_sdk("DescribeEventBus", &e))
     }
 
     /// Publishes `events`; never fails as a whole — see [`PublishReport::failed`].
@@ -64,7 +73,7 @@ impl EventPublisher {
                 .client
                 .put_events()
                 .set_entries(Some(entries))
-                .send()
+                .send_with(&self.resilience)
                 .await
             {
                 Ok(output) => {
@@ -90,7 +99,7 @@ impl EventPublisher {
                     }
                 }
                 Err(error) => {
-                    let error = AwsError::from_sdk("PutEvents", error);
+                    let error = AwsError::from_sdk("PutEvents", &error);
                     for event in chunk {
                         report
                             .failed

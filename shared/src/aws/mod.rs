@@ -4,11 +4,15 @@
 mod clients;
 mod error;
 mod event_publisher;
+pub mod fault_injection;
 mod request_counter;
+mod send_with;
 mod timer_queue;
 
 pub use clients::AwsClients;
 pub use error::AwsError;
 pub use event_publisher::{EventPublisher, PublishReport};
+pub use fault_injection::FaultInjector;
 pub use request_counter::RequestCounter;
+pub use send_with::SendWith;
 pub use timer_queue::{QueueDepth, TimerQueue};

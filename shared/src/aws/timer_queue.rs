@@ -4,6 +4,8 @@
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 
 use super::AwsError;
+use crate::aws::SendWith;
+use crate::resilience::Resilience;
 use crate::timer_messages::OutgoingMessage;
 
 /// Entries per `SendMessageBatch` request (the SQS maximum).
@@ -21,6 +23,7 @@ pub struct QueueDepth {
 /// Sender of timer messages.
 #[derive(Debug, Clone)]
 pub struct TimerQueue {
+    resilience: Resilience,
     client: aws_sdk_sqs::Client,
     url: String,
 }
@@ -28,9 +31,15 @@ pub struct TimerQueue {
 impl TimerQueue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
         Self {
+            resilience: Resilience::passthrough(),
             client,
             url: url.into(),
         }
+    }
+
+    /// This queue with its requests sent through `resilience`.
+    pub fn with_resilience(self, resilience: Resilience) -> Self {
+        Self { resilience, ..self }
     }
 
     /// How many messages wait in the queue at `url` (this queue's client; e.g. its DLQ).
@@ -42,9 +51,9 @@ impl TimerQueue {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
+            .send_with(&self.resilience)
             .await
-            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", e))?;
+            .map_err(|e| AwsError::from_sdk("GetQueueAttributes", &e))?;
         let count = |name: QueueAttributeName| {
             output
                 .attributes()
@@ -105,6 +114,7 @@ impl TimerQueue {
                         operation: "SendMessageBatch",
                         code: "ConstructionFailure".into(),
                         message: e.to_string(),
+                        status: None,
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -113,9 +123,9 @@ impl TimerQueue {
             .send_message_batch()
             .queue_url(&self.url)
             .set_entries(Some(entries))
-            .send()
+            .send_with(&self.resilience)
             .await
-            .map_err(|e| AwsError::from_sdk("SendMessageBatch", e))?;
+            .map_err(|e| AwsError::from_sdk("SendMessageBatch", &e))?;
         Ok(output
             .failed()
             .iter()

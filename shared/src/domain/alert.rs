@@ -19,6 +19,10 @@ pub enum AlertKind {
     TimerFailed,
     /// The dispatcher stopped: no heartbeat or watermark save for longer than the threshold.
     DispatcherStalled,
+    /// A dependency's shared circuit breaker changed state (opened, probing, closed).
+    CircuitStateChanged,
+    /// An error matched a failure pattern whose actions include an alert.
+    FailurePatternMatched,
 }
 
 /// How urgent it is.
@@ -40,6 +44,9 @@ pub struct Alert {
     pub subject: String,
     pub message: String,
     pub raised_at: Timestamp,
+    /// The stable code of the error behind the alert (`AWS_THROTTLED`, …), when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 impl Alert {
@@ -60,6 +67,7 @@ impl Alert {
                 timer.timer_id, timer.kind, timer.due_at
             ),
             raised_at,
+            error_code: None,
         }
     }
 }
@@ -78,6 +86,54 @@ impl Alert {
                 "the timer dispatcher was last seen {age_s} s ago ({last_seen}); timers are not being dispatched, the sweeper fires them late"
             ),
             raised_at,
+            error_code: None,
+        }
+    }
+}
+
+impl Alert {
+    /// `dependency`'s breaker moved `from` → `to` (its record is now at `version`); one alert
+    /// per transition. Opening is critical, probing and closing are warnings.
+    pub fn circuit_changed(
+        dependency: &str,
+        (from, to): (&str, &str),
+        version: u64,
+        reason: &str,
+        error_code: Option<&str>,
+        raised_at: Timestamp,
+    ) -> Self {
+        Self {
+            alert_id: stable_id(&format!("alert/circuit/{dependency}/{version}")),
+            kind: AlertKind::CircuitStateChanged,
+            severity: if to == "OPEN" {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            subject: dependency.into(),
+            message: format!("circuit breaker of {dependency}: {from} -> {to} ({reason})"),
+            raised_at,
+            error_code: error_code.map(str::to_owned),
+        }
+    }
+
+    /// An error matched failure pattern `pattern_id`; one alert per pattern per cooldown
+    /// window (`window` = its number since the epoch), whichever instance sees it.
+    pub fn pattern_matched(
+        pattern_id: &str,
+        window: i64,
+        error_code: &str,
+        message: &str,
+        raised_at: Timestamp,
+    ) -> Self {
+        Self {
+            alert_id: stable_id(&format!("alert/pattern/{pattern_id}/{window}")),
+            kind: AlertKind::FailurePatternMatched,
+            severity: Severity::Critical,
+            subject: pattern_id.into(),
+            message: message.into(),
+            raised_at,
+            error_code: Some(error_code.into()),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::client::{Store, key};
 use super::error::condition_met;
 use super::items::{self, AlertItem};
 use super::{StoreError, keys};
+use crate::aws::SendWith;
 use crate::domain::Alert;
 
 impl Store {
@@ -17,7 +18,7 @@ impl Store {
             .set_item(Some(items::to_item(&AlertItem::new(alert))?))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("PutItem", result)
     }
@@ -36,7 +37,7 @@ impl Store {
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_names("#duePk", keys::DUE_PK)
                 .expression_attribute_names("#dueSk", keys::DUE_SK)
-                .send()
+                .send_with(&self.resilience)
                 .await;
             condition_met("UpdateItem", result)?;
         }

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use super::client::{Store, key, s};
 use super::items::{self, CampaignItem, Item, TimerItem};
 use super::{PageToken, StoreError, keys};
+use crate::aws::SendWith;
 use crate::domain::{Campaign, CampaignId, CampaignStatus, Timer};
 
 /// One page of a campaign listing.
@@ -30,7 +31,7 @@ impl Store {
         self.client
             .transact_write_items()
             .set_transact_items(Some(writes))
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
         Ok(())
@@ -54,7 +55,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign_pk(id), keys::CAMPAIGN_SK)))
             .consistent_read(true)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("GetItem", e))?;
         match output.item {
@@ -87,7 +88,7 @@ impl Store {
             .scan_index_forward(status.awaits_schedule())
             .limit(limit)
             .set_exclusive_start_key(start_key)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("Query", e))?;
         let campaigns = output

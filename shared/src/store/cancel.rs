@@ -10,6 +10,7 @@ use super::StoreError;
 use super::client::Store;
 use super::timer_writes::Claim;
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::state_machine::{self, IllegalTransition};
 use crate::domain::{Campaign, CampaignId, CampaignStatus, LifecycleEvent, TimerStatus};
 
@@ -84,7 +85,7 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(writes))
-                .send()
+                .send_with(&self.resilience)
                 .await
             {
                 Ok(_) => {

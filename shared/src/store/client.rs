@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::Item;
 use super::keys;
+use crate::resilience::Resilience;
 
 /// Operations on the campaign table; cheap to clone.
 #[derive(Debug, Clone)]
@@ -11,9 +12,13 @@ pub struct Store {
     pub(super) client: aws_sdk_dynamodb::Client,
     pub(super) table: String,
     pub(super) due_shards: u16,
+    /// Breaker, classification and retries of every request (the breaker records excepted).
+    pub(super) resilience: Resilience,
 }
 
 impl Store {
+    /// A store whose requests are sent once, unguarded (the breakers' own store, tools); see
+    /// [`Store::with_resilience`].
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
@@ -23,7 +28,13 @@ impl Store {
             client,
             table: table.into(),
             due_shards,
+            resilience: Resilience::passthrough(),
         }
+    }
+
+    /// This store with its requests sent through `resilience`.
+    pub fn with_resilience(self, resilience: Resilience) -> Self {
+        Self { resilience, ..self }
     }
 
     /// Shards of the due index.

@@ -10,6 +10,7 @@ use super::client::{Store, s};
 use super::items::{self, AuditItem, CampaignItem};
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::state_machine::Transition;
 use crate::domain::{AuditRecord, Campaign, CampaignStatus, LifecycleEvent};
 
@@ -33,7 +34,7 @@ impl Store {
             .expression_attribute_values(":spk", s(keys::status_pk(status)))
             .expression_attribute_values(":until", s(keys::due_sk_after(until)))
             .limit(limit)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("Query", e))?;
         output
@@ -88,7 +89,7 @@ impl Store {
             .transact_items(self.move_campaign(campaign, &moved)?)
             .transact_items(self.outbox_put(&event)?)
             .transact_items(TransactWriteItem::builder().put(audit).build())
-            .send()
+            .send_with(&self.resilience)
             .await;
         match result {
             Ok(_) => Ok(Some((moved, event))),

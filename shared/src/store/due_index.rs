@@ -6,6 +6,7 @@ use super::client::{Store, s};
 use super::items::{self, AlertItem, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::{Alert, DueTimer, LifecycleEvent, Timer};
 
 /// Timers of one shard, in due order.
@@ -156,7 +157,7 @@ impl Store {
                 .expression_attribute_values(":hi", s(keys::due_sk_after(until)))
                 .limit(remaining.min(1000) as i32)
                 .set_exclusive_start_key(start_key.take())
-                .send()
+                .send_with(&self.resilience)
                 .await
                 .map_err(|e| StoreError::aws("Query", e))?;
             range.items.extend(output.items().iter().cloned());

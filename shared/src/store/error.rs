@@ -1,9 +1,11 @@
 //! Errors of the store, with the AWS error code kept for classification and logs.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws::AwsError;
+use crate::resilience::{self, ErrorClass};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,32 +26,42 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps an SDK error of `operation`, keeping its error code.
-    pub fn aws<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
+    pub fn aws<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
-        StoreError::Aws(AwsError::from_sdk(operation, error))
+        StoreError::Aws(AwsError::from_sdk(operation, &error))
+    }
+
+    /// The error's classification (stable code, category, severity, retryable).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Aws(error) => error.class(),
+            StoreError::Mapping(_) | StoreError::Corrupt(_) => resilience::DATA_CORRUPT,
+            StoreError::Build(_) => resilience::INTERNAL_BUG,
+        }
     }
 }
 
 /// The result of a conditional write: `true` if it was applied, `false` if its condition
-/// failed (`ConditionalCheckFailedException`); any other error is returned.
-pub(super) fn condition_met<T, E, R>(
+/// failed (`ConditionalCheckFailedException`, or a transaction cancelled by a failed
+/// condition); any other error is returned.
+pub(super) fn condition_met<T, E>(
     operation: &'static str,
-    result: Result<T, SdkError<E, R>>,
+    result: Result<T, SdkError<E, HttpResponse>>,
 ) -> Result<bool, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(service))
-            if service.err().code() == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
+        Err(error) => {
+            let error = AwsError::from_sdk(operation, &error);
+            if error.class() == resilience::CONDITION_FAILED {
+                Ok(false)
+            } else {
+                Err(StoreError::Aws(error))
+            }
         }
-        Err(error) => Err(StoreError::aws(operation, error)),
     }
 }

@@ -8,6 +8,7 @@ use super::client::{Store, n, s};
 use super::error::condition_met;
 use super::{StoreError, items, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 
 /// A function's last heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +45,7 @@ impl Store {
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_names("#seen", "lastSeenMillis")
             .expression_attribute_values(":stale", n(beat.last_seen.millis() - interval_ms))
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("PutItem", result)
     }
@@ -59,7 +60,7 @@ impl Store {
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_values(":pk", s(keys::HEARTBEAT_PK))
             .consistent_read(true)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("Query", e))?;
         output

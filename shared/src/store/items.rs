@@ -22,6 +22,9 @@ pub enum Entity {
     Alert,
     Audit,
     Report,
+    Breaker,
+    BreakerWindow,
+    Pattern,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -101,6 +101,27 @@ pub fn report_sk(started_at: Timestamp, run_id: &str) -> String {
     format!("{REPORT_SK_PREFIX}{}", due_sk(started_at, run_id))
 }
 
+/// `BREAKER#<dependency>`: one partition per circuit breaker (its record and its counters).
+pub fn breaker_pk(dependency: &str) -> String {
+    format!("BREAKER#{dependency}")
+}
+
+/// The breaker record's sort key.
+pub const BREAKER_STATE_SK: &str = "STATE";
+
+/// `WINDOW#<bucket start millis, 13 digits>`: one failure-counter bucket.
+pub fn breaker_window_sk(bucket_start: i64) -> String {
+    format!("WINDOW#{bucket_start:013}")
+}
+
+/// Partition of the operators' failure patterns (`SK` = `PATTERN#<id>`).
+pub const PATTERNS_PK: &str = "PATTERNS";
+
+/// `PATTERN#<id>`.
+pub fn pattern_sk(id: &str) -> String {
+    format!("PATTERN#{id}")
+}
+
 /// `<epoch millis, 13 digits>#<id>`: sorts by time, unique per entry.
 pub fn due_sk(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))

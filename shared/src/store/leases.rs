@@ -12,6 +12,7 @@ use super::error::condition_met;
 use super::items::{self, AlertItem};
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::{Alert, Timer, TimerStatus};
 
 /// What taking back an expired lease did.
@@ -60,7 +61,7 @@ impl Store {
                 ":dueSk",
                 s(keys::due_sk(expires_at, timer.timer_id.as_str())),
             )
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("UpdateItem", result)
     }
@@ -133,7 +134,7 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
             .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
+            .send_with(&self.resilience)
             .await;
         match result {
             Ok(_) => Ok(TakenBack::Failed(alert)),

@@ -2,6 +2,7 @@
 //! `docs/data-model.md`. Every state change is a conditional write.
 
 mod alerts;
+mod breakers;
 mod campaign_move;
 mod campaigns;
 mod cancel;
@@ -21,6 +22,7 @@ mod timer_apply;
 mod timer_writes;
 mod watermarks;
 
+pub use breakers::{WindowCounts, window_expiry};
 pub use campaigns::CampaignPage;
 pub use cancel::{CancelError, Cancelled};
 pub use client::Store;

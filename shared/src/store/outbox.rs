@@ -10,6 +10,7 @@ use super::client::{Store, key};
 use super::items::{self, Item, OutboxItem};
 use super::{StoreError, keys};
 use crate::aws::AwsError;
+use crate::aws::SendWith;
 use crate::domain::{CampaignId, LifecycleEvent};
 
 /// Deletes per `BatchWriteItem` (the DynamoDB maximum).
@@ -33,7 +34,7 @@ impl Store {
                 keys::outbox_sk(event_id),
             )))
             .consistent_read(true)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("GetItem", e))?;
         match output.item {
@@ -84,6 +85,7 @@ impl Store {
                         operation: "BatchWriteItem",
                         code: "UnprocessedItems".into(),
                         message: format!("{} outbox deletes left unprocessed", requests.len()),
+                        status: None,
                     }));
                 }
                 if round > 0 {
@@ -94,7 +96,7 @@ impl Store {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, requests)
-                    .send()
+                    .send_with(&self.resilience)
                     .await
                     .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
                 requests = output

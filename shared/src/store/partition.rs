@@ -4,6 +4,7 @@
 use super::client::{Store, s};
 use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
+use crate::aws::SendWith;
 use crate::domain::{AuditRecord, Campaign, CampaignId, LifecycleEvent, Timer};
 
 /// Everything stored under one campaign id.
@@ -31,7 +32,7 @@ impl Store {
                 .expression_attribute_values(":pk", s(keys::campaign_pk(id)))
                 .consistent_read(true)
                 .set_exclusive_start_key(start_key.take())
-                .send()
+                .send_with(&self.resilience)
                 .await
                 .map_err(|e| StoreError::aws("Query", e))?;
             for item in output.items().iter().cloned() {
@@ -65,7 +66,11 @@ impl CampaignPartition {
                 .outbox
                 .push(items::from_item::<OutboxItem>(item)?.event),
             Entity::Audit => self.audit.push(items::from_item::<AuditItem>(item)?.record),
-            Entity::Alert | Entity::Report => {
+            Entity::Alert
+            | Entity::Report
+            | Entity::Breaker
+            | Entity::BreakerWindow
+            | Entity::Pattern => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

@@ -8,6 +8,7 @@ use super::error::condition_met;
 use super::items::{self, Entity, RECORD_RETENTION_MS};
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::recovery::RecoveryReport;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,7 +50,7 @@ impl Store {
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":now", n(now.millis()))
             .expression_attribute_values(":owner", s(owner))
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("PutItem", result)
     }
@@ -64,7 +65,7 @@ impl Store {
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":owner", s(owner))
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("DeleteItem", result).map(|_released| ())
     }
@@ -85,7 +86,7 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(items::to_item(&item)?))
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("PutItem", e))?;
         Ok(())
@@ -112,7 +113,7 @@ impl Store {
             .expression_attribute_values(":now", n(now.epoch_seconds()))
             .scan_index_forward(false)
             .limit(limit)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("Query", e))?;
         output

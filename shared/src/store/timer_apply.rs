@@ -14,8 +14,6 @@
 //! longer fits (the timer is CANCELLED with the reason), or it does not fit *yet* (its
 //! predecessor has not fired — the caller retries later).
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -27,12 +25,9 @@ use super::client::{Store, key, n, s};
 use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::Timestamp;
-use crate::aws::AwsError;
+use crate::aws::SendWith;
 use crate::domain::state_machine::can_still_reach;
 use crate::domain::{CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerStatus};
-
-/// Transactions tried when DynamoDB reports a transient conflict or throttling.
-const APPLY_ATTEMPTS: u32 = 3;
 
 /// What firing a timer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +60,7 @@ impl Store {
         claim: Claim<'_>,
         fired_at: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        {
             let status_before = match timer.effect {
                 TimerEffect::Move { from, .. } => from,
                 TimerEffect::Remind => match self.get_campaign(&timer.campaign_id).await? {
@@ -97,7 +90,7 @@ impl Store {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(writes))
-                .send()
+                .send_with(&self.resilience)
                 .await
             {
                 Ok(_) => return Ok(ApplyOutcome::Applied(event)),
@@ -133,24 +126,8 @@ impl Store {
                 };
                 return self.not_fitting(timer, claim, status).await;
             }
-            let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-            let transient = codes.iter().any(|code| {
-                matches!(
-                    *code,
-                    "TransactionConflict"
-                        | "ThrottlingError"
-                        | "ProvisionedThroughputExceeded"
-                        | "RequestLimitExceeded"
-                )
-            });
-            if !transient || attempt >= APPLY_ATTEMPTS {
-                return Err(StoreError::Aws(AwsError {
-                    operation: "TransactWriteItems",
-                    code: "TransactionCanceledException".into(),
-                    message: format!("cancellation reasons: {}", codes.join(", ")),
-                }));
-            }
-            tokio::time::sleep(Duration::from_millis(crate::jitter::millis(20 << attempt))).await;
+            // Conflicts and throttles were retried by the resilience layer already.
+            Err(StoreError::aws("TransactWriteItems", error))
         }
     }
 

@@ -7,6 +7,7 @@ use super::client::{Store, key, s};
 use super::error::condition_met;
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 use crate::domain::{CampaignId, TimerKind, TimerStatus};
 
 /// Who may finish a timer: anyone while it is PENDING (the condition is the lock), or only
@@ -109,7 +110,7 @@ impl Store {
             .set_condition_expression(update.condition_expression().map(str::to_owned))
             .set_expression_attribute_names(update.expression_attribute_names().cloned())
             .set_expression_attribute_values(update.expression_attribute_values().cloned())
-            .send()
+            .send_with(&self.resilience)
             .await;
         condition_met("UpdateItem", result)
     }

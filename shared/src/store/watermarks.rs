@@ -11,6 +11,7 @@ use super::error::condition_met;
 use super::items;
 use super::{StoreError, keys};
 use crate::Timestamp;
+use crate::aws::SendWith;
 
 /// Every shard's watermark (epoch millis, exclusive lower bound of the next read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::DISPATCHER_PK, keys::WATERMARKS_SK)))
             .consistent_read(true)
-            .send()
+            .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("GetItem", e))?;
         let Some(item) = output.item else {
@@ -109,6 +110,6 @@ impl Store {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":read", n(next.version))
         };
-        condition_met("PutItem", put.send().await)
+        condition_met("PutItem", put.send_with(&self.resilience).await)
     }
 }

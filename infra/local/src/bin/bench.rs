@@ -113,7 +113,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     let options = parse_options()?;
     let sdk_config = aws_env::sdk_config().await;
-    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
     let started_at = Timestamp::now();
     let stack_name = format!("bench-{}", started_at.millis());
     let stack = provision_template(&setup, &stack_name, &aws_env::region())
@@ -177,9 +177,10 @@ async fn run() -> Result<(), String> {
     let function_requests = RequestCounter::new();
     let platform_requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
+        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests, None),
         function_requests: function_requests.clone(),
-        platform_sqs: AwsClients::from_sdk_config(&sdk_config, &platform_requests).sqs,
+        function_resilience: Default::default(),
+        platform_sqs: AwsClients::from_sdk_config(&sdk_config, &platform_requests, None).sqs,
     };
     let runtime_options = RuntimeOptions {
         api_addr: "127.0.0.1:0".parse().expect("address"),

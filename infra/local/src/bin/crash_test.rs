@@ -104,7 +104,7 @@ async fn run() -> Result<bool, String> {
     let started = Timestamp::now();
     let stack_name = format!("crash-{}", started.millis());
     let sdk_config = aws_env::sdk_config().await;
-    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
     let stack = provision_template(&clients, &stack_name, &aws_env::region())
         .await
         .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;

@@ -48,7 +48,7 @@ async fn run() -> Result<String, String> {
     let stack_name =
         std::env::var("LOCAL_STACK_NAME").unwrap_or_else(|_| "campaign-lifecycle-local".into());
     let sdk_config = aws_env::sdk_config().await;
-    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
     let stack = provision_template(&clients, &stack_name, &aws_env::region())
         .await
         .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;

@@ -13,10 +13,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use local_stack::functions::functions;
-use local_stack::runtime::{RuntimeClients, RuntimeOptions};
+use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
-use shared::aws::{AwsClients, RequestCounter};
+use shared::aws::fault_injection::FAULT_INJECTION_VARIABLE;
+use shared::aws::{AwsClients, FaultInjector, RequestCounter};
 use shared::config::{LogFormat, TUNABLE_VARIABLES};
+use shared::resilience::ResilienceStats;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -65,7 +67,7 @@ async fn run() -> Result<(), String> {
     let options = options()?;
     let stack_name = env_or("LOCAL_STACK_NAME", "campaign-lifecycle-local");
     let sdk_config = aws_env::sdk_config().await;
-    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
+    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
     tracing::info!(
         endpoint = aws_env::endpoint(),
         stack = stack_name,
@@ -88,10 +90,19 @@ async fn run() -> Result<(), String> {
             }
         }
     }
+    let injector = FaultInjector::from_env().map_err(|e| e.to_string())?;
+    if injector.is_some() {
+        let rules = std::env::var(FAULT_INJECTION_VARIABLE).unwrap_or_default();
+        tracing::warn!(
+            rules,
+            "fault injection on: the functions' AWS responses are turned into failures"
+        );
+    }
     let function_requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
+        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests, injector.as_ref()),
         function_requests,
+        function_resilience: ResilienceStats::default(),
         platform_sqs: setup.sqs.clone(),
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -114,6 +125,12 @@ async fn run() -> Result<(), String> {
     tracing::info!("stopping (Ctrl-C or SIGTERM): finishing work in hand");
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
+    let summary = serde_json::json!({
+        "resilience": clients.function_resilience.snapshot(),
+        "faultsInjected": injector.as_ref().map(FaultInjector::injected),
+        "requests": clients.function_requests.snapshot(),
+    });
+    tracing::info!("{RESILIENCE_SUMMARY_PREFIX}{summary}");
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,0 +1,441 @@
+//! A circuit breaker per dependency, shared by every Lambda instance through one DynamoDB
+//! record (see `store::breakers`). Each instance keeps a copy of the record for
+//! `cache_ttl`, so an admitted call costs no read; outcomes are counted locally and added to
+//! the shared per-bucket counters with `ADD` (at once on a failure, every `flush_interval`
+//! for successes). Every transition is conditional on the record's version, so among
+//! concurrent instances exactly one performs it — and that one stores the state-change alert
+//! in the same transaction and emits the metrics.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::breaker_state::{
+    BreakerConfig, BreakerRecord, CircuitState, Decision, FailMode, decide,
+};
+use super::classification::ErrorClass;
+use crate::Timestamp;
+use crate::config::LogFormat;
+use crate::domain::Alert;
+use crate::metrics::{self, Metric, Unit};
+use crate::store::{Store, StoreError, WindowCounts, window_expiry};
+
+/// The dependencies with a breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dependency {
+    DynamoDb,
+    Sqs,
+    EventBridge,
+}
+
+impl Dependency {
+    pub const ALL: [Dependency; 3] = [Self::DynamoDb, Self::Sqs, Self::EventBridge];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DynamoDb => "dynamodb",
+            Self::Sqs => "sqs",
+            Self::EventBridge => "eventbridge",
+        }
+    }
+
+    /// Parses `dynamodb`, `sqs` or `eventbridge`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+
+    /// What a caller does when the breaker's record cannot be read: DynamoDB and SQS calls
+    /// go ahead (no fallback; the breaker's own store is DynamoDB), EventBridge calls are
+    /// refused (events wait in the outbox and are republished by the sweeper).
+    pub fn fail_mode(self) -> FailMode {
+        match self {
+            Self::DynamoDb | Self::Sqs => FailMode::Open,
+            Self::EventBridge => FailMode::Closed,
+        }
+    }
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The breaker refused a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("circuit breaker of {dependency} is open{}", until.map(|u| format!(" until {u}")).unwrap_or_default())]
+pub struct CircuitOpen {
+    pub dependency: Dependency,
+    /// When the breaker lets probes through, if known.
+    pub until: Option<Timestamp>,
+}
+
+impl CircuitOpen {
+    /// A refusal of the DynamoDB breaker with no known end (unit tests of classification).
+    pub fn for_tests() -> Self {
+        Self {
+            dependency: Dependency::DynamoDb,
+            until: None,
+        }
+    }
+}
+
+/// What the breaker allowed for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// CLOSED (or the record is unreadable and the dependency fails open).
+    Allowed,
+    /// One of the HALF_OPEN probes of the record at `version`.
+    Probe {
+        version: u64,
+    },
+    Refused {
+        until: Option<Timestamp>,
+    },
+}
+
+#[derive(Debug)]
+struct Cached {
+    record: BreakerRecord,
+    fetched: Instant,
+}
+
+#[derive(Debug)]
+struct Pending {
+    counts: WindowCounts,
+    since: Instant,
+    last_code: Option<&'static str>,
+}
+
+/// One dependency's breaker in this process.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    dependency: Dependency,
+    config: BreakerConfig,
+    store: Store,
+    log_format: LogFormat,
+    cache: Mutex<Option<Cached>>,
+    pending: Mutex<Pending>,
+}
+
+impl CircuitBreaker {
+    /// A breaker of `dependency` whose record lives in `store` (a store without resilience:
+    /// the breaker's own calls are neither retried nor guarded).
+    pub fn new(
+        dependency: Dependency,
+        config: BreakerConfig,
+        store: Store,
+        log_format: LogFormat,
+    ) -> Self {
+        Self {
+            dependency,
+            config,
+            store,
+            log_format,
+            cache: Mutex::new(None),
+            pending: Mutex::new(Pending {
+                counts: WindowCounts::default(),
+                since: Instant::now(),
+                last_code: None,
+            }),
+        }
+    }
+
+    pub fn dependency(&self) -> Dependency {
+        self.dependency
+    }
+
+    /// Decides whether a call may go ahead now.
+    pub async fn admit(&self, now: Timestamp) -> Admission {
+        let record = match self.current(now).await {
+            Ok(record) => record,
+            Err(error) => return self.unreadable(&error),
+        };
+        match decide(&record, &self.config, now) {
+            Decision::Allow => Admission::Allowed,
+            Decision::Refuse { until } => Admission::Refused { until },
+            Decision::HalfOpen => {
+                let next = record.half_opened(&self.config, now);
+                self.transition(&record, next, None, now).await;
+                match self.refresh(now).await {
+                    Ok(fresh) => self.probe_or_decide(&fresh, now).await,
+                    Err(error) => self.unreadable(&error),
+                }
+            }
+            Decision::TakeProbe => self.take_probe(&record).await,
+        }
+    }
+
+    /// Records the outcome of a call admitted as `admission`; `failure` is the class of its
+    /// error, if it failed (only failures that say the dependency is unhealthy count).
+    pub async fn record(
+        &self,
+        admission: &Admission,
+        failure: Option<&ErrorClass>,
+        now: Timestamp,
+    ) {
+        let failed = failure.filter(|class| class.category.counts_against_dependency());
+        match *admission {
+            Admission::Refused { .. } => {}
+            Admission::Probe { version } => self.probe_outcome(version, failed, now).await,
+            Admission::Allowed => {
+                let flush = {
+                    let mut pending = self.pending.lock().expect("breaker lock");
+                    pending.counts.calls += 1;
+                    if let Some(class) = failed {
+                        pending.counts.failures += 1;
+                        pending.last_code = Some(class.code);
+                    }
+                    failed.is_some() || pending.since.elapsed() >= self.config.flush_interval
+                };
+                if flush {
+                    self.flush(now).await;
+                }
+            }
+        }
+    }
+
+    /// Adds the locally counted outcomes to the shared bucket; after failures, reads the
+    /// window and trips the breaker if it is over the threshold.
+    pub async fn flush(&self, now: Timestamp) {
+        let (counts, last_code) = {
+            let mut pending = self.pending.lock().expect("breaker lock");
+            let taken = (pending.counts, pending.last_code.take());
+            pending.counts = WindowCounts::default();
+            pending.since = Instant::now();
+            taken
+        };
+        if counts.calls == 0 {
+            return;
+        }
+        let bucket = self.config.bucket_start(now);
+        let name = self.dependency.as_str();
+        if let Err(error) = self
+            .store
+            .add_breaker_counts(name, bucket, counts, window_expiry(bucket))
+            .await
+        {
+            tracing::warn!(dependency = name, error = %error, "breaker counters not updated");
+            return;
+        }
+        if counts.failures == 0 {
+            return;
+        }
+        let Ok(record) = self.current(now).await else {
+            return;
+        };
+        if record.state != CircuitState::Closed {
+            return;
+        }
+        let counting_from = record
+            .counting_since
+            .map_or(i64::MIN, |since| self.config.bucket_start(since));
+        let first = self.config.window_start(now).max(counting_from);
+        let window = match self.store.breaker_window(name, first, bucket).await {
+            Ok(window) => window,
+            Err(error) => {
+                tracing::warn!(dependency = name, error = %error, "breaker window not read");
+                return;
+            }
+        };
+        if self.config.trips(window.calls, window.failures) {
+            let reason = format!(
+                "failure rate {:.2} of {} calls",
+                window.failures as f64 / window.calls as f64,
+                window.calls
+            );
+            let next = record.tripped(&self.config, now, reason);
+            self.transition(&record, next, last_code, now).await;
+        }
+    }
+
+    /// Forces the breaker CLOSED (an operator's reset); returns the new record.
+    pub async fn reset(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
+        loop {
+            let record = self.refresh(now).await?;
+            let next = record.closed_again(now, "manual reset".into());
+            let alert = self.alert(&record, &next, None, now);
+            if self
+                .store
+                .transition_breaker(&record, &next, &alert)
+                .await?
+            {
+                self.log_transition(&record, &next);
+                self.remember(next.clone());
+                return Ok(next);
+            }
+        }
+    }
+
+    /// The shared record, read now (not from the cache).
+    pub async fn refresh(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
+        let record = self
+            .store
+            .breaker_record(self.dependency.as_str())
+            .await?
+            .unwrap_or_else(|| BreakerRecord::closed(self.dependency.as_str(), now));
+        self.remember(record.clone());
+        Ok(record)
+    }
+
+    async fn current(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
+        {
+            let cache = self.cache.lock().expect("breaker lock");
+            if let Some(cached) = cache.as_ref()
+                && cached.fetched.elapsed() < self.config.cache_ttl
+            {
+                return Ok(cached.record.clone());
+            }
+        }
+        self.refresh(now).await
+    }
+
+    fn remember(&self, record: BreakerRecord) {
+        *self.cache.lock().expect("breaker lock") = Some(Cached {
+            record,
+            fetched: Instant::now(),
+        });
+    }
+
+    fn forget(&self) {
+        *self.cache.lock().expect("breaker lock") = None;
+    }
+
+    fn unreadable(&self, error: &StoreError) -> Admission {
+        tracing::warn!(dependency = self.dependency.as_str(), error = %error, fail_mode = ?self.config.fail_mode, "breaker record unreadable");
+        match self.config.fail_mode {
+            FailMode::Open => Admission::Allowed,
+            FailMode::Closed => Admission::Refused { until: None },
+        }
+    }
+
+    async fn probe_or_decide(&self, record: &BreakerRecord, now: Timestamp) -> Admission {
+        match decide(record, &self.config, now) {
+            Decision::Allow => Admission::Allowed,
+            Decision::TakeProbe => self.take_probe(record).await,
+            Decision::Refuse { until } => Admission::Refused { until },
+            Decision::HalfOpen => Admission::Refused { until: None },
+        }
+    }
+
+    async fn take_probe(&self, record: &BreakerRecord) -> Admission {
+        match self
+            .store
+            .take_probe(self.dependency.as_str(), record.version)
+            .await
+        {
+            Ok(true) => Admission::Probe {
+                version: record.version,
+            },
+            Ok(false) => {
+                self.forget();
+                Admission::Refused { until: None }
+            }
+            Err(error) => self.unreadable(&error),
+        }
+    }
+
+    async fn probe_outcome(&self, version: u64, failed: Option<&ErrorClass>, now: Timestamp) {
+        let name = self.dependency.as_str();
+        let close = match failed {
+            Some(_) => false,
+            None => match self.store.add_probe_success(name, version).await {
+                Ok(Some(successes)) => successes >= self.config.probes,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(dependency = name, error = %error, "probe success not counted");
+                    return;
+                }
+            },
+        };
+        if failed.is_none() && !close {
+            return;
+        }
+        let Ok(record) = self.refresh(now).await else {
+            return;
+        };
+        if record.version != version || record.state != CircuitState::HalfOpen {
+            return;
+        }
+        let next = match failed {
+            Some(class) => {
+                record.tripped(&self.config, now, format!("probe failed: {}", class.code))
+            }
+            None => record.closed_again(now, format!("{} probes succeeded", self.config.probes)),
+        };
+        self.transition(&record, next, failed.map(|c| c.code), now)
+            .await;
+    }
+
+    /// Moves `from` → `next` if no other instance moved it first.
+    async fn transition(
+        &self,
+        from: &BreakerRecord,
+        next: BreakerRecord,
+        code: Option<&str>,
+        now: Timestamp,
+    ) {
+        let alert = self.alert(from, &next, code, now);
+        match self.store.transition_breaker(from, &next, &alert).await {
+            Ok(true) => {
+                self.log_transition(from, &next);
+                self.remember(next);
+            }
+            Ok(false) => self.forget(),
+            Err(error) => {
+                tracing::warn!(dependency = self.dependency.as_str(), error = %error, "breaker transition not stored");
+                self.forget();
+            }
+        }
+    }
+
+    fn alert(
+        &self,
+        from: &BreakerRecord,
+        next: &BreakerRecord,
+        code: Option<&str>,
+        now: Timestamp,
+    ) -> Alert {
+        Alert::circuit_changed(
+            self.dependency.as_str(),
+            (from.state.as_str(), next.state.as_str()),
+            next.version,
+            &next.reason,
+            code,
+            now,
+        )
+    }
+
+    fn log_transition(&self, from: &BreakerRecord, next: &BreakerRecord) {
+        let name = self.dependency.as_str();
+        tracing::warn!(
+            dependency = name,
+            from = from.state.as_str(),
+            to = next.state.as_str(),
+            version = next.version,
+            reason = next.reason,
+            trips = next.trips,
+            recovery_rate = next.recovery_rate(),
+            "circuit breaker {name}: {} -> {}",
+            from.state.as_str(),
+            next.state.as_str()
+        );
+        let mut values = vec![Metric::one("CircuitTransitions", Unit::Count, 1.0)];
+        if next.state == CircuitState::Closed && from.state != CircuitState::Closed {
+            values.push(Metric::one(
+                "CircuitOpenMs",
+                Unit::Milliseconds,
+                (next.open_ms_total - from.open_ms_total) as f64,
+            ));
+        }
+        metrics::emit(
+            self.log_format,
+            "circuit-breaker",
+            &[("Dependency", name), ("To", next.state.as_str())],
+            &values,
+        );
+    }
+}

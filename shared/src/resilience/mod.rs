@@ -1,0 +1,142 @@
+//! Resilience: error classification, failure patterns, the one retry layer (capped
+//! exponential backoff with full jitter, a token-bucket retry budget), circuit breakers
+//! shared by every instance through DynamoDB, and counters of all of it. Design and tuning:
+//! `docs/resilience.md`.
+
+mod backoff;
+mod breaker;
+mod breaker_state;
+mod classification;
+mod patterns;
+mod retry;
+mod retry_budget;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+pub use backoff::Backoff;
+pub use breaker::{Admission, CircuitBreaker, CircuitOpen, Dependency};
+pub use breaker_state::{BreakerConfig, BreakerRecord, CircuitState, Decision, FailMode, decide};
+pub use classification::*;
+pub use patterns::{
+    FailurePattern, PatternFieldError, PatternSet, RecoveryAction, default_patterns,
+};
+pub use retry::RetryPolicy;
+pub use retry_budget::{BudgetConfig, RetryBudget};
+pub use stats::{ResilienceStats, StatsSnapshot};
+
+use crate::aws::AwsError;
+
+/// The breakers of a process, one per dependency.
+#[derive(Debug, Default)]
+pub struct Breakers(BTreeMap<Dependency, CircuitBreaker>);
+
+impl Breakers {
+    pub fn new(breakers: impl IntoIterator<Item = CircuitBreaker>) -> Self {
+        Self(breakers.into_iter().map(|b| (b.dependency(), b)).collect())
+    }
+
+    pub fn get(&self, dependency: Dependency) -> Option<&CircuitBreaker> {
+        self.0.get(&dependency)
+    }
+}
+
+/// Retry policy, budget, breakers and patterns of one process; cheap to clone (clones share
+/// the budget, the breakers and the counters).
+#[derive(Debug, Clone)]
+pub struct Resilience {
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    stats: ResilienceStats,
+    patterns: Arc<RwLock<PatternSet>>,
+    breakers: Option<Arc<Breakers>>,
+}
+
+impl Resilience {
+    /// Retries per `policy` within a budget of `budget`, guarded by `breakers`, counted in
+    /// `stats` (which may be shared with other instances, e.g. all functions of a local run).
+    pub fn new(
+        policy: RetryPolicy,
+        budget: BudgetConfig,
+        breakers: Option<Breakers>,
+        stats: ResilienceStats,
+    ) -> Self {
+        Self {
+            policy,
+            budget: RetryBudget::new(budget),
+            stats,
+            patterns: Arc::new(RwLock::new(PatternSet::with_defaults([]))),
+            breakers: breakers.map(Arc::new),
+        }
+    }
+
+    /// One attempt per call, no breaker: for the breakers' own records and for tools.
+    pub fn passthrough() -> Self {
+        Self::new(
+            RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            },
+            BudgetConfig::default(),
+            None,
+            ResilienceStats::default(),
+        )
+    }
+
+    /// Classifies `error`: its code and status, then the first matching failure pattern,
+    /// which may set the category and severity and force or forbid retries.
+    pub fn classify(&self, error: &AwsError) -> ErrorClass {
+        let mut class = error.class();
+        let patterns = self.patterns.read().expect("patterns lock");
+        if let Some(pattern) = patterns.find(&error.code, &error.message) {
+            class.category = pattern.category;
+            class.severity = pattern.severity;
+            if pattern.actions.contains(&RecoveryAction::Retry)
+                && class.code != CONDITION_FAILED.code
+            {
+                class.retryable = true;
+            }
+            if pattern.actions.contains(&RecoveryAction::DeadLetter) {
+                class.retryable = false;
+            }
+        }
+        class
+    }
+
+    /// The failure pattern matching `error`, if any.
+    pub fn matching_pattern(&self, error: &AwsError) -> Option<FailurePattern> {
+        let patterns = self.patterns.read().expect("patterns lock");
+        patterns.find(&error.code, &error.message).cloned()
+    }
+
+    /// Uses the operators' `patterns` (matched before the defaults) from now on.
+    pub fn set_operator_patterns(&self, patterns: Vec<FailurePattern>) {
+        *self.patterns.write().expect("patterns lock") = PatternSet::with_defaults(patterns);
+    }
+
+    /// The breaker of `dependency`, if breakers are on.
+    pub fn breaker(&self, dependency: Dependency) -> Option<&CircuitBreaker> {
+        self.breakers.as_ref().and_then(|b| b.get(dependency))
+    }
+
+    /// Adds every breaker's locally counted outcomes to the shared counters (end of an
+    /// invocation, so a frozen instance does not sit on them).
+    pub async fn flush(&self) {
+        if let Some(breakers) = &self.breakers {
+            for breaker in breakers.0.values() {
+                breaker.flush(crate::Timestamp::now()).await;
+            }
+        }
+    }
+
+    /// What this process's resilience layer did so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// The retry budget's tokens left.
+    pub fn budget_available(&self) -> u32 {
+        self.budget.available()
+    }
+}
