@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use local_stack::functions::{FunctionSpec, functions};
 use local_stack::{Stack, aws_env, provision_template};
 use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
+use shared::aws::fault_injection::parse_rules;
+use shared::aws::{AwsClients, FaultInjector, RequestCounter};
 use shared::config::Config;
 use shared::domain::timer_plan::plan_timers;
 use shared::domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, TimerKind};
@@ -30,6 +31,7 @@ pub struct TestStack {
     pub setup: AwsClients,
     /// The counted clients behind `services`.
     clients: AwsClients,
+    sdk_config: aws_config::SdkConfig,
 }
 
 impl TestStack {
@@ -64,7 +66,29 @@ impl TestStack {
             requests,
             setup,
             clients,
+            sdk_config,
         }
+    }
+
+    /// Services like `services` (with `change` applied to their configuration) whose AWS
+    /// responses are turned into failures by `rules` (the `FAULT_INJECTION` syntax); their
+    /// requests are counted in `requests` too.
+    pub fn services_with_faults(
+        &self,
+        rules: &str,
+        change: impl FnOnce(&mut Config),
+    ) -> (Services, FaultInjector) {
+        let mut config = self.services.config.clone();
+        change(&mut config);
+        let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
+        let clients =
+            AwsClients::from_sdk_config(&self.sdk_config, &self.requests, Some(&injector));
+        let services = Services::new(
+            self.services.config.clone(),
+            &clients,
+            self.requests.clone(),
+        );
+        (services, injector)
     }
 
     /// Services like `services` but with `change` applied to their configuration.

@@ -6,7 +6,8 @@
 //! are published together and cleared from the outbox. A message is reported as a batch item
 //! failure — and so redelivered, then dead-lettered — when it is malformed, one of its timers
 //! failed or is early for its campaign, or one of its events was not published; everything
-//! else in the batch completes.
+//! else in the batch completes. While the DynamoDB circuit breaker is open, messages are not
+//! worked on: they go back on the queue with a delay (visibility change) until it closes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,9 +18,13 @@ use shared::Timestamp;
 use shared::domain::{DueTimer, LifecycleEvent};
 use shared::metrics::{self, Metric, Unit};
 use shared::relay::publish_and_clear;
+use shared::resilience::{self, Dependency};
 use shared::services::Services;
 use shared::store::{ApplyOutcome, StoreError};
 use shared::timer_messages::{TimerMessage, plan_messages};
+
+/// When a breaker refused a timer without saying until when, it comes back after this.
+const REFUSED_RETRY_MS: i64 = 5_000;
 
 /// What handling one timer came to.
 enum Handled {
@@ -47,7 +52,13 @@ pub async fn handle_batch_until(
         .beat(&services.store, "timer-executor", Timestamp::now())
         .await;
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    let mut refused: BTreeSet<String> = BTreeSet::new();
+    let mut receipts: BTreeMap<String, String> = BTreeMap::new();
     let mut work: Vec<(String, DueTimer)> = Vec::new();
+    let open_until = match services.resilience.breaker(Dependency::DynamoDb) {
+        Some(breaker) => breaker.refusing_until(Timestamp::now()).await,
+        None => None,
+    };
     for record in event.records {
         let Some(message_id) = record.message_id else {
             tracing::error!(
@@ -56,6 +67,13 @@ pub async fn handle_batch_until(
             );
             continue;
         };
+        if let Some(handle) = record.receipt_handle {
+            receipts.insert(message_id.clone(), handle);
+        }
+        if open_until.is_some() {
+            refused.insert(message_id);
+            continue;
+        }
         match TimerMessage::parse(record.body.as_deref().unwrap_or_default()) {
             Ok(message) => {
                 work.extend(message.timers.into_iter().map(|t| (message_id.clone(), t)));
@@ -105,8 +123,21 @@ pub async fn handle_batch_until(
             }
             Ok(Handled::TooEarly) => requeue.push((message_id, timer)),
             Err(error) => {
-                tracing::error!(timer = %timer.timer_id, error = %error, "timer not applied; retried later");
-                failed.insert(message_id);
+                let class = error.class();
+                tracing::error!(
+                    timer = %timer.timer_id,
+                    code = class.code,
+                    category = ?class.category,
+                    severity = ?class.severity,
+                    retryable = class.retryable,
+                    error = %error,
+                    "timer not applied; retried later"
+                );
+                if class == resilience::CIRCUIT_OPEN {
+                    refused.insert(message_id);
+                } else {
+                    failed.insert(message_id);
+                }
             }
         }
     }
@@ -131,11 +162,50 @@ pub async fn handle_batch_until(
         }
     }
 
+    put_back_refused(services, &refused, &receipts, open_until).await;
+    failed.extend(refused);
     let mut response = SqsBatchResponse::default();
     for message_id in failed {
         response.add_failure(message_id);
     }
     response
+}
+
+/// The fallback of an open DynamoDB breaker: the refused messages stay on the queue,
+/// invisible until the breaker lets calls through again (plus jitter, so instances do not
+/// return together) — not retried at once, and not moved towards the DLQ faster than one
+/// receive per open period. If a message still reaches its `maxReceiveCount`, its timers are
+/// PENDING in the table and the sweeper fires them.
+async fn put_back_refused(
+    services: &Services,
+    refused: &BTreeSet<String>,
+    receipts: &BTreeMap<String, String>,
+    open_until: Option<Timestamp>,
+) {
+    if refused.is_empty() {
+        return;
+    }
+    let now = Timestamp::now();
+    let until = open_until.unwrap_or(now.plus_millis(REFUSED_RETRY_MS));
+    let seconds =
+        (until.millis_since(now).max(0) + shared::jitter::millis(5_000) as i64) / 1000 + 1;
+    let handles: Vec<String> = refused
+        .iter()
+        .filter_map(|id| receipts.get(id).cloned())
+        .collect();
+    tracing::warn!(
+        messages = refused.len(),
+        back_in_s = seconds,
+        code = resilience::CIRCUIT_OPEN.code,
+        "DynamoDB circuit breaker open: messages put back on the queue"
+    );
+    if let Err(error) = services
+        .timers
+        .delay_redelivery(&handles, seconds as i32)
+        .await
+    {
+        tracing::warn!(error = %error, "visibility not changed; the messages come back after the queue's visibility timeout");
+    }
 }
 
 /// Lag (dueAt → commit) of the timers this batch fired, and their count, as EMF metrics.

@@ -3,11 +3,14 @@
 //! them. Configured per operation and rate, e.g.
 //! `FAULT_INJECTION="*=0.1:mixed"` or `"DynamoDB.TransactWriteItems=0.2:timeout,SQS.*=0.05:500"`.
 //!
-//! Faults are applied after the request reached AWS (the write may have been applied):
-//! - `throttle`: the answer becomes HTTP 400 `ThrottlingException`;
-//! - `500`: the answer becomes HTTP 500 `InternalServerError`;
-//! - `timeout`: the answer is lost — the call fails like a timed-out read (code `Timeout`),
-//!   the nastiest case for exactly-once, since the request *was* applied;
+//! Every faulted request still makes its HTTP round trip; what reaches AWS and what comes
+//! back is changed:
+//! - `throttle`: the request is spoiled on the way out (unknown target, so nothing is
+//!   applied) and the answer becomes HTTP 400 `ThrottlingException`;
+//! - `500`: the same, answered with HTTP 500 `InternalServerError`;
+//! - `timeout`: the request goes through unchanged and *is applied*, but its answer is lost —
+//!   the call fails like a timed-out read (code `Timeout`): the ambiguous case exactly-once
+//!   effects must survive;
 //! - `mixed`: one of the three at random.
 
 use std::collections::BTreeMap;
@@ -15,12 +18,14 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// The environment variable holding the rules.
 pub const FAULT_INJECTION_VARIABLE: &str = "FAULT_INJECTION";
@@ -115,6 +120,15 @@ pub fn parse_rules(text: &str) -> Result<Vec<FaultRule>, FaultRuleError> {
         .collect()
 }
 
+/// The fault chosen for the current attempt (kept in the request's config bag between the
+/// transmit and deserialization hooks).
+#[derive(Debug, Clone, Copy)]
+struct AttemptFault(Option<Fault>);
+
+impl Storable for AttemptFault {
+    type Storer = StoreReplace<Self>;
+}
+
 /// The lost answer of a `timeout` fault.
 #[derive(Debug, thiserror::Error)]
 #[error("injected fault: the response was lost (read timed out)")]
@@ -171,17 +185,19 @@ impl Intercept for FaultInjector {
         "FaultInjector"
     }
 
-    fn modify_before_deserialization(
+    fn modify_before_transmit(
         &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(metadata) = cfg.load::<Metadata>() else {
-            return Ok(());
+        let operation = match cfg.load::<Metadata>() {
+            Some(metadata) => format!("{}.{}", metadata.service(), metadata.name()),
+            None => return Ok(()),
         };
-        let operation = format!("{}.{}", metadata.service(), metadata.name());
-        let Some(fault) = self.pick(&operation) else {
+        let fault = self.pick(&operation);
+        cfg.interceptor_state().store_put(AttemptFault(fault));
+        let Some(fault) = fault else {
             return Ok(());
         };
         *self
@@ -190,6 +206,27 @@ impl Intercept for FaultInjector {
             .expect("injector lock")
             .entry(format!("{operation}:{}", fault.name()))
             .or_insert(0) += 1;
+        if fault != Fault::Timeout {
+            // Spoil the request so AWS applies nothing: an unknown operation, an empty body.
+            let request = context.request_mut();
+            request
+                .headers_mut()
+                .insert("x-amz-target", "FaultInjection.Refused");
+            request.headers_mut().insert("content-length", "2");
+            *request.body_mut() = SdkBody::from("{}");
+        }
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(AttemptFault(Some(fault))) = cfg.load::<AttemptFault>().copied() else {
+            return Ok(());
+        };
         let (status, code) = match fault {
             Fault::Timeout | Fault::Mixed => return Err(Box::new(InjectedTimeout)),
             Fault::Throttle => (400, "ThrottlingException"),

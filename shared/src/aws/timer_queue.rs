@@ -1,7 +1,9 @@
 //! The timers queue: sends planned [`OutgoingMessage`]s with `SendMessageBatch`, ten entries a
 //! request, each with its own delay.
 
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 
 use super::AwsError;
 use crate::aws::SendWith;
@@ -91,6 +93,51 @@ impl TimerQueue {
                     .into_iter()
                     .map(|(index, _)| pending[index])
                     .collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the received messages with these receipt handles visible again only after
+    /// `seconds` (0–43200): work refused now (an open circuit breaker) comes back later
+    /// instead of spinning. Ten handles a request.
+    pub async fn delay_redelivery(
+        &self,
+        receipt_handles: &[String],
+        seconds: i32,
+    ) -> Result<(), AwsError> {
+        for chunk in receipt_handles.chunks(BATCH_ENTRIES) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, handle)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .receipt_handle(handle)
+                        .visibility_timeout(seconds.clamp(0, 43_200))
+                        .build()
+                        .map_err(|e| AwsError {
+                            operation: "ChangeMessageVisibilityBatch",
+                            code: "ConstructionFailure".into(),
+                            message: e.to_string(),
+                            status: None,
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send_with(&self.resilience)
+                .await
+                .map_err(|e| AwsError::from_sdk("ChangeMessageVisibilityBatch", &e))?;
+            if let Some(entry) = output.failed().first() {
+                return Err(AwsError::batch_entry(
+                    "ChangeMessageVisibilityBatch",
+                    Some(entry.code()),
+                    entry.message(),
+                ));
             }
         }
         Ok(())

@@ -169,6 +169,18 @@ impl CircuitBreaker {
         }
     }
 
+    /// When calls may be tried again if the breaker refuses them now (OPEN, or HALF_OPEN
+    /// with every probe handed out), `None` if it lets calls through. Takes no probe.
+    pub async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
+        let record = self.current(now).await.ok()?;
+        match decide(&record, &self.config, now) {
+            Decision::Refuse { until } => {
+                Some(until.unwrap_or(now.plus_millis(self.config.probe_timeout.as_millis() as i64)))
+            }
+            Decision::Allow | Decision::HalfOpen | Decision::TakeProbe => None,
+        }
+    }
+
     /// Records the outcome of a call admitted as `admission`; `failure` is the class of its
     /// error, if it failed (only failures that say the dependency is unhealthy count).
     pub async fn record(

@@ -120,16 +120,6 @@ impl Resilience {
         self.breakers.as_ref().and_then(|b| b.get(dependency))
     }
 
-    /// Adds every breaker's locally counted outcomes to the shared counters (end of an
-    /// invocation, so a frozen instance does not sit on them).
-    pub async fn flush(&self) {
-        if let Some(breakers) = &self.breakers {
-            for breaker in breakers.0.values() {
-                breaker.flush(crate::Timestamp::now()).await;
-            }
-        }
-    }
-
     /// What this process's resilience layer did so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
