@@ -1,11 +1,13 @@
 //! Timers whose campaign does not fit: obsolete ones are cancelled with a reason, early ones
-//! are retried, malformed messages fail alone.
+//! are retried, malformed messages go to the DLQ alone.
 
 use std::time::Duration;
 
 use integration_tests::{TestStack, due, events_of, failed_ids, raw_record, sqs_event};
 use shared::Timestamp;
+use shared::aws::Redrive;
 use shared::domain::{CampaignStatus, TimerKind, TimerStatus};
+use shared::resilience::Resilience;
 use shared::store::ApplyOutcome;
 
 #[tokio::test]
@@ -114,7 +116,7 @@ async fn a_reminder_fires_during_the_claim_window_with_the_status_it_saw() {
 }
 
 #[tokio::test]
-async fn a_malformed_message_fails_alone_and_the_rest_of_the_batch_completes() {
+async fn a_malformed_message_goes_to_the_dlq_at_once_and_the_rest_of_the_batch_completes() {
     let stack = TestStack::new().await;
     let (campaign, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     let mut event = sqs_event(&[("good", vec![due(&timers, TimerKind::StartCampaign)])]);
@@ -122,11 +124,35 @@ async fn a_malformed_message_fails_alone_and_the_rest_of_the_batch_completes() {
         .records
         .push(raw_record("bad", "{\"timers\": \"nope\"}"));
     let response = timer_executor::handle_batch(&stack.services, event).await;
-    assert_eq!(failed_ids(&response), vec!["bad"]);
+    assert!(
+        failed_ids(&response).is_empty(),
+        "dead-lettered, not retried"
+    );
     let stored = stack.campaign(&campaign.id).await;
     assert_eq!(stored.status, CampaignStatus::Running);
     let events = stack.lifecycle_events(1, Duration::from_secs(3)).await;
     assert_eq!(events_of(&events, &campaign.id, "CampaignStarted").len(), 1);
+
+    let letters = Redrive::new(stack.setup.sqs.clone(), Resilience::passthrough())
+        .list(&stack.queue_url("TimersDeadLetterQueue"), 10)
+        .await
+        .expect("DLQ listed");
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].body, "{\"timers\": \"nope\"}");
+    assert_eq!(letters[0].attributes["errorCode"], "BAD_TIMER_MESSAGE");
+    assert_eq!(letters[0].attributes["errorCategory"], "BusinessLogic");
+    assert!(!letters[0].attributes["errorMessage"].is_empty(), "{letters:?}");
+}
+
+#[tokio::test]
+async fn without_a_dlq_a_malformed_message_fails_alone() {
+    let stack = TestStack::new().await;
+    let services = stack.services_with(|config| config.timers_dlq_url = None);
+    let (_, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
+    let mut event = sqs_event(&[("good", vec![due(&timers, TimerKind::StartCampaign)])]);
+    event.records.push(raw_record("bad", "not json"));
+    let response = timer_executor::handle_batch(&services, event).await;
+    assert_eq!(failed_ids(&response), vec!["bad"]);
 }
 
 #[tokio::test]

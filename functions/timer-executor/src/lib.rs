@@ -79,13 +79,10 @@ pub async fn handle_batch_until(
                 work.extend(message.timers.into_iter().map(|t| (message_id.clone(), t)));
             }
             Err(error) => {
-                tracing::error!(
-                    message_id,
-                    code = "BAD_TIMER_MESSAGE",
-                    error = %error,
-                    "malformed timer message; it goes to the dead-letter queue after its retries"
-                );
-                failed.insert(message_id);
+                let body = record.body.as_deref().unwrap_or_default();
+                if !dead_letter_bad_input(services, &message_id, body, &error.to_string()).await {
+                    failed.insert(message_id);
+                }
             }
         }
     }
@@ -169,6 +166,39 @@ pub async fn handle_batch_until(
         response.add_failure(message_id);
     }
     response
+}
+
+/// Malformed input: no retry can fix it, so it goes straight to the DLQ with its error
+/// attributes (`errorCode` `BAD_TIMER_MESSAGE`, …) and the message completes. Returns `false`
+/// if that was not possible (no DLQ configured, or the send failed): the message is then
+/// retried and dead-lettered by the queue's redrive policy.
+async fn dead_letter_bad_input(
+    services: &Services,
+    message_id: &str,
+    body: &str,
+    problem: &str,
+) -> bool {
+    let class = resilience::BAD_INPUT;
+    tracing::error!(
+        message_id,
+        code = class.code,
+        category = ?class.category,
+        severity = ?class.severity,
+        retryable = class.retryable,
+        error = problem,
+        "malformed timer message"
+    );
+    let Some(dlq_url) = services.config.timers_dlq_url.as_deref() else {
+        return false;
+    };
+    let attributes = shared::aws::redrive::error_attributes(&class, problem, Timestamp::now());
+    match services.timers.dead_letter(dlq_url, body, attributes).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(message_id, error = %error, "not dead-lettered now; the queue's redrive policy will");
+            false
+        }
+    }
 }
 
 /// The fallback of an open DynamoDB breaker: the refused messages stay on the queue,

@@ -111,6 +111,14 @@ send_with!(
 );
 send_with!(
     Sqs,
+    "SendMessage",
+    sqs::send_message,
+    SendMessageFluentBuilder,
+    SendMessageOutput,
+    SendMessageError
+);
+send_with!(
+    Sqs,
     "GetQueueAttributes",
     sqs::get_queue_attributes,
     GetQueueAttributesFluentBuilder,

@@ -70,6 +70,11 @@ impl TimerQueue {
         })
     }
 
+    /// The SQS client (with this process's interceptors).
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
     /// The URL of the timers queue.
     pub fn url(&self) -> &str {
         &self.url
@@ -96,6 +101,25 @@ impl TimerQueue {
             }
         }
         Ok(())
+    }
+
+    /// Puts `body` straight into the dead-letter queue at `dlq_url` with error `attributes`
+    /// (input that no retry can fix: it is not redelivered first).
+    pub async fn dead_letter(
+        &self,
+        dlq_url: &str,
+        body: &str,
+        attributes: std::collections::BTreeMap<String, aws_sdk_sqs::types::MessageAttributeValue>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .send_message()
+            .queue_url(dlq_url)
+            .message_body(body)
+            .set_message_attributes(Some(attributes.into_iter().collect()))
+            .send_with(&self.resilience)
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("SendMessage", &e))
     }
 
     /// Makes the received messages with these receipt handles visible again only after

@@ -147,6 +147,14 @@ pub const CIRCUIT_OPEN: ErrorClass = ErrorClass::new(
 );
 pub const VALIDATION_FAILED: ErrorClass =
     ErrorClass::new("VALIDATION_FAILED", C::BusinessLogic, S::Low, false, false);
+/// A queue message the service cannot read: dead-lettered at once, never retried.
+pub const BAD_INPUT: ErrorClass = ErrorClass::new(
+    "BAD_TIMER_MESSAGE",
+    C::BusinessLogic,
+    S::Medium,
+    false,
+    false,
+);
 pub const DATA_CORRUPT: ErrorClass =
     ErrorClass::new("DATA_CORRUPT", C::DataCorruption, S::Critical, false, false);
 pub const INTERNAL_BUG: ErrorClass =
