@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
 VENV := infra/.venv
 
-.PHONY: local invoke test crash-test bench emulator emulator-stop venv lint-template fmt-check clippy ci
+.PHONY: local invoke test crash-test chaos bench emulator emulator-stop venv lint-template fmt-check clippy ci
 
 ## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
 local: emulator
@@ -20,17 +20,27 @@ invoke:
 	@bash infra/emulator.sh start >&2
 	@cargo run -q -p local-stack --bin invoke -- $(FUNCTION) '$(EVENT)'
 
-## test: unit tests, integration tests against the local emulator (started if needed), and a
-## short crash-injection run (every crash point once)
+## test: unit tests, integration tests against the local emulator (started if needed), a
+## short crash-injection run (every crash point once) and a short chaos run (100 timers)
 test: emulator
 	cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory crash-test RUNS=6
+	$(MAKE) --no-print-directory chaos TIMERS=100 SPREAD=15
 
 ## crash-test: kill the local service RUNS times under load and check nothing is lost or doubled
 RUNS ?= 20
 crash-test: emulator
 	cargo build -q -p local-stack --bins
 	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS)
+
+## chaos: the local service with RATE of every AWS call failing (throttle, 500, lost answer);
+## TIMERS timers due over SPREAD seconds must all fire once
+TIMERS ?= 1000
+RATE ?= 0.1
+SPREAD ?= 60
+chaos: emulator
+	cargo build -q -p local-stack --bins
+	cargo run -q -p local-stack --bin chaos -- --timers $(TIMERS) --rate $(RATE) --spread-seconds $(SPREAD)
 
 ## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
 bench: emulator

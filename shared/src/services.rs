@@ -10,6 +10,9 @@ use crate::resilience::{
 };
 use crate::store::Store;
 
+/// How often each instance reloads the operators' failure patterns.
+pub const PATTERN_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The service's dependencies; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Services {
@@ -69,6 +72,20 @@ impl Services {
             resilience,
             config,
             requests,
+        }
+    }
+
+    /// What every invocation of `function` starts with: its heartbeat (at most one write a
+    /// minute) and, every [`PATTERN_REFRESH`], the operators' failure patterns (one Query).
+    pub async fn begin_invocation(&self, function: &'static str, now: crate::Timestamp) {
+        self.heartbeats.beat(&self.store, function, now).await;
+        if self.resilience.patterns_stale(PATTERN_REFRESH) {
+            match self.store.patterns().await {
+                Ok(patterns) => self.resilience.set_operator_patterns(patterns),
+                Err(error) => {
+                    tracing::warn!(error = %error, "failure patterns not loaded; the last ones (or the defaults) stay in use")
+                }
+            }
         }
     }
 

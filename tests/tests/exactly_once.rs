@@ -117,10 +117,10 @@ async fn firing_a_timer_costs_one_transaction_and_no_scan() {
     // dependency and instance, docs/resilience.md) are left out.
     let services = stack.services_with(|config| config.circuit_breakers = false);
     let (_, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
-    // A warm instance: its heartbeat (one PutItem a minute) is already written.
+    // A warm instance: its heartbeat (one PutItem a minute) is written and the failure
+    // patterns (one Query every 5 minutes) are loaded.
     services
-        .heartbeats
-        .beat(&services.store, "timer-executor", Timestamp::now())
+        .begin_invocation("timer-executor", Timestamp::now())
         .await;
     stack.requests.reset();
     let response = timer_executor::handle_batch(

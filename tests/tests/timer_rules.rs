@@ -141,7 +141,10 @@ async fn a_malformed_message_goes_to_the_dlq_at_once_and_the_rest_of_the_batch_c
     assert_eq!(letters[0].body, "{\"timers\": \"nope\"}");
     assert_eq!(letters[0].attributes["errorCode"], "BAD_TIMER_MESSAGE");
     assert_eq!(letters[0].attributes["errorCategory"], "BusinessLogic");
-    assert!(!letters[0].attributes["errorMessage"].is_empty(), "{letters:?}");
+    assert!(
+        !letters[0].attributes["errorMessage"].is_empty(),
+        "{letters:?}"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::domain::{FieldErrors, IllegalTransition};
+use shared::resilience::{self, ErrorCategory};
 use shared::store::{CancelError, StoreError};
 
 /// An error answer of the API.
@@ -54,13 +55,45 @@ impl ApiError {
         )
     }
 
-    /// 500/503 for a store failure (logged with its AWS code; the body carries no internals).
+    /// 409 for a failure pattern whose id is taken.
+    pub fn pattern_exists(id: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "PATTERN_EXISTS",
+            format!("a failure pattern with id {id} exists"),
+        )
+    }
+
+    /// 404 for a dependency without a breaker.
+    pub fn breaker_not_found(dependency: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "BREAKER_NOT_FOUND",
+            format!(
+                "no circuit breaker for {dependency:?} (dynamodb, sqs or eventbridge; CIRCUIT_BREAKERS=on)"
+            ),
+        )
+    }
+
+    /// 503 or 500 for a store failure, by its classification (logged with its code,
+    /// category and severity; the body carries no internals).
     pub fn store(error: &StoreError) -> Self {
-        tracing::error!(error = %error, "store request failed");
-        let throttled = matches!(error, StoreError::Aws(aws) if aws.code.contains("Throttl")
-            || aws.code == "ProvisionedThroughputExceededException"
-            || aws.code == "RequestLimitExceeded");
-        if throttled {
+        let class = error.class();
+        tracing::error!(
+            code = class.code,
+            category = ?class.category,
+            severity = ?class.severity,
+            retryable = class.retryable,
+            error = %error,
+            "store request failed"
+        );
+        if class == resilience::CIRCUIT_OPEN {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DEPENDENCY_UNAVAILABLE",
+                "a dependency is failing; retry later",
+            )
+        } else if class.category == ErrorCategory::ResourceExhaustion && class.retryable {
             Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "THROTTLED",

@@ -9,10 +9,15 @@
 //! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
 //! | `GET /health` | health of every component (503 if unhealthy) |
+//! | `GET /failure-patterns` | operators' and built-in failure patterns |
+//! | `POST /failure-patterns` | adds a pattern (409 `PATTERN_EXISTS` for a taken id) |
+//! | `GET /circuit-breakers` | each dependency's shared breaker: state, trips, recovery rate |
+//! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED |
 
 mod campaigns;
 mod error;
 mod health;
+mod resilience;
 
 use std::sync::Arc;
 
@@ -35,20 +40,30 @@ pub fn router(services: Services) -> Router {
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/timers", get(campaigns::timers))
         .route("/health", get(health::health))
+        .route(
+            "/failure-patterns",
+            get(resilience::list_patterns).post(resilience::create_pattern),
+        )
+        .route("/circuit-breakers", get(resilience::list_breakers))
+        .route(
+            "/circuit-breakers/{dependency}/reset",
+            post(resilience::reset_breaker),
+        )
         .fallback(error::not_found_route)
-        .layer(middleware::from_fn_with_state(services.clone(), heartbeat))
+        .layer(middleware::from_fn_with_state(
+            services.clone(),
+            begin_invocation,
+        ))
         .with_state(services)
 }
 
-/// Notes the API's heartbeat (at most once a minute per instance) before each request.
-async fn heartbeat(
+/// Starts each request like every invocation: heartbeat (at most once a minute per
+/// instance) and failure patterns (reloaded every 5 minutes).
+async fn begin_invocation(
     State(services): State<Arc<Services>>,
     request: Request,
     next: Next,
 ) -> Response {
-    services
-        .heartbeats
-        .beat(&services.store, "api", Timestamp::now())
-        .await;
+    services.begin_invocation("api", Timestamp::now()).await;
     next.run(request).await
 }

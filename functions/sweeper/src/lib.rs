@@ -124,10 +124,7 @@ pub async fn sweep(
         success: true,
     };
     let config = &services.config.sweep;
-    services
-        .heartbeats
-        .beat(&services.store, "sweeper", now)
-        .await;
+    services.begin_invocation("sweeper", now).await;
     let leased = sweep.dry_run || hold_lease(&sweep, config.lease_secs, &mut report.errors).await;
     if !leased {
         report.success = false;

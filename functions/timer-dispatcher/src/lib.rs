@@ -47,10 +47,7 @@ impl DispatchReport {
 pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
     let config = &services.config;
     let store = &services.store;
-    services
-        .heartbeats
-        .beat(store, "timer-dispatcher", now)
-        .await;
+    services.begin_invocation("timer-dispatcher", now).await;
     let watermarks = store.load_watermarks().await?;
     let until = now.plus_millis(i64::from(config.dispatch_lookahead_secs) * 1000);
     let shards = 0..store.due_shards();

@@ -48,8 +48,7 @@ pub async fn handle_batch_until(
     stop_at: Option<Timestamp>,
 ) -> SqsBatchResponse {
     services
-        .heartbeats
-        .beat(&services.store, "timer-executor", Timestamp::now())
+        .begin_invocation("timer-executor", Timestamp::now())
         .await;
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut refused: BTreeSet<String> = BTreeSet::new();

@@ -8,6 +8,7 @@
 
 pub mod aws_env;
 pub mod functions;
+pub mod harness;
 pub mod provision;
 pub mod runtime;
 pub mod subscriber;

@@ -13,7 +13,8 @@ mod retry_budget;
 mod stats;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 pub use backoff::Backoff;
 pub use breaker::{Admission, CircuitBreaker, CircuitOpen, Dependency};
@@ -50,6 +51,8 @@ pub struct Resilience {
     budget: RetryBudget,
     stats: ResilienceStats,
     patterns: Arc<RwLock<PatternSet>>,
+    /// When the operators' patterns were last loaded (`None`: never).
+    patterns_loaded: Arc<Mutex<Option<Instant>>>,
     breakers: Option<Arc<Breakers>>,
 }
 
@@ -67,6 +70,7 @@ impl Resilience {
             budget: RetryBudget::new(budget),
             stats,
             patterns: Arc::new(RwLock::new(PatternSet::with_defaults([]))),
+            patterns_loaded: Arc::new(Mutex::new(None)),
             breakers: breakers.map(Arc::new),
         }
     }
@@ -113,6 +117,16 @@ impl Resilience {
     /// Uses the operators' `patterns` (matched before the defaults) from now on.
     pub fn set_operator_patterns(&self, patterns: Vec<FailurePattern>) {
         *self.patterns.write().expect("patterns lock") = PatternSet::with_defaults(patterns);
+        *self.patterns_loaded.lock().expect("patterns lock") = Some(Instant::now());
+    }
+
+    /// Whether the operators' patterns were never loaded or were loaded longer than
+    /// `max_age` ago.
+    pub fn patterns_stale(&self, max_age: Duration) -> bool {
+        self.patterns_loaded
+            .lock()
+            .expect("patterns lock")
+            .is_none_or(|at| at.elapsed() >= max_age)
     }
 
     /// The breaker of `dependency`, if breakers are on.

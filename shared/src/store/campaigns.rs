@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::client::{Store, key, s};
+use super::error::condition_met;
 use super::items::{self, CampaignItem, Item, TimerItem};
 use super::{PageToken, StoreError, keys};
 use crate::aws::SendWith;
@@ -17,8 +18,10 @@ pub struct CampaignPage {
 }
 
 impl Store {
-    /// Writes a new campaign and its timers in one transaction; fails with
-    /// `ConditionalCheckFailed` in the cancellation reasons if the id exists.
+    /// Writes a new campaign and its timers in one transaction. Ids are fresh UUIDs, so if
+    /// the id exists the campaign is this call's own earlier attempt, whose answer was lost
+    /// (a retried timeout): the existing campaign is checked to be the same and the create
+    /// succeeds. A different campaign under the id is an error (`ConditionalCheckFailed`).
     pub async fn create_campaign(
         &self,
         campaign: &Campaign,
@@ -28,13 +31,27 @@ impl Store {
         for timer in timers {
             writes.push(self.put_new(items::to_item(&TimerItem::new(timer, self.due_shards))?)?);
         }
-        self.client
+        let result = self
+            .client
             .transact_write_items()
             .set_transact_items(Some(writes))
             .send_with(&self.resilience)
-            .await
-            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        Ok(())
+            .await;
+        if condition_met("TransactWriteItems", result)? {
+            return Ok(());
+        }
+        match self.get_campaign(&campaign.id).await? {
+            Some(stored)
+                if stored.created_at == campaign.created_at && stored.name == campaign.name =>
+            {
+                tracing::info!(campaign = %campaign.id, "campaign was stored by an attempt whose answer was lost");
+                Ok(())
+            }
+            _ => Err(StoreError::Corrupt(format!(
+                "campaign id {} is taken by another campaign",
+                campaign.id
+            ))),
+        }
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {

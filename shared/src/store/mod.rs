@@ -17,6 +17,7 @@ mod leases;
 mod outbox;
 mod page_token;
 mod partition;
+mod patterns;
 mod sweeps;
 mod timer_apply;
 mod timer_writes;

@@ -1,0 +1,105 @@
+//! Operator routes of the resilience layer: failure patterns (seed 002) and the shared
+//! circuit breakers (state, recovery figures, manual reset).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use shared::Timestamp;
+use shared::resilience::{BreakerRecord, Dependency, FailurePattern, default_patterns};
+use shared::services::Services;
+
+use crate::ApiError;
+
+type App = State<Arc<Services>>;
+
+/// `GET /failure-patterns`: the operators' patterns (matched first) and the built-in ones.
+pub async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiError> {
+    let custom = app
+        .store
+        .patterns()
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    Ok(Json(
+        json!({ "custom": custom, "defaults": default_patterns() }),
+    ))
+}
+
+/// `POST /failure-patterns`: adds a pattern (409 `PATTERN_EXISTS` if its id is taken, by an
+/// operator's pattern or a built-in one). Every function picks it up within 5 minutes; this
+/// instance at once.
+pub async fn create_pattern(
+    State(app): App,
+    body: Result<Json<FailurePattern>, JsonRejection>,
+) -> Result<(StatusCode, Json<FailurePattern>), ApiError> {
+    let Json(pattern) = body.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
+    pattern.validate().map_err(|errors| {
+        ApiError::invalid_fields(
+            errors
+                .into_iter()
+                .map(|e| (e.field.to_owned(), e.message))
+                .collect(),
+        )
+    })?;
+    if default_patterns().iter().any(|p| p.id == pattern.id)
+        || !app
+            .store
+            .create_pattern(&pattern)
+            .await
+            .map_err(|e| ApiError::store(&e))?
+    {
+        return Err(ApiError::pattern_exists(&pattern.id));
+    }
+    tracing::info!(
+        pattern = pattern.id,
+        regex = pattern.pattern,
+        "failure pattern added"
+    );
+    if let Ok(patterns) = app.store.patterns().await {
+        app.resilience.set_operator_patterns(patterns);
+    }
+    Ok((StatusCode::CREATED, Json(pattern)))
+}
+
+/// `GET /circuit-breakers`: each dependency's shared breaker record.
+pub async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError> {
+    let now = Timestamp::now();
+    let mut breakers = Vec::new();
+    for dependency in Dependency::ALL {
+        let record = app
+            .store
+            .breaker_record(dependency.as_str())
+            .await
+            .map_err(|e| ApiError::store(&e))?
+            .unwrap_or_else(|| BreakerRecord::closed(dependency.as_str(), now));
+        breakers.push(breaker_view(&record));
+    }
+    Ok(Json(breakers))
+}
+
+/// `POST /circuit-breakers/{dependency}/reset`: forces the breaker CLOSED (the change is
+/// published like any other).
+pub async fn reset_breaker(
+    State(app): App,
+    Path(dependency): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let breaker = Dependency::parse(&dependency)
+        .and_then(|d| app.resilience.breaker(d))
+        .ok_or_else(|| ApiError::breaker_not_found(&dependency))?;
+    let record = breaker
+        .reset(Timestamp::now())
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    tracing::warn!(dependency, "circuit breaker reset by an operator");
+    Ok(Json(breaker_view(&record)))
+}
+
+/// A breaker record plus its recovery rate.
+fn breaker_view(record: &BreakerRecord) -> Value {
+    let mut view = serde_json::to_value(record).unwrap_or(Value::Null);
+    view["recoveryRate"] = json!(record.recovery_rate());
+    view
+}

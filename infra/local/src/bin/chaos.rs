@@ -1,0 +1,377 @@
+//! `make chaos`: the whole local service under injected faults, then proof that nothing was
+//! lost or applied twice.
+//!
+//! One child `local` process runs with `FAULT_INJECTION="*=<rate>:mixed"`: every AWS request
+//! of every function (DynamoDB, SQS, EventBridge; the breakers' own records included) fails
+//! at that rate — throttled or a 500 (nothing applied), or its answer lost after it *was*
+//! applied. Campaigns are created through the child's API (a refused create is retried
+//! like a client would) until at least `--timers` timers are planned, due over
+//! `--spread-seconds`. When every timer is due and done, the child stops, one clean sweep
+//! runs, and the invariants are checked from the store and the bus subscriber queue. The
+//! report adds what the resilience layer did: attempts, retries, budget and breaker refusals,
+//! failures by code, faults injected, breaker trips and DLQ depths.
+//!
+//! Options: `--timers N` (default 1000), `--rate R` (default 0.1), `--spread-seconds S`
+//! (default 60). Exit status 1 if an invariant fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use local_stack::harness::{
+    ChildSpec, check_invariants, free_port, inspection_services, latest_due, post, record_event,
+    stop_gracefully, wait_for_api, wait_recovered,
+};
+use local_stack::runtime::RESILIENCE_SUMMARY_PREFIX;
+use local_stack::{Stack, aws_env, provision_template, subscriber};
+use serde_json::{Value, json};
+use shared::Timestamp;
+use shared::aws::{AwsClients, RequestCounter};
+use shared::domain::TimerStatus;
+use shared::resilience::Dependency;
+use shared::services::Services;
+
+/// How long the timers may take to be done after the last one is due.
+const SETTLE_LIMIT: Duration = Duration::from_secs(240);
+/// Attempts per campaign create (the API answers 5xx when its own retries ran out).
+const CREATE_ATTEMPTS: usize = 10;
+/// Concurrent API clients.
+const CLIENTS: usize = 4;
+
+struct Options {
+    timers: usize,
+    rate: f64,
+    spread_secs: u64,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        timers: 1000,
+        rate: 0.1,
+        spread_secs: 60,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |_| format!("{flag}: {value:?} is not a number");
+        match flag.as_str() {
+            "--timers" => options.timers = value.parse::<usize>().map_err(bad)?.max(1),
+            "--rate" => {
+                options.rate = value
+                    .parse::<f64>()
+                    .map_err(|_| format!("{flag}: {value:?} is not a number"))?;
+                if !(0.0..=0.5).contains(&options.rate) {
+                    return Err("--rate must be between 0 and 0.5".into());
+                }
+            }
+            "--spread-seconds" => options.spread_secs = value.parse::<u64>().map_err(bad)?.max(1),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::telemetry::init_stderr();
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("chaos failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<bool, String> {
+    let options = parse_options()?;
+    let started = Timestamp::now();
+    let stack_name = format!("chaos-{}", started.millis());
+    let sdk_config = aws_env::sdk_config().await;
+    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+    let stack = provision_template(&clients, &stack_name, &aws_env::region())
+        .await
+        .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
+    let services = inspection_services(&stack, &clients)?;
+    let local = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("local");
+    if !local.exists() {
+        return Err(format!(
+            "{} not built (`cargo build -p local-stack --bins`)",
+            local.display()
+        ));
+    }
+    let log_dir = PathBuf::from(".local/chaos").join(&stack_name);
+    std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+    let rules = format!("*={}:mixed", options.rate);
+    println!(
+        "chaos: {} timers over {} s, FAULT_INJECTION={rules}, stack {stack_name}, child log in {}",
+        options.timers,
+        options.spread_secs,
+        log_dir.display()
+    );
+
+    let events = Arc::new(Mutex::new(BTreeMap::<String, Value>::new()));
+    let drain = tokio::spawn({
+        let events = events.clone();
+        subscriber::drain(
+            clients.sqs.clone(),
+            stack
+                .reference("LifecycleEventsQueue")
+                .unwrap_or_default()
+                .to_owned(),
+            move |body| record_event(&events, body),
+        )
+    });
+    let child = ChildSpec {
+        binary: local,
+        stack_name: stack_name.clone(),
+        log_dir: log_dir.clone(),
+        extra_env: vec![
+            ("FAULT_INJECTION".into(), rules.clone()),
+            ("RUST_LOG".into(), "warn,local=info".into()),
+        ],
+    };
+    let port = free_port()?;
+    let mut service = child.spawn(0, "chaos", port, None)?;
+    if !wait_for_api(port, &mut service).await? {
+        return Err("the local service exited before listening".into());
+    }
+
+    let load = create_load(port, &options).await;
+    println!(
+        "created {} campaigns ({} timers planned) in {:.1} s; {} API answers were 5xx and retried, {} campaigns refused",
+        load.campaigns,
+        load.timers,
+        load.elapsed.as_secs_f64(),
+        load.api_errors,
+        load.refused
+    );
+    let last_due = latest_due(&services).await?;
+    while Timestamp::now() < last_due.plus_millis(1_000) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut finished = BTreeSet::new();
+    let done = wait_recovered(
+        &services,
+        last_due.plus_millis(1),
+        &mut finished,
+        SETTLE_LIMIT,
+    )
+    .await?;
+    let settle_ms = done.map(|at| at.millis_since(last_due));
+    stop_gracefully(&mut service).await;
+    let resilience = read_summary(&log_dir.join("run-000-chaos.log"));
+
+    let report = sweeper::sweep(
+        &services,
+        &sweeper::SweepRequest::default(),
+        Timestamp::now(),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    drain.abort();
+    let events = events.lock().expect("events").clone();
+    let verdict = check_invariants(&services, &events).await?;
+    let (completed, cancelled) = timer_outcomes(&services).await?;
+    let breakers = breaker_trips(&services).await;
+    let dead_letters = dead_letter_depths(&clients, &stack).await;
+
+    let summary = json!({
+        "startedAt": started.to_rfc3339(),
+        "faultInjection": rules,
+        "campaigns": load.campaigns,
+        "timersPlanned": load.timers,
+        "timersCompleted": completed,
+        "timersCancelled": cancelled,
+        "apiErrorsRetried": load.api_errors,
+        "campaignsRefused": load.refused,
+        "createSeconds": load.elapsed.as_secs_f64(),
+        "allDoneMsAfterLastDue": settle_ms,
+        "resilience": resilience,
+        "breakerTrips": breakers,
+        "deadLetters": dead_letters,
+        "finalSweep": {"success": report.success, "totals": report.totals},
+        "invariants": verdict,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    let ok = settle_ms.is_some()
+        && load.timers >= options.timers
+        && load.refused == 0
+        && verdict["lostTimers"] == 0
+        && verdict["duplicateTransitions"] == 0
+        && verdict["missingEvents"] == 0
+        && verdict["versionMismatches"] == 0
+        && verdict["disagreeWithClock"] == 0;
+    println!("chaos: {}", if ok { "PASSED" } else { "FAILED" });
+    Ok(ok)
+}
+
+/// What creating the load took.
+struct Load {
+    campaigns: usize,
+    timers: usize,
+    /// 5xx answers (retried).
+    api_errors: usize,
+    /// Campaigns the API refused (4xx): a failure of the run.
+    refused: usize,
+    elapsed: Duration,
+}
+
+/// Creates campaigns through the API until `options.timers` timers are planned: starts
+/// spread over the window (never closer than 3 s to the moment of the request), a third with
+/// a claim window and a reminder (4 timers, else 2). A 5xx answer is retried like a client
+/// would; a 4xx answer is a failure of the run.
+async fn create_load(port: u16, options: &Options) -> Load {
+    let clock = std::time::Instant::now();
+    let base = Timestamp::now().plus_millis(5_000);
+    let mut plans = Vec::new();
+    let mut timers = 0;
+    while timers < options.timers {
+        let with_claim = plans.len() % 3 == 0;
+        timers += if with_claim { 4 } else { 2 };
+        let offset = shared::jitter::millis(options.spread_secs * 1000) as i64;
+        let length = 2_000 + shared::jitter::millis(3_000) as i64;
+        plans.push((plans.len(), offset, length, with_claim));
+    }
+    let campaigns = plans.len();
+    let queue = Arc::new(Mutex::new(plans));
+    let counts = Arc::new(Mutex::new((0usize, 0usize)));
+    let clients = (0..CLIENTS).map(|_| {
+        let (queue, counts) = (queue.clone(), counts.clone());
+        tokio::spawn(async move {
+            loop {
+                let Some((i, offset, length, with_claim)) = queue.lock().expect("queue").pop()
+                else {
+                    return;
+                };
+                for _ in 0..CREATE_ATTEMPTS {
+                    let start = base
+                        .plus_millis(offset)
+                        .max(Timestamp::now().plus_millis(3_000));
+                    let end = start.plus_millis(length);
+                    let mut body = json!({
+                        "name": format!("chaos {i}"),
+                        "startAt": start.to_rfc3339(),
+                        "endAt": end.to_rfc3339(),
+                    });
+                    if with_claim {
+                        body["claimUntil"] = json!(end.plus_millis(3_000).to_rfc3339());
+                        body["rewardReminderAt"] = json!(end.plus_millis(1_000).to_rfc3339());
+                    }
+                    match post(port, "/campaigns", &body.to_string()).await {
+                        Ok(201) => break,
+                        Ok(status) if (400..500).contains(&status) => {
+                            eprintln!("chaos: campaign {i} refused with {status}");
+                            counts.lock().expect("counts").1 += 1;
+                            break;
+                        }
+                        _ => {
+                            counts.lock().expect("counts").0 += 1;
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            }
+        })
+    });
+    futures_util::future::join_all(clients).await;
+    let (api_errors, refused) = *counts.lock().expect("counts");
+    Load {
+        campaigns,
+        timers,
+        api_errors,
+        refused,
+        elapsed: clock.elapsed(),
+    }
+}
+
+/// The resilience summary the child logged when it stopped.
+fn read_summary(log: &Path) -> Value {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let rest =
+                &line[line.find(RESILIENCE_SUMMARY_PREFIX)? + RESILIENCE_SUMMARY_PREFIX.len()..];
+            let json = &rest[..=rest.rfind('}')?];
+            serde_json::from_str(json).ok()
+        })
+        .next_back()
+        .unwrap_or(Value::Null)
+}
+
+async fn timer_outcomes(services: &Services) -> Result<(usize, usize), String> {
+    let (mut completed, mut cancelled) = (0, 0);
+    for campaign in local_stack::harness::all_campaigns(services).await? {
+        for timer in services
+            .store
+            .load_partition(&campaign.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .timers
+        {
+            match timer.status {
+                TimerStatus::Completed => completed += 1,
+                TimerStatus::Cancelled => cancelled += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok((completed, cancelled))
+}
+
+/// Trips and recoveries of every dependency's shared breaker.
+async fn breaker_trips(services: &Services) -> Value {
+    let mut trips = serde_json::Map::new();
+    for dependency in Dependency::ALL {
+        let record = services
+            .store
+            .breaker_record(dependency.as_str())
+            .await
+            .ok()
+            .flatten();
+        trips.insert(
+            dependency.as_str().into(),
+            match record {
+                Some(r) => json!({"trips": r.trips, "recoveries": r.recoveries, "failedRecoveries": r.failed_recoveries, "openMsTotal": r.open_ms_total, "state": r.state}),
+                None => json!({"trips": 0}),
+            },
+        );
+    }
+    Value::Object(trips)
+}
+
+/// Messages in each dead-letter queue of the stack.
+async fn dead_letter_depths(clients: &AwsClients, stack: &Stack) -> Value {
+    let mut depths = serde_json::Map::new();
+    for logical in ["TimersDeadLetterQueue", "LifecycleEventsDeadLetterQueue"] {
+        let Some(url) = stack.reference(logical) else {
+            continue;
+        };
+        let count = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.attributes()
+                    .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        depths.insert(logical.into(), json!(count));
+    }
+    Value::Object(depths)
+}

@@ -1,0 +1,373 @@
+//! What the crash suite and the chaos run share: starting and stopping the `local` binary as
+//! a child process, driving its API, following the store, and checking the invariants
+//! (every due timer done, each transition once, its event on the bus, the clock respected).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::Timestamp;
+use shared::aws::{AwsClients, RequestCounter};
+use shared::config::Config;
+use shared::domain::{Campaign, CampaignStatus, TimerStatus};
+use shared::services::Services;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::Stack;
+
+/// Settings the children run with: fast schedules and short thresholds, so a run takes
+/// seconds (the production defaults are minutes).
+pub const CHILD_ENV: [(&str, &str); 8] = [
+    ("LOCAL_SCHEDULE_SECONDS", "1"),
+    ("DISPATCH_LOOKAHEAD_SECONDS", "2"),
+    ("SWEEP_GRACE_SECONDS", "3"),
+    ("LEASE_SECONDS", "5"),
+    ("OUTBOX_REPUBLISH_AFTER_SECONDS", "5"),
+    ("DISPATCHER_STALL_SECONDS", "60"),
+    ("LOCAL_SQS_POLLERS", "2"),
+    ("RUST_LOG", "warn"),
+];
+
+/// The grace above, in milliseconds (the clock check allows for it).
+pub const GRACE_MS: i64 = 3_000;
+
+pub fn inspection_services(stack: &Stack, clients: &AwsClients) -> Result<Services, String> {
+    let specs = crate::functions::functions(stack).map_err(|e| e.to_string())?;
+    let mut environment = specs
+        .iter()
+        .find(|s| s.binary == "sweeper")
+        .ok_or("no sweeper in template.yaml")?
+        .environment
+        .clone();
+    for (name, value) in CHILD_ENV {
+        environment.insert(name.to_owned(), value.to_owned());
+    }
+    environment.insert("LOG_FORMAT".into(), "text".into());
+    let config = Config::from_map(&environment).map_err(|e| e.to_string())?;
+    Ok(Services::new(config, clients, RequestCounter::new()))
+}
+
+/// How to start a child: the `local` binary on the suite's stack.
+pub struct ChildSpec {
+    pub binary: PathBuf,
+    pub stack_name: String,
+    pub log_dir: PathBuf,
+    /// Variables set on top of [`CHILD_ENV`] (e.g. `FAULT_INJECTION`).
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl ChildSpec {
+    pub fn spawn(
+        &self,
+        run: usize,
+        role: &str,
+        port: u16,
+        crash_at: Option<&str>,
+    ) -> Result<Child, String> {
+        let log = std::fs::File::create(self.log_dir.join(format!("run-{run:03}-{role}.log")))
+            .map_err(|e| e.to_string())?;
+        let mut command = Command::new(&self.binary);
+        command
+            .env("LOCAL_STACK_NAME", &self.stack_name)
+            .env("LOCAL_API_ADDR", format!("127.0.0.1:{port}"))
+            .env_remove("CRASH_AT")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        for (name, value) in CHILD_ENV {
+            command.env(name, value);
+        }
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
+        }
+        if let Some(point) = crash_at {
+            command.env("CRASH_AT", point);
+        }
+        command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))
+    }
+}
+
+/// A TCP port nobody listens on now (the OS picks it).
+pub fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// Waits until the child's API listens (`true`) or the child exits first (`false`).
+pub async fn wait_for_api(port: u16, child: &mut Child) -> Result<bool, String> {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(true);
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("the local service did not listen on port {port}"))
+}
+
+/// `true` if the child exited by itself within `limit`.
+pub async fn wait_exit(child: &mut Child, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// SIGINT (Ctrl-C: the runtime finishes its work in hand), then SIGKILL if it hangs.
+pub async fn stop_gracefully(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    if !wait_exit(child, Duration::from_secs(15)).await {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+/// A minimal HTTP/1.1 POST; returns the status code.
+pub async fn post(port: u16, path: &str, body: &str) -> Result<u16, String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .map_err(|e| e.to_string())?;
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| "no HTTP status".to_owned())
+}
+
+/// Every campaign of the stack (one ByStatus query per status, all pages).
+pub async fn all_campaigns(services: &Services) -> Result<Vec<Campaign>, String> {
+    let mut campaigns = Vec::new();
+    for status in CampaignStatus::ALL {
+        let mut page = None;
+        loop {
+            let result = services
+                .store
+                .list_campaigns(status, 100, page.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            campaigns.extend(result.campaigns);
+            match result.next {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(campaigns)
+}
+
+pub async fn latest_due(services: &Services) -> Result<Timestamp, String> {
+    let mut latest = Timestamp::now();
+    for campaign in all_campaigns(services).await? {
+        for timer in services
+            .store
+            .load_partition(&campaign.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .timers
+        {
+            latest = latest.max(timer.due_at);
+        }
+    }
+    Ok(latest)
+}
+
+/// Waits until every timer due before `died_at` is COMPLETED or CANCELLED; returns when, or
+/// `None` after `limit`. Campaigns whose timers are all done are remembered in
+/// `finished` and not read again (the table grows with every run).
+pub async fn wait_recovered(
+    services: &Services,
+    died_at: Timestamp,
+    finished: &mut BTreeSet<String>,
+    limit: Duration,
+) -> Result<Option<Timestamp>, String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let watched: Vec<Campaign> = all_campaigns(services)
+        .await?
+        .into_iter()
+        .filter(|c| !finished.contains(c.id.as_str()))
+        .collect();
+    loop {
+        let mut open = 0;
+        for campaign in &watched {
+            if finished.contains(campaign.id.as_str()) {
+                continue;
+            }
+            let partition = services
+                .store
+                .load_partition(&campaign.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            open += partition
+                .timers
+                .iter()
+                .filter(|t| t.due_at < died_at && !is_done(t.status))
+                .count();
+            if partition.timers.iter().all(|t| is_done(t.status)) {
+                finished.insert(campaign.id.as_str().to_owned());
+            }
+        }
+        if open == 0 {
+            return Ok(Some(Timestamp::now()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub fn is_done(status: TimerStatus) -> bool {
+    matches!(status, TimerStatus::Completed | TimerStatus::Cancelled)
+}
+
+/// Records a bus event delivered to the subscriber queue, by `eventId` (or `alertId`).
+pub fn record_event(events: &Mutex<BTreeMap<String, Value>>, body: &str) {
+    if let Ok(event) = serde_json::from_str::<Value>(body) {
+        let id = event["detail"]["eventId"]
+            .as_str()
+            .or(event["detail"]["alertId"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        events.lock().expect("events").insert(id, event);
+    }
+}
+
+/// The invariants, as counts of violations (details printed).
+pub async fn check_invariants(
+    services: &Services,
+    events: &BTreeMap<String, Value>,
+) -> Result<Value, String> {
+    let now = Timestamp::now();
+    let mut moves_seen: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    for (id, event) in events {
+        let detail = &event["detail"];
+        if let (Some(campaign), Some(from), Some(to)) = (
+            detail["campaignId"].as_str(),
+            detail["from"].as_str(),
+            detail["to"].as_str(),
+        ) && from != to
+        {
+            moves_seen
+                .entry((campaign.to_owned(), from.to_owned(), to.to_owned()))
+                .or_default()
+                .insert(id.clone());
+        }
+    }
+    let campaigns = all_campaigns(services).await?;
+    let (mut lost, mut duplicates, mut missing, mut versions, mut clock) = (0, 0, 0, 0, 0);
+    for campaign in &campaigns {
+        let partition = services
+            .store
+            .load_partition(&campaign.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        for timer in partition.timers.iter().filter(|t| t.due_at < now) {
+            let fine = timer.status == TimerStatus::Completed
+                || (timer.status == TimerStatus::Cancelled && timer.cancel_reason.is_some());
+            if !fine {
+                lost += 1;
+                println!("LOST: {timer:?}");
+            }
+        }
+        let moves: Vec<_> = moves_seen
+            .iter()
+            .filter(|((id, _, _), _)| id == campaign.id.as_str())
+            .collect();
+        for ((_, from, to), ids) in &moves {
+            if ids.len() > 1 {
+                duplicates += 1;
+                println!("DUPLICATE: {} {from} -> {to}: {ids:?}", campaign.id);
+            }
+        }
+        let path = lifecycle_path(campaign);
+        for pair in path.windows(2) {
+            let key = (
+                campaign.id.as_str().to_owned(),
+                pair[0].as_str().to_owned(),
+                pair[1].as_str().to_owned(),
+            );
+            if !moves_seen.contains_key(&key) {
+                missing += 1;
+                println!("MISSING EVENT: {} {} -> {}", campaign.id, pair[0], pair[1]);
+            }
+        }
+        if campaign.version != path.len() as u64 {
+            versions += 1;
+            println!(
+                "VERSION: {} is v{} after {} moves",
+                campaign.id,
+                campaign.version,
+                path.len() - 1
+            );
+        }
+        if !campaign.overdue_moves(now, GRACE_MS).is_empty() {
+            clock += 1;
+            println!("CLOCK: {} is {} at {now}", campaign.id, campaign.status);
+        }
+    }
+    Ok(json!({
+        "campaigns": campaigns.len(),
+        "eventsOnBus": events.len(),
+        "lostTimers": lost,
+        "duplicateTransitions": duplicates,
+        "missingEvents": missing,
+        "versionMismatches": versions,
+        "disagreeWithClock": clock,
+    }))
+}
+
+/// The statuses a campaign went through to reach its current one (the suite never cancels,
+/// so the path follows the schedule).
+pub fn lifecycle_path(campaign: &Campaign) -> Vec<CampaignStatus> {
+    let mut path = vec![CampaignStatus::Scheduled];
+    let mut status = CampaignStatus::Scheduled;
+    while status != campaign.status {
+        match campaign.scheduled_exit(status) {
+            Some((next, _)) => {
+                path.push(next);
+                status = next;
+            }
+            None => break,
+        }
+    }
+    path
+}
+
+pub fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}

@@ -1,0 +1,138 @@
+//! Operator routes of the resilience layer through the API router: failure patterns (stored,
+//! duplicate ids refused, matched on every classified error) and circuit breakers (listed,
+//! reset by hand).
+
+use axum::http::{Method, StatusCode};
+use integration_tests::{TestStack, due, failed_ids, sqs_event};
+use serde_json::json;
+use shared::Timestamp;
+use shared::domain::TimerKind;
+use shared::resilience::{Dependency, SERVER_ERROR};
+
+#[tokio::test]
+async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
+    let stack = TestStack::new().await;
+    let pattern = json!({
+        "id": "no-retry-on-injected",
+        "pattern": "(?i)injected fault",
+        "category": "EXTERNAL_DEPENDENCY",
+        "severity": "HIGH",
+        "actions": ["DEAD_LETTER"],
+        "cooldownMs": 60000
+    });
+    let (status, body) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&pattern.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&pattern.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "PATTERN_EXISTS");
+    let mut builtin = pattern.clone();
+    builtin["id"] = json!("aws-throttling");
+    let (status, body) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&builtin.to_string()),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("PATTERN_EXISTS"))
+    );
+    let bad = json!({"id": "Bad Id", "pattern": "(", "category": "TRANSIENT", "severity": "LOW"});
+    let (status, body) = stack
+        .api(Method::POST, "/failure-patterns", Some(&bad.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["fields"]["id"].is_string() && body["error"]["fields"]["pattern"].is_string(),
+        "{body}"
+    );
+
+    let (status, body) = stack.api(Method::GET, "/failure-patterns", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["custom"].as_array().unwrap().len(), 1);
+    assert_eq!(body["custom"][0]["id"], "no-retry-on-injected");
+    assert!(body["defaults"].as_array().unwrap().len() >= 5);
+
+    // A function that loads the patterns no longer retries what the pattern dead-letters.
+    let (services, _) =
+        stack.services_with_faults("DynamoDB.TransactWriteItems=1:throttle", |_| {});
+    services
+        .begin_invocation("timer-executor", Timestamp::now())
+        .await;
+    let (_, timers) = stack.store_campaign(-500, 60_000, None, None).await;
+    stack.requests.reset();
+    let response = timer_executor::handle_batch(
+        &services,
+        sqs_event(&[("m", vec![due(&timers, TimerKind::StartCampaign)])]),
+    )
+    .await;
+    assert_eq!(failed_ids(&response), ["m"]);
+    assert_eq!(
+        stack.requests.count("DynamoDB", "TransactWriteItems"),
+        1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn breakers_are_listed_and_reset_by_an_operator() {
+    let stack = TestStack::new().await;
+    let (status, body) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let states: Vec<_> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["state"].clone())
+        .collect();
+    assert_eq!(states, [json!("CLOSED"), json!("CLOSED"), json!("CLOSED")]);
+
+    let breaker = stack.services.resilience.breaker(Dependency::Sqs).unwrap();
+    for _ in 0..20 {
+        let admission = breaker.admit(Timestamp::now()).await;
+        breaker
+            .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
+            .await;
+    }
+    let (_, body) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    let sqs = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["dependency"] == "sqs")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (sqs["state"].clone(), sqs["trips"].clone()),
+        (json!("OPEN"), json!(1))
+    );
+
+    let (status, body) = stack
+        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["state"].clone(), body["reason"].clone()),
+        (json!("CLOSED"), json!("manual reset"))
+    );
+    let (status, body) = stack
+        .api(Method::POST, "/circuit-breakers/redis/reset", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("BREAKER_NOT_FOUND"))
+    );
+}
