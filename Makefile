@@ -37,7 +37,7 @@ crash-test: emulator
 ## TIMERS timers due over SPREAD seconds must all fire once
 TIMERS ?= 1000
 RATE ?= 0.1
-SPREAD ?= 60
+SPREAD ?= 120
 chaos: emulator
 	cargo build -q -p local-stack --bins
 	cargo run -q -p local-stack --bin chaos -- --timers $(TIMERS) --rate $(RATE) --spread-seconds $(SPREAD)

@@ -18,6 +18,8 @@ const MAX_VALUES: usize = 100;
 pub enum Unit {
     Count,
     Milliseconds,
+    /// A ratio or other unitless value.
+    None,
 }
 
 impl Unit {
@@ -25,6 +27,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::None => "None",
         }
     }
 }

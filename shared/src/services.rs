@@ -5,8 +5,8 @@ use crate::aws::{AwsClients, EventPublisher, RequestCounter, TimerQueue};
 use crate::config::{Config, ConfigError};
 use crate::heartbeat::Heartbeats;
 use crate::resilience::{
-    BreakerConfig, Breakers, BudgetConfig, CircuitBreaker, Dependency, Resilience, ResilienceStats,
-    RetryPolicy,
+    AlertSink, BreakerConfig, Breakers, BudgetConfig, CircuitBreaker, Dependency, Resilience,
+    ResilienceStats, RetryPolicy,
 };
 use crate::store::Store;
 
@@ -47,12 +47,19 @@ impl Services {
             &config.table_name,
             config.due_shards,
         );
+        let alerts = AlertSink::new(
+            unguarded.clone(),
+            Some(EventPublisher::new(
+                clients.eventbridge.clone(),
+                &config.event_bus_name,
+            )),
+        );
         let breakers = config.circuit_breakers.then(|| {
             Breakers::new(Dependency::ALL.map(|dependency| {
                 CircuitBreaker::new(
                     dependency,
                     BreakerConfig::standard(dependency.fail_mode()),
-                    unguarded.clone(),
+                    alerts.clone(),
                     config.log_format,
                 )
             }))
@@ -61,7 +68,8 @@ impl Services {
             max_attempts: config.retry_max_attempts,
             ..RetryPolicy::default()
         };
-        let resilience = Resilience::new(policy, BudgetConfig::default(), breakers, stats);
+        let resilience =
+            Resilience::new(policy, BudgetConfig::default(), breakers, stats).with_alerts(alerts);
         Self {
             store: unguarded.with_resilience(resilience.clone()),
             timers: TimerQueue::new(clients.sqs.clone(), &config.timers_queue_url)
@@ -87,6 +95,12 @@ impl Services {
                 }
             }
         }
+    }
+
+    /// What every invocation ends with: the alerts of failure patterns matched during it are
+    /// raised (none in the usual case: no request).
+    pub async fn end_invocation(&self) {
+        self.resilience.raise_pending_alerts().await;
     }
 
     /// Reads the configuration from the environment and loads the AWS clients (what each

@@ -9,7 +9,8 @@ use shared::Timestamp;
 use shared::config::LogFormat;
 use shared::domain::{Alert, AlertKind};
 use shared::resilience::{
-    Admission, BreakerConfig, CircuitBreaker, CircuitState, Dependency, FailMode, SERVER_ERROR,
+    Admission, AlertSink, BreakerConfig, CircuitBreaker, CircuitState, Dependency, FailMode,
+    SERVER_ERROR,
 };
 use shared::store::Store;
 
@@ -26,8 +27,9 @@ fn config(open_base: Duration) -> BreakerConfig {
         minimum_calls: 20,
         open_base,
         probes: 3,
-        // Every instance reads the shared record on each admission.
+        // Every instance reads the shared record on each admission and adds each failure.
         cache_ttl: Duration::ZERO,
+        failure_flush_interval: Duration::ZERO,
         ..BreakerConfig::standard(FailMode::Open)
     }
 }
@@ -47,7 +49,7 @@ fn instances(
             Arc::new(CircuitBreaker::new(
                 dependency,
                 config(open_base),
-                store.clone(),
+                AlertSink::new(store.clone(), None),
                 LogFormat::Text,
             ))
         })

@@ -33,6 +33,7 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     let options = RuntimeOptions {
         api_addr: "127.0.0.1:0".parse().unwrap(),
         schedule_period: Some(Duration::from_secs(2)),
+        sweep_period: None,
         sqs_pollers: 2,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);

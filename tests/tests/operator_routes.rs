@@ -106,6 +106,8 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         breaker
             .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
             .await;
+        // Added to the shared window now, not after the failure flush interval.
+        breaker.flush(Timestamp::now()).await;
     }
     let (_, body) = stack.api(Method::GET, "/circuit-breakers", None).await;
     let sqs = body
@@ -135,4 +137,45 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         (status, body["error"]["code"].clone()),
         (StatusCode::NOT_FOUND, json!("BREAKER_NOT_FOUND"))
     );
+}
+
+#[tokio::test]
+async fn an_alerting_pattern_raises_one_alert_per_cooldown_on_the_bus() {
+    let stack = TestStack::new().await;
+    let pattern = json!({
+        "id": "injected-500",
+        "pattern": "InternalServerError: injected fault",
+        "category": "EXTERNAL_DEPENDENCY",
+        "severity": "CRITICAL",
+        "actions": ["ALERT"],
+        "cooldownMs": 600000
+    });
+    let (status, _) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&pattern.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (services, _) = stack.services_with_faults("DynamoDB.TransactWriteItems=1:500", |_| {});
+    let (_, timers) = stack.store_campaign(-500, 60_000, None, None).await;
+    for message in ["m1", "m2"] {
+        let response = timer_executor::handle_batch(
+            &services,
+            sqs_event(&[(message, vec![due(&timers, TimerKind::StartCampaign)])]),
+        )
+        .await;
+        assert_eq!(failed_ids(&response), [message]);
+    }
+    let events = stack
+        .lifecycle_events(1, std::time::Duration::from_secs(5))
+        .await;
+    let alerts: Vec<_> = events
+        .iter()
+        .filter(|e| e["detail"]["kind"] == "FAILURE_PATTERN_MATCHED")
+        .collect();
+    assert_eq!(alerts.len(), 1, "one per cooldown: {events:#?}");
+    assert_eq!(alerts[0]["detail"]["subject"], "injected-500");
+    assert_eq!(alerts[0]["detail"]["errorCode"], "AWS_SERVER_ERROR");
 }

@@ -117,6 +117,8 @@ async fn an_open_dynamodb_breaker_puts_messages_back_with_a_delay() {
         breaker
             .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
             .await;
+        // Added to the shared window now, not after the failure flush interval.
+        breaker.flush(Timestamp::now()).await;
     }
     assert!(
         breaker.refusing_until(Timestamp::now()).await.is_some(),

@@ -57,13 +57,15 @@ pub fn router(services: Services) -> Router {
         .with_state(services)
 }
 
-/// Starts each request like every invocation: heartbeat (at most once a minute per
-/// instance) and failure patterns (reloaded every 5 minutes).
+/// Wraps each request like every invocation: heartbeat (at most once a minute per
+/// instance) and failure patterns (reloaded every 5 minutes) before, pending alerts after.
 async fn begin_invocation(
     State(services): State<Arc<Services>>,
     request: Request,
     next: Next,
 ) -> Response {
     services.begin_invocation("api", Timestamp::now()).await;
-    next.run(request).await
+    let response = next.run(request).await;
+    services.end_invocation().await;
+    response
 }

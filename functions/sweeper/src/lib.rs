@@ -178,6 +178,7 @@ pub async fn sweep(
     }
     log_report(&report);
     emit_metrics(services, &report);
+    services.end_invocation().await;
     report
 }
 

@@ -45,6 +45,13 @@ impl DispatchReport {
 
 /// Runs one dispatch tick at `now`.
 pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
+    let result = dispatch_due(services, now).await;
+    services.end_invocation().await;
+    result
+}
+
+/// One tick's work (see [`dispatch`]).
+async fn dispatch_due(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
     let config = &services.config;
     let store = &services.store;
     services.begin_invocation("timer-dispatcher", now).await;

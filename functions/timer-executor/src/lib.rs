@@ -159,6 +159,7 @@ pub async fn handle_batch_until(
     }
 
     put_back_refused(services, &refused, &receipts, open_until).await;
+    services.end_invocation().await;
     failed.extend(refused);
     let mut response = SqsBatchResponse::default();
     for message_id in failed {

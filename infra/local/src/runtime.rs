@@ -31,6 +31,8 @@ pub struct RuntimeOptions {
     pub api_addr: SocketAddr,
     /// Replaces every schedule's period (local runs want seconds, not minutes).
     pub schedule_period: Option<Duration>,
+    /// Replaces the sweeper's period (after `schedule_period`).
+    pub sweep_period: Option<Duration>,
     /// Concurrent pollers per SQS trigger (Lambda starts with five).
     pub sqs_pollers: usize,
 }
@@ -99,7 +101,12 @@ pub async fn start(
                     binary @ ("timer-dispatcher" | "sweeper"),
                     Trigger::Schedule { expression, period },
                 ) => {
-                    let period = options.schedule_period.unwrap_or(*period);
+                    let local_period = if binary == "sweeper" {
+                        options.sweep_period.or(options.schedule_period)
+                    } else {
+                        options.schedule_period
+                    };
+                    let period = local_period.unwrap_or(*period);
                     tracing::info!(
                         function = spec.logical_id,
                         schedule = expression,

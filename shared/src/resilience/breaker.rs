@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::alert_sink::AlertSink;
 use super::breaker_state::{
     BreakerConfig, BreakerRecord, CircuitState, Decision, FailMode, decide,
 };
@@ -106,7 +107,10 @@ struct Cached {
 #[derive(Debug)]
 struct Pending {
     counts: WindowCounts,
+    /// The last flush (or the breaker's creation).
     since: Instant,
+    /// The last flush that carried failures (`None`: none yet).
+    failures_flushed: Option<Instant>,
     last_code: Option<&'static str>,
 }
 
@@ -116,29 +120,33 @@ pub struct CircuitBreaker {
     dependency: Dependency,
     config: BreakerConfig,
     store: Store,
+    alerts: AlertSink,
     log_format: LogFormat,
     cache: Mutex<Option<Cached>>,
     pending: Mutex<Pending>,
 }
 
 impl CircuitBreaker {
-    /// A breaker of `dependency` whose record lives in `store` (a store without resilience:
-    /// the breaker's own calls are neither retried nor guarded).
+    /// A breaker of `dependency` whose record lives in the store of `alerts` (a store without
+    /// resilience: the breaker's own calls are neither retried nor guarded), which also
+    /// takes its state-change alerts.
     pub fn new(
         dependency: Dependency,
         config: BreakerConfig,
-        store: Store,
+        alerts: AlertSink,
         log_format: LogFormat,
     ) -> Self {
         Self {
             dependency,
             config,
-            store,
+            store: alerts.store().clone(),
+            alerts,
             log_format,
             cache: Mutex::new(None),
             pending: Mutex::new(Pending {
                 counts: WindowCounts::default(),
                 since: Instant::now(),
+                failures_flushed: None,
                 last_code: None,
             }),
         }
@@ -201,7 +209,14 @@ impl CircuitBreaker {
                         pending.counts.failures += 1;
                         pending.last_code = Some(class.code);
                     }
-                    failed.is_some() || pending.since.elapsed() >= self.config.flush_interval
+                    // Failures are added at once, but at most once per
+                    // `failure_flush_interval`: an outage must not double the load on the
+                    // dependency (or on the table) with counter writes and window reads.
+                    let failure_due = pending.counts.failures > 0
+                        && pending
+                            .failures_flushed
+                            .is_none_or(|at| at.elapsed() >= self.config.failure_flush_interval);
+                    failure_due || pending.since.elapsed() >= self.config.flush_interval
                 };
                 if flush {
                     self.flush(now).await;
@@ -218,6 +233,9 @@ impl CircuitBreaker {
             let taken = (pending.counts, pending.last_code.take());
             pending.counts = WindowCounts::default();
             pending.since = Instant::now();
+            if taken.0.failures > 0 {
+                pending.failures_flushed = Some(pending.since);
+            }
             taken
         };
         if counts.calls == 0 {
@@ -277,6 +295,7 @@ impl CircuitBreaker {
             {
                 self.log_transition(&record, &next);
                 self.remember(next.clone());
+                self.alerts.stored(alert);
                 return Ok(next);
             }
         }
@@ -395,6 +414,7 @@ impl CircuitBreaker {
             Ok(true) => {
                 self.log_transition(from, &next);
                 self.remember(next);
+                self.alerts.stored(alert);
             }
             Ok(false) => self.forget(),
             Err(error) => {
@@ -441,6 +461,13 @@ impl CircuitBreaker {
                 "CircuitOpenMs",
                 Unit::Milliseconds,
                 (next.open_ms_total - from.open_ms_total) as f64,
+            ));
+        }
+        if from.state == CircuitState::HalfOpen {
+            values.push(Metric::one(
+                "CircuitRecoveryRate",
+                Unit::None,
+                next.recovery_rate(),
             ));
         }
         metrics::emit(

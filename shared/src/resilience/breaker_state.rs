@@ -62,6 +62,8 @@ pub struct BreakerConfig {
     pub cache_ttl: Duration,
     /// How long an instance may hold successes before adding them to the shared counters.
     pub flush_interval: Duration,
+    /// Failures are added (and the window read) at most this often per instance.
+    pub failure_flush_interval: Duration,
     pub fail_mode: FailMode,
 }
 
@@ -80,6 +82,7 @@ impl BreakerConfig {
             probe_timeout: Duration::from_secs(30),
             cache_ttl: Duration::from_secs(1),
             flush_interval: Duration::from_secs(5),
+            failure_flush_interval: Duration::from_secs(1),
             fail_mode,
         }
     }

@@ -3,6 +3,7 @@
 //! shared by every instance through DynamoDB, and counters of all of it. Design and tuning:
 //! `docs/resilience.md`.
 
+mod alert_sink;
 mod backoff;
 mod breaker;
 mod breaker_state;
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+pub use alert_sink::AlertSink;
 pub use backoff::Backoff;
 pub use breaker::{Admission, CircuitBreaker, CircuitOpen, Dependency};
 pub use breaker_state::{BreakerConfig, BreakerRecord, CircuitState, Decision, FailMode, decide};
@@ -54,6 +56,8 @@ pub struct Resilience {
     /// When the operators' patterns were last loaded (`None`: never).
     patterns_loaded: Arc<Mutex<Option<Instant>>>,
     breakers: Option<Arc<Breakers>>,
+    /// Where alerts of matched failure patterns go (`None`: nowhere, e.g. tools).
+    alerts: Option<Arc<AlertSink>>,
 }
 
 impl Resilience {
@@ -72,6 +76,15 @@ impl Resilience {
             patterns: Arc::new(RwLock::new(PatternSet::with_defaults([]))),
             patterns_loaded: Arc::new(Mutex::new(None)),
             breakers: breakers.map(Arc::new),
+            alerts: None,
+        }
+    }
+
+    /// This layer with alerts of matched failure patterns raised into `alerts`.
+    pub fn with_alerts(self, alerts: AlertSink) -> Self {
+        Self {
+            alerts: Some(Arc::new(alerts)),
+            ..self
         }
     }
 
@@ -108,10 +121,24 @@ impl Resilience {
         class
     }
 
-    /// The failure pattern matching `error`, if any.
-    pub fn matching_pattern(&self, error: &AwsError) -> Option<FailurePattern> {
+    /// Runs the recovery actions of the pattern matching a failed request's `error` that
+    /// is not retried again: an `ALERT` action notes an alert (within its cooldown), raised
+    /// by [`Resilience::raise_pending_alerts`].
+    fn on_final_failure(&self, error: &AwsError, class: &ErrorClass) {
+        let Some(alerts) = &self.alerts else {
+            return;
+        };
         let patterns = self.patterns.read().expect("patterns lock");
-        patterns.find(&error.code, &error.message).cloned()
+        if let Some(pattern) = patterns.find(&error.code, &error.message) {
+            alerts.pattern_matched(pattern, class, error);
+        }
+    }
+
+    /// Raises the alerts of matched failure patterns noted so far.
+    pub async fn raise_pending_alerts(&self) {
+        if let Some(alerts) = &self.alerts {
+            alerts.raise_pending().await;
+        }
     }
 
     /// Uses the operators' `patterns` (matched before the defaults) from now on.

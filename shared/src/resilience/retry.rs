@@ -80,6 +80,7 @@ impl Resilience {
             self.stats.failure(class.code);
             self.record(dependency, &admission, Some(&class)).await;
             if !self.should_retry(&class, attempt) {
+                self.on_final_failure(&failure, &class);
                 return Err(error);
             }
             self.stats.retry();

@@ -185,6 +185,7 @@ async fn run() -> Result<(), String> {
     let runtime_options = RuntimeOptions {
         api_addr: "127.0.0.1:0".parse().expect("address"),
         schedule_period: options.schedule_s.map(Duration::from_secs_f64),
+        sweep_period: None,
         sqs_pollers: options.pollers,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);

@@ -3,7 +3,8 @@
 //!
 //! Environment: `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566), `LOCAL_STACK_NAME`
 //! (default `campaign-lifecycle-local`), `LOCAL_API_ADDR` (default 127.0.0.1:3000),
-//! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SQS_POLLERS`
+//! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SWEEP_SECONDS`
+//! (replaces the sweeper's, after `LOCAL_SCHEDULE_SECONDS`), `LOCAL_SQS_POLLERS`
 //! (default 4), `RUST_LOG` (default info), and any of
 //! [`TUNABLE_VARIABLES`](shared::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
 //! which override the template's value for every function. `CRASH_AT` arms crash points.
@@ -36,21 +37,27 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// A period in seconds (0.1–86400) from the environment, if set.
+fn seconds_variable(name: &str) -> Result<Option<Duration>, String> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .ok()
+            .filter(|s: &f64| *s >= 0.1 && *s <= 86_400.0)
+            .map(|seconds| Some(Duration::from_secs_f64(seconds)))
+            .ok_or(format!(
+                "{name} must be a number of seconds from 0.1 to 86400"
+            )),
+        Err(_) => Ok(None),
+    }
+}
+
 fn options() -> Result<RuntimeOptions, String> {
     let api_addr: SocketAddr = env_or("LOCAL_API_ADDR", "127.0.0.1:3000")
         .parse()
         .map_err(|e| format!("LOCAL_API_ADDR: {e}"))?;
-    let schedule_period = match std::env::var("LOCAL_SCHEDULE_SECONDS") {
-        Ok(text) => {
-            let seconds: f64 = text
-                .parse()
-                .ok()
-                .filter(|s: &f64| *s >= 0.1 && *s <= 86_400.0)
-                .ok_or("LOCAL_SCHEDULE_SECONDS must be a number of seconds from 0.1 to 86400")?;
-            Some(Duration::from_secs_f64(seconds))
-        }
-        Err(_) => None,
-    };
+    let schedule_period = seconds_variable("LOCAL_SCHEDULE_SECONDS")?;
+    let sweep_period = seconds_variable("LOCAL_SWEEP_SECONDS")?;
     let sqs_pollers: usize = env_or("LOCAL_SQS_POLLERS", "4")
         .parse()
         .ok()
@@ -59,6 +66,7 @@ fn options() -> Result<RuntimeOptions, String> {
     Ok(RuntimeOptions {
         api_addr,
         schedule_period,
+        sweep_period,
         sqs_pollers,
     })
 }
