@@ -10,9 +10,10 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::fault_injection::InjectedTimeout;
 use crate::resilience::{AwsErrorShape, CIRCUIT_OPEN, CircuitOpen, ErrorClass, classify_aws};
 
-/// A failed AWS request.
+/// A failed AWS request. Displayed with its stable code first, so every log line and report
+/// error carries the classification: `[AWS_THROTTLED] Query failed: ThrottlingException: …`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} failed: {code}: {message}")]
+#[error("[{}] {operation} failed: {code}: {message}", self.class().code)]
 pub struct AwsError {
     /// The API operation, e.g. `TransactWriteItems`.
     pub operation: &'static str,

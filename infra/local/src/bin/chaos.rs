@@ -42,6 +42,9 @@ const QUIET_LIMIT: Duration = Duration::from_secs(60);
 const CONFIRM_LIMIT: Duration = Duration::from_secs(60);
 /// Attempts per campaign create (the API answers 5xx when its own retries ran out).
 const CREATE_ATTEMPTS: usize = 10;
+/// A claim window's length. The reminder is due 1 s into it; a reminder still unfired when
+/// the window ends is cancelled (the campaign is EXPIRED), so the window leaves it room.
+const CLAIM_WINDOW_MS: i64 = 60_000;
 /// Concurrent API clients.
 const CLIENTS: usize = 4;
 
@@ -249,8 +252,8 @@ struct Load {
 }
 
 /// Creates campaigns through the API until `options.timers` timers are planned: starts
-/// spread over the window (never closer than 3 s to the moment of the request), a third with
-/// a claim window and a reminder (4 timers, else 2). A 5xx answer is retried like a client
+/// spread over the window (never closer than 3 s to the moment of the request), running
+/// 2–5 s, a third with a 60 s claim window and a reminder (4 timers, else 2). A 5xx answer is retried like a client
 /// would; a 4xx answer is a failure of the run.
 async fn create_load(port: u16, options: &Options) -> Load {
     let clock = std::time::Instant::now();
@@ -291,7 +294,7 @@ async fn create_load(port: u16, options: &Options) -> Load {
                         "endAt": end.to_rfc3339(),
                     });
                     if with_claim {
-                        body["claimUntil"] = json!(end.plus_millis(3_000).to_rfc3339());
+                        body["claimUntil"] = json!(end.plus_millis(CLAIM_WINDOW_MS).to_rfc3339());
                         body["rewardReminderAt"] = json!(end.plus_millis(1_000).to_rfc3339());
                     }
                     match post(port, "/campaigns", &body.to_string()).await {
@@ -318,10 +321,10 @@ async fn create_load(port: u16, options: &Options) -> Load {
         api_errors,
         refused,
         elapsed: clock.elapsed(),
-        // Starts are pushed to at least 3 s after their request, claims end 3 s after the end.
+        // Starts are pushed to at least 3 s after their request; claims end a window after.
         last_due: base
-            .plus_millis(latest_offset + 3_000)
-            .max(Timestamp::now().plus_millis(3_000 + 5_000 + 3_000)),
+            .plus_millis(latest_offset + CLAIM_WINDOW_MS)
+            .max(Timestamp::now().plus_millis(3_000 + 5_000 + CLAIM_WINDOW_MS)),
     }
 }
 
