@@ -13,6 +13,11 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     for _ in 0..5 {
         campaigns.push(stack.store_campaign(-500, 3_600_000, None, None).await.0);
     }
+    // A warm instance: its failure patterns (one Query every 5 minutes) are loaded.
+    stack
+        .services
+        .begin_invocation("timer-dispatcher", Timestamp::now())
+        .await;
     stack.requests.reset();
     let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
         .await

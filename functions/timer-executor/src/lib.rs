@@ -18,13 +18,15 @@ use shared::Timestamp;
 use shared::domain::{DueTimer, LifecycleEvent};
 use shared::metrics::{self, Metric, Unit};
 use shared::relay::publish_and_clear;
-use shared::resilience::{self, Dependency};
+use shared::resilience::{self, Backoff, Dependency};
 use shared::services::Services;
 use shared::store::{ApplyOutcome, StoreError};
 use shared::timer_messages::{TimerMessage, plan_messages};
 
 /// When a breaker refused a timer without saying until when, it comes back after this.
 const REFUSED_RETRY_MS: i64 = 5_000;
+/// Backoff of messages whose timer is early for its campaign.
+const EARLY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 /// What handling one timer came to.
 enum Handled {
@@ -52,6 +54,8 @@ pub async fn handle_batch_until(
         .await;
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut refused: BTreeSet<String> = BTreeSet::new();
+    let mut early: BTreeSet<String> = BTreeSet::new();
+    let mut receives: BTreeMap<String, u32> = BTreeMap::new();
     let mut receipts: BTreeMap<String, String> = BTreeMap::new();
     let mut work: Vec<(String, DueTimer)> = Vec::new();
     let open_until = match services.resilience.breaker(Dependency::DynamoDb) {
@@ -69,6 +73,12 @@ pub async fn handle_batch_until(
         if let Some(handle) = record.receipt_handle {
             receipts.insert(message_id.clone(), handle);
         }
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1);
+        receives.insert(message_id.clone(), receive_count);
         if open_until.is_some() {
             refused.insert(message_id);
             continue;
@@ -114,8 +124,8 @@ pub async fn handle_batch_until(
                 tracing::info!(timer = %timer.timer_id, reason, "timer CANCELLED: campaign state no longer fits");
             }
             Ok(Handled::Applied(ApplyOutcome::Early { reason })) => {
-                tracing::warn!(timer = %timer.timer_id, reason, "timer early for its campaign; retried later");
-                failed.insert(message_id);
+                tracing::warn!(timer = %timer.timer_id, reason, "timer early for its campaign; retried after a backoff");
+                early.insert(message_id);
             }
             Ok(Handled::TooEarly) => requeue.push((message_id, timer)),
             Err(error) => {
@@ -159,6 +169,9 @@ pub async fn handle_batch_until(
     }
 
     put_back_refused(services, &refused, &receipts, open_until).await;
+    early.retain(|id| !failed.contains(id) && !refused.contains(id));
+    retry_early(services, &early, &receipts, &receives).await;
+    failed.extend(early);
     services.end_invocation().await;
     failed.extend(refused);
     let mut response = SqsBatchResponse::default();
@@ -197,6 +210,32 @@ async fn dead_letter_bad_input(
         Err(error) => {
             tracing::warn!(message_id, error = %error, "not dead-lettered now; the queue's redrive policy will");
             false
+        }
+    }
+}
+
+/// Messages with a timer that is early for its campaign (its predecessor has not fired yet,
+/// usually because that one is being retried) come back after a capped exponential backoff
+/// with full jitter on their receive count — 1 s + up to 1, 2, 4 … 30 s — instead of the
+/// queue's 180 s visibility timeout.
+async fn retry_early(
+    services: &Services,
+    early: &BTreeSet<String>,
+    receipts: &BTreeMap<String, String>,
+    receives: &BTreeMap<String, u32>,
+) {
+    for id in early {
+        let Some(handle) = receipts.get(id) else {
+            continue;
+        };
+        let retry = receives.get(id).copied().unwrap_or(1).saturating_sub(1);
+        let seconds = 1 + EARLY_BACKOFF.delay(retry).as_secs() as i32;
+        if let Err(error) = services
+            .timers
+            .delay_redelivery(std::slice::from_ref(handle), seconds)
+            .await
+        {
+            tracing::warn!(error = %error, "visibility not changed; the message comes back after the queue's visibility timeout");
         }
     }
 }

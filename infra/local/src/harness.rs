@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::aws::{AwsClients, RequestCounter};
 use shared::config::Config;
+use shared::domain::recovery::RecoveryReport;
 use shared::domain::{Campaign, CampaignStatus, TimerStatus};
 use shared::services::Services;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,7 +21,7 @@ use crate::Stack;
 
 /// Settings the children run with: fast schedules and short thresholds, so a run takes
 /// seconds (the production defaults are minutes).
-pub const CHILD_ENV: [(&str, &str); 8] = [
+const CHILD_ENV: [(&str, &str); 8] = [
     ("LOCAL_SCHEDULE_SECONDS", "1"),
     ("DISPATCH_LOOKAHEAD_SECONDS", "2"),
     ("SWEEP_GRACE_SECONDS", "3"),
@@ -34,7 +35,7 @@ pub const CHILD_ENV: [(&str, &str); 8] = [
 /// The grace above, in milliseconds (the clock check allows for it).
 pub const GRACE_MS: i64 = 3_000;
 
-pub fn inspection_services(stack: &Stack, clients: &AwsClients) -> Result<Services, String> {
+fn inspection_services(stack: &Stack, clients: &AwsClients) -> Result<Services, String> {
     let specs = crate::functions::functions(stack).map_err(|e| e.to_string())?;
     let mut environment = specs
         .iter()
@@ -247,12 +248,12 @@ pub async fn wait_recovered(
     }
 }
 
-pub fn is_done(status: TimerStatus) -> bool {
+fn is_done(status: TimerStatus) -> bool {
     matches!(status, TimerStatus::Completed | TimerStatus::Cancelled)
 }
 
 /// Records a bus event delivered to the subscriber queue, by `eventId` (or `alertId`).
-pub fn record_event(events: &Mutex<BTreeMap<String, Value>>, body: &str) {
+fn record_event(events: &Mutex<BTreeMap<String, Value>>, body: &str) {
     if let Ok(event) = serde_json::from_str::<Value>(body) {
         let id = event["detail"]["eventId"]
             .as_str()
@@ -264,7 +265,7 @@ pub fn record_event(events: &Mutex<BTreeMap<String, Value>>, body: &str) {
 }
 
 /// The invariants, as counts of violations (details printed).
-pub async fn check_invariants(
+async fn check_invariants(
     services: &Services,
     events: &BTreeMap<String, Value>,
 ) -> Result<Value, String> {
@@ -349,7 +350,7 @@ pub async fn check_invariants(
 
 /// The statuses a campaign went through to reach its current one (the suite never cancels,
 /// so the path follows the schedule).
-pub fn lifecycle_path(campaign: &Campaign) -> Vec<CampaignStatus> {
+fn lifecycle_path(campaign: &Campaign) -> Vec<CampaignStatus> {
     let mut path = vec![CampaignStatus::Scheduled];
     let mut status = CampaignStatus::Scheduled;
     while status != campaign.status {
@@ -370,4 +371,104 @@ pub fn percentile(sorted: &[i64], p: f64) -> i64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A suite's stack: provisioned under a fresh name, with inspection services, the bus events
+/// drained in the background, and the `local` binary ready to start as a child.
+pub struct Harness {
+    pub started: Timestamp,
+    pub stack_name: String,
+    pub stack: Stack,
+    /// Uncounted clients without faults (setup and inspection).
+    pub clients: AwsClients,
+    /// Services configured like the children, for reading the store and the final sweep.
+    pub services: Services,
+    /// Children's logs go here.
+    pub log_dir: PathBuf,
+    /// Every event that reached the subscriber queue, by `eventId` (or `alertId`).
+    pub events: Arc<Mutex<BTreeMap<String, Value>>>,
+    drain: tokio::task::JoinHandle<()>,
+}
+
+impl Harness {
+    /// Provisions a stack named `<kind>-<millis>` and starts draining its events.
+    pub async fn prepare(kind: &str) -> Result<Self, String> {
+        let started = Timestamp::now();
+        let stack_name = format!("{kind}-{}", started.millis());
+        let sdk_config = crate::aws_env::sdk_config().await;
+        let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+        let stack = crate::provision_template(&clients, &stack_name, &crate::aws_env::region())
+            .await
+            .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
+        let services = inspection_services(&stack, &clients)?;
+        let log_dir = PathBuf::from(".local").join(kind).join(&stack_name);
+        std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+        let events = Arc::new(Mutex::new(BTreeMap::new()));
+        let drain = tokio::spawn({
+            let events = events.clone();
+            crate::subscriber::drain(
+                clients.sqs.clone(),
+                stack
+                    .reference("LifecycleEventsQueue")
+                    .unwrap_or_default()
+                    .to_owned(),
+                move |body| record_event(&events, body),
+            )
+        });
+        Ok(Self {
+            started,
+            stack_name,
+            stack,
+            clients,
+            services,
+            log_dir,
+            events,
+            drain,
+        })
+    }
+
+    /// How to start the `local` binary (next to this executable) on this stack.
+    pub fn child(&self, extra_env: Vec<(String, String)>) -> Result<ChildSpec, String> {
+        let binary = std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("local");
+        if !binary.exists() {
+            return Err(format!(
+                "{} not built (`cargo build -p local-stack --bins`)",
+                binary.display()
+            ));
+        }
+        Ok(ChildSpec {
+            binary,
+            stack_name: self.stack_name.clone(),
+            log_dir: self.log_dir.clone(),
+            extra_env,
+        })
+    }
+
+    /// One clean sweep, then (once the last events reached the queue) the invariants.
+    /// Returns the sweep's report and the verdict.
+    pub async fn finish(self) -> Result<(RecoveryReport, Value, BTreeMap<String, Value>), String> {
+        let report = sweeper::sweep(
+            &self.services,
+            &sweeper::SweepRequest::default(),
+            Timestamp::now(),
+            None,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        self.drain.abort();
+        let events = self.events.lock().expect("events").clone();
+        let verdict = check_invariants(&self.services, &events).await?;
+        Ok((report, verdict, events))
+    }
+}
+
+/// Whether every invariant of `verdict` holds (all counts 0).
+pub fn invariants_hold(verdict: &Value) -> bool {
+    verdict["lostTimers"] == 0
+        && verdict["duplicateTransitions"] == 0
+        && verdict["missingEvents"] == 0
+        && verdict["versionMismatches"] == 0
+        && verdict["disagreeWithClock"] == 0
 }

@@ -64,6 +64,16 @@ impl AwsError {
         }
     }
 
+    /// A request that could not be built (a bug, not a runtime condition).
+    pub fn construction(operation: &'static str, error: &dyn std::error::Error) -> Self {
+        Self {
+            operation,
+            code: "ConstructionFailure".to_owned(),
+            message: error.to_string(),
+            status: None,
+        }
+    }
+
     /// An error reported for one entry of a batch call.
     pub fn batch_entry(operation: &'static str, code: Option<&str>, message: Option<&str>) -> Self {
         Self {

@@ -140,12 +140,7 @@ impl TimerQueue {
                         .receipt_handle(handle)
                         .visibility_timeout(seconds.clamp(0, 43_200))
                         .build()
-                        .map_err(|e| AwsError {
-                            operation: "ChangeMessageVisibilityBatch",
-                            code: "ConstructionFailure".into(),
-                            message: e.to_string(),
-                            status: None,
-                        })
+                        .map_err(|e| AwsError::construction("ChangeMessageVisibilityBatch", &e))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let output = self
@@ -181,12 +176,7 @@ impl TimerQueue {
                     .message_body(message.message.to_body())
                     .delay_seconds(message.delay_seconds)
                     .build()
-                    .map_err(|e| AwsError {
-                        operation: "SendMessageBatch",
-                        code: "ConstructionFailure".into(),
-                        message: e.to_string(),
-                        status: None,
-                    })
+                    .map_err(|e| AwsError::construction("SendMessageBatch", &e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let output = self

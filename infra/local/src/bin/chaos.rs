@@ -15,21 +15,20 @@
 //! (default 120). Exit status 1 if an invariant fails. The child log is in `.local/chaos/`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use local_stack::Stack;
 use local_stack::harness::{
-    ChildSpec, check_invariants, free_port, inspection_services, percentile, post, record_event,
-    stop_gracefully, wait_for_api, wait_recovered,
+    Harness, free_port, percentile, post, stop_gracefully, wait_for_api, wait_recovered,
 };
 use local_stack::runtime::RESILIENCE_SUMMARY_PREFIX;
-use local_stack::{Stack, aws_env, provision_template, subscriber};
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
+use shared::aws::AwsClients;
 use shared::domain::TimerStatus;
 use shared::resilience::Dependency;
 use shared::services::Services;
@@ -96,65 +95,31 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<bool, String> {
     let options = parse_options()?;
-    let started = Timestamp::now();
-    let stack_name = format!("chaos-{}", started.millis());
-    let sdk_config = aws_env::sdk_config().await;
-    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
-    let stack = provision_template(&clients, &stack_name, &aws_env::region())
-        .await
-        .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
-    let services = inspection_services(&stack, &clients)?;
-    let local = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("local");
-    if !local.exists() {
-        return Err(format!(
-            "{} not built (`cargo build -p local-stack --bins`)",
-            local.display()
-        ));
-    }
-    let log_dir = PathBuf::from(".local/chaos").join(&stack_name);
-    std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+    let harness = Harness::prepare("chaos").await?;
+    let services = harness.services.clone();
     let rules = format!("*={}:mixed", options.rate);
     println!(
-        "chaos: {} timers over {} s, FAULT_INJECTION={rules}, stack {stack_name}, child log in {}",
+        "chaos: {} timers over {} s, FAULT_INJECTION={rules}, stack {}, child log in {}",
         options.timers,
         options.spread_secs,
-        log_dir.display()
+        harness.stack_name,
+        harness.log_dir.display()
     );
-
-    let events = Arc::new(Mutex::new(BTreeMap::<String, Value>::new()));
-    let drain = tokio::spawn({
-        let events = events.clone();
-        subscriber::drain(
-            clients.sqs.clone(),
-            stack
-                .reference("LifecycleEventsQueue")
-                .unwrap_or_default()
-                .to_owned(),
-            move |body| record_event(&events, body),
-        )
-    });
-    let child = ChildSpec {
-        binary: local,
-        stack_name: stack_name.clone(),
-        log_dir: log_dir.clone(),
-        extra_env: vec![
-            ("FAULT_INJECTION".into(), rules.clone()),
-            ("RUST_LOG".into(), "warn,local=info".into()),
-            // The normal path fires every timer; the sweeper is the safety net, not a racer:
-            // with the crash suite's 3 s grace and 1 s period it would correct campaigns of
-            // merely slow timers, and its Queries (each walks the whole table on moto) would
-            // starve the dispatcher and executor.
-            ("SWEEP_GRACE_SECONDS".into(), "30".into()),
-            ("LOCAL_SWEEP_SECONDS".into(), "15".into()),
-            // The production ratio of tick to lookahead (60 s / 90 s), scaled down: the
-            // dispatcher's 16 shard Queries each walk the whole table on moto, so a 1 s tick
-            // would spend the emulator on the dispatcher instead of the timers.
-            ("LOCAL_SCHEDULE_SECONDS".into(), "5".into()),
-            ("DISPATCH_LOOKAHEAD_SECONDS".into(), "10".into()),
-        ],
-    };
+    let child = harness.child(vec![
+        ("FAULT_INJECTION".into(), rules.clone()),
+        ("RUST_LOG".into(), "warn,local=info".into()),
+        // The normal path fires every timer; the sweeper is the safety net, not a racer:
+        // with the crash suite's 3 s grace and 1 s period it would correct campaigns of
+        // merely slow timers, and its Queries (each walks the whole table on moto) would
+        // starve the dispatcher and executor.
+        ("SWEEP_GRACE_SECONDS".into(), "30".into()),
+        ("LOCAL_SWEEP_SECONDS".into(), "15".into()),
+        // The production ratio of tick to lookahead (60 s / 90 s), scaled down: the
+        // dispatcher's 16 shard Queries each walk the whole table on moto, so a 1 s tick
+        // would spend the emulator on the dispatcher instead of the timers.
+        ("LOCAL_SCHEDULE_SECONDS".into(), "5".into()),
+        ("DISPATCH_LOOKAHEAD_SECONDS".into(), "10".into()),
+    ])?;
     let port = free_port()?;
     let mut service = child.spawn(0, "chaos", port, None)?;
     if !wait_for_api(port, &mut service).await? {
@@ -172,7 +137,7 @@ async fn run() -> Result<bool, String> {
     );
     // Follow progress through the bus events (reading the store would compete with the
     // service for the emulator), then confirm from the store once.
-    let fired = wait_for_events(&events, load.timers, load.last_due).await;
+    let fired = wait_for_events(&harness.events, load.timers, load.last_due).await;
     let mut finished = BTreeSet::new();
     let done = wait_recovered(
         &services,
@@ -187,19 +152,14 @@ async fn run() -> Result<bool, String> {
         if done { "yes" } else { "NO" }
     );
     stop_gracefully(&mut service).await;
-    let resilience = read_summary(&log_dir.join("run-000-chaos.log"));
+    let resilience = read_summary(&harness.log_dir.join("run-000-chaos.log"));
 
-    let report = sweeper::sweep(
-        &services,
-        &sweeper::SweepRequest::default(),
-        Timestamp::now(),
-        None,
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    drain.abort();
-    let events = events.lock().expect("events").clone();
-    let verdict = check_invariants(&services, &events).await?;
+    let (clients, stack, started) = (
+        harness.clients.clone(),
+        harness.stack.clone(),
+        harness.started,
+    );
+    let (report, verdict, events) = harness.finish().await?;
     let (completed, cancelled) = timer_outcomes(&services).await?;
     let lag = firing_lag(&events);
     let breakers = breaker_trips(&services).await;

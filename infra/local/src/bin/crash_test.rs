@@ -20,20 +20,16 @@
 //! random SIGKILLs), `--campaigns N` per run (default 4). Child logs go to
 //! `.local/crash-test/`. Exit status 1 if an invariant fails.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use local_stack::harness::{
-    ChildSpec, GRACE_MS, check_invariants, free_port, inspection_services, latest_due, percentile,
-    post, record_event, stop_gracefully, wait_exit, wait_for_api, wait_recovered,
+    GRACE_MS, Harness, free_port, invariants_hold, latest_due, percentile, post, stop_gracefully,
+    wait_exit, wait_for_api, wait_recovered,
 };
-use local_stack::{aws_env, provision_template, subscriber};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
 use shared::domain::{Campaign, CampaignStatus};
 use shared::services::Services;
 
@@ -89,50 +85,16 @@ enum Death {
 
 async fn run() -> Result<bool, String> {
     let options = parse_options()?;
-    let started = Timestamp::now();
-    let stack_name = format!("crash-{}", started.millis());
-    let sdk_config = aws_env::sdk_config().await;
-    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
-    let stack = provision_template(&clients, &stack_name, &aws_env::region())
-        .await
-        .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
-    let services = inspection_services(&stack, &clients)?;
-    let local = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("local");
-    if !local.exists() {
-        return Err(format!(
-            "{} not built (`cargo build -p local-stack --bins`)",
-            local.display()
-        ));
-    }
-    let log_dir = PathBuf::from(".local/crash-test").join(&stack_name);
-    std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+    let harness = Harness::prepare("crash-test").await?;
+    let services = &harness.services;
     println!(
-        "crash-test: {} runs, {} campaigns each, stack {stack_name}, child logs in {}",
+        "crash-test: {} runs, {} campaigns each, stack {}, child logs in {}",
         options.runs,
         options.campaigns,
-        log_dir.display()
+        harness.stack_name,
+        harness.log_dir.display()
     );
-
-    let events = Arc::new(Mutex::new(BTreeMap::<String, Value>::new()));
-    let drain = tokio::spawn({
-        let events = events.clone();
-        subscriber::drain(
-            clients.sqs.clone(),
-            stack
-                .reference("LifecycleEventsQueue")
-                .unwrap_or_default()
-                .to_owned(),
-            move |body| record_event(&events, body),
-        )
-    });
-    let child = ChildSpec {
-        binary: local,
-        stack_name: stack_name.clone(),
-        log_dir,
-        extra_env: Vec::new(),
-    };
+    let child = harness.child(Vec::new())?;
 
     let mut recoveries = Vec::new();
     let mut finished = BTreeSet::new();
@@ -205,18 +167,8 @@ async fn run() -> Result<bool, String> {
     }
     let _ = wait_recovered(&services, Timestamp::now(), &mut finished, RECOVERY_LIMIT).await?;
     stop_gracefully(&mut clean).await;
-    let report = sweeper::sweep(
-        &services,
-        &sweeper::SweepRequest::default(),
-        Timestamp::now(),
-        None,
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await; // the last events reach the queue
-    drain.abort();
-
-    let events = events.lock().expect("events").clone();
-    let verdict = check_invariants(&services, &events).await?;
+    let started = harness.started;
+    let (report, verdict, _) = harness.finish().await?;
     let mut times: Vec<i64> = recoveries.iter().flatten().copied().collect();
     times.sort_unstable();
     let exercised: BTreeSet<&str> = deaths
@@ -249,12 +201,7 @@ async fn run() -> Result<bool, String> {
         "{}",
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
-    let ok = verdict["lostTimers"] == 0
-        && verdict["duplicateTransitions"] == 0
-        && verdict["missingEvents"] == 0
-        && verdict["versionMismatches"] == 0
-        && verdict["disagreeWithClock"] == 0
-        && summary["notRecovered"] == 0;
+    let ok = invariants_hold(&verdict) && summary["notRecovered"] == 0;
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
 }
