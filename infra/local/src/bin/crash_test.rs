@@ -112,7 +112,7 @@ async fn run() -> Result<bool, String> {
         let port = free_port()?;
         // A timer lost before this run (due 5 s ago, behind the dispatcher's watermark): only
         // the sweeper can fire it, so the sweeper always has a claim to make.
-        store_missed_campaign(&services).await?;
+        store_missed_campaign(services).await?;
         let mut crashing = child.spawn(run, "crash", port, armed)?;
         let listening = wait_for_api(port, &mut crashing).await?;
         let kill_after_ms = 300 + shared::jitter::millis(5_000);
@@ -146,7 +146,7 @@ async fn run() -> Result<bool, String> {
         };
         let died_at = Timestamp::now();
         let mut clean = child.spawn(run, "recover", free_port()?, None)?;
-        let recovered = wait_recovered(&services, died_at, &mut finished, RECOVERY_LIMIT).await?;
+        let recovered = wait_recovered(services, died_at, &mut finished, RECOVERY_LIMIT).await?;
         stop_gracefully(&mut clean).await;
         let recovery_ms = recovered.map(|at| at.millis_since(died_at));
         println!(
@@ -160,12 +160,12 @@ async fn run() -> Result<bool, String> {
     }
 
     // Let everything come due, sweep once more, then check.
-    let last_due = latest_due(&services).await?;
+    let last_due = latest_due(services).await?;
     let mut clean = child.spawn(options.runs, "final", free_port()?, None)?;
     while Timestamp::now() < last_due.plus_millis(GRACE_MS + 2_000) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let _ = wait_recovered(&services, Timestamp::now(), &mut finished, RECOVERY_LIMIT).await?;
+    let _ = wait_recovered(services, Timestamp::now(), &mut finished, RECOVERY_LIMIT).await?;
     stop_gracefully(&mut clean).await;
     let started = harness.started;
     let (report, verdict, _) = harness.finish().await?;
