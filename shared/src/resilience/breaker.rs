@@ -101,7 +101,8 @@ pub enum Admission {
 #[derive(Debug)]
 struct Cached {
     record: BreakerRecord,
-    fetched: Instant,
+    /// When it was read; `None` once known to be outdated (another instance moved it).
+    fetched: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -312,27 +313,43 @@ impl CircuitBreaker {
         Ok(record)
     }
 
+    /// The record: the cached copy while it is fresh, else read now. If the read fails, the
+    /// last copy this instance saw (however old) stands in; only an instance that never saw
+    /// the record falls back to the fail mode.
     async fn current(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
-        {
+        let stale = {
             let cache = self.cache.lock().expect("breaker lock");
-            if let Some(cached) = cache.as_ref()
-                && cached.fetched.elapsed() < self.config.cache_ttl
-            {
-                return Ok(cached.record.clone());
+            match cache.as_ref() {
+                Some(cached)
+                    if cached
+                        .fetched
+                        .is_some_and(|at| at.elapsed() < self.config.cache_ttl) =>
+                {
+                    return Ok(cached.record.clone());
+                }
+                cached => cached.map(|c| c.record.clone()),
             }
+        };
+        match (self.refresh(now).await, stale) {
+            (Ok(record), _) => Ok(record),
+            (Err(_), Some(record)) => Ok(record),
+            (Err(error), None) => Err(error),
         }
-        self.refresh(now).await
     }
 
     fn remember(&self, record: BreakerRecord) {
         *self.cache.lock().expect("breaker lock") = Some(Cached {
             record,
-            fetched: Instant::now(),
+            fetched: Some(Instant::now()),
         });
     }
 
+    /// Marks the cached copy outdated: the next call reads the record (and falls back to
+    /// this copy only if that read fails).
     fn forget(&self) {
-        *self.cache.lock().expect("breaker lock") = None;
+        if let Some(cached) = self.cache.lock().expect("breaker lock").as_mut() {
+            cached.fetched = None;
+        }
     }
 
     fn unreadable(&self, error: &StoreError) -> Admission {
