@@ -74,9 +74,10 @@ pub struct CircuitOpen {
     pub until: Option<Timestamp>,
 }
 
+#[cfg(test)]
 impl CircuitOpen {
     /// A refusal of the DynamoDB breaker with no known end (unit tests of classification).
-    pub fn for_tests() -> Self {
+    pub(crate) fn for_tests() -> Self {
         Self {
             dependency: Dependency::DynamoDb,
             until: None,

@@ -165,9 +165,4 @@ impl Resilience {
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
     }
-
-    /// The retry budget's tokens left.
-    pub fn budget_available(&self) -> u32 {
-        self.budget.available()
-    }
 }
