@@ -70,9 +70,17 @@ impl TestStack {
         }
     }
 
-    /// Services like `services` (with `change` applied to their configuration) whose AWS
-    /// responses are turned into failures by `rules` (the `FAULT_INJECTION` syntax); their
-    /// requests are counted in `requests` too.
+    /// Counted clients whose AWS responses are turned into failures by `rules` (the
+    /// `FAULT_INJECTION` syntax).
+    pub fn clients_with_faults(&self, rules: &str) -> (AwsClients, FaultInjector) {
+        let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
+        let clients =
+            AwsClients::from_sdk_config(&self.sdk_config, &self.requests, Some(&injector));
+        (clients, injector)
+    }
+
+    /// Services like `services` (with `change` applied to their configuration) over
+    /// [`TestStack::clients_with_faults`].
     pub fn services_with_faults(
         &self,
         rules: &str,
@@ -80,14 +88,8 @@ impl TestStack {
     ) -> (Services, FaultInjector) {
         let mut config = self.services.config.clone();
         change(&mut config);
-        let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
-        let clients =
-            AwsClients::from_sdk_config(&self.sdk_config, &self.requests, Some(&injector));
-        let services = Services::new(
-            self.services.config.clone(),
-            &clients,
-            self.requests.clone(),
-        );
+        let (clients, injector) = self.clients_with_faults(rules);
+        let services = Services::new(config, &clients, self.requests.clone());
         (services, injector)
     }
 

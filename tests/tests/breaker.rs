@@ -237,3 +237,48 @@ async fn a_failed_probe_reopens_for_longer_and_a_manual_reset_closes() {
         "{alerts:#?}"
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_record_falls_back_to_the_last_copy_seen() {
+    let stack = TestStack::new().await;
+    // Half the reads of the record fail; EventBridge's breaker fails closed.
+    let (clients, injector) = stack.clients_with_faults("DynamoDB.GetItem=0.5:500");
+    let store = Store::new(
+        clients.dynamodb.clone(),
+        &stack.services.config.table_name,
+        stack.services.config.due_shards,
+    );
+    let breaker = CircuitBreaker::new(
+        Dependency::EventBridge,
+        BreakerConfig {
+            cache_ttl: Duration::ZERO,
+            ..BreakerConfig::standard(FailMode::Closed)
+        },
+        AlertSink::new(store, None),
+        LogFormat::Text,
+    );
+    let mut admissions = Vec::new();
+    for _ in 0..30 {
+        admissions.push(breaker.admit(Timestamp::now()).await);
+    }
+    let first_read = admissions
+        .iter()
+        .position(|a| *a == Admission::Allowed)
+        .expect("some read succeeded");
+    assert!(
+        admissions[..first_read]
+            .iter()
+            .all(|a| *a == Admission::Refused { until: None }),
+        "never seen: fail closed {admissions:?}"
+    );
+    assert!(
+        admissions[first_read..]
+            .iter()
+            .all(|a| *a == Admission::Allowed),
+        "seen once: the last copy stands in {admissions:?}"
+    );
+    assert!(
+        injector.total() > first_read as u64,
+        "later reads failed too"
+    );
+}
