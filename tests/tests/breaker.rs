@@ -29,6 +29,7 @@ fn config(open_base: Duration) -> BreakerConfig {
         probes: 3,
         // Every instance reads the shared record on each admission and adds each failure.
         cache_ttl: Duration::ZERO,
+        revalidate_within: Duration::ZERO,
         failure_flush_interval: Duration::ZERO,
         ..BreakerConfig::standard(FailMode::Open)
     }
@@ -252,6 +253,7 @@ async fn an_unreadable_record_falls_back_to_the_last_copy_seen() {
         Dependency::EventBridge,
         BreakerConfig {
             cache_ttl: Duration::ZERO,
+            revalidate_within: Duration::ZERO,
             ..BreakerConfig::standard(FailMode::Closed)
         },
         AlertSink::new(store, None),

@@ -7,7 +7,8 @@
 //! in the same transaction and emits the metrics.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -116,9 +117,16 @@ struct Pending {
     last_code: Option<&'static str>,
 }
 
-/// One dependency's breaker in this process.
-#[derive(Debug)]
+/// One dependency's breaker in this process; clones share it (background refreshes and
+/// flushes hold a clone).
+#[derive(Debug, Clone)]
 pub struct CircuitBreaker {
+    inner: Arc<LocalBreaker>,
+}
+
+/// The breaker's configuration and this instance's view and counts.
+#[derive(Debug)]
+pub struct LocalBreaker {
     dependency: Dependency,
     config: BreakerConfig,
     store: Store,
@@ -126,6 +134,16 @@ pub struct CircuitBreaker {
     log_format: LogFormat,
     cache: Mutex<Option<Cached>>,
     pending: Mutex<Pending>,
+    /// A background read of the record or flush of the counters is under way.
+    background: AtomicBool,
+}
+
+impl std::ops::Deref for CircuitBreaker {
+    type Target = LocalBreaker;
+
+    fn deref(&self) -> &LocalBreaker {
+        &self.inner
+    }
 }
 
 impl CircuitBreaker {
@@ -139,17 +157,20 @@ impl CircuitBreaker {
         log_format: LogFormat,
     ) -> Self {
         Self {
-            dependency,
-            config,
-            store: alerts.store().clone(),
-            alerts,
-            log_format,
-            cache: Mutex::new(None),
-            pending: Mutex::new(Pending {
-                counts: WindowCounts::default(),
-                since: Instant::now(),
-                failures_flushed: None,
-                last_code: None,
+            inner: Arc::new(LocalBreaker {
+                dependency,
+                config,
+                store: alerts.store().clone(),
+                alerts,
+                log_format,
+                cache: Mutex::new(None),
+                pending: Mutex::new(Pending {
+                    counts: WindowCounts::default(),
+                    since: Instant::now(),
+                    failures_flushed: None,
+                    last_code: None,
+                }),
+                background: AtomicBool::new(false),
             }),
         }
     }
@@ -204,7 +225,7 @@ impl CircuitBreaker {
             Admission::Refused { .. } => {}
             Admission::Probe { version } => self.probe_outcome(version, failed, now).await,
             Admission::Allowed => {
-                let flush = {
+                let (flush, has_failures) = {
                     let mut pending = self.pending.lock().expect("breaker lock");
                     pending.counts.calls += 1;
                     if let Some(class) = failed {
@@ -218,10 +239,16 @@ impl CircuitBreaker {
                         && pending
                             .failures_flushed
                             .is_none_or(|at| at.elapsed() >= self.config.failure_flush_interval);
-                    failure_due || pending.since.elapsed() >= self.config.flush_interval
+                    (
+                        failure_due || pending.since.elapsed() >= self.config.flush_interval,
+                        pending.counts.failures > 0,
+                    )
                 };
-                if flush {
+                if flush && has_failures {
                     self.flush(now).await;
+                } else if flush {
+                    // Successes only: off the request path.
+                    self.in_background(move |breaker| async move { breaker.flush(now).await });
                 }
             }
         }
@@ -320,15 +347,28 @@ impl CircuitBreaker {
     async fn current(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
         let stale = {
             let cache = self.cache.lock().expect("breaker lock");
-            match cache.as_ref() {
-                Some(cached)
-                    if cached
-                        .fetched
-                        .is_some_and(|at| at.elapsed() < self.config.cache_ttl) =>
-                {
+            let age = cache
+                .as_ref()
+                .and_then(|c| c.fetched)
+                .map(|at| at.elapsed());
+            match (cache.as_ref(), age) {
+                (Some(cached), Some(age)) if age < self.config.cache_ttl => {
                     return Ok(cached.record.clone());
                 }
-                cached => cached.map(|c| c.record.clone()),
+                (Some(cached), Some(age))
+                    if age < self.config.cache_ttl + self.config.revalidate_within =>
+                {
+                    let record = cached.record.clone();
+                    drop(cache);
+                    // Recent enough to act on while a fresh copy is read off the request path.
+                    self.in_background(move |breaker| async move {
+                        if let Err(error) = breaker.refresh(now).await {
+                            tracing::debug!(error = %error, "breaker record not refreshed");
+                        }
+                    });
+                    return Ok(record);
+                }
+                (cached, _) => cached.map(|c| c.record.clone()),
             }
         };
         match (self.refresh(now).await, stale) {
@@ -336,6 +376,23 @@ impl CircuitBreaker {
             (Err(_), Some(record)) => Ok(record),
             (Err(error), None) => Err(error),
         }
+    }
+
+    /// Runs `work` on a clone of this breaker in a background task, unless one is running.
+    fn in_background<F, Fut>(&self, work: F)
+    where
+        F: FnOnce(CircuitBreaker) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        if self.background.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let task = work(self.clone());
+        let this = self.clone();
+        tokio::spawn(async move {
+            task.await;
+            this.background.store(false, Ordering::Release);
+        });
     }
 
     fn remember(&self, record: BreakerRecord) {

@@ -60,6 +60,9 @@ pub struct BreakerConfig {
     pub probe_timeout: Duration,
     /// How long an instance trusts its cached copy of the record.
     pub cache_ttl: Duration,
+    /// After `cache_ttl`, for this long more, the copy is still acted on while a fresh one is
+    /// read in the background (off the request path); older copies are re-read first.
+    pub revalidate_within: Duration,
     /// How long an instance may hold successes before adding them to the shared counters.
     pub flush_interval: Duration,
     /// Failures are added (and the window read) at most this often per instance.
@@ -81,6 +84,7 @@ impl BreakerConfig {
             probes: 3,
             probe_timeout: Duration::from_secs(30),
             cache_ttl: Duration::from_secs(1),
+            revalidate_within: Duration::from_secs(4),
             flush_interval: Duration::from_secs(5),
             failure_flush_interval: Duration::from_secs(1),
             fail_mode,
