@@ -198,8 +198,8 @@ async fn a_redrive_that_dies_half_way_loses_no_message() {
     };
 
     // 1. Dies between send and delete: the copies are in the source queue, every delete fails.
-    let (services, _) = stack.services_with_faults("SQS.DeleteMessageBatch=1:500", |_| {});
-    let mut broken = Redrive::new(services_sqs(&services), services.resilience.clone());
+    let (clients, _) = stack.clients_with_faults("SQS.DeleteMessageBatch=1:500");
+    let mut broken = Redrive::new(clients.sqs, Resilience::passthrough());
     broken.in_flight_visibility = Duration::from_secs(2);
     let report = broken.redrive(&dlq, &source, &all).await.unwrap();
     assert!(report.moved.is_empty());
@@ -230,9 +230,4 @@ async fn a_redrive_that_dies_half_way_loses_no_message() {
         arrived, expected,
         "every message reached the source queue at least once"
     );
-}
-
-/// The SQS client of `services` (the one the fault injector is attached to).
-fn services_sqs(services: &shared::services::Services) -> aws_sdk_sqs::Client {
-    services.timers.client().clone()
 }

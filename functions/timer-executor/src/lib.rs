@@ -224,19 +224,19 @@ async fn retry_early(
     receipts: &BTreeMap<String, String>,
     receives: &BTreeMap<String, u32>,
 ) {
-    for id in early {
-        let Some(handle) = receipts.get(id) else {
-            continue;
-        };
-        let retry = receives.get(id).copied().unwrap_or(1).saturating_sub(1);
-        let seconds = 1 + EARLY_BACKOFF.delay(retry).as_secs() as i32;
-        if let Err(error) = services
-            .timers
-            .delay_redelivery(std::slice::from_ref(handle), seconds)
-            .await
-        {
-            tracing::warn!(error = %error, "visibility not changed; the message comes back after the queue's visibility timeout");
-        }
+    let delays: Vec<(String, i32)> = early
+        .iter()
+        .filter_map(|id| {
+            let retry = receives.get(id).copied().unwrap_or(1).saturating_sub(1);
+            let seconds = 1 + EARLY_BACKOFF.delay(retry).as_secs() as i32;
+            Some((receipts.get(id)?.clone(), seconds))
+        })
+        .collect();
+    if delays.is_empty() {
+        return;
+    }
+    if let Err(error) = services.timers.delay_redelivery(&delays).await {
+        tracing::warn!(error = %error, "visibility not changed; the messages come back after the queue's visibility timeout");
     }
 }
 
@@ -258,9 +258,9 @@ async fn put_back_refused(
     let until = open_until.unwrap_or(now.plus_millis(REFUSED_RETRY_MS));
     let seconds =
         (until.millis_since(now).max(0) + shared::jitter::millis(5_000) as i64) / 1000 + 1;
-    let handles: Vec<String> = refused
+    let delays: Vec<(String, i32)> = refused
         .iter()
-        .filter_map(|id| receipts.get(id).cloned())
+        .filter_map(|id| Some((receipts.get(id)?.clone(), seconds as i32)))
         .collect();
     tracing::warn!(
         messages = refused.len(),
@@ -268,11 +268,7 @@ async fn put_back_refused(
         code = resilience::CIRCUIT_OPEN.code,
         "DynamoDB circuit breaker open: messages put back on the queue"
     );
-    if let Err(error) = services
-        .timers
-        .delay_redelivery(&handles, seconds as i32)
-        .await
-    {
+    if let Err(error) = services.timers.delay_redelivery(&delays).await {
         tracing::warn!(error = %error, "visibility not changed; the messages come back after the queue's visibility timeout");
     }
 }

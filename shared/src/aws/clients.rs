@@ -25,10 +25,7 @@ impl AwsClients {
         if injector.is_some() {
             tracing::warn!("FAULT_INJECTION is set: AWS responses will be turned into failures");
         }
-        let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::disabled())
-            .load()
-            .await;
+        let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
         Ok(Self::from_sdk_config(
             &sdk_config,
             counter,

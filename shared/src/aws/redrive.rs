@@ -190,23 +190,33 @@ impl Redrive {
     ) -> (Vec<String>, Vec<(String, String, String)>) {
         let id_of = |m: &Message| m.message_id().unwrap_or_default().to_owned();
         let handle_of = |m: &Message| m.receipt_handle().unwrap_or_default().to_owned();
-        let entries: Vec<SendMessageBatchRequestEntry> = messages
-            .iter()
-            .enumerate()
-            .filter_map(|(index, message)| {
-                let mut attributes = message.message_attributes().cloned().unwrap_or_default();
-                attributes.insert(
-                    REDRIVEN_FROM_ATTRIBUTE.into(),
-                    string_attribute(&id_of(message))?,
-                );
+        let mut failed = Vec::new();
+        let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::new();
+        for (index, message) in messages.iter().enumerate() {
+            let mut attributes = message.message_attributes().cloned().unwrap_or_default();
+            let entry = string_attribute(&id_of(message)).and_then(|from| {
+                attributes.insert(REDRIVEN_FROM_ATTRIBUTE.into(), from);
                 SendMessageBatchRequestEntry::builder()
                     .id(index.to_string())
                     .message_body(message.body().unwrap_or_default())
                     .set_message_attributes(Some(attributes))
                     .build()
                     .ok()
-            })
-            .collect();
+            });
+            match entry {
+                Some(entry) => entries.push(entry),
+                None => failed.push((
+                    id_of(message),
+                    handle_of(message),
+                    "copy not buildable".into(),
+                )),
+            }
+        }
+        // Only a message whose copy was sent and accepted may be deleted.
+        let sent_ids: BTreeSet<String> = entries.iter().map(|e| e.id().to_owned()).collect();
+        if sent_ids.is_empty() {
+            return (Vec::new(), failed);
+        }
         let sent = self
             .client
             .send_message_batch()
@@ -214,18 +224,18 @@ impl Redrive {
             .set_entries(Some(entries))
             .send_with(&self.resilience)
             .await;
-        let mut failed = Vec::new();
         let accepted: Vec<&Message> = match sent {
             Ok(output) => {
-                let refused: BTreeMap<usize, String> = output
+                let refused: BTreeMap<String, String> = output
                     .failed()
                     .iter()
-                    .filter_map(|f| Some((f.id().parse().ok()?, f.code().to_owned())))
+                    .map(|f| (f.id().to_owned(), f.code().to_owned()))
                     .collect();
                 messages
                     .iter()
                     .enumerate()
-                    .filter_map(|(index, message)| match refused.get(&index) {
+                    .filter(|(index, _)| sent_ids.contains(&index.to_string()))
+                    .filter_map(|(index, message)| match refused.get(&index.to_string()) {
                         Some(code) => {
                             failed.push((
                                 id_of(message),
@@ -240,8 +250,10 @@ impl Redrive {
             }
             Err(error) => {
                 let error = AwsError::from_sdk("SendMessageBatch", &error);
-                for message in messages {
-                    failed.push((id_of(message), handle_of(message), error.to_string()));
+                for (index, message) in messages.iter().enumerate() {
+                    if sent_ids.contains(&index.to_string()) {
+                        failed.push((id_of(message), handle_of(message), error.to_string()));
+                    }
                 }
                 return (Vec::new(), failed);
             }

@@ -70,11 +70,6 @@ impl TimerQueue {
         })
     }
 
-    /// The SQS client (with this process's interceptors).
-    pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.client
-    }
-
     /// The URL of the timers queue.
     pub fn url(&self) -> &str {
         &self.url
@@ -122,23 +117,19 @@ impl TimerQueue {
             .map_err(|e| AwsError::from_sdk("SendMessage", &e))
     }
 
-    /// Makes the received messages with these receipt handles visible again only after
-    /// `seconds` (0–43200): work refused now (an open circuit breaker) comes back later
-    /// instead of spinning. Ten handles a request.
-    pub async fn delay_redelivery(
-        &self,
-        receipt_handles: &[String],
-        seconds: i32,
-    ) -> Result<(), AwsError> {
-        for chunk in receipt_handles.chunks(BATCH_ENTRIES) {
+    /// Makes each received message (by receipt handle) visible again only after its
+    /// seconds (0–43200): work refused or early now comes back later instead of spinning.
+    /// Ten messages a request.
+    pub async fn delay_redelivery(&self, delays: &[(String, i32)]) -> Result<(), AwsError> {
+        for chunk in delays.chunks(BATCH_ENTRIES) {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .map(|(index, handle)| {
+                .map(|(index, (handle, seconds))| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(index.to_string())
                         .receipt_handle(handle)
-                        .visibility_timeout(seconds.clamp(0, 43_200))
+                        .visibility_timeout((*seconds).clamp(0, 43_200))
                         .build()
                         .map_err(|e| AwsError::construction("ChangeMessageVisibilityBatch", &e))
                 })

@@ -129,7 +129,6 @@ pub struct CircuitBreaker {
 pub struct LocalBreaker {
     dependency: Dependency,
     config: BreakerConfig,
-    store: Store,
     alerts: AlertSink,
     log_format: LogFormat,
     cache: Mutex<Option<Cached>>,
@@ -160,7 +159,6 @@ impl CircuitBreaker {
             inner: Arc::new(LocalBreaker {
                 dependency,
                 config,
-                store: alerts.store().clone(),
                 alerts,
                 log_format,
                 cache: Mutex::new(None),
@@ -273,7 +271,7 @@ impl CircuitBreaker {
         let bucket = self.config.bucket_start(now);
         let name = self.dependency.as_str();
         if let Err(error) = self
-            .store
+            .store()
             .add_breaker_counts(name, bucket, counts, window_expiry(bucket))
             .await
         {
@@ -293,7 +291,7 @@ impl CircuitBreaker {
             .counting_since
             .map_or(i64::MIN, |since| self.config.bucket_start(since));
         let first = self.config.window_start(now).max(counting_from);
-        let window = match self.store.breaker_window(name, first, bucket).await {
+        let window = match self.store().breaker_window(name, first, bucket).await {
             Ok(window) => window,
             Err(error) => {
                 tracing::warn!(dependency = name, error = %error, "breaker window not read");
@@ -318,7 +316,7 @@ impl CircuitBreaker {
             let next = record.closed_again(now, "manual reset".into());
             let alert = self.alert(&record, &next, None, now);
             if self
-                .store
+                .store()
                 .transition_breaker(&record, &next, &alert)
                 .await?
             {
@@ -333,7 +331,7 @@ impl CircuitBreaker {
     /// The shared record, read now (not from the cache).
     pub async fn refresh(&self, now: Timestamp) -> Result<BreakerRecord, StoreError> {
         let record = self
-            .store
+            .store()
             .breaker_record(self.dependency.as_str())
             .await?
             .unwrap_or_else(|| BreakerRecord::closed(self.dependency.as_str(), now));
@@ -376,6 +374,11 @@ impl CircuitBreaker {
             (Err(_), Some(record)) => Ok(record),
             (Err(error), None) => Err(error),
         }
+    }
+
+    /// The store of the record: the alert sink's (unguarded).
+    fn store(&self) -> &Store {
+        self.alerts.store()
     }
 
     /// Runs `work` on a clone of this breaker in a background task, unless one is running.
@@ -429,7 +432,7 @@ impl CircuitBreaker {
 
     async fn take_probe(&self, record: &BreakerRecord) -> Admission {
         match self
-            .store
+            .store()
             .take_probe(self.dependency.as_str(), record.version)
             .await
         {
@@ -448,7 +451,7 @@ impl CircuitBreaker {
         let name = self.dependency.as_str();
         let close = match failed {
             Some(_) => false,
-            None => match self.store.add_probe_success(name, version).await {
+            None => match self.store().add_probe_success(name, version).await {
                 Ok(Some(successes)) => successes >= self.config.probes,
                 Ok(None) => return,
                 Err(error) => {
@@ -485,7 +488,7 @@ impl CircuitBreaker {
         now: Timestamp,
     ) {
         let alert = self.alert(from, &next, code, now);
-        match self.store.transition_breaker(from, &next, &alert).await {
+        match self.store().transition_breaker(from, &next, &alert).await {
             Ok(true) => {
                 self.log_transition(from, &next);
                 self.remember(next);

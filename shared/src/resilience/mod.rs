@@ -104,9 +104,15 @@ impl Resilience {
     /// Classifies `error`: its code and status, then the first matching failure pattern,
     /// which may set the category and severity and force or forbid retries.
     pub fn classify(&self, error: &AwsError) -> ErrorClass {
+        self.classify_matching(error).0
+    }
+
+    /// [`Resilience::classify`], with the pattern that matched.
+    fn classify_matching(&self, error: &AwsError) -> (ErrorClass, Option<FailurePattern>) {
         let mut class = error.class();
         let patterns = self.patterns.read().expect("patterns lock");
-        if let Some(pattern) = patterns.find(&error.code, &error.message) {
+        let pattern = patterns.find(&error.code, &error.message).cloned();
+        if let Some(pattern) = &pattern {
             class.category = pattern.category;
             class.severity = pattern.severity;
             if pattern.actions.contains(&RecoveryAction::Retry)
@@ -118,18 +124,14 @@ impl Resilience {
                 class.retryable = false;
             }
         }
-        class
+        (class, pattern)
     }
 
-    /// Runs the recovery actions of the pattern matching a failed request's `error` that
+    /// Runs the recovery actions of `pattern`, which matched a failed request's `error` that
     /// is not retried again: an `ALERT` action notes an alert (within its cooldown), raised
     /// by [`Resilience::raise_pending_alerts`].
-    fn on_final_failure(&self, error: &AwsError, class: &ErrorClass) {
-        let Some(alerts) = &self.alerts else {
-            return;
-        };
-        let patterns = self.patterns.read().expect("patterns lock");
-        if let Some(pattern) = patterns.find(&error.code, &error.message) {
+    fn on_final_failure(&self, pattern: &FailurePattern, error: &AwsError, class: &ErrorClass) {
+        if let Some(alerts) = &self.alerts {
             alerts.pattern_matched(pattern, class, error);
         }
     }

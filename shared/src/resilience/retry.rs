@@ -76,11 +76,13 @@ impl Resilience {
                 Err(error) => error,
             };
             let failure = AwsError::from_sdk(operation, &error);
-            let class = self.classify(&failure);
+            let (class, pattern) = self.classify_matching(&failure);
             self.stats.failure(class.code);
             self.record(dependency, &admission, Some(&class)).await;
             if !self.should_retry(&class, attempt) {
-                self.on_final_failure(&failure, &class);
+                if let Some(pattern) = &pattern {
+                    self.on_final_failure(pattern, &failure, &class);
+                }
                 return Err(error);
             }
             self.stats.retry();
@@ -109,7 +111,7 @@ impl Resilience {
     }
 
     async fn admit(&self, dependency: Dependency) -> Admission {
-        match self.breakers.as_ref().and_then(|b| b.get(dependency)) {
+        match self.breaker(dependency) {
             Some(breaker) => breaker.admit(Timestamp::now()).await,
             None => Admission::Allowed,
         }
@@ -121,7 +123,7 @@ impl Resilience {
         admission: &Admission,
         failure: Option<&ErrorClass>,
     ) {
-        if let Some(breaker) = self.breakers.as_ref().and_then(|b| b.get(dependency)) {
+        if let Some(breaker) = self.breaker(dependency) {
             breaker.record(admission, failure, Timestamp::now()).await;
         }
     }
