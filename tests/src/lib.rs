@@ -8,16 +8,16 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use lifecycle_adapters::aws::fault_injection::parse_rules;
+use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
+use lifecycle_adapters::config::Config;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::TimerMessage;
+use lifecycle_domain::timer_plan::plan_timers;
+use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, TimerKind};
 use local_stack::functions::{FunctionSpec, functions};
 use local_stack::{Stack, aws_env, provision_template};
-use shared::Timestamp;
-use shared::aws::fault_injection::parse_rules;
-use shared::aws::{AwsClients, FaultInjector, RequestCounter};
-use shared::config::Config;
-use shared::domain::timer_plan::plan_timers;
-use shared::domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, TimerKind};
-use shared::services::Services;
-use shared::timer_messages::TimerMessage;
 use tower::ServiceExt;
 
 /// A freshly provisioned stack and the services of its functions.
@@ -38,7 +38,7 @@ impl TestStack {
     /// Provisions template.yaml under a unique stack name.
     pub async fn new() -> Self {
         let sdk_config = aws_env::sdk_config().await;
-        let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+        let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
         let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let stack = provision_template(&setup, &name, &aws_env::region())
         .await
@@ -57,7 +57,7 @@ impl TestStack {
             .clone();
         let config = Config::from_map(&environment).expect("template environment is valid");
         let requests = RequestCounter::new();
-        let clients = AwsClients::from_sdk_config(&sdk_config, &requests, None);
+        let clients = AwsClients::from_sdk_config(&sdk_config, &requests);
         let services = Services::new(config, &clients, requests.clone());
         Self {
             stack,
@@ -74,8 +74,7 @@ impl TestStack {
     /// `FAULT_INJECTION` syntax).
     pub fn clients_with_faults(&self, rules: &str) -> (AwsClients, FaultInjector) {
         let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
-        let clients =
-            AwsClients::from_sdk_config(&self.sdk_config, &self.requests, Some(&injector));
+        let clients = AwsClients::with_faults(&self.sdk_config, &self.requests, Some(&injector));
         (clients, injector)
     }
 

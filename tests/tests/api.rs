@@ -2,8 +2,8 @@
 
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
+use lifecycle_domain::Timestamp;
 use serde_json::json;
-use shared::Timestamp;
 
 fn body(start_in_s: i64, end_in_s: i64) -> String {
     let now = Timestamp::now();

@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_tests::TestStack;
-use shared::Timestamp;
-use shared::config::LogFormat;
-use shared::domain::{Alert, AlertKind};
-use shared::resilience::{
+use lifecycle_adapters::config::LogFormat;
+use lifecycle_adapters::relay::AlertRelay;
+use lifecycle_adapters::store::Store;
+use lifecycle_domain::SystemClock;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{Alert, AlertKind};
+use lifecycle_resilience::{
     Admission, AlertSink, BreakerConfig, CircuitBreaker, CircuitState, Dependency, FailMode,
     SERVER_ERROR,
 };
-use shared::store::Store;
 
 /// Instances driving the breaker at once.
 const INSTANCES: usize = 32;
@@ -50,11 +52,21 @@ fn instances(
             Arc::new(CircuitBreaker::new(
                 dependency,
                 config(open_base),
-                AlertSink::new(store.clone(), None),
+                Arc::new(store.clone()),
+                alert_sink(&store),
                 LogFormat::Text,
             ))
         })
         .collect()
+}
+
+/// Alerts stored in `store`'s alert outbox, not published.
+fn alert_sink(store: &Store) -> AlertSink {
+    let outbox = AlertRelay {
+        store: store.clone(),
+        publisher: None,
+    };
+    AlertSink::new(Arc::new(outbox), Arc::new(SystemClock))
 }
 
 /// Every instance makes `calls` failing calls at the same time.
@@ -256,7 +268,8 @@ async fn an_unreadable_record_falls_back_to_the_last_copy_seen() {
             revalidate_within: Duration::ZERO,
             ..BreakerConfig::standard(FailMode::Closed)
         },
-        AlertSink::new(store, None),
+        Arc::new(store.clone()),
+        alert_sink(&store),
         LogFormat::Text,
     );
     let mut admissions = Vec::new();

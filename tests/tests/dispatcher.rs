@@ -1,9 +1,9 @@
 //! The dispatcher hands due and soon-due timers to the queue once, grouped and delayed.
 
 use integration_tests::TestStack;
-use shared::Timestamp;
-use shared::domain::TimerKind;
-use shared::timer_messages::TimerMessage;
+use lifecycle_domain::TimerKind;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::TimerMessage;
 
 #[tokio::test]
 async fn dispatches_due_timers_once_and_advances_the_watermarks() {

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use integration_tests::{TestStack, due, events_of, sqs_event};
-use shared::Timestamp;
-use shared::domain::{CampaignStatus, TimerKind, TimerStatus};
-use shared::store::ApplyOutcome;
+use lifecycle_adapters::store::ApplyOutcome;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{CampaignStatus, TimerKind, TimerStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_executors_on_one_timer_make_one_transition() {

@@ -1,9 +1,9 @@
 //! Heartbeats: at most one write a minute per function, however many instances beat.
 
 use integration_tests::TestStack;
-use shared::Timestamp;
-use shared::config::LogFormat;
-use shared::heartbeat::Heartbeats;
+use lifecycle_adapters::config::LogFormat;
+use lifecycle_adapters::heartbeat::Heartbeats;
+use lifecycle_domain::Timestamp;
 
 #[tokio::test]
 async fn instances_share_one_heartbeat_record_written_at_most_once_a_minute() {

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{CampaignId, CampaignStatus};
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
 use serde_json::json;
-use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
-use shared::domain::{CampaignId, CampaignStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
@@ -18,7 +18,7 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     let sdk_config = local_stack::aws_env::sdk_config().await;
     let requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &requests, None),
+        functions: AwsClients::from_sdk_config(&sdk_config, &requests),
         function_requests: requests,
         function_resilience: Default::default(),
         platform_sqs: stack.setup.sqs.clone(),

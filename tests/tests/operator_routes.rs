@@ -4,10 +4,10 @@
 
 use axum::http::{Method, StatusCode};
 use integration_tests::{TestStack, due, failed_ids, sqs_event};
+use lifecycle_domain::TimerKind;
+use lifecycle_domain::Timestamp;
+use lifecycle_resilience::{Dependency, SERVER_ERROR};
 use serde_json::json;
-use shared::Timestamp;
-use shared::domain::TimerKind;
-use shared::resilience::{Dependency, SERVER_ERROR};
 
 #[tokio::test]
 async fn failure_patterns_are_stored_refused_twice_and_change_classification() {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use integration_tests::{TestStack, due, failed_ids, raw_record};
-use shared::aws::{Redrive, RedriveRequest};
-use shared::domain::{CampaignStatus, TimerKind};
-use shared::resilience::Resilience;
-use shared::timer_messages::TimerMessage;
+use lifecycle_adapters::aws::{Redrive, RedriveRequest};
+use lifecycle_domain::timer_messages::TimerMessage;
+use lifecycle_domain::{CampaignStatus, TimerKind};
+use lifecycle_resilience::Resilience;
 
 /// Puts `bodies` into the queue `url` (as SQS's redrive policy would after maxReceiveCount).
 async fn put(stack: &TestStack, url: &str, bodies: &[String]) {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use integration_tests::{TestStack, due, failed_ids, raw_record, sqs_event};
-use shared::Timestamp;
-use shared::domain::{CampaignId, CampaignStatus, TimerKind, TimerStatus};
-use shared::resilience::{Dependency, SERVER_ERROR};
-use shared::timer_messages::TimerMessage;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::TimerMessage;
+use lifecycle_domain::{CampaignId, CampaignStatus, TimerKind, TimerStatus};
+use lifecycle_resilience::{Dependency, SERVER_ERROR};
 
 #[tokio::test]
 async fn throttled_requests_are_retried_per_policy_then_the_message_fails() {

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use integration_tests::TestStack;
-use shared::Timestamp;
-use shared::domain::recovery::{RecoveryReport, SweepStep};
-use shared::domain::{CampaignStatus, DueTimer, TimerKind, TimerStatus};
-use shared::services::Services;
-use shared::store::{ApplyOutcome, Claim};
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::{ApplyOutcome, Claim};
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::recovery::{RecoveryReport, SweepStep};
+use lifecycle_domain::{CampaignStatus, DueTimer, TimerKind, TimerStatus};
 use sweeper::{SweepRequest, sweep};
 
 const MINUTE: i64 = 60_000;
@@ -23,7 +23,7 @@ async fn run(services: &Services, dry_run: bool, steps: Option<Vec<SweepStep>>) 
     .await
 }
 
-fn step(report: &RecoveryReport, step: SweepStep) -> &shared::domain::recovery::StepReport {
+fn step(report: &RecoveryReport, step: SweepStep) -> &lifecycle_domain::recovery::StepReport {
     report
         .steps
         .iter()

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use integration_tests::{TestStack, due, events_of, failed_ids, raw_record, sqs_event};
-use shared::Timestamp;
-use shared::aws::Redrive;
-use shared::domain::{CampaignStatus, TimerKind, TimerStatus};
-use shared::resilience::Resilience;
-use shared::store::ApplyOutcome;
+use lifecycle_adapters::aws::Redrive;
+use lifecycle_adapters::store::ApplyOutcome;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{CampaignStatus, TimerKind, TimerStatus};
+use lifecycle_resilience::Resilience;
 
 #[tokio::test]
 async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {

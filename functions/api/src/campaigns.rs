@@ -7,14 +7,14 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::PageToken;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::plan_messages;
+use lifecycle_domain::timer_plan::plan_timers;
+use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer};
 use serde::{Deserialize, Serialize};
-use shared::Timestamp;
-use shared::domain::timer_plan::plan_timers;
-use shared::domain::{Campaign, CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer};
-use shared::relay::publish_and_clear;
-use shared::services::Services;
-use shared::store::PageToken;
-use shared::timer_messages::plan_messages;
 
 use crate::ApiError;
 
@@ -42,7 +42,7 @@ pub async fn create(
         .await
         .map_err(|e| ApiError::store(&e))?;
     tracing::info!(campaign = %campaign.id, name = campaign.name, start_at = %campaign.start_at, "campaign created (SCHEDULED)");
-    shared::crash::point("api.after_create");
+    lifecycle_adapters::crash::point("api.after_create");
     send_short_notice_timers(&app, &short_notice, now).await;
     Ok((StatusCode::CREATED, Json(campaign)))
 }

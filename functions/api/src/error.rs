@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use lifecycle_adapters::store::{CancelError, StoreError};
+use lifecycle_domain::{FieldErrors, IllegalTransition};
+use lifecycle_resilience::{self as resilience, ErrorCategory, ErrorClass, StoreFailure};
 use serde_json::json;
-use shared::domain::{FieldErrors, IllegalTransition};
-use shared::resilience::{self, ErrorCategory};
-use shared::store::{CancelError, StoreError};
 
 /// An error answer of the API.
 #[derive(Debug)]
@@ -78,7 +78,15 @@ impl ApiError {
     /// 503 or 500 for a store failure, by its classification (logged with its code,
     /// category and severity; the body carries no internals).
     pub fn store(error: &StoreError) -> Self {
-        let class = error.class();
+        Self::classified(error.class(), error)
+    }
+
+    /// A failed request of the breaker store (a breaker reset).
+    pub fn breaker_store(error: &StoreFailure) -> Self {
+        Self::classified(error.class.clone(), error)
+    }
+
+    fn classified(class: ErrorClass, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(
             code = class.code,
             category = ?class.category,

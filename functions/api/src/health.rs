@@ -10,13 +10,13 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
-use shared::Timestamp;
-use shared::domain::health::{
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::HeartbeatRecord;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::health::{
     ComponentHealth, HealthReport, HealthStatus, dead_letter_status, scheduled_function_status,
 };
-use shared::services::Services;
-use shared::store::HeartbeatRecord;
+use serde_json::{Map, Value, json};
 
 /// Each check's time limit.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

@@ -26,8 +26,8 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use shared::Timestamp;
-use shared::services::Services;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 
 pub use error::ApiError;
 

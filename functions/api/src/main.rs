@@ -2,11 +2,11 @@
 #![recursion_limit = "256"]
 
 use lambda_http::Error;
-use shared::services::Services;
+use lifecycle_adapters::services::Services;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let services = Services::from_env().await?;
-    shared::telemetry::init(services.config.log_format);
+    lifecycle_telemetry::logging::init(services.config.log_format);
     lambda_http::run(api::router(services)).await
 }

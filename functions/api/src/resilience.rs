@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_resilience::{BreakerRecord, Dependency, FailurePattern, default_patterns};
 use serde_json::{Value, json};
-use shared::Timestamp;
-use shared::resilience::{BreakerRecord, Dependency, FailurePattern, default_patterns};
-use shared::services::Services;
 
 use crate::ApiError;
 
@@ -92,7 +92,7 @@ pub async fn reset_breaker(
     let record = breaker
         .reset(Timestamp::now())
         .await
-        .map_err(|e| ApiError::store(&e))?;
+        .map_err(|e| ApiError::breaker_store(&e))?;
     tracing::warn!(dependency, "circuit breaker reset by an operator");
     Ok(Json(breaker_view(&record)))
 }

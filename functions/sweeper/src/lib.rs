@@ -19,13 +19,13 @@ pub mod steps;
 
 use std::collections::BTreeMap;
 
+use lifecycle_adapters::relay::publish_alerts;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Alert;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, SweepStep};
+use lifecycle_telemetry::metrics::{self, Metric, Unit};
 use serde::Deserialize;
-use shared::Timestamp;
-use shared::domain::Alert;
-use shared::domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, SweepStep};
-use shared::metrics::{self, Metric, Unit};
-use shared::relay::publish_alerts;
-use shared::services::Services;
 
 /// What a manual invocation asks for. The scheduled event (any other JSON) means a full,
 /// real sweep.
@@ -157,7 +157,7 @@ pub async fn sweep(
             step_name(step)
         );
         report.steps.push(step_report);
-        shared::crash::point("sweeper.between_steps");
+        lifecycle_adapters::crash::point("sweeper.between_steps");
         if !sweep.dry_run && !hold_lease(&sweep, config.lease_secs, &mut report.errors).await {
             break;
         }

@@ -3,8 +3,8 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::Timestamp;
-use shared::services::Services;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 use sweeper::{SweepRequest, sweep};
 
 /// Stop taking on work this long before the Lambda deadline.
@@ -13,7 +13,7 @@ const DEADLINE_MARGIN_MS: i64 = 5_000;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let services = Services::from_env().await?;
-    shared::telemetry::init(services.config.log_format);
+    lifecycle_telemetry::logging::init(services.config.log_format);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let services = &services;
         async move {

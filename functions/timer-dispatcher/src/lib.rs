@@ -6,11 +6,11 @@
 //! because the executor applies each timer once. Timers the API already queued when their
 //! campaign was created are left out.
 
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::StoreError;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::plan_messages;
 use serde::Serialize;
-use shared::Timestamp;
-use shared::services::Services;
-use shared::store::StoreError;
-use shared::timer_messages::plan_messages;
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,7 +116,7 @@ async fn dispatch_due(services: &Services, now: Timestamp) -> Result<DispatchRep
         }
     }
     if report.timers_sent > 0 {
-        shared::crash::point("dispatcher.after_send");
+        lifecycle_adapters::crash::point("dispatcher.after_send");
     }
     report.watermarks_saved = store.save_watermarks(&next, now).await?;
     tracing::info!(

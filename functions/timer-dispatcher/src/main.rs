@@ -2,13 +2,13 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::Timestamp;
-use shared::services::Services;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let services = Services::from_env().await?;
-    shared::telemetry::init(services.config.log_format);
+    lifecycle_telemetry::logging::init(services.config.log_format);
     lambda_runtime::run(service_fn(|_event: LambdaEvent<serde_json::Value>| {
         let services = &services;
         async move {

@@ -2,7 +2,7 @@
 //!
 //! Each timer waits out the sub-second rest until its due millisecond (timers delivered more
 //! than `EXECUTOR_MAX_EARLY_WAIT_MS` early go back on the queue), then is applied with one
-//! DynamoDB transaction ([`shared::store::Store::apply_timer`]). The events of the whole batch
+//! DynamoDB transaction ([`lifecycle_adapters::store::Store::apply_timer`]). The events of the whole batch
 //! are published together and cleared from the outbox. A message is reported as a batch item
 //! failure — and so redelivered, then dead-lettered — when it is malformed, one of its timers
 //! failed or is early for its campaign, or one of its events was not published; everything
@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use shared::Timestamp;
-use shared::domain::{DueTimer, LifecycleEvent};
-use shared::metrics::{self, Metric, Unit};
-use shared::relay::publish_and_clear;
-use shared::resilience::{self, Backoff, Dependency};
-use shared::services::Services;
-use shared::store::{ApplyOutcome, StoreError};
-use shared::timer_messages::{TimerMessage, plan_messages};
+use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_messages::{TimerMessage, plan_messages};
+use lifecycle_domain::{DueTimer, LifecycleEvent};
+use lifecycle_resilience::{self as resilience, Backoff, Dependency};
+use lifecycle_telemetry::metrics::{self, Metric, Unit};
 
 /// When a breaker refused a timer without saying until when, it comes back after this.
 const REFUSED_RETRY_MS: i64 = 5_000;
@@ -204,7 +204,8 @@ async fn dead_letter_bad_input(
     let Some(dlq_url) = services.config.timers_dlq_url.as_deref() else {
         return false;
     };
-    let attributes = shared::aws::redrive::error_attributes(&class, problem, Timestamp::now());
+    let attributes =
+        lifecycle_adapters::aws::redrive::error_attributes(&class, problem, Timestamp::now());
     match services.timers.dead_letter(dlq_url, body, attributes).await {
         Ok(()) => true,
         Err(error) => {
@@ -256,8 +257,9 @@ async fn put_back_refused(
     }
     let now = Timestamp::now();
     let until = open_until.unwrap_or(now.plus_millis(REFUSED_RETRY_MS));
-    let seconds =
-        (until.millis_since(now).max(0) + shared::jitter::millis(5_000) as i64) / 1000 + 1;
+    let seconds = (until.millis_since(now).max(0) + lifecycle_domain::jitter::millis(5_000) as i64)
+        / 1000
+        + 1;
     let delays: Vec<(String, i32)> = refused
         .iter()
         .filter_map(|id| Some((receipts.get(id)?.clone(), seconds as i32)))
@@ -310,12 +312,12 @@ async fn handle_timer(
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
     if applied.load(Ordering::SeqCst) > 0 {
-        shared::crash::point("executor.mid_batch");
+        lifecycle_adapters::crash::point("executor.mid_batch");
     }
     let outcome = services.store.apply_timer(timer, Timestamp::now()).await?;
     if matches!(outcome, ApplyOutcome::Applied(_)) {
         applied.fetch_add(1, Ordering::SeqCst);
-        shared::crash::point("executor.after_transaction");
+        lifecycle_adapters::crash::point("executor.after_transaction");
     }
     Ok(Handled::Applied(outcome))
 }

@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::Timestamp;
-use shared::services::Services;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 
 /// Start no timer whose due time is closer than this to the Lambda deadline.
 const DEADLINE_MARGIN_MS: i64 = 3_000;
@@ -12,7 +12,7 @@ const DEADLINE_MARGIN_MS: i64 = 3_000;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let services = Services::from_env().await?;
-    shared::telemetry::init(services.config.log_format);
+    lifecycle_telemetry::logging::init(services.config.log_format);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let services = &services;
         async move {

@@ -8,13 +8,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_adapters::config::Config;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::recovery::RecoveryReport;
+use lifecycle_domain::{Campaign, CampaignStatus, TimerStatus};
 use serde_json::{Value, json};
-use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
-use shared::config::Config;
-use shared::domain::recovery::RecoveryReport;
-use shared::domain::{Campaign, CampaignStatus, TimerStatus};
-use shared::services::Services;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Stack;
@@ -396,7 +396,7 @@ impl Harness {
         let started = Timestamp::now();
         let stack_name = format!("{kind}-{}", started.millis());
         let sdk_config = crate::aws_env::sdk_config().await;
-        let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+        let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
         let stack = crate::provision_template(&clients, &stack_name, &crate::aws_env::region())
             .await
             .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;

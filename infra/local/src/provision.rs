@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use lifecycle_adapters::aws::AwsClients;
 use serde_yaml_ng::Value;
-use shared::aws::AwsClients;
 
 use crate::template::{
     LOCAL_ACCOUNT, Physical, Resolver, Template, TemplateError, references, scalar,

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
-use shared::config::{Config, ConfigError};
-use shared::resilience::ResilienceStats;
-use shared::services::Services;
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_resilience::ResilienceStats;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 

@@ -4,10 +4,10 @@
 //! concurrent executor backs off and a crash here leaves a lease the next sweep takes back —
 //! or cancelled with the reason. Timers whose campaign is gone are left to the orphans step.
 
-use shared::domain::recovery::StepReport;
-use shared::domain::{DueTimer, MisfirePolicy, MissedTimer};
-use shared::relay::publish_and_clear;
-use shared::store::{ApplyOutcome, Claim};
+use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_adapters::store::{ApplyOutcome, Claim};
+use lifecycle_domain::recovery::StepReport;
+use lifecycle_domain::{DueTimer, MisfirePolicy, MissedTimer};
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
@@ -80,7 +80,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
             MissedTimer::Fire => {
                 let expires_at = sweep.now.plus_millis(i64::from(config.lease_secs) * 1000);
                 match store.claim_timer(&timer, &sweep.run_id, expires_at).await {
-                    Ok(true) => shared::crash::point("sweeper.after_claim"),
+                    Ok(true) => lifecycle_adapters::crash::point("sweeper.after_claim"),
                     Ok(false) => {
                         report.count("changed_meanwhile");
                         continue;
@@ -94,7 +94,11 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
                     owner: &sweep.run_id,
                 };
                 match store
-                    .apply_claimed_timer(&DueTimer::from(&timer), claim, shared::Timestamp::now())
+                    .apply_claimed_timer(
+                        &DueTimer::from(&timer),
+                        claim,
+                        lifecycle_domain::Timestamp::now(),
+                    )
                     .await
                 {
                     Ok(ApplyOutcome::Applied(event)) => {

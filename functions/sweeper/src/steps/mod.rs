@@ -1,4 +1,4 @@
-//! The sweeper's steps, one per file, each filling its [`StepReport`](shared::domain::recovery::StepReport).
+//! The sweeper's steps, one per file, each filling its [`StepReport`](lifecycle_domain::recovery::StepReport).
 
 pub mod missed;
 pub mod orphans;
@@ -7,7 +7,7 @@ pub mod states;
 pub mod stuck;
 
 use futures_util::future::join_all;
-use shared::store::StoreError;
+use lifecycle_adapters::store::StoreError;
 
 use crate::Sweep;
 

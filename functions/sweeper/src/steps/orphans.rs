@@ -2,8 +2,8 @@
 //! a bad migration) are cancelled. An orphan is found once it is overdue; before that it
 //! harms nothing (the executor cancels it too, finding no campaign).
 
-use shared::domain::recovery::StepReport;
-use shared::store::Claim;
+use lifecycle_adapters::store::Claim;
+use lifecycle_domain::recovery::StepReport;
 
 use super::read_shards;
 use crate::Sweep;

@@ -2,8 +2,8 @@
 //! between commit and publish, or the bus refused them) are published again once older than
 //! `OUTBOX_REPUBLISH_AFTER_SECONDS`. Consumers dedupe by `eventId`.
 
-use shared::domain::recovery::StepReport;
-use shared::relay::{publish_alerts, publish_and_clear};
+use lifecycle_adapters::relay::{publish_alerts, publish_and_clear};
+use lifecycle_domain::recovery::StepReport;
 
 use super::read_shards;
 use crate::Sweep;

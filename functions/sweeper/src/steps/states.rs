@@ -4,10 +4,10 @@
 //! the conditional move, each move with its event and an audit record. The PENDING timer
 //! that should have made the move is then cancelled as superseded.
 
-use shared::domain::recovery::StepReport;
-use shared::domain::{CampaignStatus, TimerKind};
-use shared::relay::publish_and_clear;
-use shared::store::Claim;
+use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_adapters::store::Claim;
+use lifecycle_domain::recovery::StepReport;
+use lifecycle_domain::{CampaignStatus, TimerKind};
 
 use crate::Sweep;
 
@@ -115,7 +115,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
 async fn supersede_timer(
     sweep: &Sweep<'_>,
     report: &mut StepReport,
-    campaign_id: &shared::domain::CampaignId,
+    campaign_id: &lifecycle_domain::CampaignId,
     from: CampaignStatus,
 ) {
     let kind = match from {

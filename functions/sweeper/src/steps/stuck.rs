@@ -2,9 +2,9 @@
 //! go back to PENDING with one more attempt — the missed-timer step then fires them — or,
 //! out of attempts, to FAILED with an alert for operators.
 
-use shared::domain::recovery::StepReport;
-use shared::relay::publish_alerts;
-use shared::store::TakenBack;
+use lifecycle_adapters::relay::publish_alerts;
+use lifecycle_adapters::store::TakenBack;
+use lifecycle_domain::recovery::StepReport;
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;

@@ -18,16 +18,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_adapters::config::{Config, LogFormat};
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer_plan::plan_timers;
+use lifecycle_domain::{Campaign, CampaignId, CampaignStatus};
 use local_stack::functions::functions;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
 use local_stack::{aws_env, provision_template, subscriber};
 use serde::{Deserialize, Serialize};
-use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
-use shared::config::{Config, LogFormat};
-use shared::domain::timer_plan::plan_timers;
-use shared::domain::{Campaign, CampaignId, CampaignStatus};
-use shared::services::Services;
 
 /// Requests Lambda's SQS event source mapping makes on AWS (not our code).
 const PLATFORM_OPERATIONS: [&str; 3] = [
@@ -100,7 +100,7 @@ struct LagStats {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init(LogFormat::Text);
+    lifecycle_telemetry::logging::init(LogFormat::Text);
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -113,7 +113,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     let options = parse_options()?;
     let sdk_config = aws_env::sdk_config().await;
-    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
     let started_at = Timestamp::now();
     let stack_name = format!("bench-{}", started_at.millis());
     let stack = provision_template(&setup, &stack_name, &aws_env::region())
@@ -177,10 +177,10 @@ async fn run() -> Result<(), String> {
     let function_requests = RequestCounter::new();
     let platform_requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests, None),
+        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
         function_requests: function_requests.clone(),
         function_resilience: Default::default(),
-        platform_sqs: AwsClients::from_sdk_config(&sdk_config, &platform_requests, None).sqs,
+        platform_sqs: AwsClients::from_sdk_config(&sdk_config, &platform_requests).sqs,
     };
     let runtime_options = RuntimeOptions {
         api_addr: "127.0.0.1:0".parse().expect("address"),

@@ -21,17 +21,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use lifecycle_adapters::aws::AwsClients;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::TimerStatus;
+use lifecycle_domain::Timestamp;
+use lifecycle_resilience::Dependency;
 use local_stack::Stack;
 use local_stack::harness::{
     Harness, free_port, percentile, post, stop_gracefully, wait_for_api, wait_recovered,
 };
 use local_stack::runtime::RESILIENCE_SUMMARY_PREFIX;
 use serde_json::{Value, json};
-use shared::Timestamp;
-use shared::aws::AwsClients;
-use shared::domain::TimerStatus;
-use shared::resilience::Dependency;
-use shared::services::Services;
 
 /// How long the timers may take to be done after the last one is due.
 const SETTLE_LIMIT: Duration = Duration::from_secs(240);
@@ -82,7 +82,7 @@ fn parse_options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init_stderr();
+    lifecycle_telemetry::logging::init_stderr();
     match run().await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -223,8 +223,8 @@ async fn create_load(port: u16, options: &Options) -> Load {
     while timers < options.timers {
         let with_claim = plans.len() % 3 == 0;
         timers += if with_claim { 4 } else { 2 };
-        let offset = shared::jitter::millis(options.spread_secs * 1000) as i64;
-        let length = 2_000 + shared::jitter::millis(3_000) as i64;
+        let offset = lifecycle_domain::jitter::millis(options.spread_secs * 1000) as i64;
+        let length = 2_000 + lifecycle_domain::jitter::millis(3_000) as i64;
         plans.push((plans.len(), offset, length, with_claim));
     }
     let campaigns = plans.len();

@@ -4,7 +4,7 @@
 //! Each run starts the `local` binary (the whole service) as a child process and creates
 //! campaigns through its HTTP API, with timers due a few seconds ahead (some sent by the API,
 //! some by the dispatcher). Then the child dies: either a named crash point aborts it
-//! (`CRASH_AT`, cycling through [`shared::crash::POINTS`]) or it gets a SIGKILL at a random
+//! (`CRASH_AT`, cycling through [`lifecycle_adapters::crash::POINTS`]) or it gets a SIGKILL at a random
 //! moment. A clean child is started and the run measures the **recovery time**: from the
 //! death to the moment every timer due before it is COMPLETED or CANCELLED.
 //!
@@ -24,14 +24,14 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{Campaign, CampaignStatus};
 use local_stack::harness::{
     GRACE_MS, Harness, free_port, invariants_hold, latest_due, percentile, post, stop_gracefully,
     wait_exit, wait_for_api, wait_recovered,
 };
 use serde_json::json;
-use shared::Timestamp;
-use shared::domain::{Campaign, CampaignStatus};
-use shared::services::Services;
 
 /// A run fails if recovery takes longer than this.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(90);
@@ -43,7 +43,7 @@ struct Options {
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
-        runs: shared::crash::POINTS.len(),
+        runs: lifecycle_adapters::crash::POINTS.len(),
         campaigns: 4,
     };
     let mut args = std::env::args().skip(1);
@@ -63,7 +63,7 @@ fn parse_options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init_stderr();
+    lifecycle_telemetry::logging::init_stderr();
     match run().await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -100,7 +100,7 @@ async fn run() -> Result<bool, String> {
     let mut finished = BTreeSet::new();
     let mut deaths = Vec::new();
     for run in 0..options.runs {
-        let points = shared::crash::POINTS;
+        let points = lifecycle_adapters::crash::POINTS;
         // Every point once, then points (in turn) and SIGKILLs alternate.
         let armed = if run < points.len() {
             Some(points[run])
@@ -115,7 +115,7 @@ async fn run() -> Result<bool, String> {
         store_missed_campaign(services).await?;
         let mut crashing = child.spawn(run, "crash", port, armed)?;
         let listening = wait_for_api(port, &mut crashing).await?;
-        let kill_after_ms = 300 + shared::jitter::millis(5_000);
+        let kill_after_ms = 300 + lifecycle_domain::jitter::millis(5_000);
         let load = create_campaigns(port, options.campaigns);
         let death = match armed {
             // Work left from an earlier run (a timer due later than that run's death) reached
@@ -210,7 +210,7 @@ async fn run() -> Result<bool, String> {
 async fn store_missed_campaign(services: &Services) -> Result<(), String> {
     let now = Timestamp::now();
     let campaign = Campaign {
-        id: shared::domain::CampaignId::generate(),
+        id: lifecycle_domain::CampaignId::generate(),
         name: "crash load (missed)".into(),
         status: CampaignStatus::Scheduled,
         start_at: now.plus_millis(-5_000),
@@ -221,7 +221,7 @@ async fn store_missed_campaign(services: &Services) -> Result<(), String> {
         created_at: now,
         updated_at: now,
     };
-    let timers = shared::domain::timer_plan::plan_timers(&campaign);
+    let timers = lifecycle_domain::timer_plan::plan_timers(&campaign);
     services
         .store
         .create_campaign(&campaign, &timers)
@@ -235,14 +235,14 @@ async fn store_missed_campaign(services: &Services) -> Result<(), String> {
 async fn create_campaigns(port: u16, count: usize) {
     let base = Timestamp::from_millis((Timestamp::now().millis() / 1000 + 1) * 1000);
     for i in 0..count {
-        let start = base.plus_millis(1_000 * (1 + shared::jitter::millis(5) as i64));
+        let start = base.plus_millis(1_000 * (1 + lifecycle_domain::jitter::millis(5) as i64));
         // The first two end 400 ms apart in the same second, beyond the API's direct-send
         // window: the dispatcher sends both CLOSE timers in one message, so one executor batch
         // applies one while the other still waits (the mid-batch crash point).
         let end = if i < 2 {
             base.plus_millis(12_000 + 400 * i as i64)
         } else {
-            start.plus_millis(1_000 * (2 + shared::jitter::millis(3) as i64))
+            start.plus_millis(1_000 * (2 + lifecycle_domain::jitter::millis(3) as i64))
         };
         let mut body = json!({
             "name": format!("crash load {i}"),

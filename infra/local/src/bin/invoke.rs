@@ -9,19 +9,19 @@
 
 use std::process::ExitCode;
 
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_adapters::config::Config;
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 use local_stack::functions::functions;
 use local_stack::{aws_env, provision_template};
-use shared::Timestamp;
-use shared::aws::{AwsClients, RequestCounter};
-use shared::config::Config;
-use shared::services::Services;
 
 /// A direct invocation's time budget, as the sweeper's Lambda timeout minus its margin.
 const INVOCATION_BUDGET_MS: i64 = 115_000;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init_stderr();
+    lifecycle_telemetry::logging::init_stderr();
     match run().await {
         Ok(answer) => {
             println!("{answer}");
@@ -48,7 +48,7 @@ async fn run() -> Result<String, String> {
     let stack_name =
         std::env::var("LOCAL_STACK_NAME").unwrap_or_else(|_| "campaign-lifecycle-local".into());
     let sdk_config = aws_env::sdk_config().await;
-    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+    let clients = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
     let stack = provision_template(&clients, &stack_name, &aws_env::region())
         .await
         .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;

@@ -6,24 +6,24 @@
 //! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SWEEP_SECONDS`
 //! (replaces the sweeper's, after `LOCAL_SCHEDULE_SECONDS`), `LOCAL_SQS_POLLERS`
 //! (default 4), `RUST_LOG` (default info), and any of
-//! [`TUNABLE_VARIABLES`](shared::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
+//! [`TUNABLE_VARIABLES`](lifecycle_adapters::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
 //! which override the template's value for every function. `CRASH_AT` arms crash points.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use lifecycle_adapters::aws::fault_injection::FAULT_INJECTION_VARIABLE;
+use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
+use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
+use lifecycle_resilience::ResilienceStats;
 use local_stack::functions::functions;
 use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
-use shared::aws::fault_injection::FAULT_INJECTION_VARIABLE;
-use shared::aws::{AwsClients, FaultInjector, RequestCounter};
-use shared::config::{LogFormat, TUNABLE_VARIABLES};
-use shared::resilience::ResilienceStats;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init(LogFormat::Text);
+    lifecycle_telemetry::logging::init(LogFormat::Text);
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -75,7 +75,7 @@ async fn run() -> Result<(), String> {
     let options = options()?;
     let stack_name = env_or("LOCAL_STACK_NAME", "campaign-lifecycle-local");
     let sdk_config = aws_env::sdk_config().await;
-    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new(), None);
+    let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
     tracing::info!(
         endpoint = aws_env::endpoint(),
         stack = stack_name,
@@ -108,7 +108,7 @@ async fn run() -> Result<(), String> {
     }
     let function_requests = RequestCounter::new();
     let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests, injector.as_ref()),
+        functions: AwsClients::with_faults(&sdk_config, &function_requests, injector.as_ref()),
         function_requests,
         function_resilience: ResilienceStats::default(),
         platform_sqs: setup.sqs.clone(),

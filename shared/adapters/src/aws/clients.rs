@@ -1,0 +1,85 @@
+//! The SDK clients every function uses, built once per cold start from the standard AWS
+//! configuration chain (`AWS_ENDPOINT_URL` points them at a local emulator) with the request
+//! counter attached — and, in builds with the `testing` feature, the fault injector when
+//! `FAULT_INJECTION` is set. The SDK's own
+//! retries are off: requests are retried by the resilience layer only (`docs/resilience.md`).
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+use super::RequestCounter;
+#[cfg(feature = "testing")]
+use super::fault_injection::FaultInjector;
+use crate::config::ConfigError;
+
+/// DynamoDB, SQS and EventBridge clients sharing one configuration.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl AwsClients {
+    /// Loads the environment's AWS configuration and builds the clients (with the fault
+    /// injector of `FAULT_INJECTION` when built with the `testing` feature).
+    pub async fn from_env(counter: &RequestCounter) -> Result<Self, ConfigError> {
+        let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        #[cfg(feature = "testing")]
+        {
+            let injector = FaultInjector::from_env().map_err(|error| ConfigError {
+                variable: super::fault_injection::FAULT_INJECTION_VARIABLE,
+                problem: error.to_string(),
+            })?;
+            if injector.is_some() {
+                tracing::warn!(
+                    "FAULT_INJECTION is set: AWS responses will be turned into failures"
+                );
+            }
+            Ok(Self::with_faults(&sdk_config, counter, injector.as_ref()))
+        }
+        #[cfg(not(feature = "testing"))]
+        Ok(Self::from_sdk_config(&sdk_config, counter))
+    }
+
+    /// Builds the clients from a loaded configuration, with SDK retries off and `counter`
+    /// counting their requests.
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, counter: &RequestCounter) -> Self {
+        Self::with_interceptors(sdk_config, &[SharedInterceptor::new(counter.clone())])
+    }
+
+    /// [`AwsClients::from_sdk_config`], with `injector`'s faults on every request.
+    #[cfg(feature = "testing")]
+    pub fn with_faults(
+        sdk_config: &aws_config::SdkConfig,
+        counter: &RequestCounter,
+        injector: Option<&FaultInjector>,
+    ) -> Self {
+        let mut interceptors = vec![SharedInterceptor::new(counter.clone())];
+        interceptors.extend(injector.map(|i| SharedInterceptor::new(i.clone())));
+        Self::with_interceptors(sdk_config, &interceptors)
+    }
+
+    fn with_interceptors(
+        sdk_config: &aws_config::SdkConfig,
+        interceptors: &[SharedInterceptor],
+    ) -> Self {
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+            .retry_config(RetryConfig::disabled());
+        let mut sqs =
+            aws_sdk_sqs::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        let mut eventbridge = aws_sdk_eventbridge::config::Builder::from(sdk_config)
+            .retry_config(RetryConfig::disabled());
+        for interceptor in interceptors {
+            dynamodb.push_interceptor(interceptor.clone());
+            sqs.push_interceptor(interceptor.clone());
+            eventbridge.push_interceptor(interceptor.clone());
+        }
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
+        }
+    }
+}

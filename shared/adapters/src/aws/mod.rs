@@ -1,0 +1,22 @@
+//! AWS adapters: SDK clients (with the request counter and, in tests, the fault injector
+//! attached), the timers queue, the lifecycle event publisher and DLQ redrive. The DynamoDB store lives in [`crate::store`].
+
+mod clients;
+mod error;
+mod event_publisher;
+#[cfg(feature = "testing")]
+pub mod fault_injection;
+pub mod redrive;
+mod request_counter;
+mod send_with;
+mod timer_queue;
+
+pub use clients::AwsClients;
+pub use error::{Describe, RequestError};
+pub use event_publisher::{EventPublisher, PublishReport};
+#[cfg(feature = "testing")]
+pub use fault_injection::FaultInjector;
+pub use redrive::{DeadLetter, Redrive, RedriveReport, RedriveRequest};
+pub use request_counter::RequestCounter;
+pub use send_with::SendWith;
+pub use timer_queue::{QueueDepth, TimerQueue};

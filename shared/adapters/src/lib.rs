@@ -1,0 +1,12 @@
+//! The AWS adapters of campaign-lifecycle: the DynamoDB store, the timers queue, the
+//! lifecycle event publisher, DLQ redrive, request counting, the implementations of the
+//! resilience layer's ports, heartbeats, the outbox relay, and the services wiring every
+//! Lambda function starts from (with its configuration from the environment).
+
+pub mod aws;
+pub mod config;
+pub mod crash;
+pub mod heartbeat;
+pub mod relay;
+pub mod services;
+pub mod store;

@@ -1,0 +1,111 @@
+//! Cancelling a campaign: one transaction moves the campaign (conditional on the status and
+//! version it was read with), cancels its PENDING timers and writes the outbox event. A
+//! concurrent move makes the transaction fail; the cancel then re-reads and tries again.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use lifecycle_resilience::CallError;
+
+use super::StoreError;
+use super::client::Store;
+use super::timer_writes::Claim;
+use crate::aws::SendWith;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::state_machine::{self, IllegalTransition};
+use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, LifecycleEvent, TimerStatus};
+
+/// Reads and transactions tried before a cancel gives up on a campaign that keeps moving.
+const CANCEL_ATTEMPTS: usize = 3;
+
+/// Reason recorded on timers cancelled with their campaign.
+pub(super) const CANCELLED_WITH_CAMPAIGN: &str = "campaign cancelled";
+
+/// A cancel that took effect.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub campaign: Campaign,
+    pub event: LifecycleEvent,
+}
+
+/// Why a cancel did not take effect.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("campaign not found")]
+    NotFound,
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("the campaign kept changing during the cancel; try again")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Cancels campaign `id` at `now`.
+    pub async fn cancel_campaign(
+        &self,
+        id: &CampaignId,
+        now: Timestamp,
+    ) -> Result<Cancelled, CancelError> {
+        for _ in 0..CANCEL_ATTEMPTS {
+            let partition = self.load_partition(id).await?;
+            let campaign = partition.campaign.ok_or(CancelError::NotFound)?;
+            let transition = state_machine::transition(campaign.status, CampaignStatus::Cancelled)?;
+            let mut moved = campaign.clone();
+            moved.status = CampaignStatus::Cancelled;
+            moved.version += 1;
+            moved.updated_at = now;
+            let event = LifecycleEvent::for_move(
+                transition.event,
+                id,
+                (campaign.status, moved.status),
+                moved.version,
+                now,
+            );
+            let mut writes = vec![self.move_campaign(&campaign, &moved)?];
+            for timer in partition
+                .timers
+                .iter()
+                .filter(|t| t.status == TimerStatus::Pending)
+            {
+                writes.push(
+                    TransactWriteItem::builder()
+                        .update(self.cancel_timer(
+                            id,
+                            timer.kind,
+                            None,
+                            Claim::Pending,
+                            CANCELLED_WITH_CAMPAIGN,
+                        )?)
+                        .build(),
+                );
+            }
+            writes.push(self.outbox_put(&event)?);
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send_with(&self.resilience)
+                .await
+            {
+                Ok(_) => {
+                    return Ok(Cancelled {
+                        campaign: moved,
+                        event,
+                    });
+                }
+                Err(CallError::Failed(SdkError::ServiceError(e)))
+                    if matches!(
+                        e.err(),
+                        TransactWriteItemsError::TransactionCanceledException(_)
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(StoreError::aws("TransactWriteItems", e).into()),
+            }
+        }
+        Err(CancelError::Contended)
+    }
+}

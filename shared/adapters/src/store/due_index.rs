@@ -1,0 +1,175 @@
+//! Reading the ByDue index: one range of one partition, oldest first, in pages. The
+//! dispatcher reads PENDING timers from its watermark up to a horizon; the sweeper reads
+//! overdue PENDING timers, expired leases and outbox records nobody cleared.
+
+use super::client::{Store, s};
+use super::items::{self, AlertItem, Item, OutboxItem, TimerItem};
+use super::{StoreError, keys};
+use crate::aws::SendWith;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::{Alert, DueTimer, LifecycleEvent, Timer};
+
+/// Timers of one shard, in due order.
+#[derive(Debug, Clone, Default)]
+pub struct DuePage {
+    /// The timers to send: those read, less the ones the API queued at creation.
+    pub timers: Vec<DueTimer>,
+    /// Timers read but left out because the API queued them at creation.
+    pub queued_at_creation: usize,
+    /// Due time of the last timer read (sent or not): where a truncated read stopped.
+    pub last_read_due: Option<Timestamp>,
+    /// More timers up to the horizon remain (the limit was reached).
+    pub truncated: bool,
+}
+
+/// Items of one index range, and whether the limit cut it short.
+struct Range {
+    items: Vec<Item>,
+    truncated: bool,
+}
+
+impl Store {
+    /// PENDING timers of `shard` due in `(after, until]`, at most `limit` read; those the
+    /// API queued at creation are counted, not returned.
+    pub async fn due_timers(
+        &self,
+        shard: u16,
+        after: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<DuePage, StoreError> {
+        let range = self
+            .index_range(&keys::timer_due_pk(shard), Some(after), until, limit)
+            .await?;
+        let mut page = DuePage {
+            truncated: range.truncated,
+            ..DuePage::default()
+        };
+        for item in range.items {
+            let timer = items::from_item::<TimerItem>(item)?.timer;
+            page.last_read_due = Some(timer.due_at);
+            if timer.queued_at_creation {
+                page.queued_at_creation += 1;
+            } else {
+                page.timers.push(DueTimer::from(&timer));
+            }
+        }
+        Ok(page)
+    }
+
+    /// PENDING timers of `shard` due at or before `until` (however old), at most `limit`.
+    pub async fn overdue_timers(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        self.timers_until(&keys::timer_due_pk(shard), until, limit)
+            .await
+    }
+
+    /// RUNNING timers of `shard` whose lease ran out at or before `now`, at most `limit`.
+    pub async fn expired_leases(
+        &self,
+        shard: u16,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        self.timers_until(&keys::lease_due_pk(shard), now, limit)
+            .await
+    }
+
+    /// Timers of ByDue partition `due_pk` sorted at or before `until`, at most `limit`.
+    async fn timers_until(
+        &self,
+        due_pk: &str,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let range = self.index_range(due_pk, None, until, limit).await?;
+        range
+            .items
+            .into_iter()
+            .map(|item| Ok(items::from_item::<TimerItem>(item)?.timer))
+            .collect()
+    }
+
+    /// Outbox events of `shard` written at or before `until` and still not cleared.
+    pub async fn stale_outbox(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+        let range = self
+            .index_range(&keys::outbox_due_pk(shard), None, until, limit)
+            .await?;
+        range
+            .items
+            .into_iter()
+            .map(|item| Ok(items::from_item::<OutboxItem>(item)?.event))
+            .collect()
+    }
+
+    /// Alerts raised at or before `until` and not yet published.
+    pub async fn unpublished_alerts(
+        &self,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let range = self
+            .index_range(keys::ALERT_DUE_PK, None, until, limit)
+            .await?;
+        range
+            .items
+            .into_iter()
+            .map(|item| Ok(items::from_item::<AlertItem>(item)?.alert))
+            .collect()
+    }
+
+    /// Entries of ByDue partition `due_pk` with sort time in `(after, until]` (from the
+    /// start when `after` is `None`), following pages up to `limit` items.
+    async fn index_range(
+        &self,
+        due_pk: &str,
+        after: Option<Timestamp>,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Range, StoreError> {
+        let mut range = Range {
+            items: Vec::new(),
+            truncated: false,
+        };
+        let mut start_key: Option<Item> = None;
+        let low = after.map_or_else(|| "0".to_owned(), keys::due_sk_after);
+        loop {
+            let remaining = limit as usize - range.items.len();
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::BY_DUE_INDEX)
+                .key_condition_expression("#duePk = :pk AND #dueSk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#duePk", keys::DUE_PK)
+                .expression_attribute_names("#dueSk", keys::DUE_SK)
+                .expression_attribute_values(":pk", s(due_pk))
+                .expression_attribute_values(":lo", s(&low))
+                .expression_attribute_values(":hi", s(keys::due_sk_after(until)))
+                .limit(remaining.min(1000) as i32)
+                .set_exclusive_start_key(start_key.take())
+                .send_with(&self.resilience)
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            range.items.extend(output.items().iter().cloned());
+            match output.last_evaluated_key() {
+                Some(key) if range.items.len() < limit as usize => start_key = Some(key.clone()),
+                Some(_) => {
+                    range.truncated = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(range)
+    }
+}

@@ -1,0 +1,113 @@
+//! The outbox: each committed event is stored with its transaction and deleted once the bus
+//! has it. Deleting is idempotent, so a crash between publish and delete only means the event
+//! is published again later (consumers dedupe by `eventId`).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, Put, TransactWriteItem, WriteRequest};
+
+use super::client::{Store, key};
+use super::items::{self, Item, OutboxItem};
+use super::{StoreError, keys};
+use crate::aws::SendWith;
+use lifecycle_domain::{CampaignId, LifecycleEvent};
+use lifecycle_resilience::AwsError;
+
+/// Deletes per `BatchWriteItem` (the DynamoDB maximum).
+const BATCH_DELETES: usize = 25;
+/// Rounds of re-sending unprocessed deletes.
+const UNPROCESSED_ROUNDS: u32 = 3;
+
+impl Store {
+    /// The outbox event `event_id` of campaign `campaign_id`, if still there.
+    pub async fn outbox_event(
+        &self,
+        campaign_id: &CampaignId,
+        event_id: &str,
+    ) -> Result<Option<LifecycleEvent>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::campaign_pk(campaign_id),
+                keys::outbox_sk(event_id),
+            )))
+            .consistent_read(true)
+            .send_with(&self.resilience)
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        match output.item {
+            Some(item) => Ok(Some(items::from_item::<OutboxItem>(item)?.event)),
+            None => Ok(None),
+        }
+    }
+
+    /// The outbox record of `event`, written inside the transaction that caused it.
+    pub(super) fn outbox_put(
+        &self,
+        event: &LifecycleEvent,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::to_item(&OutboxItem::new(
+                event,
+                self.due_shards,
+            ))?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Deletes the outbox records of published `events`.
+    pub async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        for chunk in events.chunks(BATCH_DELETES) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|event| {
+                    let key: Item = key(
+                        keys::campaign_pk(&event.campaign_id),
+                        keys::outbox_sk(&event.event_id),
+                    );
+                    DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, _>>()?;
+            for round in 0..=UNPROCESSED_ROUNDS {
+                if requests.is_empty() {
+                    break;
+                }
+                if round == UNPROCESSED_ROUNDS {
+                    return Err(StoreError::Aws(AwsError {
+                        operation: "BatchWriteItem",
+                        code: "UnprocessedItems".into(),
+                        message: format!("{} outbox deletes left unprocessed", requests.len()),
+                        status: None,
+                    }));
+                }
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(lifecycle_domain::jitter::millis(
+                        50 << round,
+                    )))
+                    .await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send_with(&self.resilience)
+                    .await
+                    .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+                requests = output
+                    .unprocessed_items()
+                    .and_then(|items| items.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! Firing a timer: one TransactWriteItems, no read before it.
+//!
+//! 1. timer PENDING → COMPLETED, conditional on `status = PENDING AND dueAt = :due`, leaving
+//!    the due index;
+//! 2. the campaign move, conditional on `status = from` (the status graph is acyclic and each
+//!    status a timer moves from — SCHEDULED, RUNNING, CLOSED/REWARD_CLAIM — is reached by one
+//!    path, so `status = from` pins the version too — no ABA), or, for
+//!    a reminder, a ConditionCheck that the campaign is still in the status the reminder read;
+//! 3. the outbox event, `attribute_not_exists`.
+//!
+//! If the transaction is cancelled, the cancellation reasons (with `ALL_OLD` images) say why
+//! without another read: the timer was already handled (a duplicate delivery or a lost race —
+//! its event is handed back for publishing if it is still in the outbox), or the campaign no
+//! longer fits (the timer is CANCELLED with the reason), or it does not fit *yet* (its
+//! predecessor has not fired — the caller retries later).
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    CancellationReason, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use lifecycle_resilience::CallError;
+
+use super::client::{Store, key, n, s};
+use super::timer_writes::Claim;
+use super::{StoreError, keys};
+use crate::aws::SendWith;
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::state_machine::can_still_reach;
+use lifecycle_domain::{CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerStatus};
+
+/// What firing a timer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Committed now: the campaign moved (or the reminder was recorded) with this event.
+    Applied(LifecycleEvent),
+    /// Already handled earlier; `unpublished` is its event if it is still in the outbox.
+    AlreadyDone { unpublished: Option<LifecycleEvent> },
+    /// The campaign's state no longer fits: the timer is now CANCELLED with this reason.
+    Obsolete { reason: String },
+    /// The campaign has not reached the status this timer needs yet; try again later.
+    Early { reason: String },
+}
+
+impl Store {
+    /// Fires PENDING `timer` at `fired_at` — exactly once, however often it is called.
+    pub async fn apply_timer(
+        &self,
+        timer: &DueTimer,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.apply_claimed_timer(timer, Claim::Pending, fired_at)
+            .await
+    }
+
+    /// Fires `timer` held under `claim` (PENDING, or RUNNING under our lease).
+    pub async fn apply_claimed_timer(
+        &self,
+        timer: &DueTimer,
+        claim: Claim<'_>,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        {
+            let status_before = match timer.effect {
+                TimerEffect::Move { from, .. } => from,
+                TimerEffect::Remind => match self.get_campaign(&timer.campaign_id).await? {
+                    Some(campaign) if timer.effect.fits(campaign.status) => campaign.status,
+                    other => {
+                        return self
+                            .not_fitting(timer, claim, other.map(|c| c.status))
+                            .await;
+                    }
+                },
+            };
+            let (event_type, from, to) = timer.effect.event(status_before);
+            let event = LifecycleEvent::for_timer(
+                event_type,
+                &timer.timer_id,
+                &timer.campaign_id,
+                (from, to),
+                timer.due_at,
+                fired_at,
+            );
+            let writes = vec![
+                self.complete_timer(timer, claim, fired_at)?,
+                self.campaign_write(timer, status_before, fired_at)?,
+                self.outbox_put(&event)?,
+            ];
+            let error = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send_with(&self.resilience)
+                .await
+            {
+                Ok(_) => return Ok(ApplyOutcome::Applied(event)),
+                Err(error) => error,
+            };
+            let reasons = match &error {
+                CallError::Failed(SdkError::ServiceError(service)) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                        cancelled.cancellation_reasons().to_vec()
+                    }
+                    _ => return Err(StoreError::aws("TransactWriteItems", error)),
+                },
+                _ => return Err(StoreError::aws("TransactWriteItems", error)),
+            };
+            if failed_condition(reasons.first()) {
+                let status = reasons[0].item().and_then(|item| item.get("status"));
+                if status.and_then(|v| v.as_s().ok()).map(String::as_str)
+                    == Some(TimerStatus::Running.as_str())
+                {
+                    return Ok(ApplyOutcome::Early {
+                        reason: "timer is RUNNING under another worker's lease".into(),
+                    });
+                }
+                return self.already_done(&event).await;
+            }
+            if failed_condition(reasons.get(1)) {
+                let status = match reasons[1].item().and_then(|item| item.get("status")) {
+                    Some(value) => value.as_s().ok().and_then(|s| CampaignStatus::parse(s)),
+                    None => self
+                        .get_campaign(&timer.campaign_id)
+                        .await?
+                        .map(|c| c.status),
+                };
+                return self.not_fitting(timer, claim, status).await;
+            }
+            // Conflicts and throttles were retried by the resilience layer already.
+            Err(StoreError::aws("TransactWriteItems", error))
+        }
+    }
+
+    /// Timer PENDING or leased by us (due at the message's time) → COMPLETED, out of the due
+    /// index, one more attempt counted.
+    fn complete_timer(
+        &self,
+        timer: &DueTimer,
+        claim: Claim<'_>,
+        fired_at: Timestamp,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::campaign_pk(&timer.campaign_id),
+                keys::timer_sk(timer.kind),
+            )))
+            .update_expression(
+                "SET #status = :completed, #firedAt = :fired ADD #attempts :one REMOVE #duePk, #dueSk, #leaseOwner, #leaseExpiresAt",
+            )
+            .expression_attribute_names("#dueAt", "dueAt")
+            .expression_attribute_names("#firedAt", "firedAt")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_names("#duePk", keys::DUE_PK)
+            .expression_attribute_names("#dueSk", keys::DUE_SK)
+            .expression_attribute_names("#leaseOwner", "leaseOwner")
+            .expression_attribute_names("#leaseExpiresAt", "leaseExpiresAt")
+            .expression_attribute_values(":due", s(timer.due_at.to_rfc3339()))
+            .expression_attribute_values(":completed", s(TimerStatus::Completed.as_str()))
+            .expression_attribute_values(":fired", s(fired_at.to_rfc3339()))
+            .expression_attribute_values(":one", n(1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let (update, claimed) = claim.guard(update);
+        let update = update
+            .condition_expression(format!("{claimed} AND #dueAt = :due"))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The campaign move of a MOVE timer, or the status check of a reminder.
+    fn campaign_write(
+        &self,
+        timer: &DueTimer,
+        status_before: CampaignStatus,
+        fired_at: Timestamp,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let campaign_key = key(keys::campaign_pk(&timer.campaign_id), keys::CAMPAIGN_SK);
+        match timer.effect {
+            TimerEffect::Move { from, to } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(campaign_key))
+                    .condition_expression("#status = :from")
+                    .update_expression(
+                        "SET #status = :to, #statusPk = :statusPk, #statusSk = :statusSk, #updatedAt = :now ADD #version :one",
+                    )
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#statusPk", keys::STATUS_PK)
+                    .expression_attribute_names("#statusSk", keys::STATUS_SK)
+                    .expression_attribute_values(
+                        ":statusSk",
+                        s(keys::status_sk(
+                            timer.next_deadline.unwrap_or(fired_at),
+                            &timer.campaign_id,
+                        )),
+                    )
+                    .expression_attribute_names("#updatedAt", "updatedAt")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":from", s(from.as_str()))
+                    .expression_attribute_values(":to", s(to.as_str()))
+                    .expression_attribute_values(":statusPk", s(keys::status_pk(to)))
+                    .expression_attribute_values(":now", s(fired_at.to_rfc3339()))
+                    .expression_attribute_values(":one", n(1))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            TimerEffect::Remind => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(campaign_key))
+                    .condition_expression("#status = :seen")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":seen", s(status_before.as_str()))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()?;
+                Ok(TransactWriteItem::builder().condition_check(check).build())
+            }
+        }
+    }
+
+    /// The timer was handled before: hand back its event if it was never cleared from the
+    /// outbox (published or not, consumers dedupe by `eventId`).
+    async fn already_done(&self, event: &LifecycleEvent) -> Result<ApplyOutcome, StoreError> {
+        let unpublished = self
+            .outbox_event(&event.campaign_id, &event.event_id)
+            .await?;
+        Ok(ApplyOutcome::AlreadyDone { unpublished })
+    }
+
+    /// The campaign is not in the status the timer needs: early (retry) or obsolete (cancel).
+    async fn not_fitting(
+        &self,
+        timer: &DueTimer,
+        claim: Claim<'_>,
+        status: Option<CampaignStatus>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let needs: &[CampaignStatus] = match &timer.effect {
+            TimerEffect::Move { from, .. } => std::slice::from_ref(from),
+            TimerEffect::Remind => &TimerEffect::REMIND_WHILE,
+        };
+        let needs_text = needs
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        if let Some(status) = status
+            && needs.iter().any(|&need| can_still_reach(status, need))
+        {
+            return Ok(ApplyOutcome::Early {
+                reason: format!(
+                    "campaign is {status}; {} waits for {needs_text}",
+                    timer.kind
+                ),
+            });
+        }
+        let reason = match status {
+            Some(status) => format!(
+                "campaign is {status}; {} applies to {needs_text}",
+                timer.kind
+            ),
+            None => "campaign not found".to_owned(),
+        };
+        let cancelled = self
+            .cancel_timer_now(
+                &timer.campaign_id,
+                timer.kind,
+                Some(timer.due_at),
+                claim,
+                &reason,
+            )
+            .await?;
+        Ok(if cancelled {
+            ApplyOutcome::Obsolete { reason }
+        } else {
+            ApplyOutcome::AlreadyDone { unpublished: None }
+        })
+    }
+}
+
+fn failed_condition(reason: Option<&CancellationReason>) -> bool {
+    reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}

@@ -1,0 +1,153 @@
+//! Alerts for operators, published on the bus with `detail-type` `AlertRaised` (the alert
+//! fan-out routes them). Like lifecycle events they go through an outbox written with the
+//! state change that raised them, and their id is stable, so a republished alert keeps it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::event::{BusEvent, stable_id};
+use crate::timer::Timer;
+
+/// The `detail-type` of every alert.
+pub const ALERT_DETAIL_TYPE: &str = "AlertRaised";
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlertKind {
+    /// A timer's lease expired too many times; it is FAILED and needs an operator.
+    TimerFailed,
+    /// The dispatcher stopped: no heartbeat or watermark save for longer than the threshold.
+    DispatcherStalled,
+    /// A dependency's shared circuit breaker changed state (opened, probing, closed).
+    CircuitStateChanged,
+    /// An error matched a failure pattern whose actions include an alert.
+    FailurePatternMatched,
+}
+
+/// How urgent it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+/// One alert: the `detail` published on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub alert_id: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// What it is about (a timer id, a function name).
+    pub subject: String,
+    pub message: String,
+    pub raised_at: Timestamp,
+    /// The stable code of the error behind the alert (`AWS_THROTTLED`, …), when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+impl Alert {
+    /// `timer` was set FAILED after `attempts` expired leases.
+    pub fn timer_failed(timer: &Timer, attempts: u32, raised_at: Timestamp) -> Self {
+        let key = format!(
+            "alert/timer-failed/{}/{}",
+            timer.timer_id,
+            timer.due_at.millis()
+        );
+        Self {
+            alert_id: stable_id(&key),
+            kind: AlertKind::TimerFailed,
+            severity: Severity::Critical,
+            subject: timer.timer_id.to_string(),
+            message: format!(
+                "timer {} ({} due {}) FAILED after {attempts} attempts whose leases expired",
+                timer.timer_id, timer.kind, timer.due_at
+            ),
+            raised_at,
+            error_code: None,
+        }
+    }
+}
+
+impl Alert {
+    /// The dispatcher was last seen at `last_seen` (`age_s` ago). One alert per outage: the id
+    /// depends on the last sign of life, so sweeps during the same outage raise it once.
+    pub fn dispatcher_stalled(last_seen: Timestamp, age_s: i64, raised_at: Timestamp) -> Self {
+        let key = format!("alert/dispatcher-stalled/{}", last_seen.millis());
+        Self {
+            alert_id: stable_id(&key),
+            kind: AlertKind::DispatcherStalled,
+            severity: Severity::Critical,
+            subject: "timer-dispatcher".into(),
+            message: format!(
+                "the timer dispatcher was last seen {age_s} s ago ({last_seen}); timers are not being dispatched, the sweeper fires them late"
+            ),
+            raised_at,
+            error_code: None,
+        }
+    }
+}
+
+impl Alert {
+    /// `dependency`'s breaker moved `from` → `to` (its record is now at `version`); one alert
+    /// per transition. Opening is critical, probing and closing are warnings.
+    pub fn circuit_changed(
+        dependency: &str,
+        (from, to): (&str, &str),
+        version: u64,
+        reason: &str,
+        error_code: Option<&str>,
+        raised_at: Timestamp,
+    ) -> Self {
+        Self {
+            alert_id: stable_id(&format!("alert/circuit/{dependency}/{version}")),
+            kind: AlertKind::CircuitStateChanged,
+            severity: if to == "OPEN" {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            subject: dependency.into(),
+            message: format!("circuit breaker of {dependency}: {from} -> {to} ({reason})"),
+            raised_at,
+            error_code: error_code.map(str::to_owned),
+        }
+    }
+
+    /// An error matched failure pattern `pattern_id`; one alert per pattern per cooldown
+    /// window (`window` = its number since the epoch), whichever instance sees it.
+    pub fn pattern_matched(
+        pattern_id: &str,
+        window: i64,
+        error_code: &str,
+        message: &str,
+        raised_at: Timestamp,
+    ) -> Self {
+        Self {
+            alert_id: stable_id(&format!("alert/pattern/{pattern_id}/{window}")),
+            kind: AlertKind::FailurePatternMatched,
+            severity: Severity::Critical,
+            subject: pattern_id.into(),
+            message: message.into(),
+            raised_at,
+            error_code: Some(error_code.into()),
+        }
+    }
+}
+
+impl BusEvent for Alert {
+    fn event_id(&self) -> &str {
+        &self.alert_id
+    }
+
+    fn detail_type(&self) -> &str {
+        ALERT_DETAIL_TYPE
+    }
+
+    fn detail_json(&self) -> String {
+        serde_json::to_string(self).expect("alerts are always serialisable")
+    }
+}

@@ -1,0 +1,123 @@
+//! A campaign: its schedule, its lifecycle status and the version every move increments.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// Opaque campaign identifier (a UUID v4 in its hyphenated text form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CampaignId(String);
+
+impl CampaignId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Wraps an id received from outside (API path, queue message, item).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a campaign is in its lifecycle. Moves are defined in [`crate::state_machine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CampaignStatus {
+    Scheduled,
+    Running,
+    Closed,
+    RewardClaim,
+    Expired,
+    Cancelled,
+}
+
+impl CampaignStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [CampaignStatus; 6] = [
+        CampaignStatus::Scheduled,
+        CampaignStatus::Running,
+        CampaignStatus::Closed,
+        CampaignStatus::RewardClaim,
+        CampaignStatus::Expired,
+        CampaignStatus::Cancelled,
+    ];
+
+    /// The wire name, e.g. `REWARD_CLAIM`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Scheduled => "SCHEDULED",
+            CampaignStatus::Running => "RUNNING",
+            CampaignStatus::Closed => "CLOSED",
+            CampaignStatus::RewardClaim => "REWARD_CLAIM",
+            CampaignStatus::Expired => "EXPIRED",
+            CampaignStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The schedule still moves a campaign out of this status (SCHEDULED, RUNNING,
+    /// REWARD_CLAIM); a CLOSED campaign only moves if cancelled.
+    pub const fn awaits_schedule(self) -> bool {
+        matches!(
+            self,
+            CampaignStatus::Scheduled | CampaignStatus::Running | CampaignStatus::RewardClaim
+        )
+    }
+
+    /// No move leaves a terminal status.
+    pub const fn is_terminal(self) -> bool {
+        matches!(self, CampaignStatus::Expired | CampaignStatus::Cancelled)
+    }
+}
+
+impl fmt::Display for CampaignStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A campaign as stored and returned by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    /// End of the reward claim window; `None` means the campaign has no claim window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_reminder_at: Option<Timestamp>,
+    /// Incremented by every status move; guards read-modify-write moves.
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Campaign {
+    /// Whether the campaign opens a reward claim window when it closes.
+    pub fn has_claim_window(&self) -> bool {
+        self.claim_until.is_some()
+    }
+}

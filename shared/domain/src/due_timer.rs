@@ -1,0 +1,36 @@
+//! The part of a timer the executor needs to fire it without reading it first: what the
+//! dispatcher (and the API, for short-notice timers) puts on the timers queue.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::campaign::CampaignId;
+use crate::timer::{Timer, TimerEffect, TimerId, TimerKind};
+
+/// A timer handed to the executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueTimer {
+    pub timer_id: TimerId,
+    pub campaign_id: CampaignId,
+    pub kind: TimerKind,
+    pub due_at: Timestamp,
+    #[serde(flatten)]
+    pub effect: TimerEffect,
+    /// See [`Timer::next_deadline`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_deadline: Option<Timestamp>,
+}
+
+impl From<&Timer> for DueTimer {
+    fn from(timer: &Timer) -> Self {
+        Self {
+            timer_id: timer.timer_id.clone(),
+            campaign_id: timer.campaign_id.clone(),
+            kind: timer.kind,
+            due_at: timer.due_at,
+            effect: timer.effect,
+            next_deadline: timer.next_deadline,
+        }
+    }
+}

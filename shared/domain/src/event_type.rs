@@ -1,0 +1,29 @@
+//! The kinds of lifecycle events (their EventBridge `detail-type`): what the state machine
+//! and timers emit, known before any event exists.
+
+use serde::{Deserialize, Serialize};
+
+/// The EventBridge `detail-type` of a lifecycle event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    CampaignStarted,
+    CampaignClosed,
+    CampaignRewardClaimOpened,
+    CampaignExpired,
+    CampaignCancelled,
+    RewardReminderDue,
+}
+
+impl EventType {
+    /// The `detail-type` text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventType::CampaignStarted => "CampaignStarted",
+            EventType::CampaignClosed => "CampaignClosed",
+            EventType::CampaignRewardClaimOpened => "CampaignRewardClaimOpened",
+            EventType::CampaignExpired => "CampaignExpired",
+            EventType::CampaignCancelled => "CampaignCancelled",
+            EventType::RewardReminderDue => "RewardReminderDue",
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The I/O-free core of campaign-lifecycle: campaigns, their timers, the one state machine
+//! that moves them, validation of new campaigns, the campaign schedule and misfire rules,
+//! lifecycle events, alerts, timer messages, timestamps and the clock port. No AWS types, no
+//! async runtime, no I/O: every function here is a pure function of its arguments (and of an
+//! injected [`Clock`]), so it is unit-tested without an emulator.
+
+pub mod alert;
+pub mod audit;
+pub mod campaign;
+pub mod clock;
+pub mod due_timer;
+pub mod event;
+pub mod event_type;
+pub mod health;
+pub mod jitter;
+pub mod misfire;
+pub mod recovery;
+pub mod schedule;
+pub mod state_machine;
+pub mod timer;
+pub mod timer_messages;
+pub mod timer_plan;
+pub mod timestamp;
+pub mod validation;
+
+pub use alert::{Alert, AlertKind, Severity};
+pub use audit::AuditRecord;
+pub use campaign::{Campaign, CampaignId, CampaignStatus};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use due_timer::DueTimer;
+pub use event::{BusEvent, EventType, LifecycleEvent};
+pub use misfire::{MisfirePolicy, MissedTimer};
+pub use state_machine::{IllegalTransition, Transition};
+pub use timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
+pub use timestamp::Timestamp;
+pub use validation::{FieldErrors, NewCampaign, ValidatedCampaign};

@@ -1,0 +1,213 @@
+//! Timers: the durable "at time T, do X to campaign C" records that drive the lifecycle.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::campaign::{CampaignId, CampaignStatus};
+use crate::event_type::EventType;
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TimerKind {
+    StartCampaign,
+    CloseCampaign,
+    ExpireCampaign,
+    RewardReminder,
+}
+
+impl TimerKind {
+    /// Every kind.
+    pub const ALL: [TimerKind; 4] = [
+        TimerKind::StartCampaign,
+        TimerKind::CloseCampaign,
+        TimerKind::ExpireCampaign,
+        TimerKind::RewardReminder,
+    ];
+
+    /// The wire name, e.g. `START_CAMPAIGN`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::StartCampaign => "START_CAMPAIGN",
+            TimerKind::CloseCampaign => "CLOSE_CAMPAIGN",
+            TimerKind::ExpireCampaign => "EXPIRE_CAMPAIGN",
+            TimerKind::RewardReminder => "REWARD_REMINDER",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+impl fmt::Display for TimerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A timer's own lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TimerStatus {
+    /// Waiting for its due time; the only status present in the due index.
+    Pending,
+    /// Claimed under a lease by a worker (multi-step work).
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TimerStatus {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimerStatus::Pending => "PENDING",
+            TimerStatus::Running => "RUNNING",
+            TimerStatus::Completed => "COMPLETED",
+            TimerStatus::Failed => "FAILED",
+            TimerStatus::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// `<campaignId>:<KIND>` — a campaign has at most one timer of each kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimerId(String);
+
+impl TimerId {
+    /// The id of `campaign`'s timer of `kind`.
+    pub fn new(campaign: &CampaignId, kind: TimerKind) -> Self {
+        Self(format!("{campaign}:{kind}"))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TimerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The effect of firing a timer, fixed when the timer is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TimerEffect {
+    /// Move the campaign `from` → `to` (a legal transition).
+    Move {
+        from: CampaignStatus,
+        to: CampaignStatus,
+    },
+    /// Emit a reminder while the campaign is in one of these statuses; no move.
+    Remind,
+}
+
+impl TimerEffect {
+    /// Statuses in which a reminder may fire.
+    pub const REMIND_WHILE: [CampaignStatus; 2] =
+        [CampaignStatus::Closed, CampaignStatus::RewardClaim];
+
+    /// Whether the campaign's current status lets this effect apply.
+    pub fn fits(self, status: CampaignStatus) -> bool {
+        match self {
+            TimerEffect::Move { from, .. } => status == from,
+            TimerEffect::Remind => Self::REMIND_WHILE.contains(&status),
+        }
+    }
+
+    /// The event this effect emits and the (from, to) it reports, given the status it applied in.
+    pub fn event(
+        self,
+        status_before: CampaignStatus,
+    ) -> (EventType, CampaignStatus, CampaignStatus) {
+        match self {
+            TimerEffect::Move { from, to } => {
+                let event = crate::state_machine::transition(from, to)
+                    .map(|t| t.event)
+                    .expect("timer effects are planned from legal transitions");
+                (event, from, to)
+            }
+            TimerEffect::Remind => (EventType::RewardReminderDue, status_before, status_before),
+        }
+    }
+}
+
+/// A timer as stored and listed by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timer {
+    pub timer_id: TimerId,
+    pub campaign_id: CampaignId,
+    pub kind: TimerKind,
+    pub status: TimerStatus,
+    pub due_at: Timestamp,
+    #[serde(flatten)]
+    pub effect: TimerEffect,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fired_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// The API sent it to the queue when the campaign was created (it was due within the
+    /// direct-send window), so the dispatcher does not send it again. It stays in the due
+    /// index: if that send was lost, the missed-timer sweep still finds it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued_at_creation: bool,
+    /// For a MOVE timer: when the campaign is scheduled to leave the status it moves to
+    /// (`None`: it stays there). The move stores it as the campaign's ByStatus sort time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_deadline: Option<Timestamp>,
+    /// While RUNNING: the worker holding the timer's lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    /// While RUNNING: when the lease runs out and the sweeper may take the timer back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn move_fits_only_its_from_status() {
+        let close = TimerEffect::Move {
+            from: CampaignStatus::Running,
+            to: CampaignStatus::Closed,
+        };
+        assert!(close.fits(CampaignStatus::Running));
+        assert!(!close.fits(CampaignStatus::Scheduled));
+        assert!(!close.fits(CampaignStatus::Cancelled));
+    }
+
+    #[test]
+    fn reminder_fits_closed_and_claim_window_only() {
+        for status in CampaignStatus::ALL {
+            let expected = matches!(status, CampaignStatus::Closed | CampaignStatus::RewardClaim);
+            assert_eq!(TimerEffect::Remind.fits(status), expected, "{status}");
+        }
+        let (event, from, to) = TimerEffect::Remind.event(CampaignStatus::RewardClaim);
+        assert_eq!(event, EventType::RewardReminderDue);
+        assert_eq!(
+            (from, to),
+            (CampaignStatus::RewardClaim, CampaignStatus::RewardClaim)
+        );
+    }
+
+    #[test]
+    fn timer_ids_name_campaign_and_kind() {
+        let id = TimerId::new(&CampaignId::new("abc"), TimerKind::ExpireCampaign);
+        assert_eq!(id.as_str(), "abc:EXPIRE_CAMPAIGN");
+    }
+}

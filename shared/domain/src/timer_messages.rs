@@ -1,0 +1,135 @@
+//! Timers queue messages: how due timers are grouped into SQS messages and delayed so each
+//! arrives in the second it is due.
+//!
+//! Timers due in the same second share one message (at most [`MAX_TIMERS_PER_MESSAGE`]), so
+//! the executor publishes their events and clears their outbox with one request each. The
+//! delay is the whole seconds until the due time (SQS delays in seconds, at most 15 minutes);
+//! the executor waits out the sub-second rest.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DueTimer;
+use crate::Timestamp;
+
+/// Timers carried by one message.
+pub const MAX_TIMERS_PER_MESSAGE: usize = 10;
+/// The longest per-message delay SQS accepts.
+pub const MAX_DELAY_SECONDS: i32 = 900;
+
+/// The JSON body of a timers queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerMessage {
+    pub timers: Vec<DueTimer>,
+}
+
+impl TimerMessage {
+    /// The JSON body.
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).expect("timer messages are always serialisable")
+    }
+
+    /// Parses a body; the error says what is wrong with it.
+    pub fn parse(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
+/// A message ready to send: its body and delay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub delay_seconds: i32,
+    pub message: TimerMessage,
+}
+
+/// Whole seconds from `now` until `due`, clamped to what SQS accepts.
+pub fn delay_seconds(due: Timestamp, now: Timestamp) -> i32 {
+    let seconds = due.millis_since(now).div_euclid(1000);
+    seconds.clamp(0, i64::from(MAX_DELAY_SECONDS)) as i32
+}
+
+/// Groups `timers` into messages: same due second together, at most
+/// [`MAX_TIMERS_PER_MESSAGE`] each, in due order.
+pub fn plan_messages(timers: &[DueTimer], now: Timestamp) -> Vec<OutgoingMessage> {
+    let mut sorted: Vec<&DueTimer> = timers.iter().collect();
+    sorted.sort_by_key(|t| (t.due_at, t.timer_id.clone()));
+    let mut messages: Vec<OutgoingMessage> = Vec::new();
+    let mut current_second = None;
+    for timer in sorted {
+        let second = timer.due_at.epoch_seconds();
+        let starts_new = match (current_second, messages.last()) {
+            (Some(s), Some(last)) => {
+                s != second || last.message.timers.len() >= MAX_TIMERS_PER_MESSAGE
+            }
+            _ => true,
+        };
+        if starts_new {
+            messages.push(OutgoingMessage {
+                delay_seconds: delay_seconds(timer.due_at, now),
+                message: TimerMessage { timers: Vec::new() },
+            });
+            current_second = Some(second);
+        }
+        let last = messages.last_mut().expect("a message was just pushed");
+        // The earliest timer of a message decides its delay; later ones in the same second
+        // wait in the executor.
+        last.delay_seconds = last.delay_seconds.min(delay_seconds(timer.due_at, now));
+        last.message.timers.push(timer.clone());
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CampaignId, CampaignStatus, TimerEffect, TimerId, TimerKind};
+
+    fn timer(campaign: &str, due_millis: i64) -> DueTimer {
+        let campaign_id = CampaignId::new(campaign);
+        DueTimer {
+            timer_id: TimerId::new(&campaign_id, TimerKind::StartCampaign),
+            campaign_id,
+            kind: TimerKind::StartCampaign,
+            due_at: Timestamp::from_millis(due_millis),
+            effect: TimerEffect::Move {
+                from: CampaignStatus::Scheduled,
+                to: CampaignStatus::Running,
+            },
+            next_deadline: None,
+        }
+    }
+
+    #[test]
+    fn delay_is_whole_seconds_until_due_clamped_to_sqs_limits() {
+        let now = Timestamp::from_millis(10_000);
+        assert_eq!(delay_seconds(Timestamp::from_millis(10_999), now), 0);
+        assert_eq!(delay_seconds(Timestamp::from_millis(12_500), now), 2);
+        assert_eq!(delay_seconds(Timestamp::from_millis(5_000), now), 0);
+        assert_eq!(delay_seconds(Timestamp::from_millis(10_000_000), now), 900);
+    }
+
+    #[test]
+    fn timers_of_one_second_share_a_message_of_at_most_ten() {
+        let now = Timestamp::from_millis(0);
+        let mut timers: Vec<DueTimer> = (0..12)
+            .map(|i| timer(&format!("c{i:02}"), 5_000 + i * 10))
+            .collect();
+        timers.push(timer("late", 6_200));
+        let messages = plan_messages(&timers, now);
+        let sizes: Vec<usize> = messages.iter().map(|m| m.message.timers.len()).collect();
+        assert_eq!(sizes, vec![10, 2, 1]);
+        let delays: Vec<i32> = messages.iter().map(|m| m.delay_seconds).collect();
+        assert_eq!(delays, vec![5, 5, 6]);
+        assert_eq!(messages[2].message.timers[0].campaign_id.as_str(), "late");
+    }
+
+    #[test]
+    fn bodies_round_trip_and_bad_bodies_are_rejected() {
+        let message = TimerMessage {
+            timers: vec![timer("c1", 1_000)],
+        };
+        let body = message.to_body();
+        assert!(body.contains("\"effect\":\"MOVE\""), "{body}");
+        assert_eq!(TimerMessage::parse(&body).unwrap(), message);
+        assert!(TimerMessage::parse("{\"timers\":[{\"timerId\":1}]}").is_err());
+    }
+}

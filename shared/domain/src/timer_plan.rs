@@ -1,0 +1,150 @@
+//! Which timers a new campaign gets, and what each does when it fires.
+
+use crate::campaign::{Campaign, CampaignStatus};
+use crate::timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
+
+/// The timers of a freshly created (SCHEDULED) campaign:
+/// START at `startAt`; CLOSE at `endAt` (to REWARD_CLAIM when there is a claim window, else
+/// CLOSED); EXPIRE at `claimUntil` and REWARD_REMINDER at `rewardReminderAt` when given.
+pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
+    use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
+    let closes_to = if campaign.has_claim_window() {
+        RewardClaim
+    } else {
+        Closed
+    };
+    let mut planned = vec![
+        (
+            TimerKind::StartCampaign,
+            campaign.start_at,
+            TimerEffect::Move {
+                from: Scheduled,
+                to: Running,
+            },
+        ),
+        (
+            TimerKind::CloseCampaign,
+            campaign.end_at,
+            TimerEffect::Move {
+                from: Running,
+                to: closes_to,
+            },
+        ),
+    ];
+    if let Some(claim_until) = campaign.claim_until {
+        planned.push((
+            TimerKind::ExpireCampaign,
+            claim_until,
+            TimerEffect::Move {
+                from: RewardClaim,
+                to: Expired,
+            },
+        ));
+    }
+    if let Some(remind_at) = campaign.reward_reminder_at {
+        planned.push((TimerKind::RewardReminder, remind_at, TimerEffect::Remind));
+    }
+    planned
+        .into_iter()
+        .map(|(kind, due_at, effect)| Timer {
+            timer_id: TimerId::new(&campaign.id, kind),
+            campaign_id: campaign.id.clone(),
+            kind,
+            status: TimerStatus::Pending,
+            due_at,
+            effect,
+            attempts: 0,
+            last_error: None,
+            fired_at: None,
+            cancel_reason: None,
+            queued_at_creation: false,
+            next_deadline: match effect {
+                TimerEffect::Move { to, .. } => campaign.scheduled_exit(to).map(|(_, at)| at),
+                TimerEffect::Remind => None,
+            },
+            lease_owner: None,
+            lease_expires_at: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CampaignId;
+    use crate::Timestamp;
+    use crate::state_machine::transition;
+
+    fn campaign(claim: Option<i64>, remind: Option<i64>) -> Campaign {
+        Campaign {
+            id: CampaignId::new("c"),
+            name: "n".into(),
+            status: CampaignStatus::Scheduled,
+            start_at: Timestamp::from_millis(1_000),
+            end_at: Timestamp::from_millis(2_000),
+            claim_until: claim.map(Timestamp::from_millis),
+            reward_reminder_at: remind.map(Timestamp::from_millis),
+            version: 1,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn plain_campaign_gets_start_and_close_to_closed() {
+        let timers = plan_timers(&campaign(None, None));
+        let kinds: Vec<_> = timers.iter().map(|t| (t.kind, t.due_at.millis())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (TimerKind::StartCampaign, 1_000),
+                (TimerKind::CloseCampaign, 2_000)
+            ]
+        );
+        assert_eq!(
+            timers[1].effect,
+            TimerEffect::Move {
+                from: CampaignStatus::Running,
+                to: CampaignStatus::Closed
+            }
+        );
+        assert!(
+            timers
+                .iter()
+                .all(|t| t.status == TimerStatus::Pending && t.attempts == 0)
+        );
+    }
+
+    #[test]
+    fn claim_window_adds_expiry_and_reminder_and_closes_to_reward_claim() {
+        let timers = plan_timers(&campaign(Some(5_000), Some(3_000)));
+        let kinds: Vec<_> = timers.iter().map(|t| t.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                TimerKind::StartCampaign,
+                TimerKind::CloseCampaign,
+                TimerKind::ExpireCampaign,
+                TimerKind::RewardReminder
+            ]
+        );
+        assert_eq!(
+            timers[1].effect,
+            TimerEffect::Move {
+                from: CampaignStatus::Running,
+                to: CampaignStatus::RewardClaim
+            }
+        );
+        assert_eq!(timers[2].due_at.millis(), 5_000);
+        assert_eq!(timers[3].effect, TimerEffect::Remind);
+    }
+
+    #[test]
+    fn every_planned_move_is_a_legal_transition() {
+        for timer in plan_timers(&campaign(Some(5_000), Some(3_000))) {
+            if let TimerEffect::Move { from, to } = timer.effect {
+                assert!(transition(from, to).is_ok(), "{:?}", timer.kind);
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Validation of a new campaign: every problem is reported against its field, all at once.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::campaign::{Campaign, CampaignId, CampaignStatus};
+
+/// Longest accepted campaign name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// How far in the past a start time may be (clock skew, slow clients): one hour.
+pub const MAX_PAST_MILLIS: i64 = 60 * 60 * 1000;
+/// How far in the future any time may be: ten years.
+pub const MAX_FUTURE_MILLIS: i64 = 10 * 366 * 24 * 60 * 60 * 1000;
+
+/// A campaign as requested, before validation (times are RFC 3339 text).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCampaign {
+    pub name: Option<String>,
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+    pub claim_until: Option<String>,
+    pub reward_reminder_at: Option<String>,
+}
+
+/// Field name → what is wrong with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("invalid campaign: {}", describe(.0))]
+pub struct FieldErrors(pub BTreeMap<&'static str, String>);
+
+fn describe(errors: &BTreeMap<&'static str, String>) -> String {
+    errors
+        .iter()
+        .map(|(field, message)| format!("{field} {message}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl FieldErrors {
+    fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+}
+
+/// A campaign that passed validation; turn it into a stored [`Campaign`] with [`ValidatedCampaign::into_campaign`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedCampaign {
+    pub name: String,
+    pub start_at: Timestamp,
+    pub end_at: Timestamp,
+    pub claim_until: Option<Timestamp>,
+    pub reward_reminder_at: Option<Timestamp>,
+}
+
+impl NewCampaign {
+    /// Checks every rule against `now`: name non-empty and at most [`MAX_NAME_CHARS`];
+    /// times RFC 3339, start not more than an hour ago, nothing more than ten years ahead;
+    /// end after start (and in the future); claim window end after end; reminder strictly
+    /// inside the claim window (and only with one).
+    pub fn validate(&self, now: Timestamp) -> Result<ValidatedCampaign, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = self.name.as_deref().map(str::trim).unwrap_or_default();
+        if name.is_empty() {
+            errors.add("name", "is required and must not be blank");
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.add(
+                "name",
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            );
+        }
+        let start_at = required_time(&mut errors, "startAt", self.start_at.as_deref(), now);
+        let end_at = required_time(&mut errors, "endAt", self.end_at.as_deref(), now);
+        let claim_until =
+            optional_time(&mut errors, "claimUntil", self.claim_until.as_deref(), now);
+        let reward_reminder_at = optional_time(
+            &mut errors,
+            "rewardReminderAt",
+            self.reward_reminder_at.as_deref(),
+            now,
+        );
+
+        if let Some(start) = start_at
+            && start.millis_since(now) < -MAX_PAST_MILLIS
+        {
+            errors.add("startAt", "must not be more than one hour in the past");
+        }
+        if let (Some(start), Some(end)) = (start_at, end_at) {
+            if end <= start {
+                errors.add("endAt", "must be after startAt");
+            } else if end <= now {
+                errors.add("endAt", "must be in the future");
+            }
+        }
+        if let (Some(end), Some(claim)) = (end_at, claim_until)
+            && claim <= end
+        {
+            errors.add("claimUntil", "must be after endAt");
+        }
+        if let Some(remind) = reward_reminder_at {
+            match (end_at, claim_until) {
+                (_, None) => errors.add("rewardReminderAt", "needs a claim window (claimUntil)"),
+                (Some(end), Some(claim)) if remind <= end || remind >= claim => errors.add(
+                    "rewardReminderAt",
+                    "must be inside the claim window (after endAt, before claimUntil)",
+                ),
+                _ => {}
+            }
+        }
+        match (errors.0.is_empty(), start_at, end_at) {
+            (true, Some(start_at), Some(end_at)) => Ok(ValidatedCampaign {
+                name: name.to_owned(),
+                start_at,
+                end_at,
+                claim_until,
+                reward_reminder_at,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl ValidatedCampaign {
+    /// A new SCHEDULED campaign at version 1.
+    pub fn into_campaign(self, id: CampaignId, now: Timestamp) -> Campaign {
+        Campaign {
+            id,
+            name: self.name,
+            status: CampaignStatus::Scheduled,
+            start_at: self.start_at,
+            end_at: self.end_at,
+            claim_until: self.claim_until,
+            reward_reminder_at: self.reward_reminder_at,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+fn required_time(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: Option<&str>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    if text.is_none() {
+        errors.add(field, "is required (RFC 3339, e.g. 2026-11-23T09:00:00Z)");
+    }
+    optional_time(errors, field, text, now)
+}
+
+fn optional_time(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    text: Option<&str>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let parsed = match Timestamp::parse_rfc3339(text?) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.add(field, e.to_string());
+            return None;
+        }
+    };
+    if parsed.millis_since(now) > MAX_FUTURE_MILLIS {
+        errors.add(field, "must not be more than ten years in the future");
+        return None;
+    }
+    Some(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-23T09:00:00Z";
+
+    fn now() -> Timestamp {
+        Timestamp::parse_rfc3339(NOW).unwrap()
+    }
+
+    fn input(start: &str, end: &str) -> NewCampaign {
+        NewCampaign {
+            name: Some("Black Friday".into()),
+            start_at: Some(start.into()),
+            end_at: Some(end.into()),
+            ..Default::default()
+        }
+    }
+
+    fn fields(result: Result<ValidatedCampaign, FieldErrors>) -> Vec<&'static str> {
+        result.unwrap_err().0.keys().copied().collect()
+    }
+
+    #[test]
+    fn accepts_a_plain_campaign() {
+        let ok = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z")
+            .validate(now())
+            .unwrap();
+        assert_eq!(ok.name, "Black Friday");
+        assert_eq!(ok.claim_until, None);
+    }
+
+    #[test]
+    fn accepts_a_claim_window_with_a_reminder_inside() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.claim_until = Some("2026-11-30T10:00:00Z".into());
+        c.reward_reminder_at = Some("2026-11-29T10:00:00Z".into());
+        let ok = c.validate(now()).unwrap();
+        assert!(ok.claim_until.is_some() && ok.reward_reminder_at.is_some());
+    }
+
+    #[test]
+    fn end_must_follow_start() {
+        let c = input("2026-11-23T10:00:00Z", "2026-11-23T10:00:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["endAt"]);
+    }
+
+    #[test]
+    fn claim_window_must_follow_end() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.claim_until = Some("2026-11-24T09:00:00Z".into());
+        assert_eq!(fields(c.validate(now())), vec!["claimUntil"]);
+    }
+
+    #[test]
+    fn reminder_must_be_inside_the_claim_window() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.reward_reminder_at = Some("2026-11-24T12:00:00Z".into());
+        assert_eq!(fields(c.clone().validate(now())), vec!["rewardReminderAt"]);
+        c.claim_until = Some("2026-11-30T10:00:00Z".into());
+        c.reward_reminder_at = Some("2026-12-01T10:00:00Z".into());
+        assert_eq!(fields(c.validate(now())), vec!["rewardReminderAt"]);
+    }
+
+    #[test]
+    fn reports_every_bad_field_at_once() {
+        let c = NewCampaign {
+            name: Some("   ".into()),
+            start_at: Some("tomorrow".into()),
+            ..Default::default()
+        };
+        assert_eq!(fields(c.validate(now())), vec!["endAt", "name", "startAt"]);
+    }
+
+    #[test]
+    fn rejects_names_that_are_too_long() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.name = Some("x".repeat(MAX_NAME_CHARS + 1));
+        assert_eq!(fields(c.validate(now())), vec!["name"]);
+    }
+
+    #[test]
+    fn rejects_absurd_times() {
+        let c = input("2026-11-20T10:00:00Z", "2026-11-24T10:00:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["startAt"]);
+        let c = input("2026-11-23T10:00:00Z", "2046-11-24T10:00:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["endAt"]);
+        let c = input("2026-11-23T08:30:00Z", "2026-11-23T08:45:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["endAt"]);
+    }
+
+    #[test]
+    fn new_campaigns_are_scheduled_at_version_one() {
+        let ok = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z")
+            .validate(now())
+            .unwrap();
+        let campaign = ok.into_campaign(CampaignId::new("c"), now());
+        assert_eq!(
+            (campaign.status, campaign.version),
+            (CampaignStatus::Scheduled, 1)
+        );
+    }
+}

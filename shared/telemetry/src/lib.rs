@@ -1,0 +1,8 @@
+//! Telemetry of every function: log setup (JSON lines on Lambda, readable lines locally) and
+//! CloudWatch metrics as Embedded Metric Format lines.
+
+mod log_format;
+pub mod logging;
+pub mod metrics;
+
+pub use log_format::LogFormat;
