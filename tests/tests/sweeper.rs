@@ -403,3 +403,41 @@ async fn orphan_timers_are_cancelled() {
         Some(sweeper::steps::orphans::ORPHAN_REASON)
     );
 }
+
+/// The Lambda handler refuses a request with a typo instead of running a real sweep, and
+/// fails the invocation when the sweep had errors (so the Errors alarm sees it).
+#[tokio::test]
+async fn handler_refuses_unknown_fields_and_fails_a_sweep_with_errors() {
+    let stack = TestStack::new().await;
+    let deadline = Timestamp::now().plus_millis(MINUTE);
+    let typo = serde_json::json!({"dry_run": true});
+    let refused = sweeper::handle(&stack.services, &typo, deadline).await;
+    assert!(
+        matches!(&refused, Err(sweeper::SweepError::BadRequest(message)) if message.contains("dry_run")),
+        "{refused:?}"
+    );
+    let reports = stack
+        .services
+        .store
+        .recent_reports(Timestamp::now(), 10)
+        .await
+        .unwrap();
+    assert!(
+        reports.is_empty(),
+        "nothing may run on a refused request: {reports:?}"
+    );
+
+    let dry = serde_json::json!({"dryRun": true});
+    let report = sweeper::handle(&stack.services, &dry, deadline)
+        .await
+        .unwrap();
+    assert!(report.dry_run && report.success);
+
+    // Every Query fails: the steps report errors and the invocation fails.
+    let (failing, _) = stack.services_with_faults("DynamoDB.Query=1.0:500", |_| {});
+    let failed = sweeper::handle(&failing, &dry, deadline).await;
+    let Err(sweeper::SweepError::Failed(report)) = failed else {
+        panic!("a sweep with errors must fail the invocation: {failed:?}");
+    };
+    assert!(!report.success && !report.errors.is_empty(), "{report:?}");
+}

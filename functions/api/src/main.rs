@@ -1,4 +1,6 @@
 //! Lambda entry point of the HTTP API (API Gateway HTTP API → lambda_http → axum router).
+// The future of `main` nests the AWS SDK's request futures deeply enough that computing its
+// layout exceeds rustc's default query depth (128): "queries overflow the depth limit!".
 #![recursion_limit = "256"]
 
 use lambda_http::Error;

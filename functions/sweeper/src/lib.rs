@@ -1,6 +1,6 @@
-//! The sweeper: finds and repairs what the normal timer path left behind, in steps (seed
-//! 000's StartupRecoveryManager, run on a schedule instead of at startup, because a serverless
-//! service never "starts"):
+//! The sweeper: finds and repairs what the normal timer path left behind, in steps (a startup
+//! recovery pass, run on a schedule instead of at startup, because a serverless service never
+//! "starts"):
 //!
 //! 1. `stuck_timers` — RUNNING timers whose lease expired go back to PENDING, or FAILED with
 //!    an alert once out of attempts ([`steps::stuck`]);
@@ -15,6 +15,7 @@
 //! own crash applies nothing twice; a run lease keeps scheduled sweeps from overlapping
 //! anyway. The report is returned, logged and stored for 30 days.
 
+mod handler;
 pub mod steps;
 
 use std::collections::BTreeMap;
@@ -27,10 +28,12 @@ use lifecycle_domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, Swe
 use lifecycle_telemetry::metrics::{self, Metric, Unit};
 use serde::Deserialize;
 
-/// What a manual invocation asks for. The scheduled event (any other JSON) means a full,
-/// real sweep.
+pub use handler::{DEADLINE_MARGIN_MS, SweepError, handle};
+
+/// What a manual invocation asks for; an EventBridge scheduled event means a full, real
+/// sweep. Unknown fields are refused (a typo such as `dry_run` must not run a real sweep).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SweepRequest {
     /// Report what would be done; write nothing but the report.
     #[serde(default)]
@@ -42,9 +45,12 @@ pub struct SweepRequest {
 
 impl SweepRequest {
     /// Reads a request from an invocation payload: `{"dryRun": …, "steps": […]}`, or an
-    /// EventBridge scheduled event (no such fields: a full sweep). Unknown step names fail.
+    /// EventBridge scheduled event (`"source": "aws.events"` with a `detail-type`: a full
+    /// sweep). Unknown fields and step names fail with what is expected.
     pub fn from_event(payload: &serde_json::Value) -> Result<Self, String> {
-        if payload.get("detail-type").is_some() {
+        if payload.get("source").and_then(|s| s.as_str()) == Some("aws.events")
+            && payload.get("detail-type").is_some()
+        {
             return Ok(Self::default());
         }
         serde_json::from_value(payload.clone()).map_err(|e| {
@@ -228,6 +234,9 @@ fn emit_metrics(services: &Services, report: &RecoveryReport) {
     }
 }
 
+/// The report error of a sweep that found the lease held by another (not a failure).
+pub const LEASE_HELD: &str = "another sweep holds the sweep lease; stopped";
+
 /// Takes or renews the sweep lease for `LEASE_SECONDS` (renewed after every step, so a sweep
 /// that dies blocks the next one for at most that long); `false`, with the reason in
 /// `errors`, if another sweep holds it.
@@ -242,7 +251,7 @@ async fn hold_lease(sweep: &Sweep<'_>, lease_secs: u32, errors: &mut Vec<String>
     {
         Ok(true) => true,
         Ok(false) => {
-            errors.push("another sweep holds the sweep lease; stopped".into());
+            errors.push(LEASE_HELD.into());
             false
         }
         Err(error) => {
@@ -339,6 +348,21 @@ mod tests {
         let request = SweepRequest::from_event(&scheduled).unwrap();
         assert_eq!(request, SweepRequest::default());
         assert!(SweepStep::ALL.iter().all(|s| request.runs(*s)));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_so_a_typo_never_runs_a_real_sweep() {
+        for text in [
+            r#"{"dry_run": true}"#,
+            r#"{"dryRun": true, "step": ["outbox"]}"#,
+            r#"{"detail-type": "Scheduled Event", "dryRun": true}"#,
+        ] {
+            let payload: serde_json::Value = serde_json::from_str(text).unwrap();
+            let error = SweepRequest::from_event(&payload).unwrap_err();
+            assert!(error.contains("unknown field"), "{text}: {error}");
+        }
+        let empty = SweepRequest::from_event(&serde_json::json!({})).unwrap();
+        assert_eq!(empty, SweepRequest::default());
     }
 
     #[test]

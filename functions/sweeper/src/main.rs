@@ -1,14 +1,12 @@
 //! Lambda entry point of the sweeper (EventBridge schedule every 5 minutes, or invoked by
 //! hand with `{"dryRun": true, "steps": ["missed_timers"]}`); returns the recovery report.
+// The future of `main` nests the AWS SDK's request futures deeply enough that computing its
+// layout exceeds rustc's default query depth (128): "queries overflow the depth limit!".
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
-use sweeper::{SweepRequest, sweep};
-
-/// Stop taking on work this long before the Lambda deadline.
-const DEADLINE_MARGIN_MS: i64 = 5_000;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,10 +15,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let services = &services;
         async move {
-            let request = SweepRequest::from_event(&event.payload)?;
             let deadline = Timestamp::from_millis(event.context.deadline as i64);
-            let stop_at = deadline.plus_millis(-DEADLINE_MARGIN_MS);
-            let report = sweep(services, &request, Timestamp::now(), Some(stop_at)).await;
+            let report = sweeper::handle(services, &event.payload, deadline).await?;
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
     }))

@@ -43,6 +43,16 @@ impl DispatchReport {
     }
 }
 
+/// The dispatcher's handler, called alike by its Lambda `main`, the local runtime and
+/// `make invoke`: one tick now (the schedule's event carries nothing it needs). A tick
+/// that failed, whole or for some shards, is an error, so the Errors alarm sees it.
+pub async fn handle(services: &Services) -> Result<DispatchReport, String> {
+    dispatch(services, Timestamp::now())
+        .await
+        .map_err(|error| format!("dispatch failed: {error}"))?
+        .into_result()
+}
+
 /// Runs one dispatch tick at `now`.
 pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
     let result = dispatch_due(services, now).await;

@@ -1,9 +1,10 @@
 //! Lambda entry point of the timer dispatcher (EventBridge schedule, every minute).
+// The future of `main` nests the AWS SDK's request futures deeply enough that computing its
+// layout exceeds rustc's default query depth (128): "queries overflow the depth limit!".
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lifecycle_adapters::services::Services;
-use lifecycle_domain::Timestamp;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,8 +13,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|_event: LambdaEvent<serde_json::Value>| {
         let services = &services;
         async move {
-            let report = timer_dispatcher::dispatch(services, Timestamp::now()).await?;
-            report.into_result().map_err(Error::from)
+            timer_dispatcher::handle(services)
+                .await
+                .map_err(Error::from)
         }
     }))
     .await

@@ -35,6 +35,16 @@ enum Handled {
     TooEarly,
 }
 
+/// Start no timer whose due time is closer than this to the invocation's deadline.
+pub const DEADLINE_MARGIN_MS: i64 = 3_000;
+
+/// The executor's handler, called alike by its Lambda `main` and the local runtime: handles
+/// one SQS batch of an invocation that must end by `deadline`.
+pub async fn handle(services: &Services, event: SqsEvent, deadline: Timestamp) -> SqsBatchResponse {
+    let stop_at = deadline.plus_millis(-DEADLINE_MARGIN_MS);
+    handle_batch_until(services, event, Some(stop_at)).await
+}
+
 /// Handles one SQS batch with no deadline (tests); see [`handle_batch_until`].
 pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchResponse {
     handle_batch_until(services, event, None).await

@@ -37,7 +37,13 @@ pub struct FunctionSpec {
     pub binary: String,
     pub environment: BTreeMap<String, String>,
     pub triggers: Vec<Trigger>,
+    /// `Timeout` (the function's, else `Globals.Function`'s, else Lambda's default of 3 s):
+    /// an invocation's deadline is its start plus this.
+    pub timeout: Duration,
 }
+
+/// Lambda's timeout when the template sets none.
+const DEFAULT_TIMEOUT_SECONDS: i32 = 3;
 
 /// Every `AWS::Serverless::Function` of the stack.
 pub fn functions(stack: &Stack) -> Result<Vec<FunctionSpec>, TemplateError> {
@@ -97,11 +103,15 @@ pub fn functions(stack: &Stack) -> Result<Vec<FunctionSpec>, TemplateError> {
                 }
             });
         }
+        let timeout_seconds = number(properties.get("Timeout"))
+            .or_else(|| number(globals.get("Timeout")))
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         specs.push(FunctionSpec {
             logical_id: logical_id.to_owned(),
             binary: binary.to_owned(),
             environment,
             triggers,
+            timeout: Duration::from_secs(timeout_seconds.max(1) as u64),
         });
     }
     Ok(specs)

@@ -121,7 +121,10 @@ pub async fn start(
                     tasks.spawn(run_schedule(
                         services.clone(),
                         job,
-                        period,
+                        Schedule {
+                            period,
+                            timeout: spec.timeout,
+                        },
                         shutdown.clone(),
                     ));
                 }
@@ -143,6 +146,7 @@ pub async fn start(
                                 batch_size: *batch_size,
                                 visibility_timeout: *visibility_timeout,
                                 partial_failures: *report_batch_item_failures,
+                                timeout: spec.timeout,
                             },
                             shutdown.clone(),
                         ));
@@ -182,51 +186,48 @@ enum ScheduledJob {
     Sweeper,
 }
 
-/// How long a scheduled invocation may run locally before it stops taking on work (the
-/// sweeper's deadline, like Lambda's timeout minus its margin).
-const LOCAL_INVOCATION_BUDGET_MS: i64 = 50_000;
+/// When a scheduled function runs, and how long each invocation may take.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    period: Duration,
+    /// The function's template `Timeout`: each invocation's deadline is its start plus this.
+    timeout: Duration,
+}
+
+/// The deadline of an invocation starting now, as Lambda computes it.
+fn deadline(timeout: Duration) -> Timestamp {
+    Timestamp::now().plus_millis(timeout.as_millis() as i64)
+}
 
 async fn run_schedule(
     services: Services,
     job: ScheduledJob,
-    period: Duration,
+    schedule: Schedule,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticks = tokio::time::interval(period);
+    let mut ticks = tokio::time::interval(schedule.period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        match job {
-            ScheduledJob::Dispatcher => {
-                match timer_dispatcher::dispatch(&services, Timestamp::now()).await {
-                    Ok(report) if !report.errors.is_empty() => {
-                        tracing::error!(errors = ?report.errors, "dispatcher tick partly failed");
-                    }
-                    Ok(_) => {}
-                    Err(error) => tracing::error!(error = %error, "dispatcher tick failed"),
-                }
-            }
+        let failure = match job {
+            ScheduledJob::Dispatcher => timer_dispatcher::handle(&services).await.err(),
             ScheduledJob::Sweeper => {
-                let now = Timestamp::now();
-                let stop_at = now.plus_millis(LOCAL_INVOCATION_BUDGET_MS);
-                sweeper::sweep(
-                    &services,
-                    &sweeper::SweepRequest::default(),
-                    now,
-                    Some(stop_at),
-                )
-                .await;
+                let event =
+                    serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+                sweeper::handle(&services, &event, deadline(schedule.timeout))
+                    .await
+                    .err()
+                    .map(|error| error.to_string())
             }
+        };
+        if let Some(error) = failure {
+            tracing::error!(job = ?job, error, "scheduled invocation failed");
         }
     }
 }
-
-/// The executor's deadline per batch, as on Lambda: the template's 30 s timeout minus the
-/// 3 s margin of `timer-executor`'s main.
-const LOCAL_EXECUTOR_BUDGET_MS: i64 = 27_000;
 
 /// Pause of a poller after an empty receive.
 const IDLE_POLL_PAUSE: Duration = Duration::from_millis(100);
@@ -237,6 +238,8 @@ struct Poller {
     batch_size: i32,
     visibility_timeout: i32,
     partial_failures: bool,
+    /// The executor's template `Timeout`.
+    timeout: Duration,
 }
 
 async fn run_poller(
@@ -287,8 +290,7 @@ async fn run_poller(
                 record
             })
             .collect();
-        let stop_at = Timestamp::now().plus_millis(LOCAL_EXECUTOR_BUDGET_MS);
-        let response = timer_executor::handle_batch_until(&services, event, Some(stop_at)).await;
+        let response = timer_executor::handle(&services, event, deadline(poller.timeout)).await;
         let failed: BTreeSet<&str> = response
             .batch_item_failures
             .iter()

@@ -1,7 +1,9 @@
 //! `make invoke`: direct invocation of a function of the local stack, like
-//! `aws lambda invoke` on AWS. Prints the function's JSON answer on stdout (logs go to
-//! stderr), so `make -s invoke FUNCTION=SweeperFunction EVENT='{"dryRun":true}' | jq` works
-//! while `make local` runs.
+//! `aws lambda invoke` on AWS, through the same handler as its Lambda `main`. Prints only the
+//! function's JSON answer on stdout — or, when the invocation fails, Lambda's error payload
+//! `{"errorType", "errorMessage"}` and exits 1 — while logs and metric lines go to stderr, so
+//! `make -s invoke FUNCTION=SweeperFunction EVENT='{"dryRun":true}' | jq` works while
+//! `make local` runs.
 //!
 //! Usage: `invoke <LogicalId> [event JSON]`. Functions: SweeperFunction (the recovery
 //! report) and TimerDispatcherFunction (one tick's report). Environment as for `local`
@@ -15,17 +17,19 @@ use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use local_stack::functions::functions;
 use local_stack::{aws_env, provision_template};
-
-/// A direct invocation's time budget, as the sweeper's Lambda timeout minus its margin.
-const INVOCATION_BUDGET_MS: i64 = 115_000;
+use serde_json::json;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     lifecycle_telemetry::logging::init_stderr();
     match run().await {
-        Ok(answer) => {
+        Ok(Ok(answer)) => {
             println!("{answer}");
             ExitCode::SUCCESS
+        }
+        Ok(Err(function_error)) => {
+            println!("{function_error}");
+            ExitCode::FAILURE
         }
         Err(error) => {
             eprintln!("invoke failed: {error}");
@@ -34,7 +38,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<String, String> {
+/// Lambda's payload of a failed invocation.
+fn function_error(error_type: &str, message: &str) -> String {
+    json!({"errorType": error_type, "errorMessage": message}).to_string()
+}
+
+/// The function's answer (or its error payload); `Err` when it could not be invoked.
+async fn run() -> Result<Result<String, String>, String> {
     let mut args = std::env::args().skip(1);
     let function = args
         .next()
@@ -63,23 +73,28 @@ async fn run() -> Result<String, String> {
                 names.join(", ")
             )
         })?;
-    let config = Config::from_map(&spec.environment).map_err(|e| e.to_string())?;
+    // Metric lines go to the log (stderr), not stdout: stdout carries only the answer.
+    let mut environment = spec.environment.clone();
+    environment.insert("LOG_FORMAT".into(), "text".into());
+    let config = Config::from_map(&environment).map_err(|e| e.to_string())?;
     let services = Services::new(config, &clients, RequestCounter::new());
-    let now = Timestamp::now();
+    let deadline = Timestamp::now().plus_millis(spec.timeout.as_millis() as i64);
     let answer = match spec.binary.as_str() {
-        "sweeper" => {
-            let request = sweeper::SweepRequest::from_event(&event)?;
-            let stop_at = now.plus_millis(INVOCATION_BUDGET_MS);
-            serde_json::to_value(sweeper::sweep(&services, &request, now, Some(stop_at)).await)
-        }
-        "timer-dispatcher" => serde_json::to_value(
-            timer_dispatcher::dispatch(&services, now)
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
+        "sweeper" => match sweeper::handle(&services, &event, deadline).await {
+            Ok(report) => serde_json::to_value(report),
+            Err(error @ sweeper::SweepError::BadRequest(_)) => {
+                return Ok(Err(function_error("BadRequest", &error.to_string())));
+            }
+            Err(error) => return Ok(Err(function_error("SweepFailed", &error.to_string()))),
+        },
+        "timer-dispatcher" => match timer_dispatcher::handle(&services).await {
+            Ok(report) => serde_json::to_value(report),
+            Err(error) => return Ok(Err(function_error("DispatchFailed", &error))),
+        },
         other => return Err(format!("{function} ({other}) cannot be invoked directly")),
     };
     answer
         .and_then(|value| serde_json::to_string_pretty(&value))
+        .map(Ok)
         .map_err(|e| e.to_string())
 }
