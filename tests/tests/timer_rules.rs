@@ -183,3 +183,40 @@ async fn a_timer_due_after_the_invocation_deadline_goes_back_on_the_queue() {
         "sent back with its delay"
     );
 }
+
+/// The transaction checks the stored timer's effect instead of trusting the message: a
+/// CLOSE that claims to move to CLOSED, when the stored CLOSE moves to REWARD_CLAIM, applies
+/// nothing and is reported as a mismatch.
+#[tokio::test]
+async fn a_timer_whose_effect_differs_from_the_stored_one_applies_nothing() {
+    let stack = TestStack::new().await;
+    let (campaign, timers) = stack
+        .store_campaign(-3_000, -1_000, Some(60_000), None)
+        .await;
+    let store = &stack.services.store;
+    store
+        .apply_timer(&due(&timers, TimerKind::StartCampaign), Timestamp::now())
+        .await
+        .unwrap();
+    let mut forged = due(&timers, TimerKind::CloseCampaign);
+    forged.effect = lifecycle_domain::TimerEffect::Move {
+        from: CampaignStatus::Running,
+        to: CampaignStatus::Closed,
+    };
+    let outcome = store.apply_timer(&forged, Timestamp::now()).await.unwrap();
+    assert!(
+        matches!(outcome, ApplyOutcome::Mismatch { .. }),
+        "{outcome:?}"
+    );
+    let stored = stack.campaign(&campaign.id).await;
+    assert_eq!(
+        (stored.status, stored.version),
+        (CampaignStatus::Running, 2)
+    );
+    let timer = stack.timer(&campaign.id, TimerKind::CloseCampaign).await;
+    assert_eq!(
+        timer.status,
+        TimerStatus::Pending,
+        "the real timer still fires"
+    );
+}

@@ -296,8 +296,12 @@ async fn run_poller(
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
-        if !poller.partial_failures && !failed.is_empty() {
-            // Without ReportBatchItemFailures a failure fails the whole batch.
+        let known: BTreeSet<&str> = messages.iter().filter_map(|m| m.message_id()).collect();
+        if (!poller.partial_failures && !failed.is_empty())
+            || failed.iter().any(|id| !known.contains(id))
+        {
+            // Without ReportBatchItemFailures a failure fails the whole batch; with it, an
+            // empty or unknown identifier does (as Lambda does).
             continue;
         }
         let done: Vec<DeleteMessageBatchRequestEntry> = messages

@@ -26,6 +26,16 @@ impl CampaignId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the id could be one we generated or accept: 1 to 64 ASCII letters, digits,
+    /// `-` or `_` (so it can never break a key or a timer id apart).
+    pub fn is_well_formed(&self) -> bool {
+        (1..=64).contains(&self.0.len())
+            && self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
 }
 
 impl fmt::Display for CampaignId {
@@ -119,5 +129,21 @@ impl Campaign {
     /// Whether the campaign opens a reward claim window when it closes.
     pub fn has_claim_window(&self) -> bool {
         self.claim_until.is_some()
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_ids_are_short_and_plain() {
+        assert!(CampaignId::generate().is_well_formed());
+        for good in ["c1", "a-b_C9", &"x".repeat(64)] {
+            assert!(CampaignId::new(good).is_well_formed(), "{good}");
+        }
+        for bad in ["", "a:b", "a b", "a/b", "é", "\u{0}", &"x".repeat(65)] {
+            assert!(!CampaignId::new(bad).is_well_formed(), "{bad:?}");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod due_timer;
 pub mod event;
 pub mod event_type;
+pub mod firing;
 pub mod health;
 pub mod jitter;
 pub mod misfire;

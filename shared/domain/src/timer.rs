@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::Timestamp;
 use crate::campaign::{CampaignId, CampaignStatus};
 use crate::event_type::EventType;
+use crate::state_machine::IllegalTransition;
 
 /// What a timer does when it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +41,26 @@ impl TimerKind {
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether a timer of this kind may have `effect`: the effects [`crate::timer_plan`]
+    /// plans for it (START moves SCHEDULED → RUNNING; CLOSE moves RUNNING → CLOSED or
+    /// REWARD_CLAIM; EXPIRE moves REWARD_CLAIM → EXPIRED; a reminder reminds).
+    pub fn permits(self, effect: TimerEffect) -> bool {
+        use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
+        match (self, effect) {
+            (TimerKind::StartCampaign, TimerEffect::Move { from, to }) => {
+                (from, to) == (Scheduled, Running)
+            }
+            (TimerKind::CloseCampaign, TimerEffect::Move { from, to }) => {
+                from == Running && matches!(to, Closed | RewardClaim)
+            }
+            (TimerKind::ExpireCampaign, TimerEffect::Move { from, to }) => {
+                (from, to) == (RewardClaim, Expired)
+            }
+            (TimerKind::RewardReminder, TimerEffect::Remind) => true,
+            _ => false,
+        }
     }
 }
 
@@ -124,19 +145,18 @@ impl TimerEffect {
         }
     }
 
-    /// The event this effect emits and the (from, to) it reports, given the status it applied in.
+    /// The event this effect emits and the (from, to) it reports, given the status it applied
+    /// in; a move the state machine does not allow is an error (a forged or corrupt timer).
     pub fn event(
         self,
         status_before: CampaignStatus,
-    ) -> (EventType, CampaignStatus, CampaignStatus) {
+    ) -> Result<(EventType, CampaignStatus, CampaignStatus), IllegalTransition> {
         match self {
             TimerEffect::Move { from, to } => {
-                let event = crate::state_machine::transition(from, to)
-                    .map(|t| t.event)
-                    .expect("timer effects are planned from legal transitions");
-                (event, from, to)
+                let event = crate::state_machine::transition(from, to)?.event;
+                Ok((event, from, to))
             }
-            TimerEffect::Remind => (EventType::RewardReminderDue, status_before, status_before),
+            TimerEffect::Remind => Ok((EventType::RewardReminderDue, status_before, status_before)),
         }
     }
 }
@@ -197,12 +217,71 @@ mod tests {
             let expected = matches!(status, CampaignStatus::Closed | CampaignStatus::RewardClaim);
             assert_eq!(TimerEffect::Remind.fits(status), expected, "{status}");
         }
-        let (event, from, to) = TimerEffect::Remind.event(CampaignStatus::RewardClaim);
+        let (event, from, to) = TimerEffect::Remind
+            .event(CampaignStatus::RewardClaim)
+            .unwrap();
         assert_eq!(event, EventType::RewardReminderDue);
         assert_eq!(
             (from, to),
             (CampaignStatus::RewardClaim, CampaignStatus::RewardClaim)
         );
+    }
+
+    #[test]
+    fn an_illegal_move_is_an_error_not_a_panic() {
+        let forged = TimerEffect::Move {
+            from: CampaignStatus::Expired,
+            to: CampaignStatus::Running,
+        };
+        assert_eq!(
+            forged.event(CampaignStatus::Expired),
+            Err(IllegalTransition {
+                from: CampaignStatus::Expired,
+                to: CampaignStatus::Running
+            })
+        );
+        let start = TimerEffect::Move {
+            from: CampaignStatus::Scheduled,
+            to: CampaignStatus::Running,
+        };
+        assert_eq!(
+            start.event(CampaignStatus::Scheduled),
+            Ok((
+                EventType::CampaignStarted,
+                CampaignStatus::Scheduled,
+                CampaignStatus::Running
+            ))
+        );
+    }
+
+    #[test]
+    fn each_kind_permits_exactly_its_planned_effects() {
+        use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
+        let mut effects = vec![TimerEffect::Remind];
+        for from in CampaignStatus::ALL {
+            for to in CampaignStatus::ALL {
+                effects.push(TimerEffect::Move { from, to });
+            }
+        }
+        let mv = |from, to| TimerEffect::Move { from, to };
+        let expected = [
+            (TimerKind::StartCampaign, vec![mv(Scheduled, Running)]),
+            (
+                TimerKind::CloseCampaign,
+                vec![mv(Running, Closed), mv(Running, RewardClaim)],
+            ),
+            (TimerKind::ExpireCampaign, vec![mv(RewardClaim, Expired)]),
+            (TimerKind::RewardReminder, vec![TimerEffect::Remind]),
+        ];
+        for (kind, permitted) in expected {
+            for effect in &effects {
+                assert_eq!(
+                    kind.permits(*effect),
+                    permitted.contains(effect),
+                    "{kind} {effect:?}"
+                );
+            }
+        }
     }
 
     #[test]

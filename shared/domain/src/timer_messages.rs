@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DueTimer;
 use crate::Timestamp;
+use crate::timer::TimerId;
 
 /// Timers carried by one message.
 pub const MAX_TIMERS_PER_MESSAGE: usize = 10;
@@ -28,10 +29,54 @@ impl TimerMessage {
         serde_json::to_string(self).expect("timer messages are always serialisable")
     }
 
-    /// Parses a body; the error says what is wrong with it.
-    pub fn parse(body: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(body)
+    /// Parses a body strictly; the error says what is wrong with it. Beyond its JSON shape,
+    /// a message carries 1 to [`MAX_TIMERS_PER_MESSAGE`] timers, and each names its campaign
+    /// with a well-formed id, is called `<campaign>:<KIND>`, and has an effect its kind
+    /// permits (so a legal transition): anything else is not a message we sent.
+    pub fn parse(body: &str) -> Result<Self, MalformedTimerMessage> {
+        let message: Self = serde_json::from_str(body)
+            .map_err(|error| MalformedTimerMessage(format!("not a timer message: {error}")))?;
+        if message.timers.is_empty() || message.timers.len() > MAX_TIMERS_PER_MESSAGE {
+            return Err(MalformedTimerMessage(format!(
+                "{} timers in one message (1 to {MAX_TIMERS_PER_MESSAGE} allowed)",
+                message.timers.len()
+            )));
+        }
+        for timer in &message.timers {
+            check_timer(timer)?;
+        }
+        Ok(message)
     }
+}
+
+/// A timers queue message that is not one we sent; no retry can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedTimerMessage(pub String);
+
+/// One timer of a message: well-formed campaign id, matching timer id, permitted effect.
+fn check_timer(timer: &DueTimer) -> Result<(), MalformedTimerMessage> {
+    let bad = |problem: String| Err(MalformedTimerMessage(problem));
+    if !timer.campaign_id.is_well_formed() {
+        return bad(format!(
+            "campaign id {:?} is malformed",
+            timer.campaign_id.as_str()
+        ));
+    }
+    let expected = TimerId::new(&timer.campaign_id, timer.kind);
+    if timer.timer_id != expected {
+        return bad(format!(
+            "timer id {:?} does not name its campaign and kind ({expected})",
+            timer.timer_id.as_str()
+        ));
+    }
+    if !timer.kind.permits(timer.effect) {
+        return bad(format!(
+            "{} cannot have effect {:?}",
+            timer.kind, timer.effect
+        ));
+    }
+    Ok(())
 }
 
 /// A message ready to send: its body and delay.
@@ -131,5 +176,48 @@ mod tests {
         assert!(body.contains("\"effect\":\"MOVE\""), "{body}");
         assert_eq!(TimerMessage::parse(&body).unwrap(), message);
         assert!(TimerMessage::parse("{\"timers\":[{\"timerId\":1}]}").is_err());
+    }
+
+    /// Bodies that are valid JSON of the right shape but not messages we send.
+    #[test]
+    fn forged_messages_are_refused_with_the_reason() {
+        let body = |timers: Vec<DueTimer>| TimerMessage { timers }.to_body();
+        let forged_move = DueTimer {
+            effect: TimerEffect::Move {
+                from: CampaignStatus::Expired,
+                to: CampaignStatus::Running,
+            },
+            ..timer("c1", 1_000)
+        };
+        let wrong_kind_effect = DueTimer {
+            effect: TimerEffect::Remind,
+            ..timer("c1", 1_000)
+        };
+        let other_campaign_id = DueTimer {
+            timer_id: TimerId::new(&CampaignId::new("c2"), TimerKind::StartCampaign),
+            ..timer("c1", 1_000)
+        };
+        let other_kind_id = DueTimer {
+            timer_id: TimerId::new(&CampaignId::new("c1"), TimerKind::CloseCampaign),
+            ..timer("c1", 1_000)
+        };
+        let bad_campaign = timer("c1:START_CAMPAIGN", 1_000);
+        let eleven: Vec<DueTimer> = (0..11).map(|i| timer(&format!("c{i}"), 1_000)).collect();
+        let cases = [
+            (body(vec![forged_move]), "cannot have effect"),
+            (body(vec![wrong_kind_effect]), "cannot have effect"),
+            (body(vec![other_campaign_id]), "does not name its campaign"),
+            (body(vec![other_kind_id]), "does not name its campaign"),
+            (body(vec![bad_campaign]), "is malformed"),
+            (body(vec![]), "0 timers"),
+            (body(eleven), "11 timers"),
+            ("not json".to_owned(), "not a timer message"),
+        ];
+        for (text, reason) in cases {
+            let error = TimerMessage::parse(&text).unwrap_err();
+            assert!(error.0.contains(reason), "{text}: {error}");
+        }
+        let ten: Vec<DueTimer> = (0..10).map(|i| timer(&format!("c{i}"), 1_000)).collect();
+        assert_eq!(TimerMessage::parse(&body(ten)).unwrap().timers.len(), 10);
     }
 }

@@ -120,6 +120,10 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
                         report.count("waiting");
                         report.action(format!("{} waits: {reason}", timer.timer_id));
                     }
+                    Ok(ApplyOutcome::Mismatch { reason }) => {
+                        // The sweeper fires the stored timer itself: this means corrupt data.
+                        report.errors.push(format!("{}: {reason}", timer.timer_id));
+                    }
                     Err(error) => report.errors.push(format!("{}: {error}", timer.timer_id)),
                 }
             }

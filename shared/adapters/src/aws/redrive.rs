@@ -228,6 +228,9 @@ impl Redrive {
             .await;
         let accepted: Vec<&Message> = match sent {
             Ok(output) => {
+                // Only copies SQS reports as sent may leave the DLQ: an entry it refused,
+                // or did not report under an id we gave, stays.
+                let copied: BTreeSet<&str> = output.successful().iter().map(|s| s.id()).collect();
                 let refused: BTreeMap<String, String> = output
                     .failed()
                     .iter()
@@ -237,16 +240,19 @@ impl Redrive {
                     .iter()
                     .enumerate()
                     .filter(|(index, _)| sent_ids.contains(&index.to_string()))
-                    .filter_map(|(index, message)| match refused.get(&index.to_string()) {
-                        Some(code) => {
-                            failed.push((
-                                id_of(message),
-                                handle_of(message),
-                                format!("send refused: {code}"),
-                            ));
-                            None
+                    .filter_map(|(index, message)| {
+                        if copied.contains(index.to_string().as_str()) {
+                            return Some(*message);
                         }
-                        None => Some(*message),
+                        let code = refused
+                            .get(&index.to_string())
+                            .map_or("not reported", String::as_str);
+                        failed.push((
+                            id_of(message),
+                            handle_of(message),
+                            format!("send refused: {code}"),
+                        ));
+                        None
                     })
                     .collect()
             }
@@ -284,13 +290,13 @@ impl Redrive {
         let mut moved = Vec::new();
         match deleted {
             Ok(output) => {
-                let refused: BTreeSet<usize> = output
-                    .failed()
+                let deleted: BTreeSet<usize> = output
+                    .successful()
                     .iter()
-                    .filter_map(|f| f.id().parse().ok())
+                    .filter_map(|s| s.id().parse().ok())
                     .collect();
                 for (index, message) in accepted.iter().enumerate() {
-                    if refused.contains(&index) {
+                    if !deleted.contains(&index) {
                         // Its copy is in the source queue; it will be moved (again) later.
                         failed.push((
                             id_of(message),

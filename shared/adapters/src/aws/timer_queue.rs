@@ -180,16 +180,76 @@ impl TimerQueue {
             .send_with(&self.resilience)
             .await
             .map_err(|e| e.describe("SendMessageBatch"))?;
-        Ok(output
-            .failed()
-            .iter()
-            .filter_map(|entry| {
-                let index = entry.id().parse::<usize>().ok()?;
-                Some((
-                    index,
-                    AwsError::batch_entry("SendMessageBatch", Some(entry.code()), entry.message()),
-                ))
-            })
-            .collect())
+        let succeeded = output.successful().iter().map(|entry| entry.id());
+        let failures = output.failed().iter().map(|entry| {
+            (
+                entry.id(),
+                AwsError::batch_entry("SendMessageBatch", Some(entry.code()), entry.message()),
+            )
+        });
+        Ok(unsent(messages.len(), succeeded, failures))
+    }
+}
+
+/// The entries of a batch of `count` (ids `0..count`) that SQS did not report as sent, with
+/// its error where it gave one. An entry it reported under an id that does not parse, or
+/// did not report at all, counts as unsent: sending it again is harmless, losing it is not.
+fn unsent<'a>(
+    count: usize,
+    succeeded: impl IntoIterator<Item = &'a str>,
+    failures: impl IntoIterator<Item = (&'a str, AwsError)>,
+) -> Vec<(usize, AwsError)> {
+    let sent: std::collections::BTreeSet<usize> = succeeded
+        .into_iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let mut errors: std::collections::BTreeMap<usize, AwsError> = failures
+        .into_iter()
+        .filter_map(|(id, error)| Some((id.parse().ok()?, error)))
+        .collect();
+    (0..count)
+        .filter(|index| !sent.contains(index))
+        .map(|index| {
+            let error = errors.remove(&index).unwrap_or_else(|| {
+                AwsError::batch_entry(
+                    "SendMessageBatch",
+                    Some("NotReported"),
+                    Some("SQS reported the entry neither sent nor failed"),
+                )
+            });
+            (index, error)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str) -> AwsError {
+        AwsError::batch_entry("SendMessageBatch", Some(code), None)
+    }
+
+    #[test]
+    fn entries_not_reported_as_sent_are_unsent() {
+        let unsent = unsent(
+            4,
+            ["0", "2"],
+            [("1", error("Throttled")), ("x", error("Garbled"))],
+        );
+        let indexes: Vec<usize> = unsent.iter().map(|(i, _)| *i).collect();
+        assert_eq!(
+            indexes,
+            [1, 3],
+            "entry 3 was reported under an unreadable id"
+        );
+        assert_eq!(unsent[0].1.code, "Throttled");
+        assert_eq!(unsent[1].1.code, "NotReported");
+    }
+
+    #[test]
+    fn a_fully_sent_batch_has_nothing_unsent() {
+        assert!(unsent(2, ["1", "0"], []).is_empty());
+        assert_eq!(unsent(1, ["01x"], []).len(), 1);
     }
 }

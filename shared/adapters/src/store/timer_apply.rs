@@ -1,7 +1,8 @@
 //! Firing a timer: one TransactWriteItems, no read before it.
 //!
-//! 1. timer PENDING → COMPLETED, conditional on `status = PENDING AND dueAt = :due`, leaving
-//!    the due index;
+//! 1. timer PENDING → COMPLETED, conditional on `status = PENDING AND dueAt = :due` and on
+//!    the stored effect being the message's (a message is never trusted to say what a timer
+//!    does), leaving the due index;
 //! 2. the campaign move, conditional on `status = from` (the status graph is acyclic and each
 //!    status a timer moves from — SCHEDULED, RUNNING, CLOSED/REWARD_CLAIM — is reached by one
 //!    path, so `status = from` pins the version too — no ABA), or, for
@@ -27,7 +28,7 @@ use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::state_machine::can_still_reach;
+use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::{CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerStatus};
 
 /// What firing a timer did.
@@ -41,6 +42,9 @@ pub enum ApplyOutcome {
     Obsolete { reason: String },
     /// The campaign has not reached the status this timer needs yet; try again later.
     Early { reason: String },
+    /// The timer handed in does not match the stored one (a forged or corrupt message);
+    /// nothing was applied and no retry can change that.
+    Mismatch { reason: String },
 }
 
 impl Store {
@@ -73,7 +77,14 @@ impl Store {
                     }
                 },
             };
-            let (event_type, from, to) = timer.effect.event(status_before);
+            let (event_type, from, to) = match timer.effect.event(status_before) {
+                Ok(event) => event,
+                Err(illegal) => {
+                    return Ok(ApplyOutcome::Mismatch {
+                        reason: format!("{}: {illegal}", timer.timer_id),
+                    });
+                }
+            };
             let event = LifecycleEvent::for_timer(
                 event_type,
                 &timer.timer_id,
@@ -107,7 +118,18 @@ impl Store {
                 _ => return Err(StoreError::aws("TransactWriteItems", error)),
             };
             if failed_condition(reasons.first()) {
-                let status = reasons[0].item().and_then(|item| item.get("status"));
+                let stored = reasons[0].item();
+                if let Some(stored) = stored
+                    && !stored_effect_matches(stored, timer.effect)
+                {
+                    return Ok(ApplyOutcome::Mismatch {
+                        reason: format!(
+                            "{} does not have the stored timer's effect",
+                            timer.timer_id
+                        ),
+                    });
+                }
+                let status = stored.and_then(|item| item.get("status"));
                 if status.and_then(|v| v.as_s().ok()).map(String::as_str)
                     == Some(TimerStatus::Running.as_str())
                 {
@@ -162,8 +184,9 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let (update, claimed) = claim.guard(update);
+        let (update, same_effect) = effect_guard(update, timer.effect);
         let update = update
-            .condition_expression(format!("{claimed} AND #dueAt = :due"))
+            .condition_expression(format!("{claimed} AND #dueAt = :due AND {same_effect}"))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -240,31 +263,9 @@ impl Store {
         claim: Claim<'_>,
         status: Option<CampaignStatus>,
     ) -> Result<ApplyOutcome, StoreError> {
-        let needs: &[CampaignStatus] = match &timer.effect {
-            TimerEffect::Move { from, .. } => std::slice::from_ref(from),
-            TimerEffect::Remind => &TimerEffect::REMIND_WHILE,
-        };
-        let needs_text = needs
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        if let Some(status) = status
-            && needs.iter().any(|&need| can_still_reach(status, need))
-        {
-            return Ok(ApplyOutcome::Early {
-                reason: format!(
-                    "campaign is {status}; {} waits for {needs_text}",
-                    timer.kind
-                ),
-            });
-        }
-        let reason = match status {
-            Some(status) => format!(
-                "campaign is {status}; {} applies to {needs_text}",
-                timer.kind
-            ),
-            None => "campaign not found".to_owned(),
+        let reason = match not_fitting(timer.kind, timer.effect, status) {
+            NotFitting::Early { reason } => return Ok(ApplyOutcome::Early { reason }),
+            NotFitting::Obsolete { reason } => reason,
         };
         let cancelled = self
             .cancel_timer_now(
@@ -283,6 +284,92 @@ impl Store {
     }
 }
 
+/// The condition that the stored timer has `effect` (its `effect`, `from` and `to`).
+fn effect_guard(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    effect: TimerEffect,
+) -> (
+    aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    &'static str,
+) {
+    let update = update.expression_attribute_names("#effect", "effect");
+    match effect {
+        TimerEffect::Move { from, to } => (
+            update
+                .expression_attribute_names("#from", "from")
+                .expression_attribute_names("#to", "to")
+                .expression_attribute_values(":effect", s(MOVE_EFFECT))
+                .expression_attribute_values(":effectFrom", s(from.as_str()))
+                .expression_attribute_values(":effectTo", s(to.as_str())),
+            "#effect = :effect AND #from = :effectFrom AND #to = :effectTo",
+        ),
+        TimerEffect::Remind => (
+            update.expression_attribute_values(":effect", s(REMIND_EFFECT)),
+            "#effect = :effect",
+        ),
+    }
+}
+
+/// How the effect is stored (the serde tag of [`TimerEffect`]).
+const MOVE_EFFECT: &str = "MOVE";
+const REMIND_EFFECT: &str = "REMIND";
+
+/// Whether the stored timer `item` has `effect`.
+fn stored_effect_matches(item: &super::items::Item, effect: TimerEffect) -> bool {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    };
+    match effect {
+        TimerEffect::Move { from, to } => {
+            text("effect") == Some(MOVE_EFFECT)
+                && text("from") == Some(from.as_str())
+                && text("to") == Some(to.as_str())
+        }
+        TimerEffect::Remind => text("effect") == Some(REMIND_EFFECT),
+    }
+}
+
 fn failed_condition(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}
+
+#[cfg(test)]
+mod tests {
+    use lifecycle_domain::timer_plan::plan_timers;
+    use lifecycle_domain::{Campaign, CampaignId};
+
+    use super::*;
+    use crate::store::items::{TimerItem, to_item};
+
+    /// The effect check reads the stored attributes the way the items write them.
+    #[test]
+    fn stored_effects_are_recognised_and_others_are_not() {
+        let campaign = Campaign {
+            id: CampaignId::new("c1"),
+            name: "n".into(),
+            start_at: Timestamp::from_millis(10_000),
+            end_at: Timestamp::from_millis(20_000),
+            claim_until: Some(Timestamp::from_millis(30_000)),
+            reward_reminder_at: Some(Timestamp::from_millis(25_000)),
+            status: CampaignStatus::Scheduled,
+            version: 1,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        };
+        let timers = plan_timers(&campaign);
+        for timer in &timers {
+            let item = to_item(&TimerItem::new(timer, 16)).unwrap();
+            for other in &timers {
+                assert_eq!(
+                    stored_effect_matches(&item, other.effect),
+                    other.effect == timer.effect,
+                    "{} vs {}",
+                    timer.kind,
+                    other.kind
+                );
+            }
+        }
+    }
 }

@@ -1,0 +1,405 @@
+//! One SQS batch of timers-queue messages, worked through the executor's ports.
+//!
+//! Each timer waits out the sub-second rest until its due millisecond (timers delivered more
+//! than `max_early_wait_ms` early, or due after the invocation's stop time, go back on the
+//! queue), then is applied with one store transaction. The events of the whole batch are
+//! published together and cleared from the outbox. A message is reported as a batch item
+//! failure — redelivered, then dead-lettered — when one of its timers failed or is early for
+//! its campaign, or one of its events was not published; everything else in the batch
+//! completes. A malformed message, or one whose timer does not match the stored timer, goes
+//! straight to the DLQ and never takes the batch down. While the store's circuit breaker is
+//! open, messages are not worked on: they go back with a delay until it closes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::timer_messages::{TimerMessage, plan_messages};
+use lifecycle_domain::{Clock, DueTimer, LifecycleEvent, Timestamp};
+use lifecycle_resilience::{self as resilience, Backoff};
+use lifecycle_telemetry::LogFormat;
+use lifecycle_telemetry::metrics::{self, Metric, Unit};
+
+use crate::ports::{EventBus, TimerStore, TimersQueue};
+
+/// When a breaker refused a timer without saying until when, it comes back after this.
+const REFUSED_RETRY_MS: i64 = 5_000;
+/// Backoff of messages whose timer is early for its campaign.
+const EARLY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+
+/// The executor's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Timers delivered more than this early go back on the queue instead of being waited for.
+    pub max_early_wait_ms: i64,
+    /// Where metric lines go.
+    pub log_format: LogFormat,
+}
+
+/// The executor over its ports: `P` is the store, the queue and the bus.
+pub struct Executor<'a, P> {
+    /// The store, timers queue and bus.
+    pub ports: &'a P,
+    /// The time the executor goes by.
+    pub clock: &'a dyn Clock,
+    /// Its settings.
+    pub settings: Settings,
+}
+
+/// What handling one timer came to.
+enum Handled {
+    Applied(ApplyOutcome),
+    /// Delivered too early to wait for in this invocation (or due after its stop time).
+    TooEarly,
+}
+
+/// The messages of a batch, sorted by what happens to them.
+#[derive(Default)]
+struct Sorting {
+    failed: BTreeSet<String>,
+    refused: BTreeSet<String>,
+    early: BTreeSet<String>,
+    receives: BTreeMap<String, u32>,
+    receipts: BTreeMap<String, String>,
+    bodies: BTreeMap<String, String>,
+}
+
+impl<P: TimerStore + TimersQueue + EventBus> Executor<'_, P> {
+    /// Handles one SQS batch; the response lists the messages to redeliver. No timer due
+    /// after `stop_at` is started.
+    pub async fn run(&self, event: SqsEvent, stop_at: Option<Timestamp>) -> SqsBatchResponse {
+        let mut sorting = Sorting::default();
+        let mut work: Vec<(String, DueTimer)> = Vec::new();
+        let open_until = self.ports.refusing_until(self.clock.now()).await;
+        let mut unidentified = false;
+        for record in event.records {
+            let Some(message_id) = record.message_id.filter(|id| !id.is_empty()) else {
+                tracing::error!(
+                    code = "MESSAGE_WITHOUT_ID",
+                    "SQS record without a message id: the whole batch is retried"
+                );
+                unidentified = true;
+                continue;
+            };
+            if let Some(handle) = record.receipt_handle {
+                sorting.receipts.insert(message_id.clone(), handle);
+            }
+            let receive_count = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(1);
+            sorting.receives.insert(message_id.clone(), receive_count);
+            if open_until.is_some() {
+                sorting.refused.insert(message_id);
+                continue;
+            }
+            let body = record.body.unwrap_or_default();
+            match TimerMessage::parse(&body) {
+                Ok(message) => {
+                    work.extend(message.timers.into_iter().map(|t| (message_id.clone(), t)));
+                    sorting.bodies.insert(message_id, body);
+                }
+                Err(error) => {
+                    if !self
+                        .dead_letter(&message_id, &body, &error.to_string())
+                        .await
+                    {
+                        sorting.failed.insert(message_id);
+                    }
+                }
+            }
+        }
+
+        let applied = AtomicUsize::new(0);
+        let results = futures_util::future::join_all(
+            work.iter()
+                .map(|(_, timer)| self.handle_timer(timer, stop_at, &applied)),
+        )
+        .await;
+        let (events, message_of_event) = self.sort_results(work, results, &mut sorting).await;
+
+        emit_metrics(self.settings.log_format, &events);
+        let failed_events = self.publish_and_clear(&events).await;
+        for event_id in failed_events {
+            if let Some(message_id) = message_of_event.get(&event_id) {
+                sorting.failed.insert(message_id.clone());
+            }
+        }
+
+        self.put_back_refused(&sorting, open_until).await;
+        let Sorting {
+            mut failed,
+            refused,
+            mut early,
+            ..
+        } = sorting;
+        early.retain(|id| !failed.contains(id) && !refused.contains(id));
+        self.retry_early(&early, &sorting.receipts, &sorting.receives)
+            .await;
+        failed.extend(early);
+        failed.extend(refused);
+        let mut response = SqsBatchResponse::default();
+        if unidentified {
+            // Lambda retries the whole batch when an identifier is empty: the one way to
+            // keep a record it cannot name from being deleted as done.
+            response.add_failure(String::new());
+        }
+        for message_id in failed {
+            response.add_failure(message_id);
+        }
+        response
+    }
+
+    /// Sorts each timer's result into events to publish and messages to fail, requeue or
+    /// dead-letter; returns the events and the message each came from.
+    async fn sort_results(
+        &self,
+        work: Vec<(String, DueTimer)>,
+        results: Vec<Result<Handled, StoreError>>,
+        sorting: &mut Sorting,
+    ) -> (Vec<LifecycleEvent>, BTreeMap<String, String>) {
+        let mut events: Vec<LifecycleEvent> = Vec::new();
+        let mut message_of_event: BTreeMap<String, String> = BTreeMap::new();
+        let mut requeue: Vec<(String, DueTimer)> = Vec::new();
+        let mut mismatched: BTreeMap<String, String> = BTreeMap::new();
+        for ((message_id, timer), result) in work.into_iter().zip(results) {
+            match result {
+                Ok(Handled::Applied(ApplyOutcome::Applied(event))) => {
+                    log_fired(&timer, &event);
+                    message_of_event.insert(event.event_id.clone(), message_id);
+                    events.push(event);
+                }
+                Ok(Handled::Applied(ApplyOutcome::AlreadyDone { unpublished })) => {
+                    tracing::info!(timer = %timer.timer_id, "timer no longer PENDING (fired or cancelled before); no-op");
+                    if let Some(event) = unpublished {
+                        message_of_event.insert(event.event_id.clone(), message_id);
+                        events.push(event);
+                    }
+                }
+                Ok(Handled::Applied(ApplyOutcome::Obsolete { reason })) => {
+                    tracing::info!(timer = %timer.timer_id, reason, "timer CANCELLED: campaign state no longer fits");
+                }
+                Ok(Handled::Applied(ApplyOutcome::Early { reason })) => {
+                    tracing::warn!(timer = %timer.timer_id, reason, "timer early for its campaign; retried after a backoff");
+                    sorting.early.insert(message_id);
+                }
+                Ok(Handled::Applied(ApplyOutcome::Mismatch { reason })) => {
+                    mismatched.insert(message_id, reason);
+                }
+                Ok(Handled::TooEarly) => requeue.push((message_id, timer)),
+                Err(error) => {
+                    let class = error.class();
+                    tracing::error!(
+                        timer = %timer.timer_id,
+                        code = class.code,
+                        category = ?class.category,
+                        severity = ?class.severity,
+                        retryable = class.retryable,
+                        error = %error,
+                        "timer not applied; retried later"
+                    );
+                    if class == resilience::CIRCUIT_OPEN {
+                        sorting.refused.insert(message_id);
+                    } else {
+                        sorting.failed.insert(message_id);
+                    }
+                }
+            }
+        }
+        for (message_id, reason) in mismatched {
+            let body = sorting.bodies.get(&message_id).cloned().unwrap_or_default();
+            if !self.dead_letter(&message_id, &body, &reason).await {
+                sorting.failed.insert(message_id);
+            }
+        }
+        if !requeue.is_empty() {
+            let timers: Vec<DueTimer> = requeue.iter().map(|(_, t)| t.clone()).collect();
+            if let Err(error) = self
+                .ports
+                .send(&plan_messages(&timers, self.clock.now()))
+                .await
+            {
+                tracing::error!(error = %error, "early timers not re-queued; their messages are retried");
+                sorting.failed.extend(requeue.into_iter().map(|(id, _)| id));
+            }
+        }
+        (events, message_of_event)
+    }
+
+    /// Waits for `timer`'s due millisecond and applies it; `applied` counts the batch's
+    /// commits.
+    async fn handle_timer(
+        &self,
+        timer: &DueTimer,
+        stop_at: Option<Timestamp>,
+        applied: &AtomicUsize,
+    ) -> Result<Handled, StoreError> {
+        let wait = timer.due_at.millis_since(self.clock.now());
+        let past_deadline = stop_at.is_some_and(|stop| timer.due_at > stop);
+        if wait > self.settings.max_early_wait_ms || past_deadline {
+            return Ok(Handled::TooEarly);
+        }
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+        if applied.load(Ordering::SeqCst) > 0 {
+            lifecycle_adapters::crash::point("executor.mid_batch");
+        }
+        let outcome = self.ports.apply_timer(timer, self.clock.now()).await?;
+        if matches!(outcome, ApplyOutcome::Applied(_)) {
+            applied.fetch_add(1, Ordering::SeqCst);
+            lifecycle_adapters::crash::point("executor.after_transaction");
+        }
+        Ok(Handled::Applied(outcome))
+    }
+
+    /// Publishes `events` (duplicates by id removed) and clears the published ones from the
+    /// outbox; returns the ids the bus did not accept (they stay in the outbox).
+    async fn publish_and_clear(&self, events: &[LifecycleEvent]) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let unique: Vec<LifecycleEvent> = events
+            .iter()
+            .filter(|event| seen.insert(event.event_id.clone()))
+            .cloned()
+            .collect();
+        if unique.is_empty() {
+            return Vec::new();
+        }
+        let report = self.ports.publish(&unique).await;
+        for (event_id, error) in &report.failed {
+            tracing::warn!(event_id, error = %error, "event not published; it stays in the outbox");
+        }
+        let published: Vec<LifecycleEvent> = unique
+            .into_iter()
+            .filter(|event| report.published.contains(&event.event_id))
+            .collect();
+        if let Err(error) = self.ports.clear_outbox(&published).await {
+            tracing::warn!(error = %error, "outbox not cleared; the events will be published again");
+        }
+        report.failed.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Malformed input: no retry can fix it, so it goes straight to the DLQ with its error
+    /// attributes (`errorCode` `BAD_TIMER_MESSAGE`, …) and the message completes. Returns `false` if
+    /// that was not possible (no DLQ, or the send failed): the message is then retried and
+    /// dead-lettered by the queue's redrive policy.
+    async fn dead_letter(&self, message_id: &str, body: &str, problem: &str) -> bool {
+        let class = resilience::BAD_INPUT;
+        tracing::error!(
+            message_id,
+            code = class.code,
+            category = ?class.category,
+            severity = ?class.severity,
+            retryable = class.retryable,
+            error = problem,
+            "malformed timer message"
+        );
+        match self
+            .ports
+            .dead_letter(body, &class, problem, self.clock.now())
+            .await
+        {
+            Ok(sent) => sent,
+            Err(error) => {
+                tracing::warn!(message_id, error = %error, "not dead-lettered now; the queue's redrive policy will");
+                false
+            }
+        }
+    }
+
+    /// Messages with a timer that is early for its campaign (its predecessor has not fired
+    /// yet, usually because that one is being retried) come back after a capped exponential
+    /// backoff with full jitter on their receive count — 1 s + up to 1, 2, 4 … 30 s —
+    /// instead of the queue's visibility timeout.
+    async fn retry_early(
+        &self,
+        early: &BTreeSet<String>,
+        receipts: &BTreeMap<String, String>,
+        receives: &BTreeMap<String, u32>,
+    ) {
+        let delays: Vec<(String, i32)> = early
+            .iter()
+            .filter_map(|id| {
+                let retry = receives.get(id).copied().unwrap_or(1).saturating_sub(1);
+                let seconds = 1 + EARLY_BACKOFF.delay(retry).as_secs() as i32;
+                Some((receipts.get(id)?.clone(), seconds))
+            })
+            .collect();
+        if delays.is_empty() {
+            return;
+        }
+        if let Err(error) = self.ports.delay_redelivery(&delays).await {
+            tracing::warn!(error = %error, "visibility not changed; the messages come back after the queue's visibility timeout");
+        }
+    }
+
+    /// The fallback of an open store breaker: the refused messages stay on the queue,
+    /// invisible until the breaker lets calls through again (plus jitter, so instances do
+    /// not return together) — not retried at once, and not moved towards the DLQ faster than
+    /// one receive per open period. If a message still reaches its `maxReceiveCount`, its
+    /// timers are PENDING in the table and the sweeper fires them.
+    async fn put_back_refused(&self, sorting: &Sorting, open_until: Option<Timestamp>) {
+        if sorting.refused.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let until = open_until.unwrap_or(now.plus_millis(REFUSED_RETRY_MS));
+        let seconds = (until.millis_since(now).max(0)
+            + lifecycle_domain::jitter::millis(5_000) as i64)
+            / 1000
+            + 1;
+        let delays: Vec<(String, i32)> = sorting
+            .refused
+            .iter()
+            .filter_map(|id| Some((sorting.receipts.get(id)?.clone(), seconds as i32)))
+            .collect();
+        tracing::warn!(
+            messages = sorting.refused.len(),
+            back_in_s = seconds,
+            code = resilience::CIRCUIT_OPEN.code,
+            "DynamoDB circuit breaker open: messages put back on the queue"
+        );
+        if let Err(error) = self.ports.delay_redelivery(&delays).await {
+            tracing::warn!(error = %error, "visibility not changed; the messages come back after the queue's visibility timeout");
+        }
+    }
+}
+
+/// Lag (dueAt → commit) of the timers this batch fired, and their count, as EMF metrics.
+fn emit_metrics(format: LogFormat, fired: &[LifecycleEvent]) {
+    let lags: Vec<f64> = fired
+        .iter()
+        .filter_map(|e| e.due_at.map(|due| e.fired_at.millis_since(due) as f64))
+        .collect();
+    metrics::emit(
+        format,
+        "timer-executor",
+        &[],
+        &[
+            Metric {
+                name: "TimerLagMs",
+                unit: Unit::Milliseconds,
+                values: lags,
+            },
+            Metric::one("TimersFired", Unit::Count, fired.len() as f64),
+        ],
+    );
+}
+
+/// One readable line per fired timer.
+fn log_fired(timer: &DueTimer, event: &LifecycleEvent) {
+    tracing::info!(
+        campaign = %event.campaign_id,
+        timer = %timer.kind,
+        from = %event.from,
+        to = %event.to,
+        lag_ms = event.fired_at.millis_since(timer.due_at),
+        "{} {} -> {}",
+        event.event_type.as_str(),
+        event.from,
+        event.to,
+    );
+}

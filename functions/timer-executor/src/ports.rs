@@ -1,0 +1,114 @@
+//! What the executor needs from the outside world, as small traits it owns: the timer store,
+//! the timers queue and the event bus. [`Services`] implements them over DynamoDB, SQS and
+//! EventBridge; the unit tests implement them in memory.
+
+use std::future::Future;
+
+use lifecycle_adapters::aws::PublishReport;
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::timer_messages::OutgoingMessage;
+use lifecycle_domain::{DueTimer, LifecycleEvent, Timestamp};
+use lifecycle_resilience::{AwsError, Dependency, ErrorClass};
+
+/// Where timers are fired.
+pub trait TimerStore: Sync {
+    /// Fires PENDING `timer` at `fired_at`, exactly once however often it is called.
+    fn apply_timer(
+        &self,
+        timer: &DueTimer,
+        fired_at: Timestamp,
+    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    /// Deletes published `events` from the outbox.
+    fn clear_outbox(
+        &self,
+        events: &[LifecycleEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Until when the store's circuit breaker refuses calls, or `None` if it lets them
+    /// through.
+    fn refusing_until(&self, now: Timestamp) -> impl Future<Output = Option<Timestamp>> + Send;
+}
+
+/// The timers queue and its dead-letter queue.
+pub trait TimersQueue: Sync {
+    /// Sends `messages` (early timers going back with their delay).
+    fn send(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Puts a message no retry can fix straight into the DLQ with its error attributes;
+    /// `false` if there is no DLQ to put it in.
+    fn dead_letter(
+        &self,
+        body: &str,
+        class: &ErrorClass,
+        problem: &str,
+        failed_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+
+    /// Makes each received message (by receipt handle) visible again after its seconds.
+    fn delay_redelivery(
+        &self,
+        delays: &[(String, i32)],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// The lifecycle event bus.
+pub trait EventBus: Sync {
+    /// Publishes `events`; the report says which were accepted.
+    fn publish(&self, events: &[LifecycleEvent]) -> impl Future<Output = PublishReport> + Send;
+}
+
+impl TimerStore for Services {
+    async fn apply_timer(
+        &self,
+        timer: &DueTimer,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.store.apply_timer(timer, fired_at).await
+    }
+
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        self.store.clear_outbox(events).await
+    }
+
+    async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
+        let breaker = self.resilience.breaker(Dependency::DynamoDb)?;
+        breaker.refusing_until(now).await
+    }
+}
+
+impl TimersQueue for Services {
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), AwsError> {
+        self.timers.send(messages).await
+    }
+
+    async fn dead_letter(
+        &self,
+        body: &str,
+        class: &ErrorClass,
+        problem: &str,
+        failed_at: Timestamp,
+    ) -> Result<bool, AwsError> {
+        let Some(dlq_url) = self.config.timers_dlq_url.as_deref() else {
+            return Ok(false);
+        };
+        let attributes =
+            lifecycle_adapters::aws::redrive::error_attributes(class, problem, failed_at);
+        self.timers.dead_letter(dlq_url, body, attributes).await?;
+        Ok(true)
+    }
+
+    async fn delay_redelivery(&self, delays: &[(String, i32)]) -> Result<(), AwsError> {
+        self.timers.delay_redelivery(delays).await
+    }
+}
+
+impl EventBus for Services {
+    async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
+        self.events.publish(events).await
+    }
+}

@@ -1,0 +1,238 @@
+//! In-memory ports for the executor's unit tests: a store that fires timers by the same
+//! domain rules as the real one (exactly once, early or obsolete by
+//! `lifecycle_domain::firing`), a timers queue and a bus that record what they were asked to
+//! do, each able to fail on demand.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use lifecycle_adapters::aws::PublishReport;
+use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::firing::{NotFitting, not_fitting};
+use lifecycle_domain::timer_messages::OutgoingMessage;
+use lifecycle_domain::{
+    CampaignId, CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerId, TimerStatus,
+    Timestamp,
+};
+use lifecycle_resilience::{AwsError, ErrorClass};
+
+use crate::ports::{EventBus, TimerStore, TimersQueue};
+
+/// A stored timer: its status and effect.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredTimer {
+    pub(crate) status: TimerStatus,
+    pub(crate) effect: TimerEffect,
+}
+
+/// A message put into the DLQ.
+#[derive(Debug, Clone)]
+pub(crate) struct DeadLetter {
+    pub(crate) body: String,
+    pub(crate) code: &'static str,
+    pub(crate) problem: String,
+}
+
+/// Everything the fakes hold and record.
+#[derive(Debug, Default)]
+pub(crate) struct World {
+    pub(crate) campaigns: BTreeMap<CampaignId, CampaignStatus>,
+    pub(crate) timers: BTreeMap<TimerId, StoredTimer>,
+    pub(crate) outbox: BTreeMap<String, LifecycleEvent>,
+    /// Every apply call, by timer id.
+    pub(crate) applies: Vec<TimerId>,
+    /// Events the bus accepted, in order.
+    pub(crate) published: Vec<LifecycleEvent>,
+    pub(crate) sent: Vec<OutgoingMessage>,
+    pub(crate) dead_letters: Vec<DeadLetter>,
+    /// Visibility changes: (receipt handle, seconds).
+    pub(crate) delays: Vec<(String, i32)>,
+    /// The store's breaker refuses until then.
+    pub(crate) breaker_open_until: Option<Timestamp>,
+    /// Applies of these timers fail with this error code.
+    pub(crate) failing_applies: BTreeMap<TimerId, &'static str>,
+    /// The bus refuses these event ids.
+    pub(crate) refused_events: BTreeSet<String>,
+    /// Whether the timers DLQ exists / accepts messages.
+    pub(crate) dlq: Dlq,
+}
+
+/// The state of the timers DLQ.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dlq {
+    #[default]
+    Accepting,
+    Failing,
+    Missing,
+}
+
+/// The executor's ports in memory.
+#[derive(Debug, Default)]
+pub(crate) struct FakePorts(pub(crate) Mutex<World>);
+
+impl FakePorts {
+    /// A campaign in `status` with `timers` PENDING.
+    pub(crate) fn with_campaign(
+        &self,
+        id: &str,
+        status: CampaignStatus,
+        timers: &[&DueTimer],
+    ) -> &Self {
+        let mut world = self.world();
+        world.campaigns.insert(CampaignId::new(id), status);
+        for timer in timers {
+            world.timers.insert(
+                timer.timer_id.clone(),
+                StoredTimer {
+                    status: TimerStatus::Pending,
+                    effect: timer.effect,
+                },
+            );
+        }
+        drop(world);
+        self
+    }
+
+    pub(crate) fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.0.lock().expect("fake lock")
+    }
+}
+
+fn aws_error(operation: &'static str, code: &str) -> AwsError {
+    AwsError {
+        operation,
+        code: code.to_owned(),
+        message: "injected by the test".to_owned(),
+        status: Some(500),
+    }
+}
+
+impl TimerStore for FakePorts {
+    async fn apply_timer(
+        &self,
+        timer: &DueTimer,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let mut world = self.world();
+        world.applies.push(timer.timer_id.clone());
+        if let Some(code) = world.failing_applies.get(&timer.timer_id) {
+            return Err(StoreError::Aws(aws_error("TransactWriteItems", code)));
+        }
+        let status = world.campaigns.get(&timer.campaign_id).copied();
+        let Some(stored) = world.timers.get(&timer.timer_id).cloned() else {
+            return Ok(ApplyOutcome::AlreadyDone { unpublished: None });
+        };
+        if stored.effect != timer.effect {
+            return Ok(ApplyOutcome::Mismatch {
+                reason: "effect differs from the stored timer".into(),
+            });
+        }
+        let status_before = status.unwrap_or(CampaignStatus::Cancelled);
+        let (event_type, from, to) = match timer.effect.event(status_before) {
+            Ok(event) => event,
+            Err(illegal) => {
+                return Ok(ApplyOutcome::Mismatch {
+                    reason: illegal.to_string(),
+                });
+            }
+        };
+        let event = LifecycleEvent::for_timer(
+            event_type,
+            &timer.timer_id,
+            &timer.campaign_id,
+            (from, to),
+            timer.due_at,
+            fired_at,
+        );
+        if stored.status != TimerStatus::Pending {
+            let unpublished = world.outbox.get(&event.event_id).cloned();
+            return Ok(ApplyOutcome::AlreadyDone { unpublished });
+        }
+        if status.is_none_or(|s| !timer.effect.fits(s)) {
+            return Ok(match not_fitting(timer.kind, timer.effect, status) {
+                NotFitting::Early { reason } => ApplyOutcome::Early { reason },
+                NotFitting::Obsolete { reason } => {
+                    world
+                        .timers
+                        .get_mut(&timer.timer_id)
+                        .expect("stored")
+                        .status = TimerStatus::Cancelled;
+                    ApplyOutcome::Obsolete { reason }
+                }
+            });
+        }
+        world
+            .timers
+            .get_mut(&timer.timer_id)
+            .expect("stored")
+            .status = TimerStatus::Completed;
+        world.campaigns.insert(timer.campaign_id.clone(), to);
+        world.outbox.insert(event.event_id.clone(), event.clone());
+        Ok(ApplyOutcome::Applied(event))
+    }
+
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        let mut world = self.world();
+        for event in events {
+            world.outbox.remove(&event.event_id);
+        }
+        Ok(())
+    }
+
+    async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
+        self.world().breaker_open_until.filter(|until| *until > now)
+    }
+}
+
+impl TimersQueue for FakePorts {
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), AwsError> {
+        self.world().sent.extend(messages.iter().cloned());
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        body: &str,
+        class: &ErrorClass,
+        problem: &str,
+        _failed_at: Timestamp,
+    ) -> Result<bool, AwsError> {
+        let mut world = self.world();
+        match world.dlq {
+            Dlq::Missing => Ok(false),
+            Dlq::Failing => Err(aws_error("SendMessage", "InternalError")),
+            Dlq::Accepting => {
+                world.dead_letters.push(DeadLetter {
+                    body: body.to_owned(),
+                    code: class.code,
+                    problem: problem.to_owned(),
+                });
+                Ok(true)
+            }
+        }
+    }
+
+    async fn delay_redelivery(&self, delays: &[(String, i32)]) -> Result<(), AwsError> {
+        self.world().delays.extend(delays.iter().cloned());
+        Ok(())
+    }
+}
+
+impl EventBus for FakePorts {
+    async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
+        let mut world = self.world();
+        let mut report = PublishReport::default();
+        for event in events {
+            if world.refused_events.contains(&event.event_id) {
+                report.failed.push((
+                    event.event_id.clone(),
+                    aws_error("PutEvents", "InternalFailure"),
+                ));
+            } else {
+                world.published.push(event.clone());
+                report.published.push(event.event_id.clone());
+            }
+        }
+        report
+    }
+}

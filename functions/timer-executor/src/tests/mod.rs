@@ -1,0 +1,388 @@
+//! Unit tests of the executor's batch logic through in-memory ports ([`fakes`]): due,
+//! duplicate, early, obsolete and too-early timers, an open breaker, malformed and
+//! mismatching messages, records without ids and unpublished events.
+
+mod fakes;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lifecycle_domain::timer_messages::TimerMessage;
+use lifecycle_domain::{
+    CampaignId, CampaignStatus, DueTimer, ManualClock, TimerEffect, TimerId, TimerKind,
+    TimerStatus, Timestamp,
+};
+use lifecycle_telemetry::LogFormat;
+
+use self::fakes::{Dlq, FakePorts};
+use crate::batch::{Executor, Settings};
+
+const NOW: i64 = 1_800_000_000_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(NOW)
+}
+
+fn timer(campaign: &str, kind: TimerKind, due: Timestamp) -> DueTimer {
+    use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
+    let campaign_id = CampaignId::new(campaign);
+    let effect = match kind {
+        TimerKind::StartCampaign => TimerEffect::Move {
+            from: Scheduled,
+            to: Running,
+        },
+        TimerKind::CloseCampaign => TimerEffect::Move {
+            from: Running,
+            to: Closed,
+        },
+        TimerKind::ExpireCampaign => TimerEffect::Move {
+            from: RewardClaim,
+            to: Expired,
+        },
+        TimerKind::RewardReminder => TimerEffect::Remind,
+    };
+    DueTimer {
+        timer_id: TimerId::new(&campaign_id, kind),
+        campaign_id,
+        kind,
+        due_at: due,
+        effect,
+        next_deadline: None,
+    }
+}
+
+fn record(id: &str, body: String) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(id.to_owned());
+    record.receipt_handle = Some(format!("receipt-{id}"));
+    record.body = Some(body);
+    record
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
+    record
+}
+
+fn message(id: &str, timers: &[&DueTimer]) -> SqsMessage {
+    let body = TimerMessage {
+        timers: timers.iter().map(|t| (*t).clone()).collect(),
+    }
+    .to_body();
+    record(id, body)
+}
+
+fn event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = records;
+    event
+}
+
+async fn run(ports: &FakePorts, records: Vec<SqsMessage>) -> SqsBatchResponse {
+    let clock = ManualClock::at(now());
+    let executor = Executor {
+        ports,
+        clock: &clock,
+        settings: Settings {
+            max_early_wait_ms: 5_000,
+            log_format: LogFormat::Text,
+        },
+    };
+    executor.run(event(records), None).await
+}
+
+fn failures(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_due_timer_fires_once_and_its_event_is_published_and_cleared() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    let response = run(&ports, vec![message("m1", &[&start])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Running
+    );
+    assert_eq!(world.published.len(), 1);
+    assert_eq!(world.published[0].to, CampaignStatus::Running);
+    assert!(world.outbox.is_empty(), "published events leave the outbox");
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_changes_nothing_and_publishes_nothing_new() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    // The same timer twice in one batch, then once more in the next.
+    let first = run(
+        &ports,
+        vec![message("m1", &[&start]), message("m2", &[&start])],
+    )
+    .await;
+    let second = run(&ports, vec![message("m3", &[&start])]).await;
+    assert!(failures(&first).is_empty() && failures(&second).is_empty());
+    let world = ports.world();
+    assert_eq!(world.applies.len(), 3, "every delivery is tried");
+    assert_eq!(world.published.len(), 1, "one move, one event");
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn an_unpublished_event_of_an_earlier_delivery_is_published_on_the_duplicate() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    let event_id = lifecycle_domain::LifecycleEvent::for_timer(
+        lifecycle_domain::EventType::CampaignStarted,
+        &start.timer_id,
+        &start.campaign_id,
+        (CampaignStatus::Scheduled, CampaignStatus::Running),
+        start.due_at,
+        now(),
+    )
+    .event_id;
+    ports.world().refused_events.insert(event_id.clone());
+    let first = run(&ports, vec![message("m1", &[&start])]).await;
+    assert_eq!(
+        failures(&first),
+        ["m1"],
+        "an unpublished event fails its message"
+    );
+    assert!(ports.world().outbox.contains_key(&event_id));
+
+    ports.world().refused_events.clear();
+    let again = run(&ports, vec![message("m1", &[&start])]).await;
+    assert!(failures(&again).is_empty());
+    let world = ports.world();
+    assert_eq!(world.published.len(), 1);
+    assert!(world.outbox.is_empty());
+}
+
+#[tokio::test]
+async fn a_timer_early_for_its_campaign_comes_back_after_a_backoff() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    let close = timer("c1", TimerKind::CloseCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start, &close]);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert_eq!(failures(&response), ["m1"]);
+    let world = ports.world();
+    assert_eq!(world.timers[&close.timer_id].status, TimerStatus::Pending);
+    assert_eq!(world.delays.len(), 1);
+    let (receipt, seconds) = &world.delays[0];
+    assert_eq!(receipt, "receipt-m1");
+    assert!(
+        (1..=2).contains(seconds),
+        "first retry after 1-2 s, got {seconds}"
+    );
+    assert!(world.published.is_empty());
+}
+
+#[tokio::test]
+async fn an_obsolete_timer_is_cancelled_and_its_message_completes() {
+    let ports = FakePorts::default();
+    let close = timer("c1", TimerKind::CloseCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Cancelled, &[&close]);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert_eq!(world.timers[&close.timer_id].status, TimerStatus::Cancelled);
+    assert!(world.published.is_empty() && world.delays.is_empty());
+}
+
+#[tokio::test]
+async fn a_timer_delivered_too_early_goes_back_on_the_queue_with_its_delay() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now().plus_millis(60_000));
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    let response = run(&ports, vec![message("m1", &[&start])]).await;
+    assert!(
+        failures(&response).is_empty(),
+        "the requeued copy carries it"
+    );
+    let world = ports.world();
+    assert!(world.applies.is_empty());
+    assert_eq!(world.sent.len(), 1);
+    assert_eq!(world.sent[0].delay_seconds, 60);
+    assert_eq!(world.sent[0].message.timers, vec![start.clone()]);
+}
+
+#[tokio::test]
+async fn an_open_breaker_puts_every_message_back_until_it_closes() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    ports.world().breaker_open_until = Some(now().plus_millis(20_000));
+    let response = run(
+        &ports,
+        vec![message("m1", &[&start]), record("m2", "garbage".into())],
+    )
+    .await;
+    assert_eq!(failures(&response), ["m1", "m2"]);
+    let world = ports.world();
+    assert!(
+        world.applies.is_empty(),
+        "no work while the breaker is open"
+    );
+    assert!(world.dead_letters.is_empty());
+    assert_eq!(world.delays.len(), 2);
+    for (_, seconds) in &world.delays {
+        assert!(
+            (21..=26).contains(seconds),
+            "back after the open period plus jitter: {seconds}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_timer_mid_batch_is_put_back_and_a_failed_one_retried() {
+    let ports = FakePorts::default();
+    let a = timer("a", TimerKind::StartCampaign, now());
+    let b = timer("b", TimerKind::StartCampaign, now());
+    ports
+        .with_campaign("a", CampaignStatus::Scheduled, &[&a])
+        .with_campaign("b", CampaignStatus::Scheduled, &[&b]);
+    ports
+        .world()
+        .failing_applies
+        .insert(a.timer_id.clone(), "CircuitOpen");
+    ports
+        .world()
+        .failing_applies
+        .insert(b.timer_id.clone(), "InternalServerError");
+    let response = run(&ports, vec![message("m1", &[&a]), message("m2", &[&b])]).await;
+    let mut failed = failures(&response);
+    failed.sort();
+    assert_eq!(failed, ["m1", "m2"]);
+    let world = ports.world();
+    let delayed: Vec<&str> = world.delays.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        delayed,
+        ["receipt-m1"],
+        "only the refused message gets a delay"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_message_goes_to_the_dlq_and_the_rest_of_the_batch_succeeds() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    let forged = DueTimer {
+        effect: TimerEffect::Move {
+            from: CampaignStatus::Expired,
+            to: CampaignStatus::Running,
+        },
+        ..timer("c2", TimerKind::StartCampaign, now())
+    };
+    let forged_body = format!(r#"{{"timers":[{}]}}"#, serde_json_of(&forged));
+    let response = run(
+        &ports,
+        vec![
+            record("bad", forged_body.clone()),
+            message("good", &[&start]),
+            record("junk", "{not json".into()),
+        ],
+    )
+    .await;
+    assert!(
+        failures(&response).is_empty(),
+        "dead-lettered messages complete"
+    );
+    let world = ports.world();
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Running
+    );
+    assert_eq!(world.dead_letters.len(), 2);
+    assert_eq!(world.dead_letters[0].body, forged_body);
+    assert_eq!(
+        world.dead_letters[0].code,
+        lifecycle_resilience::BAD_INPUT.code
+    );
+    assert!(world.dead_letters[0].problem.contains("cannot have effect"));
+    assert!(
+        world.dead_letters[1]
+            .problem
+            .contains("not a timer message")
+    );
+    assert_eq!(
+        world.applies,
+        vec![start.timer_id.clone()],
+        "the forged timer never reached the store"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_message_that_cannot_be_dead_lettered_is_retried_alone() {
+    for dlq in [Dlq::Failing, Dlq::Missing] {
+        let ports = FakePorts::default();
+        let start = timer("c1", TimerKind::StartCampaign, now());
+        ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+        ports.world().dlq = dlq;
+        let response = run(
+            &ports,
+            vec![record("bad", "[]".into()), message("good", &[&start])],
+        )
+        .await;
+        assert_eq!(failures(&response), ["bad"], "{dlq:?}");
+        assert_eq!(ports.world().published.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_message_whose_timer_differs_from_the_stored_one_is_dead_lettered() {
+    let ports = FakePorts::default();
+    let close = timer("c1", TimerKind::CloseCampaign, now());
+    let stored = DueTimer {
+        effect: TimerEffect::Move {
+            from: CampaignStatus::Running,
+            to: CampaignStatus::RewardClaim,
+        },
+        ..close.clone()
+    };
+    ports.with_campaign("c1", CampaignStatus::Running, &[&stored]);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Running
+    );
+    assert_eq!(world.dead_letters.len(), 1);
+    assert!(world.dead_letters[0].problem.contains("stored timer"));
+}
+
+#[tokio::test]
+async fn a_record_without_an_id_fails_the_whole_batch_instead_of_counting_as_done() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    let mut nameless = message("x", &[&start]);
+    nameless.message_id = None;
+    let response = run(&ports, vec![nameless, message("m1", &[&start])]).await;
+    assert!(
+        failures(&response).contains(&""),
+        "an empty identifier makes Lambda retry the batch: {:?}",
+        failures(&response)
+    );
+}
+
+fn serde_json_of(timer: &DueTimer) -> String {
+    let body = TimerMessage {
+        timers: vec![timer.clone()],
+    }
+    .to_body();
+    let inner = body
+        .strip_prefix(r#"{"timers":["#)
+        .and_then(|rest| rest.strip_suffix("]}"))
+        .expect("a one-timer body");
+    inner.to_owned()
+}
