@@ -113,3 +113,48 @@ async fn leaves_out_timers_the_api_queued_at_creation() {
 fn json_str(value: &str) -> serde_json::Value {
     serde_json::Value::String(value.to_owned())
 }
+
+/// The due index never ends a limited read inside a millisecond: more timers due in one
+/// millisecond than the limit are read whole, so the next read can start after it.
+#[tokio::test]
+async fn a_limited_due_read_never_ends_inside_a_millisecond() {
+    use lifecycle_domain::timer_plan::plan_timers;
+    use lifecycle_domain::{Campaign, CampaignId, CampaignStatus};
+
+    let stack = TestStack::new().await;
+    let one_shard = stack.services_with(|config| config.due_shards = 1);
+    let store = &one_shard.store;
+    let now = Timestamp::now();
+    let start = now.plus_millis(10_000);
+    let create = |start_at: Timestamp| {
+        let campaign = Campaign {
+            id: CampaignId::generate(),
+            name: "same millisecond".into(),
+            status: CampaignStatus::Scheduled,
+            start_at,
+            end_at: now.plus_millis(3_600_000),
+            claim_until: None,
+            reward_reminder_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let timers = plan_timers(&campaign);
+        async move { store.create_campaign(&campaign, &timers).await.unwrap() }
+    };
+    create(start.plus_millis(-1)).await;
+    for _ in 0..3 {
+        create(start).await;
+    }
+    create(start.plus_millis(1)).await;
+
+    let after = now;
+    let until = now.plus_millis(60_000);
+    let first = store.due_timers(0, after, until, 2).await.unwrap();
+    assert!(first.truncated);
+    assert_eq!(first.timers.len(), 4, "the limit, then the rest of its millisecond");
+    assert_eq!(first.last_read_due, Some(start));
+    let rest = store.due_timers(0, start, until, 2).await.unwrap();
+    assert_eq!(rest.timers.len(), 1);
+    assert_eq!(rest.timers[0].due_at, start.plus_millis(1));
+}

@@ -1,47 +1,18 @@
-//! The timer dispatcher: reads every due-index shard from its watermark up to
-//! now + `DISPATCH_LOOKAHEAD_SECONDS` (shards in parallel) and hands the timers to the timers
-//! queue, grouped by due second across shards, each message delayed to its second. Then it
-//! saves the advanced watermarks (one conditional write). If the send fails, the shards that
-//! had timers keep their watermarks and are read again next tick; duplicates are harmless
-//! because the executor applies each timer once. Timers the API already queued when their
-//! campaign was created are left out.
+//! The timer dispatcher: every minute, hands the timers due within
+//! `DISPATCH_LOOKAHEAD_SECONDS` to the timers queue. The tick's logic ([`dispatch`]) runs
+//! against the dispatcher's ports ([`ports`]), implemented by [`Services`] on AWS and in
+//! memory in the unit tests.
+
+pub mod dispatch;
+pub mod ports;
+#[cfg(test)]
+mod tests;
 
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::StoreError;
-use lifecycle_domain::Timestamp;
-use lifecycle_domain::timer_messages::plan_messages;
-use serde::Serialize;
+use lifecycle_domain::{SystemClock, Timestamp};
 
-/// What one tick did.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DispatchReport {
-    pub timers_sent: usize,
-    pub messages_sent: usize,
-    /// Due timers left out because the API sent them when their campaign was created.
-    pub queued_at_creation: usize,
-    /// Shards that had more than `DISPATCH_MAX_PER_SHARD` due; the rest goes next tick.
-    pub truncated_shards: usize,
-    /// Whether this tick's watermarks were saved (false if a concurrent tick won).
-    pub watermarks_saved: bool,
-    /// Shards that failed, with the error.
-    pub errors: Vec<String>,
-}
-
-impl DispatchReport {
-    /// The report, or an error naming the failed shards (so the invocation counts as failed
-    /// and the Errors alarm sees it).
-    pub fn into_result(self) -> Result<Self, String> {
-        if self.errors.is_empty() {
-            Ok(self)
-        } else {
-            Err(format!(
-                "dispatch failed for shards: {}",
-                self.errors.join("; ")
-            ))
-        }
-    }
-}
+pub use crate::dispatch::{DispatchReport, Dispatcher, Settings};
 
 /// The dispatcher's handler, called alike by its Lambda `main`, the local runtime and
 /// `make invoke`: one tick now (the schedule's event carries nothing it needs). A tick
@@ -53,91 +24,19 @@ pub async fn handle(services: &Services) -> Result<DispatchReport, String> {
         .into_result()
 }
 
-/// Runs one dispatch tick at `now`.
+/// Runs one dispatch tick at `now`: the invocation's wiring around [`Dispatcher::tick`]
+/// (heartbeat and failure patterns first, pattern alerts last).
 pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
-    let result = dispatch_due(services, now).await;
+    services.begin_invocation("timer-dispatcher", now).await;
+    let dispatcher = Dispatcher {
+        ports: services,
+        clock: &SystemClock,
+        settings: Settings {
+            lookahead_ms: i64::from(services.config.dispatch_lookahead_secs) * 1000,
+            max_per_shard: services.config.dispatch_max_per_shard,
+        },
+    };
+    let result = dispatcher.tick(now).await;
     services.end_invocation().await;
     result
-}
-
-/// One tick's work (see [`dispatch`]).
-async fn dispatch_due(services: &Services, now: Timestamp) -> Result<DispatchReport, StoreError> {
-    let config = &services.config;
-    let store = &services.store;
-    services.begin_invocation("timer-dispatcher", now).await;
-    let watermarks = store.load_watermarks().await?;
-    let until = now.plus_millis(i64::from(config.dispatch_lookahead_secs) * 1000);
-    let shards = 0..store.due_shards();
-    let pages = futures_util::future::join_all(shards.clone().map(|shard| {
-        store.due_timers(
-            shard,
-            watermarks.of(shard),
-            until,
-            config.dispatch_max_per_shard,
-        )
-    }))
-    .await;
-
-    let mut report = DispatchReport::default();
-    let mut next = watermarks.clone();
-    let mut due = Vec::new();
-    let mut shards_with_timers = Vec::new();
-    for (shard, page) in shards.zip(pages) {
-        let page = match page {
-            Ok(page) => page,
-            Err(error) => {
-                tracing::error!(shard, error = %error, "shard not read; read again next tick");
-                report.errors.push(format!("shard {shard}: {error}"));
-                continue;
-            }
-        };
-        report.truncated_shards += usize::from(page.truncated);
-        report.queued_at_creation += page.queued_at_creation;
-        // A truncated read stops just before the last timer's millisecond: timers sharing it
-        // that were not read are picked up next tick (the ones read are sent twice, harmlessly).
-        let watermark = match page.last_read_due {
-            Some(last) if page.truncated => last.plus_millis(-1),
-            _ => until,
-        };
-        if !page.timers.is_empty() {
-            shards_with_timers.push((shard, watermark));
-        } else {
-            next.shards
-                .insert(shard, watermark.max(watermarks.of(shard)));
-        }
-        due.extend(page.timers);
-    }
-
-    // Timers of every shard due in the same second share a message. Delays count from the
-    // moment of sending, not from the tick's start: reading the shards takes time.
-    let messages = plan_messages(&due, Timestamp::now());
-    match services.timers.send(&messages).await {
-        Ok(()) => {
-            report.timers_sent = due.len();
-            report.messages_sent = messages.len();
-            for (shard, watermark) in shards_with_timers {
-                next.shards
-                    .insert(shard, watermark.max(watermarks.of(shard)));
-            }
-        }
-        Err(error) => {
-            tracing::error!(error = %error, "timers not handed to the queue; read again next tick");
-            report.errors.push(format!("send: {error}"));
-        }
-    }
-    if report.timers_sent > 0 {
-        lifecycle_adapters::crash::point("dispatcher.after_send");
-    }
-    report.watermarks_saved = store.save_watermarks(&next, now).await?;
-    tracing::info!(
-        timers = report.timers_sent,
-        messages = report.messages_sent,
-        truncated_shards = report.truncated_shards,
-        queued_at_creation = report.queued_at_creation,
-        until = %until,
-        "dispatched {} timers in {} messages",
-        report.timers_sent,
-        report.messages_sent
-    );
-    Ok(report)
 }

@@ -16,9 +16,10 @@ pub struct DuePage {
     pub timers: Vec<DueTimer>,
     /// Timers read but left out because the API queued them at creation.
     pub queued_at_creation: usize,
-    /// Due time of the last timer read (sent or not): where a truncated read stopped.
+    /// Due time of the last timer read (sent or not): where a truncated read stopped. Every
+    /// timer due in that millisecond was read (a read never ends inside a millisecond).
     pub last_read_due: Option<Timestamp>,
-    /// More timers up to the horizon remain (the limit was reached).
+    /// More timers up to the horizon may remain (the limit was reached).
     pub truncated: bool,
 }
 
@@ -142,8 +143,17 @@ impl Store {
         };
         let mut start_key: Option<Item> = None;
         let low = after.map_or_else(|| "0".to_owned(), keys::due_sk_after);
+        let mut high = keys::due_sk_after(until);
+        // Once `limit` items are read, the rest of the last item's millisecond is read too:
+        // a range never ends inside a millisecond, so the next read can start after it
+        // (ending inside one that holds more than `limit` timers would never progress).
+        let mut finishing_millisecond = false;
         loop {
-            let remaining = limit as usize - range.items.len();
+            let page_limit = if finishing_millisecond {
+                1000
+            } else {
+                (limit as usize - range.items.len()).clamp(1, 1000)
+            };
             let output = self
                 .client
                 .query()
@@ -154,21 +164,29 @@ impl Store {
                 .expression_attribute_names("#dueSk", keys::DUE_SK)
                 .expression_attribute_values(":pk", s(due_pk))
                 .expression_attribute_values(":lo", s(&low))
-                .expression_attribute_values(":hi", s(keys::due_sk_after(until)))
-                .limit(remaining.min(1000) as i32)
+                .expression_attribute_values(":hi", s(&high))
+                .limit(page_limit as i32)
                 .set_exclusive_start_key(start_key.take())
                 .send_with(&self.resilience)
                 .await
                 .map_err(|e| StoreError::aws("Query", e))?;
             range.items.extend(output.items().iter().cloned());
-            match output.last_evaluated_key() {
-                Some(key) if range.items.len() < limit as usize => start_key = Some(key.clone()),
-                Some(_) => {
-                    range.truncated = true;
-                    break;
-                }
-                None => break,
+            let Some(key) = output.last_evaluated_key() else {
+                break;
+            };
+            if !finishing_millisecond && range.items.len() >= limit as usize {
+                range.truncated = true;
+                finishing_millisecond = true;
+                let last_due = range
+                    .items
+                    .last()
+                    .and_then(|item| item.get(keys::DUE_SK))
+                    .and_then(|sk| sk.as_s().ok())
+                    .and_then(|sk| keys::due_of_sk(sk))
+                    .ok_or_else(|| StoreError::Corrupt("due index item without dueSk".into()))?;
+                high = keys::due_sk_after(last_due);
             }
+            start_key = Some(key.clone());
         }
         Ok(range)
     }

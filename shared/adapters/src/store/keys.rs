@@ -127,6 +127,11 @@ pub fn due_sk(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))
 }
 
+/// The due time a due-index sort key starts with.
+pub fn due_of_sk(sk: &str) -> Option<Timestamp> {
+    sk.get(..13)?.parse().ok().map(Timestamp::from_millis)
+}
+
 /// The smallest sort key after every entry due at or before `at`.
 pub fn due_sk_after(at: Timestamp) -> String {
     format!("{:013}#~", at.millis().max(0))
