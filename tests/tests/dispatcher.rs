@@ -152,7 +152,11 @@ async fn a_limited_due_read_never_ends_inside_a_millisecond() {
     let until = now.plus_millis(60_000);
     let first = store.due_timers(0, after, until, 2).await.unwrap();
     assert!(first.truncated);
-    assert_eq!(first.timers.len(), 4, "the limit, then the rest of its millisecond");
+    assert_eq!(
+        first.timers.len(),
+        4,
+        "the limit, then the rest of its millisecond"
+    );
     assert_eq!(first.last_read_due, Some(start));
     let rest = store.due_timers(0, start, until, 2).await.unwrap();
     assert_eq!(rest.timers.len(), 1);

@@ -58,17 +58,18 @@ async fn due_timers_of_every_shard_are_sent_delayed_and_every_watermark_advances
     assert_eq!((report.timers_sent, report.messages_sent), (3, 2));
     assert_eq!(report.queued_at_creation, 1, "the API's own are left out");
     assert!(report.watermarks_saved && report.errors.is_empty());
-    let world = ports.world();
-    let delays: Vec<i32> = world.sent.iter().map(|m| m.delay_seconds).collect();
-    assert_eq!(delays, [1, 30], "a and b share their second's message");
-    for shard in 0..3 {
-        assert_eq!(
-            world.watermarks.of(shard),
-            at(LOOKAHEAD_MS),
-            "shard {shard}"
-        );
+    {
+        let world = ports.world();
+        let delays: Vec<i32> = world.sent.iter().map(|m| m.delay_seconds).collect();
+        assert_eq!(delays, [1, 30], "a and b share their second's message");
+        for shard in 0..3 {
+            assert_eq!(
+                world.watermarks.of(shard),
+                at(LOOKAHEAD_MS),
+                "shard {shard}"
+            );
+        }
     }
-    drop(world);
     let next = tick(&ports, at(60_000), 100).await;
     assert_eq!(
         next.timers_sent, 1,
