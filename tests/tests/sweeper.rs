@@ -208,6 +208,15 @@ async fn a_dry_run_reports_what_it_would_do_and_changes_nothing() {
     );
 }
 
+/// The one action of a dry run's stuck-timer step ends with `outcome`.
+fn assert_previews(preview: &RecoveryReport, outcome: &str) {
+    let actions = &step(preview, SweepStep::StuckTimers).actions;
+    assert!(
+        actions.len() == 1 && actions[0].ends_with(outcome),
+        "preview {actions:?} should end with {outcome}"
+    );
+}
+
 #[tokio::test]
 async fn expired_leases_go_back_to_pending_then_fail_with_an_alert() {
     let stack = TestStack::new().await;
@@ -227,6 +236,9 @@ async fn expired_leases_go_back_to_pending_then_fail_with_an_alert() {
             .await
             .unwrap()
     );
+    // The dry run's preview says what the real run then does.
+    let preview = run(&services, true, only_stuck.clone()).await;
+    assert_previews(&preview, "→ PENDING");
     let report = run(&services, false, only_stuck.clone()).await;
     assert_eq!(
         step(&report, SweepStep::StuckTimers).get("requeued"),
@@ -245,6 +257,8 @@ async fn expired_leases_go_back_to_pending_then_fail_with_an_alert() {
             .await
             .unwrap()
     );
+    let preview = run(&services, true, only_stuck.clone()).await;
+    assert_previews(&preview, "→ FAILED");
     let report = run(&services, false, only_stuck).await;
     let stuck = step(&report, SweepStep::StuckTimers);
     assert_eq!(

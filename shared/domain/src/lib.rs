@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod audit;
 pub mod campaign;
+pub mod campaign_move;
 pub mod clock;
 pub mod due_timer;
 pub mod event;

@@ -161,6 +161,17 @@ impl TimerEffect {
     }
 }
 
+/// What a RUNNING timer whose lease expired becomes: PENDING again for another attempt, or
+/// FAILED once this attempt used up `max_attempts` (the sweeper's real run and its dry-run
+/// preview both ask here).
+pub fn after_expired_lease(attempts_before: u32, max_attempts: u32) -> TimerStatus {
+    if attempts_before + 1 < max_attempts {
+        TimerStatus::Pending
+    } else {
+        TimerStatus::Failed
+    }
+}
+
 /// A timer as stored and listed by the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -282,6 +293,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_expired_lease_fails_the_timer_on_its_last_attempt_only() {
+        assert_eq!(after_expired_lease(0, 3), TimerStatus::Pending);
+        assert_eq!(after_expired_lease(1, 3), TimerStatus::Pending);
+        assert_eq!(after_expired_lease(2, 3), TimerStatus::Failed);
+        assert_eq!(after_expired_lease(7, 3), TimerStatus::Failed);
+        assert_eq!(after_expired_lease(0, 1), TimerStatus::Failed);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use lifecycle_adapters::relay::publish_alerts;
 use lifecycle_adapters::store::TakenBack;
 use lifecycle_domain::recovery::StepReport;
+use lifecycle_domain::timer::after_expired_lease;
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
@@ -26,11 +27,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         }
         let owner = timer.lease_owner.as_deref().unwrap_or("?");
         if sweep.dry_run {
-            let next = if timer.attempts + 1 < config.max_attempts {
-                "PENDING"
-            } else {
-                "FAILED"
-            };
+            let next = after_expired_lease(timer.attempts, config.max_attempts).as_str();
             report.action(format!(
                 "would take back {} (lease of {owner}) → {next}",
                 timer.timer_id

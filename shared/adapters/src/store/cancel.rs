@@ -52,17 +52,7 @@ impl Store {
             let partition = self.load_partition(id).await?;
             let campaign = partition.campaign.ok_or(CancelError::NotFound)?;
             let transition = state_machine::transition(campaign.status, CampaignStatus::Cancelled)?;
-            let mut moved = campaign.clone();
-            moved.status = CampaignStatus::Cancelled;
-            moved.version += 1;
-            moved.updated_at = now;
-            let event = LifecycleEvent::for_move(
-                transition.event,
-                id,
-                (campaign.status, moved.status),
-                moved.version,
-                now,
-            );
+            let (moved, event) = campaign.apply(transition, now)?;
             let mut writes = vec![self.move_campaign(&campaign, &moved)?];
             for timer in partition
                 .timers

@@ -55,17 +55,9 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
-        let mut moved = campaign.clone();
-        moved.status = transition.to;
-        moved.version += 1;
-        moved.updated_at = now;
-        let event = LifecycleEvent::for_move(
-            transition.event,
-            &campaign.id,
-            (transition.from, transition.to),
-            moved.version,
-            now,
-        );
+        let (moved, event) = campaign
+            .apply(transition, now)
+            .map_err(|illegal| StoreError::Corrupt(format!("state correction: {illegal}")))?;
         let record = AuditRecord {
             action: "STATE_CORRECTION".into(),
             from: transition.from,

@@ -14,6 +14,7 @@ use super::items::{self, AlertItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::timer::after_expired_lease;
 use lifecycle_domain::{Alert, Timer, TimerStatus};
 
 /// What taking back an expired lease did.
@@ -98,7 +99,7 @@ impl Store {
             .expression_attribute_values(":expires", s(expires_at.to_rfc3339()))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":error", s(&last_error));
-        if attempts < max_attempts {
+        if after_expired_lease(timer.attempts, max_attempts) == TimerStatus::Pending {
             let shard = keys::timer_shard(&timer.timer_id, self.due_shards);
             let update = update
                 .update_expression(
