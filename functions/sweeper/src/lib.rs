@@ -16,19 +16,25 @@
 //! anyway. The report is returned, logged and stored for 30 days.
 
 mod handler;
+pub mod ports;
+#[cfg(test)]
+mod step_tests;
 pub mod steps;
 
 use std::collections::BTreeMap;
 
+use lifecycle_adapters::config::SweepConfig;
 use lifecycle_adapters::relay::publish_alerts;
 use lifecycle_adapters::services::Services;
-use lifecycle_domain::Alert;
-use lifecycle_domain::Timestamp;
 use lifecycle_domain::recovery::{RecoveryReport, RecoveryTotals, StepReport, SweepStep};
+use lifecycle_domain::{Alert, Clock, SystemClock, Timestamp};
+use lifecycle_telemetry::LogFormat;
 use lifecycle_telemetry::metrics::{self, Metric, Unit};
 use serde::Deserialize;
 
 pub use handler::{DEADLINE_MARGIN_MS, SweepError, handle};
+
+use crate::ports::SweepPorts;
 
 /// What a manual invocation asks for; an EventBridge scheduled event means a full, real
 /// sweep. Unknown fields are refused (a typo such as `dry_run` must not run a real sweep).
@@ -80,9 +86,15 @@ pub fn step_name(step: SweepStep) -> String {
         .unwrap_or_default()
 }
 
-/// One sweep's context, handed to every step.
-pub struct Sweep<'a> {
-    pub services: &'a Services,
+/// One sweep's context, handed to every step: its ports, settings and clock.
+pub struct Sweep<'a, P> {
+    /// The store, bus and outbox the sweep works through.
+    pub ports: &'a P,
+    /// The sweep's settings.
+    pub config: SweepConfig,
+    /// The time the sweep goes by.
+    pub clock: &'a dyn Clock,
+    /// When the sweep started.
     pub now: Timestamp,
     /// Unique per sweep: the lease owner and the audit actor.
     pub run_id: String,
@@ -91,10 +103,10 @@ pub struct Sweep<'a> {
     pub stop_at: Option<Timestamp>,
 }
 
-impl Sweep<'_> {
+impl<P: SweepPorts> Sweep<'_, P> {
     /// Whether the invocation is close to its deadline: stop taking on work.
     pub fn out_of_time(&self) -> bool {
-        self.stop_at.is_some_and(|stop| Timestamp::now() >= stop)
+        self.stop_at.is_some_and(|stop| self.clock.now() >= stop)
     }
 
     /// `sweeper/<runId>`: who made a change.
@@ -103,20 +115,35 @@ impl Sweep<'_> {
     }
 }
 
-/// Runs the requested steps at `now` and returns the report (also logged and stored).
+/// Runs the requested steps at `now` and returns the report (also logged and stored): the
+/// invocation's wiring around [`run`] (heartbeat and failure patterns first, metrics and
+/// pattern alerts last).
 pub async fn sweep(
     services: &Services,
     request: &SweepRequest,
     now: Timestamp,
     stop_at: Option<Timestamp>,
 ) -> RecoveryReport {
+    services.begin_invocation("sweeper", now).await;
     let sweep = Sweep {
-        services,
+        ports: services,
+        config: services.config.sweep.clone(),
+        clock: &SystemClock,
         now,
         run_id: uuid::Uuid::new_v4().to_string(),
         dry_run: request.dry_run,
         stop_at,
     };
+    let report = run(&sweep, request).await;
+    emit_metrics(services.config.log_format, &report);
+    services.end_invocation().await;
+    report
+}
+
+/// One sweep through its ports: takes the run lease, detects a dispatcher crash, runs the
+/// requested steps (renewing the lease after each), stores and logs the report.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) -> RecoveryReport {
+    let now = sweep.now;
     let mut report = RecoveryReport {
         run_id: sweep.run_id.clone(),
         started_at: now,
@@ -129,31 +156,30 @@ pub async fn sweep(
         errors: Vec::new(),
         success: true,
     };
-    let config = &services.config.sweep;
-    services.begin_invocation("sweeper", now).await;
-    let leased = sweep.dry_run || hold_lease(&sweep, config.lease_secs, &mut report.errors).await;
+    let lease_secs = sweep.config.lease_secs;
+    let leased = sweep.dry_run || hold_lease(sweep, lease_secs, &mut report.errors).await;
     if !leased {
         report.success = false;
-        report.finished_at = Timestamp::now();
+        report.finished_at = sweep.clock.now();
         log_report(&report);
         return report;
     }
 
-    detect_crash(&sweep, &mut report).await;
+    detect_crash(sweep, &mut report).await;
     for step in SweepStep::ALL {
         if !request.runs(step) {
             continue;
         }
-        let started = Timestamp::now();
+        let started = sweep.clock.now();
         let mut step_report = StepReport::new(step);
         match step {
-            SweepStep::StuckTimers => steps::stuck::run(&sweep, &mut step_report).await,
-            SweepStep::MissedTimers => steps::missed::run(&sweep, &mut step_report).await,
-            SweepStep::CampaignStates => steps::states::run(&sweep, &mut step_report).await,
-            SweepStep::Outbox => steps::outbox::run(&sweep, &mut step_report).await,
-            SweepStep::Orphans => steps::orphans::run(&sweep, &mut step_report).await,
+            SweepStep::StuckTimers => steps::stuck::run(sweep, &mut step_report).await,
+            SweepStep::MissedTimers => steps::missed::run(sweep, &mut step_report).await,
+            SweepStep::CampaignStates => steps::states::run(sweep, &mut step_report).await,
+            SweepStep::Outbox => steps::outbox::run(sweep, &mut step_report).await,
+            SweepStep::Orphans => steps::orphans::run(sweep, &mut step_report).await,
         }
-        step_report.duration_ms = Timestamp::now().millis_since(started);
+        step_report.duration_ms = sweep.clock.now().millis_since(started);
         tracing::info!(
             step = step_name(step),
             duration_ms = step_report.duration_ms,
@@ -164,7 +190,7 @@ pub async fn sweep(
         );
         report.steps.push(step_report);
         lifecycle_adapters::crash::point("sweeper.between_steps");
-        if !sweep.dry_run && !hold_lease(&sweep, config.lease_secs, &mut report.errors).await {
+        if !sweep.dry_run && !hold_lease(sweep, lease_secs, &mut report.errors).await {
             break;
         }
     }
@@ -172,25 +198,22 @@ pub async fn sweep(
     report.summarise();
     report.errors.splice(0..0, lease_errors);
     report.success = report.errors.is_empty();
-    report.finished_at = Timestamp::now();
+    report.finished_at = sweep.clock.now();
 
-    if let Err(error) = services.store.save_report(&report).await {
+    if let Err(error) = sweep.ports.save_report(&report).await {
         tracing::error!(error = %error, "recovery report not stored");
     }
     if !sweep.dry_run
-        && let Err(error) = services.store.release_sweep(&sweep.run_id).await
+        && let Err(error) = sweep.ports.release_sweep(&sweep.run_id).await
     {
         tracing::warn!(error = %error, "sweep lease not released; it runs out by itself");
     }
     log_report(&report);
-    emit_metrics(services, &report);
-    services.end_invocation().await;
     report
 }
 
 /// The report as CloudWatch metrics (EMF): runs, duration, outcomes, recovered timers by kind.
-fn emit_metrics(services: &Services, report: &RecoveryReport) {
-    let format = services.config.log_format;
+fn emit_metrics(format: LogFormat, report: &RecoveryReport) {
     let count = |name, value: u64| Metric::one(name, Unit::Count, value as f64);
     let outcome = if report.success { "success" } else { "failure" };
     metrics::emit(
@@ -240,15 +263,14 @@ pub const LEASE_HELD: &str = "another sweep holds the sweep lease; stopped";
 /// Takes or renews the sweep lease for `LEASE_SECONDS` (renewed after every step, so a sweep
 /// that dies blocks the next one for at most that long); `false`, with the reason in
 /// `errors`, if another sweep holds it.
-async fn hold_lease(sweep: &Sweep<'_>, lease_secs: u32, errors: &mut Vec<String>) -> bool {
-    let now = Timestamp::now();
+async fn hold_lease<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
+    lease_secs: u32,
+    errors: &mut Vec<String>,
+) -> bool {
+    let now = sweep.clock.now();
     let until = now.plus_millis(i64::from(lease_secs) * 1000);
-    match sweep
-        .services
-        .store
-        .claim_sweep(&sweep.run_id, now, until)
-        .await
-    {
+    match sweep.ports.claim_sweep(&sweep.run_id, now, until).await {
         Ok(true) => true,
         Ok(false) => {
             errors.push(LEASE_HELD.into());
@@ -264,9 +286,9 @@ async fn hold_lease(sweep: &Sweep<'_>, lease_secs: u32, errors: &mut Vec<String>
 /// The dispatcher's pulse is its heartbeat and its watermarks' save time: both older than
 /// the stall threshold means it stopped (crashed, throttled, disabled) and timers may have
 /// been missed. Raises one `DispatcherStalled` alert per outage.
-async fn detect_crash(sweep: &Sweep<'_>, report: &mut RecoveryReport) {
-    let store = &sweep.services.store;
-    let stall_ms = i64::from(sweep.services.config.sweep.dispatcher_stall_secs) * 1000;
+async fn detect_crash<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut RecoveryReport) {
+    let store = sweep.ports;
+    let stall_ms = i64::from(sweep.config.dispatcher_stall_secs) * 1000;
     let watermarks = store.load_watermarks().await;
     let heartbeats = store.heartbeats().await;
     let (watermarks, heartbeats) = match (watermarks, heartbeats) {
@@ -304,7 +326,7 @@ async fn detect_crash(sweep: &Sweep<'_>, report: &mut RecoveryReport) {
     let alert = Alert::dispatcher_stalled(last_seen, age_ms / 1000, sweep.now);
     match store.raise_alert(&alert).await {
         Ok(true) => {
-            publish_alerts(&sweep.services.events, store, std::slice::from_ref(&alert)).await;
+            publish_alerts(store, store, std::slice::from_ref(&alert)).await;
         }
         Ok(false) => {} // Raised by an earlier sweep of this outage.
         Err(error) => report.errors.push(format!("stall alert: {error}")),

@@ -11,6 +11,7 @@
 //! open, messages are not worked on: they go back with a delay until it closes.
 
 use std::collections::{BTreeMap, BTreeSet};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ use lifecycle_resilience::{self as resilience, Backoff};
 use lifecycle_telemetry::LogFormat;
 use lifecycle_telemetry::metrics::{self, Metric, Unit};
 
-use crate::ports::{EventBus, TimerStore, TimersQueue};
+use lifecycle_adapters::relay::{Outbox, Publish, publish_and_clear};
+
+use crate::ports::{TimerStore, TimersQueue};
 
 /// When a breaker refused a timer without saying until when, it comes back after this.
 const REFUSED_RETRY_MS: i64 = 5_000;
@@ -38,7 +41,7 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
-/// The executor over its ports: `P` is the store, the queue and the bus.
+/// The executor over its ports: `P` is the store, the queue, the bus and the outbox.
 pub struct Executor<'a, P> {
     /// The store, timers queue and bus.
     pub ports: &'a P,
@@ -66,7 +69,7 @@ struct Sorting {
     bodies: BTreeMap<String, String>,
 }
 
-impl<P: TimerStore + TimersQueue + EventBus> Executor<'_, P> {
+impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
     /// Handles one SQS batch; the response lists the messages to redeliver. No timer due
     /// after `stop_at` is started.
     pub async fn run(&self, event: SqsEvent, stop_at: Option<Timestamp>) -> SqsBatchResponse {
@@ -122,9 +125,9 @@ impl<P: TimerStore + TimersQueue + EventBus> Executor<'_, P> {
         let (events, message_of_event) = self.sort_results(work, results, &mut sorting).await;
 
         emit_metrics(self.settings.log_format, &events);
-        let failed_events = self.publish_and_clear(&events).await;
-        for event_id in failed_events {
-            if let Some(message_id) = message_of_event.get(&event_id) {
+        let report = publish_and_clear(self.ports, self.ports, &events).await;
+        for (event_id, _) in &report.failed {
+            if let Some(message_id) = message_of_event.get(event_id) {
                 sorting.failed.insert(message_id.clone());
             }
         }
@@ -254,32 +257,6 @@ impl<P: TimerStore + TimersQueue + EventBus> Executor<'_, P> {
             lifecycle_adapters::crash::point("executor.after_transaction");
         }
         Ok(Handled::Applied(outcome))
-    }
-
-    /// Publishes `events` (duplicates by id removed) and clears the published ones from the
-    /// outbox; returns the ids the bus did not accept (they stay in the outbox).
-    async fn publish_and_clear(&self, events: &[LifecycleEvent]) -> Vec<String> {
-        let mut seen = BTreeSet::new();
-        let unique: Vec<LifecycleEvent> = events
-            .iter()
-            .filter(|event| seen.insert(event.event_id.clone()))
-            .cloned()
-            .collect();
-        if unique.is_empty() {
-            return Vec::new();
-        }
-        let report = self.ports.publish(&unique).await;
-        for (event_id, error) in &report.failed {
-            tracing::warn!(event_id, error = %error, "event not published; it stays in the outbox");
-        }
-        let published: Vec<LifecycleEvent> = unique
-            .into_iter()
-            .filter(|event| report.published.contains(&event.event_id))
-            .collect();
-        if let Err(error) = self.ports.clear_outbox(&published).await {
-            tracing::warn!(error = %error, "outbox not cleared; the events will be published again");
-        }
-        report.failed.into_iter().map(|(id, _)| id).collect()
     }
 
     /// Malformed input: no retry can fix it, so it goes straight to the DLQ with its error

@@ -1,14 +1,15 @@
-//! What the executor needs from the outside world, as small traits it owns: the timer store,
-//! the timers queue and the event bus. [`Services`] implements them over DynamoDB, SQS and
-//! EventBridge; the unit tests implement them in memory.
+//! What the executor needs from the outside world, as small traits: the timer store and the
+//! timers queue (owned here), and the bus and outbox of the relay
+//! ([`lifecycle_adapters::relay::Publish`], [`lifecycle_adapters::relay::Outbox`]).
+//! [`Services`] implements them over DynamoDB, SQS and EventBridge; the unit tests implement
+//! them in memory.
 
 use std::future::Future;
 
-use lifecycle_adapters::aws::PublishReport;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{ApplyOutcome, StoreError};
 use lifecycle_domain::timer_messages::OutgoingMessage;
-use lifecycle_domain::{DueTimer, LifecycleEvent, Timestamp};
+use lifecycle_domain::{DueTimer, Timestamp};
 use lifecycle_resilience::{AwsError, Dependency, ErrorClass};
 
 /// Where timers are fired.
@@ -19,12 +20,6 @@ pub trait TimerStore: Sync {
         timer: &DueTimer,
         fired_at: Timestamp,
     ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
-
-    /// Deletes published `events` from the outbox.
-    fn clear_outbox(
-        &self,
-        events: &[LifecycleEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Until when the store's circuit breaker refuses calls, or `None` if it lets them
     /// through.
@@ -56,12 +51,6 @@ pub trait TimersQueue: Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// The lifecycle event bus.
-pub trait EventBus: Sync {
-    /// Publishes `events`; the report says which were accepted.
-    fn publish(&self, events: &[LifecycleEvent]) -> impl Future<Output = PublishReport> + Send;
-}
-
 impl TimerStore for Services {
     async fn apply_timer(
         &self,
@@ -69,10 +58,6 @@ impl TimerStore for Services {
         fired_at: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
         self.store.apply_timer(timer, fired_at).await
-    }
-
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
-        self.store.clear_outbox(events).await
     }
 
     async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
@@ -104,11 +89,5 @@ impl TimersQueue for Services {
 
     async fn delay_redelivery(&self, delays: &[(String, i32)]) -> Result<(), AwsError> {
         self.timers.delay_redelivery(delays).await
-    }
-}
-
-impl EventBus for Services {
-    async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
-        self.events.publish(events).await
     }
 }

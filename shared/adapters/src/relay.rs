@@ -1,20 +1,80 @@
 //! Relaying committed events (and alerts) from the outbox to the bus: publish, then delete what the bus
 //! accepted. Whatever fails stays in the outbox and is published again later (at least once on
-//! the bus, deduplicated by consumers on `eventId`).
+//! the bus, deduplicated by consumers on `eventId`). The relay works over two small traits,
+//! [`Publish`] and [`Outbox`], implemented by [`EventPublisher`] and [`Store`] and by the
+//! functions' in-memory fakes.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
+use lifecycle_domain::event::BusEvent;
 use lifecycle_domain::{Alert, LifecycleEvent};
 use lifecycle_resilience::{AlertOutbox, BoxFuture, StoreFailure};
 
 use crate::aws::{EventPublisher, PublishReport};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Where events are published.
+pub trait Publish: Sync {
+    /// Publishes `events`; the report says which the bus accepted.
+    fn publish<E: BusEvent + Sync>(
+        &self,
+        events: &[E],
+    ) -> impl Future<Output = PublishReport> + Send;
+}
+
+/// The outbox published events and alerts are cleared from.
+pub trait Outbox: Sync {
+    /// Deletes published `events` from the outbox.
+    fn clear_outbox(
+        &self,
+        events: &[LifecycleEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes published `alerts` out of the due index.
+    fn mark_alerts_published(
+        &self,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl Publish for EventPublisher {
+    async fn publish<E: BusEvent + Sync>(&self, events: &[E]) -> PublishReport {
+        EventPublisher::publish(self, events).await
+    }
+}
+
+impl Publish for crate::services::Services {
+    async fn publish<E: BusEvent + Sync>(&self, events: &[E]) -> PublishReport {
+        self.events.publish(events).await
+    }
+}
+
+impl Outbox for crate::services::Services {
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        self.store.clear_outbox(events).await
+    }
+
+    async fn mark_alerts_published(&self, alerts: &[Alert]) -> Result<(), StoreError> {
+        self.store.mark_alerts_published(alerts).await
+    }
+}
+
+impl Outbox for Store {
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        Store::clear_outbox(self, events).await
+    }
+
+    async fn mark_alerts_published(&self, alerts: &[Alert]) -> Result<(), StoreError> {
+        Store::mark_alerts_published(self, alerts).await
+    }
+}
 
 /// Publishes `events` (duplicates by id removed) and clears the published ones from the
 /// outbox. A failed clear is logged, not returned: the event is on the bus either way.
 pub async fn publish_and_clear(
-    publisher: &EventPublisher,
-    store: &Store,
+    publisher: &impl Publish,
+    store: &impl Outbox,
     events: &[LifecycleEvent],
 ) -> PublishReport {
     let mut seen = BTreeSet::new();
@@ -42,7 +102,11 @@ pub async fn publish_and_clear(
 
 /// Publishes `alerts` and takes the published ones out of the due index; returns how many
 /// the bus accepted. The rest are published again by the sweeper's outbox step.
-pub async fn publish_alerts(publisher: &EventPublisher, store: &Store, alerts: &[Alert]) -> usize {
+pub async fn publish_alerts(
+    publisher: &impl Publish,
+    store: &impl Outbox,
+    alerts: &[Alert],
+) -> usize {
     if alerts.is_empty() {
         return 0;
     }

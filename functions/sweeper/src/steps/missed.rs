@@ -5,16 +5,18 @@
 //! or cancelled with the reason. Timers whose campaign is gone are left to the orphans step.
 
 use lifecycle_adapters::relay::publish_and_clear;
-use lifecycle_adapters::store::{ApplyOutcome, Claim};
+use lifecycle_adapters::store::ApplyOutcome;
 use lifecycle_domain::recovery::StepReport;
 use lifecycle_domain::{DueTimer, MisfirePolicy, MissedTimer};
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
-pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
-    let store = &sweep.services.store;
-    let config = &sweep.services.config.sweep;
+/// Runs the step of `sweep`, filling `report`.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
+    let store = sweep.ports;
+    let config = &sweep.config;
     let policy = MisfirePolicy {
         grace_ms: i64::from(config.grace_secs) * 1000,
         window_ms: i64::from(config.misfire_window_secs) * 1000,
@@ -60,11 +62,10 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
             }
             MissedTimer::Cancel { reason } => {
                 match store
-                    .cancel_timer_now(
+                    .cancel_pending_timer(
                         &timer.campaign_id,
                         timer.kind,
                         Some(timer.due_at),
-                        Claim::Pending,
                         &reason,
                     )
                     .await
@@ -90,15 +91,8 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
                         continue;
                     }
                 }
-                let claim = Claim::Lease {
-                    owner: &sweep.run_id,
-                };
                 match store
-                    .apply_claimed_timer(
-                        &DueTimer::from(&timer),
-                        claim,
-                        lifecycle_domain::Timestamp::now(),
-                    )
+                    .fire_leased_timer(&DueTimer::from(&timer), &sweep.run_id, sweep.clock.now())
                     .await
                 {
                     Ok(ApplyOutcome::Applied(event)) => {
@@ -130,7 +124,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         }
     }
     if !events.is_empty() {
-        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        let published = publish_and_clear(store, store, &events).await;
         report
             .counts
             .insert("events_published".into(), published.published.len() as u64);

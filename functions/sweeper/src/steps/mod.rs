@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use lifecycle_adapters::store::StoreError;
 
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
 /// Count-name prefix of recovered timers by kind (`recovered:START_CAMPAIGN`), the source
 /// of the `TimersRecovered` metric's `TimerKind` dimension.
@@ -17,12 +18,15 @@ pub const RECOVERED_PREFIX: &str = "recovered:";
 
 /// Runs `read` for every due-index shard in parallel; returns the items of the shards that
 /// answered and the errors of those that did not.
-pub async fn read_shards<T, F, Fut>(sweep: &Sweep<'_>, read: F) -> (Vec<T>, Vec<String>)
+pub async fn read_shards<P: SweepPorts, T, F, Fut>(
+    sweep: &Sweep<'_, P>,
+    read: F,
+) -> (Vec<T>, Vec<String>)
 where
     F: Fn(u16) -> Fut,
     Fut: Future<Output = Result<Vec<T>, StoreError>>,
 {
-    let shards = 0..sweep.services.store.due_shards();
+    let shards = 0..sweep.ports.due_shards();
     let results = join_all(shards.clone().map(read)).await;
     let mut items = Vec::new();
     let mut errors = Vec::new();

@@ -2,18 +2,19 @@
 //! a bad migration) are cancelled. An orphan is found once it is overdue; before that it
 //! harms nothing (the executor cancels it too, finding no campaign).
 
-use lifecycle_adapters::store::Claim;
 use lifecycle_domain::recovery::StepReport;
 
 use super::read_shards;
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
 /// Why an orphan is cancelled.
 pub const ORPHAN_REASON: &str = "orphan: campaign not found";
 
-pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
-    let store = &sweep.services.store;
-    let config = &sweep.services.config.sweep;
+/// Runs the step of `sweep`, filling `report`.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
+    let store = sweep.ports;
+    let config = &sweep.config;
     let until = sweep.now.plus_millis(-i64::from(config.grace_secs) * 1000);
     let (timers, errors) = read_shards(sweep, |shard| {
         store.overdue_timers(shard, until, config.batch_limit)
@@ -39,11 +40,10 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
             continue;
         }
         match store
-            .cancel_timer_now(
+            .cancel_pending_timer(
                 &timer.campaign_id,
                 timer.kind,
                 Some(timer.due_at),
-                Claim::Pending,
                 ORPHAN_REASON,
             )
             .await

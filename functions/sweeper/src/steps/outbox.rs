@@ -7,10 +7,12 @@ use lifecycle_domain::recovery::StepReport;
 
 use super::read_shards;
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
-pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
-    let store = &sweep.services.store;
-    let config = &sweep.services.config.sweep;
+/// Runs the step of `sweep`, filling `report`.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
+    let store = sweep.ports;
+    let config = &sweep.config;
     let until = sweep
         .now
         .plus_millis(-i64::from(config.outbox_republish_after_secs) * 1000);
@@ -57,7 +59,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         return;
     }
     if !events.is_empty() {
-        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        let published = publish_and_clear(store, store, &events).await;
         report
             .counts
             .insert("published".into(), published.published.len() as u64);
@@ -69,7 +71,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         );
     }
     if !alerts.is_empty() {
-        let published = publish_alerts(&sweep.services.events, store, &alerts).await;
+        let published = publish_alerts(store, store, &alerts).await;
         report
             .counts
             .insert("alerts_published".into(), published as u64);

@@ -5,11 +5,11 @@
 //! that should have made the move is then cancelled as superseded.
 
 use lifecycle_adapters::relay::publish_and_clear;
-use lifecycle_adapters::store::Claim;
 use lifecycle_domain::recovery::StepReport;
 use lifecycle_domain::{CampaignStatus, TimerKind};
 
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
 /// Statuses the schedule moves a campaign out of.
 const SCHEDULED_STATUSES: [CampaignStatus; 3] = [
@@ -18,15 +18,16 @@ const SCHEDULED_STATUSES: [CampaignStatus; 3] = [
     CampaignStatus::RewardClaim,
 ];
 
-pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
-    let store = &sweep.services.store;
-    let config = &sweep.services.config.sweep;
+/// Runs the step of `sweep`, filling `report`.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
+    let store = sweep.ports;
+    let config = &sweep.config;
     let grace_ms = i64::from(config.grace_secs) * 1000;
     let until = sweep.now.plus_millis(-grace_ms);
     let mut events = Vec::new();
     for status in SCHEDULED_STATUSES {
         let campaigns = match store
-            .overdue_campaigns(status, until, config.batch_limit as i32)
+            .overdue_campaigns(status, until, config.batch_limit)
             .await
         {
             Ok(campaigns) => campaigns,
@@ -104,7 +105,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         }
     }
     if !events.is_empty() {
-        let published = publish_and_clear(&sweep.services.events, store, &events).await;
+        let published = publish_and_clear(store, store, &events).await;
         report
             .counts
             .insert("events_published".into(), published.published.len() as u64);
@@ -112,8 +113,8 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
 }
 
 /// Cancels the PENDING timer whose move the correction just made (if it is still PENDING).
-async fn supersede_timer(
-    sweep: &Sweep<'_>,
+async fn supersede_timer<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
     report: &mut StepReport,
     campaign_id: &lifecycle_domain::CampaignId,
     from: CampaignStatus,
@@ -125,9 +126,8 @@ async fn supersede_timer(
     };
     let reason = format!("superseded: the state correction moved the campaign out of {from}");
     match sweep
-        .services
-        .store
-        .cancel_timer_now(campaign_id, kind, None, Claim::Pending, &reason)
+        .ports
+        .cancel_pending_timer(campaign_id, kind, None, &reason)
         .await
     {
         Ok(true) => report.count("timers_superseded"),

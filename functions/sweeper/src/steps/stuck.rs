@@ -9,10 +9,12 @@ use lifecycle_domain::timer::after_expired_lease;
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
+use crate::ports::SweepPorts;
 
-pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
-    let store = &sweep.services.store;
-    let config = &sweep.services.config.sweep;
+/// Runs the step of `sweep`, filling `report`.
+pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
+    let store = sweep.ports;
+    let config = &sweep.config;
     let (timers, errors) = read_shards(sweep, |shard| {
         store.expired_leases(shard, sweep.now, config.batch_limit)
     })
@@ -58,7 +60,7 @@ pub async fn run(sweep: &Sweep<'_>, report: &mut StepReport) {
         }
     }
     if !alerts.is_empty() {
-        let published = publish_alerts(&sweep.services.events, store, &alerts).await;
+        let published = publish_alerts(store, store, &alerts).await;
         report
             .counts
             .insert("alerts_published".into(), published as u64);

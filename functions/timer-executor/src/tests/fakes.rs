@@ -16,7 +16,11 @@ use lifecycle_domain::{
 };
 use lifecycle_resilience::{AwsError, ErrorClass};
 
-use crate::ports::{EventBus, TimerStore, TimersQueue};
+use lifecycle_adapters::relay::{Outbox, Publish};
+use lifecycle_domain::Alert;
+use lifecycle_domain::event::BusEvent;
+
+use crate::ports::{TimerStore, TimersQueue};
 
 /// A stored timer: its status and effect.
 #[derive(Debug, Clone)]
@@ -41,8 +45,8 @@ pub(crate) struct World {
     pub(crate) outbox: BTreeMap<String, LifecycleEvent>,
     /// Every apply call, by timer id.
     pub(crate) applies: Vec<TimerId>,
-    /// Events the bus accepted, in order.
-    pub(crate) published: Vec<LifecycleEvent>,
+    /// Ids of the events the bus accepted, in order.
+    pub(crate) published: Vec<String>,
     pub(crate) sent: Vec<OutgoingMessage>,
     pub(crate) dead_letters: Vec<DeadLetter>,
     /// Visibility changes: (receipt handle, seconds).
@@ -171,14 +175,6 @@ impl TimerStore for FakePorts {
         Ok(ApplyOutcome::Applied(event))
     }
 
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
-        let mut world = self.world();
-        for event in events {
-            world.outbox.remove(&event.event_id);
-        }
-        Ok(())
-    }
-
     async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
         self.world().breaker_open_until.filter(|until| *until > now)
     }
@@ -218,19 +214,33 @@ impl TimersQueue for FakePorts {
     }
 }
 
-impl EventBus for FakePorts {
-    async fn publish(&self, events: &[LifecycleEvent]) -> PublishReport {
+impl Outbox for FakePorts {
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        let mut world = self.world();
+        for event in events {
+            world.outbox.remove(&event.event_id);
+        }
+        Ok(())
+    }
+
+    async fn mark_alerts_published(&self, _alerts: &[Alert]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl Publish for FakePorts {
+    async fn publish<E: BusEvent + Sync>(&self, events: &[E]) -> PublishReport {
         let mut world = self.world();
         let mut report = PublishReport::default();
         for event in events {
-            if world.refused_events.contains(&event.event_id) {
-                report.failed.push((
-                    event.event_id.clone(),
-                    aws_error("PutEvents", "InternalFailure"),
-                ));
+            let id = event.event_id().to_owned();
+            if world.refused_events.contains(&id) {
+                report
+                    .failed
+                    .push((id, aws_error("PutEvents", "InternalFailure")));
             } else {
-                world.published.push(event.clone());
-                report.published.push(event.event_id.clone());
+                world.published.push(id.clone());
+                report.published.push(id);
             }
         }
         report

@@ -108,7 +108,15 @@ async fn a_due_timer_fires_once_and_its_event_is_published_and_cleared() {
         CampaignStatus::Running
     );
     assert_eq!(world.published.len(), 1);
-    assert_eq!(world.published[0].to, CampaignStatus::Running);
+    let start_event = lifecycle_domain::LifecycleEvent::for_timer(
+        lifecycle_domain::EventType::CampaignStarted,
+        &start.timer_id,
+        &start.campaign_id,
+        (CampaignStatus::Scheduled, CampaignStatus::Running),
+        start.due_at,
+        now(),
+    );
+    assert_eq!(world.published, [start_event.event_id]);
     assert!(world.outbox.is_empty(), "published events leave the outbox");
 }
 

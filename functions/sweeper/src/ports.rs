@@ -1,0 +1,281 @@
+//! What the sweeper needs from the outside world: its store operations ([`SweepStore`], owned
+//! here), and the bus and outbox of the relay ([`lifecycle_adapters::relay::Publish`],
+//! [`lifecycle_adapters::relay::Outbox`]). [`Services`] implements them over DynamoDB and
+//! EventBridge; the unit tests implement them in memory.
+
+use std::future::Future;
+
+use lifecycle_adapters::relay::{Outbox, Publish};
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::{
+    ApplyOutcome, Claim, HeartbeatRecord, StoreError, TakenBack, Watermarks,
+};
+use lifecycle_domain::recovery::RecoveryReport;
+use lifecycle_domain::{
+    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, Timer, TimerKind,
+    Timestamp, Transition,
+};
+
+/// The store operations of the sweeper (every write conditional, as in the store).
+pub trait SweepStore: Sync {
+    /// How many shards the due index has.
+    fn due_shards(&self) -> u16;
+
+    /// RUNNING timers of `shard` whose lease ran out at or before `now`, at most `limit`.
+    fn expired_leases(
+        &self,
+        shard: u16,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Timer>, StoreError>> + Send;
+
+    /// Takes back RUNNING `timer` whose lease (as read) expired.
+    fn take_back_timer(
+        &self,
+        timer: &Timer,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> impl Future<Output = Result<TakenBack, StoreError>> + Send;
+
+    /// PENDING timers of `shard` due at or before `until`, at most `limit`.
+    fn overdue_timers(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Timer>, StoreError>> + Send;
+
+    /// The campaign (strongly consistent), `None` if it does not exist.
+    fn get_campaign(
+        &self,
+        id: &CampaignId,
+    ) -> impl Future<Output = Result<Option<Campaign>, StoreError>> + Send;
+
+    /// Cancels `campaign_id`'s PENDING timer of `kind` (due at `due_at`, if given) with
+    /// `reason`; `false` if it was not PENDING (any more).
+    fn cancel_pending_timer(
+        &self,
+        campaign_id: &CampaignId,
+        kind: TimerKind,
+        due_at: Option<Timestamp>,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Claims PENDING `timer` under a lease of `owner` until `expires_at`.
+    fn claim_timer(
+        &self,
+        timer: &Timer,
+        owner: &str,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Fires `timer`, held under the lease of `owner`, at `fired_at`.
+    fn fire_leased_timer(
+        &self,
+        timer: &DueTimer,
+        owner: &str,
+        fired_at: Timestamp,
+    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    /// Campaigns in `status` due to leave it at or before `until`, at most `limit`.
+    fn overdue_campaigns(
+        &self,
+        status: CampaignStatus,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Campaign>, StoreError>> + Send;
+
+    /// Moves `campaign` along `transition` with its event and an audit record; `None` if it
+    /// changed since it was read.
+    fn correct_campaign(
+        &self,
+        campaign: &Campaign,
+        transition: Transition,
+        actor: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<(Campaign, LifecycleEvent)>, StoreError>> + Send;
+
+    /// Outbox events of `shard` committed at or before `until`, at most `limit`.
+    fn stale_outbox(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LifecycleEvent>, StoreError>> + Send;
+
+    /// Alerts raised at or before `until` and not published, at most `limit`.
+    fn unpublished_alerts(
+        &self,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+
+    /// Takes or renews the sweep lease for `owner` until `expires_at`; `false` if another
+    /// sweep holds it.
+    fn claim_sweep(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the sweep lease of `owner` up.
+    fn release_sweep(&self, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores the recovery report.
+    fn save_report(
+        &self,
+        report: &RecoveryReport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The dispatcher's watermarks (their save time is its pulse).
+    fn load_watermarks(&self) -> impl Future<Output = Result<Watermarks, StoreError>> + Send;
+
+    /// Every function's heartbeat.
+    fn heartbeats(&self) -> impl Future<Output = Result<Vec<HeartbeatRecord>, StoreError>> + Send;
+
+    /// Stores `alert` once per id: `true` if new.
+    fn raise_alert(&self, alert: &Alert) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl SweepStore for Services {
+    fn due_shards(&self) -> u16 {
+        self.store.due_shards()
+    }
+
+    async fn expired_leases(
+        &self,
+        shard: u16,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        self.store.expired_leases(shard, now, limit).await
+    }
+
+    async fn take_back_timer(
+        &self,
+        timer: &Timer,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> Result<TakenBack, StoreError> {
+        self.store.take_back_timer(timer, now, max_attempts).await
+    }
+
+    async fn overdue_timers(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        self.store.overdue_timers(shard, until, limit).await
+    }
+
+    async fn get_campaign(&self, id: &CampaignId) -> Result<Option<Campaign>, StoreError> {
+        self.store.get_campaign(id).await
+    }
+
+    async fn cancel_pending_timer(
+        &self,
+        campaign_id: &CampaignId,
+        kind: TimerKind,
+        due_at: Option<Timestamp>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .cancel_timer_now(campaign_id, kind, due_at, Claim::Pending, reason)
+            .await
+    }
+
+    async fn claim_timer(
+        &self,
+        timer: &Timer,
+        owner: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.store.claim_timer(timer, owner, expires_at).await
+    }
+
+    async fn fire_leased_timer(
+        &self,
+        timer: &DueTimer,
+        owner: &str,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.store
+            .apply_claimed_timer(timer, Claim::Lease { owner }, fired_at)
+            .await
+    }
+
+    async fn overdue_campaigns(
+        &self,
+        status: CampaignStatus,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        self.store.overdue_campaigns(status, until, limit).await
+    }
+
+    async fn correct_campaign(
+        &self,
+        campaign: &Campaign,
+        transition: Transition,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
+        self.store
+            .correct_campaign(campaign, transition, actor, now)
+            .await
+    }
+
+    async fn stale_outbox(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+        self.store.stale_outbox(shard, until, limit).await
+    }
+
+    async fn unpublished_alerts(
+        &self,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.store.unpublished_alerts(until, limit).await
+    }
+
+    async fn claim_sweep(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.store.claim_sweep(owner, now, expires_at).await
+    }
+
+    async fn release_sweep(&self, owner: &str) -> Result<(), StoreError> {
+        self.store.release_sweep(owner).await
+    }
+
+    async fn save_report(&self, report: &RecoveryReport) -> Result<(), StoreError> {
+        self.store.save_report(report).await
+    }
+
+    async fn load_watermarks(&self) -> Result<Watermarks, StoreError> {
+        self.store.load_watermarks().await
+    }
+
+    async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
+        self.store.heartbeats().await
+    }
+
+    async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
+        self.store.raise_alert(alert).await
+    }
+}
+
+/// Everything a sweep works through: its store operations, the bus and the outbox.
+pub trait SweepPorts: SweepStore + Publish + Outbox {}
+
+impl<P: SweepStore + Publish + Outbox> SweepPorts for P {}

@@ -1,0 +1,389 @@
+//! In-memory ports for the sweeper's unit tests: one due-index shard, campaigns and timers
+//! changed by the same rules as the store (conditional on what was read; moves through
+//! `Campaign::apply`; early or obsolete by `lifecycle_domain::firing`), an outbox, alerts, the
+//! sweep lease, reports, and a bus that records what it was given.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use lifecycle_adapters::aws::PublishReport;
+use lifecycle_adapters::relay::{Outbox, Publish};
+use lifecycle_adapters::store::{ApplyOutcome, HeartbeatRecord, StoreError, TakenBack, Watermarks};
+use lifecycle_domain::event::BusEvent;
+use lifecycle_domain::firing::{NotFitting, not_fitting};
+use lifecycle_domain::recovery::RecoveryReport;
+use lifecycle_domain::timer::after_expired_lease;
+use lifecycle_domain::{
+    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, Timer, TimerEffect,
+    TimerId, TimerKind, TimerStatus, Timestamp, Transition,
+};
+use lifecycle_resilience::AwsError;
+
+use crate::ports::SweepStore;
+
+/// Everything the fakes hold and record.
+#[derive(Debug, Default)]
+pub(crate) struct World {
+    pub(crate) campaigns: BTreeMap<CampaignId, Campaign>,
+    pub(crate) timers: BTreeMap<TimerId, Timer>,
+    /// Outbox events with the time they were committed.
+    pub(crate) outbox: Vec<(LifecycleEvent, Timestamp)>,
+    /// Alerts and whether they were published.
+    pub(crate) alerts: Vec<(Alert, bool)>,
+    /// Ids the bus accepted, in order.
+    pub(crate) published: Vec<String>,
+    pub(crate) reports: Vec<RecoveryReport>,
+    pub(crate) sweep_lease: Option<(String, Timestamp)>,
+    pub(crate) watermarks: Watermarks,
+    pub(crate) heartbeats: Vec<HeartbeatRecord>,
+    /// Reads of the due index fail.
+    pub(crate) failing_reads: bool,
+    /// Writes that went through, by operation (the dry-run check).
+    pub(crate) writes: Vec<&'static str>,
+}
+
+/// The sweeper's ports in memory.
+#[derive(Debug, Default)]
+pub(crate) struct FakePorts(pub(crate) Mutex<World>);
+
+impl FakePorts {
+    pub(crate) fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.0.lock().expect("fake lock")
+    }
+}
+
+fn read_failure() -> StoreError {
+    StoreError::Aws(AwsError {
+        operation: "Query",
+        code: "InternalServerError".into(),
+        message: "injected by the test".into(),
+        status: Some(500),
+    })
+}
+
+impl SweepStore for FakePorts {
+    fn due_shards(&self) -> u16 {
+        1
+    }
+
+    async fn expired_leases(
+        &self,
+        _shard: u16,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let world = self.world();
+        if world.failing_reads {
+            return Err(read_failure());
+        }
+        Ok(world
+            .timers
+            .values()
+            .filter(|t| t.status == TimerStatus::Running)
+            .filter(|t| t.lease_expires_at.is_some_and(|at| at <= now))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn take_back_timer(
+        &self,
+        timer: &Timer,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> Result<TakenBack, StoreError> {
+        let mut world = self.world();
+        let Some(stored) = world.timers.get_mut(&timer.timer_id) else {
+            return Ok(TakenBack::Gone);
+        };
+        if stored.status != TimerStatus::Running
+            || stored.lease_owner != timer.lease_owner
+            || stored.lease_expires_at != timer.lease_expires_at
+        {
+            return Ok(TakenBack::Gone);
+        }
+        let next = after_expired_lease(stored.attempts, max_attempts);
+        stored.attempts += 1;
+        stored.status = next;
+        stored.lease_owner = None;
+        stored.lease_expires_at = None;
+        let attempts = stored.attempts;
+        world.writes.push("take_back_timer");
+        if next == TimerStatus::Failed {
+            let alert = Alert::timer_failed(timer, attempts, now);
+            world.alerts.push((alert.clone(), false));
+            return Ok(TakenBack::Failed(alert));
+        }
+        Ok(TakenBack::Requeued)
+    }
+
+    async fn overdue_timers(
+        &self,
+        _shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Timer>, StoreError> {
+        let world = self.world();
+        if world.failing_reads {
+            return Err(read_failure());
+        }
+        let mut timers: Vec<Timer> = world
+            .timers
+            .values()
+            .filter(|t| t.status == TimerStatus::Pending && t.due_at <= until)
+            .cloned()
+            .collect();
+        timers.sort_by_key(|t| t.due_at);
+        timers.truncate(limit as usize);
+        Ok(timers)
+    }
+
+    async fn get_campaign(&self, id: &CampaignId) -> Result<Option<Campaign>, StoreError> {
+        Ok(self.world().campaigns.get(id).cloned())
+    }
+
+    async fn cancel_pending_timer(
+        &self,
+        campaign_id: &CampaignId,
+        kind: TimerKind,
+        due_at: Option<Timestamp>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        let id = TimerId::new(campaign_id, kind);
+        let Some(timer) = world.timers.get_mut(&id) else {
+            return Ok(false);
+        };
+        if timer.status != TimerStatus::Pending || due_at.is_some_and(|due| due != timer.due_at) {
+            return Ok(false);
+        }
+        timer.status = TimerStatus::Cancelled;
+        timer.cancel_reason = Some(reason.to_owned());
+        world.writes.push("cancel_pending_timer");
+        Ok(true)
+    }
+
+    async fn claim_timer(
+        &self,
+        timer: &Timer,
+        owner: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        let Some(stored) = world.timers.get_mut(&timer.timer_id) else {
+            return Ok(false);
+        };
+        if stored.status != TimerStatus::Pending || stored.due_at != timer.due_at {
+            return Ok(false);
+        }
+        stored.status = TimerStatus::Running;
+        stored.lease_owner = Some(owner.to_owned());
+        stored.lease_expires_at = Some(expires_at);
+        world.writes.push("claim_timer");
+        Ok(true)
+    }
+
+    async fn fire_leased_timer(
+        &self,
+        timer: &DueTimer,
+        owner: &str,
+        fired_at: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let mut world = self.world();
+        let held = world.timers.get(&timer.timer_id).is_some_and(|t| {
+            t.status == TimerStatus::Running && t.lease_owner.as_deref() == Some(owner)
+        });
+        if !held {
+            return Ok(ApplyOutcome::AlreadyDone { unpublished: None });
+        }
+        let status = world.campaigns.get(&timer.campaign_id).map(|c| c.status);
+        if status.is_none_or(|s| !timer.effect.fits(s)) {
+            return Ok(match not_fitting(timer.kind, timer.effect, status) {
+                NotFitting::Early { reason } => ApplyOutcome::Early { reason },
+                NotFitting::Obsolete { reason } => {
+                    let stored = world.timers.get_mut(&timer.timer_id).expect("held");
+                    stored.status = TimerStatus::Cancelled;
+                    ApplyOutcome::Obsolete { reason }
+                }
+            });
+        }
+        let status = status.expect("fits");
+        let (event_type, from, to) = timer.effect.event(status).expect("a legal effect");
+        let event = LifecycleEvent::for_timer(
+            event_type,
+            &timer.timer_id,
+            &timer.campaign_id,
+            (from, to),
+            timer.due_at,
+            fired_at,
+        );
+        if let TimerEffect::Move { to, .. } = timer.effect {
+            let campaign = world.campaigns.get_mut(&timer.campaign_id).expect("fits");
+            campaign.status = to;
+            campaign.version += 1;
+        }
+        let stored = world.timers.get_mut(&timer.timer_id).expect("held");
+        stored.status = TimerStatus::Completed;
+        stored.lease_owner = None;
+        world.outbox.push((event.clone(), fired_at));
+        world.writes.push("fire_leased_timer");
+        Ok(ApplyOutcome::Applied(event))
+    }
+
+    async fn overdue_campaigns(
+        &self,
+        status: CampaignStatus,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        Ok(self
+            .world()
+            .campaigns
+            .values()
+            .filter(|c| c.status == status)
+            .filter(|c| c.scheduled_exit(status).is_some_and(|(_, at)| at <= until))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn correct_campaign(
+        &self,
+        campaign: &Campaign,
+        transition: Transition,
+        _actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
+        let mut world = self.world();
+        let current = world.campaigns.get(&campaign.id);
+        if current.is_none_or(|c| (c.status, c.version) != (campaign.status, campaign.version)) {
+            return Ok(None);
+        }
+        let (moved, event) = campaign
+            .apply(transition, now)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        world.campaigns.insert(moved.id.clone(), moved.clone());
+        world.outbox.push((event.clone(), now));
+        world.writes.push("correct_campaign");
+        Ok(Some((moved, event)))
+    }
+
+    async fn stale_outbox(
+        &self,
+        _shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+        Ok(self
+            .world()
+            .outbox
+            .iter()
+            .filter(|(_, at)| *at <= until)
+            .take(limit as usize)
+            .map(|(event, _)| event.clone())
+            .collect())
+    }
+
+    async fn unpublished_alerts(
+        &self,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
+        Ok(self
+            .world()
+            .alerts
+            .iter()
+            .filter(|(alert, published)| !published && alert.raised_at <= until)
+            .take(limit as usize)
+            .map(|(alert, _)| alert.clone())
+            .collect())
+    }
+
+    async fn claim_sweep(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        let free = world
+            .sweep_lease
+            .as_ref()
+            .is_none_or(|(holder, until)| holder == owner || *until <= now);
+        if free {
+            world.sweep_lease = Some((owner.to_owned(), expires_at));
+        }
+        Ok(free)
+    }
+
+    async fn release_sweep(&self, owner: &str) -> Result<(), StoreError> {
+        let mut world = self.world();
+        if world
+            .sweep_lease
+            .as_ref()
+            .is_some_and(|(holder, _)| holder == owner)
+        {
+            world.sweep_lease = None;
+        }
+        Ok(())
+    }
+
+    async fn save_report(&self, report: &RecoveryReport) -> Result<(), StoreError> {
+        self.world().reports.push(report.clone());
+        Ok(())
+    }
+
+    async fn load_watermarks(&self) -> Result<Watermarks, StoreError> {
+        Ok(self.world().watermarks.clone())
+    }
+
+    async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
+        Ok(self.world().heartbeats.clone())
+    }
+
+    async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        if world
+            .alerts
+            .iter()
+            .any(|(a, _)| a.alert_id == alert.alert_id)
+        {
+            return Ok(false);
+        }
+        world.alerts.push((alert.clone(), false));
+        world.writes.push("raise_alert");
+        Ok(true)
+    }
+}
+
+impl Outbox for FakePorts {
+    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+        let ids: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        self.world()
+            .outbox
+            .retain(|(event, _)| !ids.contains(event.event_id.as_str()));
+        Ok(())
+    }
+
+    async fn mark_alerts_published(&self, alerts: &[Alert]) -> Result<(), StoreError> {
+        let ids: BTreeSet<&str> = alerts.iter().map(|a| a.alert_id.as_str()).collect();
+        for (alert, published) in &mut self.world().alerts {
+            if ids.contains(alert.alert_id.as_str()) {
+                *published = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Publish for FakePorts {
+    async fn publish<E: BusEvent + Sync>(&self, events: &[E]) -> PublishReport {
+        let mut world = self.world();
+        let mut report = PublishReport::default();
+        for event in events {
+            world.published.push(event.event_id().to_owned());
+            report.published.push(event.event_id().to_owned());
+        }
+        report
+    }
+}
