@@ -123,6 +123,26 @@ async fn bad_input_gets_400_with_field_messages() {
 }
 
 #[tokio::test]
+async fn a_name_of_control_characters_gets_400_on_name() {
+    let stack = TestStack::new().await;
+    let mut request: serde_json::Value = serde_json::from_str(&body(3600, 7200)).unwrap();
+    request["name"] = json!("\u{0}\u{0}");
+    let (status, error) = stack
+        .api(Method::POST, "/campaigns", Some(&request.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["code"], "VALIDATION_FAILED");
+    let fields = error["error"]["fields"].as_object().unwrap();
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"], "{error}");
+    assert!(
+        fields["name"]
+            .as_str()
+            .unwrap()
+            .contains("control characters")
+    );
+}
+
+#[tokio::test]
 async fn unknown_ids_and_routes_get_404() {
     let stack = TestStack::new().await;
     for path in ["/campaigns/nope", "/campaigns/nope/timers", "/nowhere"] {
