@@ -12,7 +12,7 @@
 //! | `GET /failure-patterns` | operators' and built-in failure patterns |
 //! | `POST /failure-patterns` | adds a pattern (409 `PATTERN_EXISTS` for a taken id) |
 //! | `GET /circuit-breakers` | each dependency's shared breaker: state, trips, recovery rate |
-//! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED |
+//! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED (a CLOSED one is left alone) |
 
 mod campaigns;
 mod error;
