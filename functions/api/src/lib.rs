@@ -1,5 +1,6 @@
 //! The HTTP API: an axum router served by `lambda_http` on AWS and by the local runtime on
 //! 127.0.0.1:3000. Times are RFC 3339; errors are `{"error":{"code","message","fields"}}`.
+//! Campaigns and timers are answered as response types (`views`), never as stored.
 //!
 //! | route | does |
 //! |---|---|
@@ -18,6 +19,7 @@ mod campaigns;
 mod error;
 mod health;
 mod resilience;
+mod views;
 
 use std::sync::Arc;
 
