@@ -2,7 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
-use lifecycle_domain::Timestamp;
+use lifecycle_domain::{CampaignId, TimerKind, Timestamp};
 use serde_json::json;
 
 fn body(start_in_s: i64, end_in_s: i64) -> String {
@@ -87,6 +87,69 @@ async fn creates_reads_lists_and_cancels_a_campaign() {
 }
 
 #[tokio::test]
+async fn timers_are_listed_without_the_engine_internals() {
+    let stack = TestStack::new().await;
+    // Starts within the direct-send window: its START timer is marked `queuedAtCreation`.
+    let (status, created) = stack
+        .api(Method::POST, "/campaigns", Some(&body(30, 7200)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = CampaignId::new(created["id"].as_str().unwrap());
+    let start = stack.timer(&id, TimerKind::StartCampaign).await;
+    assert!(start.queued_at_creation && start.next_deadline.is_some());
+    // The CLOSE timer leased by a worker, then taken back: lease fields and lease text stored.
+    let close = stack.timer(&id, TimerKind::CloseCampaign).await;
+    let store = &stack.services.store;
+    let expires = Timestamp::now().plus_millis(60_000);
+    assert!(
+        store
+            .claim_timer(&close, "sweep-owner-4711", expires)
+            .await
+            .unwrap()
+    );
+    let leased = stack.timer(&id, TimerKind::CloseCampaign).await;
+    assert!(leased.lease_owner.is_some() && leased.lease_expires_at.is_some());
+    let (status, listed) = stack
+        .api(Method::GET, &format!("/campaigns/{id}/timers"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    store
+        .take_back_timer(&leased, Timestamp::now(), 5)
+        .await
+        .unwrap();
+    assert!(
+        stack
+            .timer(&id, TimerKind::CloseCampaign)
+            .await
+            .last_error
+            .is_some()
+    );
+    let (_, after) = stack
+        .api(Method::GET, &format!("/campaigns/{id}/timers"), None)
+        .await;
+
+    for body in [&listed, &after] {
+        let timers = body["timers"].as_array().unwrap();
+        assert_eq!(timers.len(), 2, "{body}");
+        for timer in timers {
+            for internal in [
+                "leaseOwner",
+                "leaseExpiresAt",
+                "queuedAtCreation",
+                "nextDeadline",
+                "lastError",
+            ] {
+                assert!(timer.get(internal).is_none(), "{internal} in {timer}");
+            }
+            assert!(timer["timerId"].is_string() && timer["dueAt"].is_string());
+        }
+        assert!(!body.to_string().contains("sweep-owner-4711"), "{body}");
+    }
+    assert_eq!(listed["timers"][1]["status"], "RUNNING");
+    assert_eq!(after["timers"][1]["attempts"], 1);
+}
+
+#[tokio::test]
 async fn bad_input_gets_400_with_field_messages() {
     let stack = TestStack::new().await;
     let (status, error) = stack
@@ -120,6 +183,26 @@ async fn bad_input_gets_400_with_field_messages() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error["error"]["fields"]["nextToken"].is_string(), "{error}");
+}
+
+#[tokio::test]
+async fn a_name_of_control_characters_gets_400_on_name() {
+    let stack = TestStack::new().await;
+    let mut request: serde_json::Value = serde_json::from_str(&body(3600, 7200)).unwrap();
+    request["name"] = json!("\u{0}\u{0}");
+    let (status, error) = stack
+        .api(Method::POST, "/campaigns", Some(&request.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["code"], "VALIDATION_FAILED");
+    let fields = error["error"]["fields"].as_object().unwrap();
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"], "{error}");
+    assert!(
+        fields["name"]
+            .as_str()
+            .unwrap()
+            .contains("control characters")
+    );
 }
 
 #[tokio::test]

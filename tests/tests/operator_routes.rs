@@ -140,6 +140,68 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
 }
 
 #[tokio::test]
+async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
+    let stack = TestStack::new().await;
+    let breaker_of = |body: &serde_json::Value, name: &str| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["dependency"] == name)
+            .unwrap()
+            .clone()
+    };
+
+    // A breaker that never tripped: nothing is stored by a reset.
+    stack.requests.reset();
+    let (status, body) = stack
+        .api(Method::POST, "/circuit-breakers/dynamodb/reset", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["state"], &body["version"], &body["reason"]),
+        (&json!("CLOSED"), &json!(0), &json!("never tripped"))
+    );
+    assert_eq!(stack.requests.count("DynamoDB", "TransactWriteItems"), 0);
+
+    // Tripped and reset once: a second reset keeps the record as it is.
+    let breaker = stack.services.resilience.breaker(Dependency::Sqs).unwrap();
+    for _ in 0..20 {
+        let admission = breaker.admit(Timestamp::now()).await;
+        breaker
+            .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
+            .await;
+        breaker.flush(Timestamp::now()).await;
+    }
+    let (_, reset) = stack
+        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .await;
+    assert_eq!(
+        (&reset["state"], &reset["version"]),
+        (&json!("CLOSED"), &json!(2))
+    );
+    stack.requests.reset();
+    let (status, again) = stack
+        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .await;
+    assert_eq!((status, &again), (StatusCode::OK, &reset));
+    assert_eq!(stack.requests.count("DynamoDB", "TransactWriteItems"), 0);
+    let (_, listed) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    assert_eq!(breaker_of(&listed, "sqs")["version"], 2);
+    assert_eq!(breaker_of(&listed, "dynamodb")["version"], 0);
+
+    // On the bus: the trip and the one real reset, nothing else.
+    let events = stack
+        .lifecycle_events(3, std::time::Duration::from_secs(3))
+        .await;
+    let changes: Vec<_> = events
+        .iter()
+        .filter(|e| e["detail"]["kind"] == "CIRCUIT_STATE_CHANGED")
+        .map(|e| e["detail"]["subject"].clone())
+        .collect();
+    assert_eq!(changes, [json!("sqs"), json!("sqs")], "{events:#?}");
+}
+
+#[tokio::test]
 async fn an_alerting_pattern_raises_one_alert_per_cooldown_on_the_bus() {
     let stack = TestStack::new().await;
     let pattern = json!({

@@ -13,10 +13,11 @@ use lifecycle_adapters::store::PageToken;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::plan_messages;
 use lifecycle_domain::timer_plan::plan_timers;
-use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer};
+use lifecycle_domain::{CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
+use crate::views::{CampaignView, TimerView};
 
 type App = State<Arc<Services>>;
 
@@ -29,7 +30,7 @@ const MAX_PAGE: i32 = 100;
 pub async fn create(
     State(app): App,
     body: Result<Json<NewCampaign>, JsonRejection>,
-) -> Result<(StatusCode, Json<Campaign>), ApiError> {
+) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
     let Json(request) = body.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
     let now = Timestamp::now();
     let campaign = request
@@ -44,7 +45,7 @@ pub async fn create(
     tracing::info!(campaign = %campaign.id, name = campaign.name, start_at = %campaign.start_at, "campaign created (SCHEDULED)");
     lifecycle_adapters::crash::point("api.after_create");
     send_short_notice_timers(&app, &short_notice, now).await;
-    Ok((StatusCode::CREATED, Json(campaign)))
+    Ok((StatusCode::CREATED, Json(campaign.into())))
 }
 
 /// Timers due before the dispatcher's look-ahead would surely reach them are sent to the
@@ -75,12 +76,12 @@ async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timest
 }
 
 /// `GET /campaigns/{id}`.
-pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<CampaignView>, ApiError> {
     app.store
         .get_campaign(&CampaignId::new(&id))
         .await
         .map_err(|e| ApiError::store(&e))?
-        .map(Json)
+        .map(|campaign| Json(campaign.into()))
         .ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
@@ -97,7 +98,7 @@ pub struct ListQuery {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignList {
-    campaigns: Vec<Campaign>,
+    campaigns: Vec<CampaignView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
 }
@@ -150,13 +151,16 @@ pub async fn list(
         .await
         .map_err(|e| ApiError::store(&e))?;
     Ok(Json(CampaignList {
-        campaigns: result.campaigns,
+        campaigns: result.campaigns.into_iter().map(Into::into).collect(),
         next_token: result.next.map(|t| t.as_str().to_owned()),
     }))
 }
 
 /// `POST /campaigns/{id}/cancel`: the campaign after the cancel.
-pub async fn cancel(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+pub async fn cancel(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, ApiError> {
     let cancelled = app
         .store
         .cancel_campaign(&CampaignId::new(&id), Timestamp::now())
@@ -168,13 +172,13 @@ pub async fn cancel(State(app): App, Path(id): Path<String>) -> Result<Json<Camp
         std::slice::from_ref(&cancelled.event),
     )
     .await;
-    Ok(Json(cancelled.campaign))
+    Ok(Json(cancelled.campaign.into()))
 }
 
 /// Body of `GET /campaigns/{id}/timers`.
 #[derive(Debug, Serialize)]
 pub struct TimerList {
-    timers: Vec<Timer>,
+    timers: Vec<TimerView>,
 }
 
 /// `GET /campaigns/{id}/timers`.
@@ -188,6 +192,6 @@ pub async fn timers(State(app): App, Path(id): Path<String>) -> Result<Json<Time
         return Err(ApiError::campaign_not_found(&id));
     }
     Ok(Json(TimerList {
-        timers: partition.timers,
+        timers: partition.timers.into_iter().map(Into::into).collect(),
     }))
 }

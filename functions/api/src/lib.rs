@@ -1,5 +1,6 @@
 //! The HTTP API: an axum router served by `lambda_http` on AWS and by the local runtime on
 //! 127.0.0.1:3000. Times are RFC 3339; errors are `{"error":{"code","message","fields"}}`.
+//! Campaigns and timers are answered as response types (`views`), never as stored.
 //!
 //! | route | does |
 //! |---|---|
@@ -12,12 +13,13 @@
 //! | `GET /failure-patterns` | operators' and built-in failure patterns |
 //! | `POST /failure-patterns` | adds a pattern (409 `PATTERN_EXISTS` for a taken id) |
 //! | `GET /circuit-breakers` | each dependency's shared breaker: state, trips, recovery rate |
-//! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED |
+//! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED (a CLOSED one is left alone) |
 
 mod campaigns;
 mod error;
 mod health;
 mod resilience;
+mod views;
 
 use std::sync::Arc;
 

@@ -80,8 +80,9 @@ pub async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError
     Ok(Json(breakers))
 }
 
-/// `POST /circuit-breakers/{dependency}/reset`: forces the breaker CLOSED (the change is
-/// published like any other).
+/// `POST /circuit-breakers/{dependency}/reset`: forces an OPEN or HALF_OPEN breaker CLOSED
+/// (the change is published like any other); a CLOSED breaker is answered as it is, with no
+/// write and no alert.
 pub async fn reset_breaker(
     State(app): App,
     Path(dependency): Path<String>,
@@ -93,7 +94,12 @@ pub async fn reset_breaker(
         .reset(Timestamp::now())
         .await
         .map_err(|e| ApiError::breaker_store(&e))?;
-    tracing::warn!(dependency, "circuit breaker reset by an operator");
+    tracing::warn!(
+        dependency,
+        version = record.version,
+        reason = record.reason,
+        "circuit breaker reset requested by an operator"
+    );
     Ok(Json(breaker_view(&record)))
 }
 

@@ -55,7 +55,8 @@ pub struct ValidatedCampaign {
 }
 
 impl NewCampaign {
-    /// Checks every rule against `now`: name non-empty and at most [`MAX_NAME_CHARS`];
+    /// Checks every rule against `now`: name non-empty, at most [`MAX_NAME_CHARS`] and free
+    /// of control characters;
     /// times RFC 3339, start not more than an hour ago, nothing more than ten years ahead;
     /// end after start (and in the future); claim window end after end; reminder strictly
     /// inside the claim window (and only with one).
@@ -68,6 +69,11 @@ impl NewCampaign {
             errors.add(
                 "name",
                 format!("must be at most {MAX_NAME_CHARS} characters"),
+            );
+        } else if name.chars().any(char::is_control) {
+            errors.add(
+                "name",
+                "must not contain control characters (e.g. NUL, tab, line breaks)",
             );
         }
         let start_at = required_time(&mut errors, "startAt", self.start_at.as_deref(), now);
@@ -250,6 +256,24 @@ mod tests {
         let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
         c.name = Some("x".repeat(MAX_NAME_CHARS + 1));
         assert_eq!(fields(c.validate(now())), vec!["name"]);
+    }
+
+    #[test]
+    fn rejects_control_characters_in_names() {
+        for name in [
+            "\u{0}\u{0}",
+            "Black\nFriday",
+            "Sale\tday",
+            "Sale\u{7f}",
+            "Sa\u{85}le",
+        ] {
+            let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+            c.name = Some(name.into());
+            assert_eq!(fields(c.validate(now())), vec!["name"], "{name:?}");
+        }
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.name = Some("  Été 2026 — ½ price 🎉  ".into());
+        assert_eq!(c.validate(now()).unwrap().name, "Été 2026 — ½ price 🎉");
     }
 
     #[test]

@@ -296,10 +296,15 @@ impl CircuitBreaker {
         }
     }
 
-    /// Forces the breaker CLOSED (an operator's reset); returns the new record.
+    /// Forces the breaker CLOSED (an operator's reset); returns the new record. A breaker
+    /// that is CLOSED already is left alone: its record is returned as read, with no write,
+    /// no alert, and its failure window kept.
     pub async fn reset(&self, now: Timestamp) -> Result<BreakerRecord, StoreFailure> {
         loop {
             let record = self.refresh(now).await?;
+            if record.state == CircuitState::Closed {
+                return Ok(record);
+            }
             let next = record.closed_again(now, "manual reset".into());
             let alert = self.alert(&record, &next, None, now);
             if self
