@@ -4,6 +4,7 @@ use integration_tests::TestStack;
 use lifecycle_domain::TimerKind;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::TimerMessage;
+use lifecycle_resilience::{Dependency, SERVER_ERROR};
 
 #[tokio::test]
 async fn dispatches_due_timers_once_and_advances_the_watermarks() {
@@ -13,13 +14,13 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     for _ in 0..5 {
         campaigns.push(stack.store_campaign(-500, 3_600_000, None, None).await.0);
     }
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
     // A warm instance: its failure patterns (one Query every 5 minutes) are loaded.
-    stack
-        .services
+    dispatcher
         .begin_invocation("timer-dispatcher", Timestamp::now())
         .await;
     stack.requests.reset();
-    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let report = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(report.timers_sent, 5, "{report:?}");
@@ -52,7 +53,7 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     expected.sort();
     assert_eq!(sent, expected);
 
-    let again = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let again = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(again.timers_sent, 0, "the watermarks moved past them");
@@ -95,7 +96,8 @@ async fn leaves_out_timers_the_api_queued_at_creation() {
         ]
     );
 
-    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    let report = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(
@@ -112,4 +114,39 @@ async fn leaves_out_timers_the_api_queued_at_creation() {
 
 fn json_str(value: &str) -> serde_json::Value {
     serde_json::Value::String(value.to_owned())
+}
+
+/// Alerts a dispatcher raises go to the bus from its own clients (so its policy must allow
+/// `events:PutEvents`): here its SQS breaker opens.
+#[tokio::test]
+async fn a_dispatcher_publishes_its_breaker_alert_itself() {
+    let stack = TestStack::new().await;
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    let breaker = dispatcher.resilience.breaker(Dependency::Sqs).unwrap();
+    for _ in 0..20 {
+        let admission = breaker.admit(Timestamp::now()).await;
+        breaker
+            .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
+            .await;
+        // Added to the shared window now, not after the failure flush interval.
+        breaker.flush(Timestamp::now()).await;
+    }
+    assert!(breaker.refusing_until(Timestamp::now()).await.is_some());
+    // The invocation ends: the alerts noted during it are published.
+    dispatcher.end_invocation().await;
+    let events = stack
+        .lifecycle_events(1, std::time::Duration::from_secs(10))
+        .await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["detail"]["kind"] == "CIRCUIT_STATE_CHANGED"
+                && e["detail"]["subject"] == "sqs"),
+        "{events:#?}"
+    );
+    let calls = &stack.calls.snapshot()["TimerDispatcherFunction"];
+    assert!(
+        calls.iter().any(|c| c.operation == "PutEvents"),
+        "{calls:#?}"
+    );
 }
