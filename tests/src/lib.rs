@@ -16,21 +16,36 @@ use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::TimerMessage;
 use lifecycle_domain::timer_plan::plan_timers;
 use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, TimerKind};
+use local_stack::function_calls::FunctionCalls;
 use local_stack::functions::{FunctionSpec, functions};
+use local_stack::iam::{Denial, IamCheck};
 use local_stack::{Stack, aws_env, provision_template};
 use tower::ServiceExt;
 
 /// A freshly provisioned stack and the services of its functions.
+///
+/// Code of a function runs on [`TestStack::function_services`] (or [`TestStack::api`]): that
+/// function's environment and clients of its own, whose calls are recorded as that function's.
+/// When the stack is dropped at the end of a test, every recorded call is checked against the
+/// function's policy in template.yaml and the test fails if one is denied
+/// ([`TestStack::assert_iam_allowed`]).
 pub struct TestStack {
     pub stack: Stack,
     pub specs: Vec<FunctionSpec>,
+    /// Setup and inspection (storing campaigns, reading the store): no function's calls, so
+    /// not IAM-checked. Do not run function code on it.
     pub services: Services,
-    /// Requests sent by `services` (our functions' requests).
+    /// Requests sent by `services` and by every function's services.
     pub requests: RequestCounter,
     /// Uncounted clients for setup and inspection.
     pub setup: AwsClients,
-    /// The counted clients behind `services`.
-    clients: AwsClients,
+    /// Each function's recorded calls (its services here, and the local runtime's if passed
+    /// to it).
+    pub calls: FunctionCalls,
+    /// The policies the calls are checked against.
+    pub iam: IamCheck,
+    /// The API function's services, behind [`TestStack::api`].
+    api: Services,
     sdk_config: aws_config::SdkConfig,
 }
 
@@ -49,54 +64,93 @@ impl TestStack {
             )
         });
         let specs = functions(&stack).expect("functions of template.yaml");
-        let environment = specs
-            .iter()
-            .find(|s| s.binary == "timer-executor")
-            .expect("executor in template")
-            .environment
-            .clone();
-        let config = Config::from_map(&environment).expect("template environment is valid");
+        let iam = IamCheck::for_stack(&stack).expect("policies of template.yaml");
         let requests = RequestCounter::new();
-        let clients = AwsClients::from_sdk_config(&sdk_config, &requests);
-        let services = Services::new(config, &clients, requests.clone());
-        Self {
+        let services = Services::new(
+            config_of(&specs, "TimerExecutorFunction"),
+            &AwsClients::from_sdk_config(&sdk_config, &requests),
+            requests.clone(),
+        );
+        let mut stack = Self {
+            api: services.clone(),
             stack,
             specs,
             services,
             requests,
             setup,
-            clients,
+            calls: FunctionCalls::new(),
+            iam,
             sdk_config,
-        }
+        };
+        stack.api = stack.function_services(API);
+        stack
     }
 
-    /// Counted clients whose AWS responses are turned into failures by `rules` (the
-    /// `FAULT_INJECTION` syntax).
+    /// Services of the function `logical_id` (e.g. `"TimerExecutorFunction"`): its template
+    /// environment, its own recorded clients, requests counted in `requests`. Each call builds
+    /// a fresh instance (breakers, failure patterns, heartbeats of its own).
+    pub fn function_services(&self, logical_id: &str) -> Services {
+        self.function_services_with(logical_id, |_| {})
+    }
+
+    /// [`TestStack::function_services`] with `change` applied to the configuration.
+    pub fn function_services_with(
+        &self,
+        logical_id: &str,
+        change: impl FnOnce(&mut Config),
+    ) -> Services {
+        self.function_services_with_faults(logical_id, "", change).0
+    }
+
+    /// [`TestStack::function_services_with`] whose AWS responses are turned into failures by
+    /// `rules` (the `FAULT_INJECTION` syntax; empty: none).
+    pub fn function_services_with_faults(
+        &self,
+        logical_id: &str,
+        rules: &str,
+        change: impl FnOnce(&mut Config),
+    ) -> (Services, FaultInjector) {
+        let mut config = config_of(&self.specs, logical_id);
+        change(&mut config);
+        let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
+        let clients = AwsClients::instrumented(
+            &self.sdk_config,
+            &self.requests,
+            Some(&injector),
+            Some(&self.calls.recorder(logical_id)),
+        );
+        (
+            Services::new(config, &clients, self.requests.clone()),
+            injector,
+        )
+    }
+
+    /// Counted clients (no function's) whose AWS responses are turned into failures by
+    /// `rules` (the `FAULT_INJECTION` syntax), for library code no function runs as such.
     pub fn clients_with_faults(&self, rules: &str) -> (AwsClients, FaultInjector) {
         let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
         let clients = AwsClients::with_faults(&self.sdk_config, &self.requests, Some(&injector));
         (clients, injector)
     }
 
-    /// Services like `services` (with `change` applied to their configuration) over
-    /// [`TestStack::clients_with_faults`].
-    pub fn services_with_faults(
-        &self,
-        rules: &str,
-        change: impl FnOnce(&mut Config),
-    ) -> (Services, FaultInjector) {
-        let mut config = self.services.config.clone();
-        change(&mut config);
-        let (clients, injector) = self.clients_with_faults(rules);
-        let services = Services::new(config, &clients, self.requests.clone());
-        (services, injector)
+    /// Every call the functions made so far that their policies in template.yaml do not
+    /// allow (or that cannot be checked).
+    pub fn iam_denials(&self) -> Vec<Denial> {
+        self.iam.denied(&self.calls.snapshot())
     }
 
-    /// Services like `services` but with `change` applied to their configuration.
-    pub fn services_with(&self, change: impl FnOnce(&mut Config)) -> Services {
-        let mut config = self.services.config.clone();
-        change(&mut config);
-        Services::new(config, &self.clients, self.requests.clone())
+    /// Panics, listing them, if a function made a call its policy does not allow.
+    pub fn assert_iam_allowed(&self) {
+        let denials = self.iam_denials();
+        assert!(
+            denials.is_empty(),
+            "AWS calls denied by template.yaml (IAM would refuse them on AWS):\n  {}",
+            denials
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
     }
 
     /// Messages waiting out their delay in queue `logical_id`.
@@ -220,7 +274,7 @@ impl TestStack {
         }
     }
 
-    /// Sends a request to the API router in-process.
+    /// Sends a request to the API function's router in-process.
     pub async fn api(
         &self,
         method: Method,
@@ -233,7 +287,7 @@ impl TestStack {
             .header("content-type", "application/json")
             .body(Body::from(body.unwrap_or_default().to_owned()))
             .expect("request");
-        let response = api::router(self.services.clone())
+        let response = api::router(self.api.clone())
             .oneshot(request)
             .await
             .expect("router answers");
@@ -250,6 +304,27 @@ impl TestStack {
             serde_json::from_slice(&bytes).expect("JSON body")
         };
         (status, json)
+    }
+}
+
+/// The API function's logical id.
+const API: &str = "ApiFunction";
+
+/// The configuration of function `logical_id` from its template environment.
+fn config_of(specs: &[FunctionSpec], logical_id: &str) -> Config {
+    let spec = specs
+        .iter()
+        .find(|s| s.logical_id == logical_id)
+        .unwrap_or_else(|| panic!("no function {logical_id} in template.yaml"));
+    Config::from_map(&spec.environment).expect("template environment is valid")
+}
+
+/// The IAM check at the end of every test (unless it already failed).
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_iam_allowed();
+        }
     }
 }
 

@@ -249,11 +249,12 @@ async fn health_reports_every_component_without_secrets() {
     assert!(!text.contains("http") && !text.contains("arn:"), "{text}");
 
     // After a dispatcher tick and a sweep, all is healthy.
-    timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     sweeper::sweep(
-        &stack.services,
+        &stack.function_services("SweeperFunction"),
         &sweeper::SweepRequest::default(),
         Timestamp::now(),
         None,

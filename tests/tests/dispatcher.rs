@@ -4,6 +4,7 @@ use integration_tests::TestStack;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::TimerMessage;
 use lifecycle_domain::{CampaignId, TimerKind};
+use lifecycle_resilience::{Dependency, SERVER_ERROR};
 
 #[tokio::test]
 async fn dispatches_due_timers_once_and_advances_the_watermarks() {
@@ -13,13 +14,13 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     for _ in 0..5 {
         campaigns.push(stack.store_campaign(-500, 3_600_000, None, None).await.0);
     }
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
     // A warm instance: its failure patterns (one Query every 5 minutes) are loaded.
-    stack
-        .services
+    dispatcher
         .begin_invocation("timer-dispatcher", Timestamp::now())
         .await;
     stack.requests.reset();
-    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let report = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(report.timers_sent, 5, "{report:?}");
@@ -52,7 +53,7 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     expected.sort();
     assert_eq!(sent, expected);
 
-    let again = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let again = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(again.timers_sent, 0, "the watermarks moved past them");
@@ -88,7 +89,8 @@ async fn leaves_out_timers_the_api_queued_at_creation() {
         ]
     );
 
-    let report = timer_dispatcher::dispatch(&stack.services, Timestamp::now())
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    let report = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(
@@ -111,7 +113,8 @@ async fn a_limited_due_read_never_ends_inside_a_millisecond() {
     use lifecycle_domain::{Campaign, CampaignId, CampaignStatus};
 
     let stack = TestStack::new().await;
-    let one_shard = stack.services_with(|config| config.due_shards = 1);
+    let one_shard =
+        stack.function_services_with("TimerDispatcherFunction", |config| config.due_shards = 1);
     let store = &one_shard.store;
     let now = Timestamp::now();
     let start = now.plus_millis(10_000);
@@ -150,4 +153,39 @@ async fn a_limited_due_read_never_ends_inside_a_millisecond() {
     let rest = store.due_timers(0, start, until, 2).await.unwrap();
     assert_eq!(rest.timers.len(), 1);
     assert_eq!(rest.timers[0].due_at, start.plus_millis(1));
+}
+
+/// Alerts a dispatcher raises go to the bus from its own clients (so its policy must allow
+/// `events:PutEvents`): here its SQS breaker opens.
+#[tokio::test]
+async fn a_dispatcher_publishes_its_breaker_alert_itself() {
+    let stack = TestStack::new().await;
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    let breaker = dispatcher.resilience.breaker(Dependency::Sqs).unwrap();
+    for _ in 0..20 {
+        let admission = breaker.admit(Timestamp::now()).await;
+        breaker
+            .record(&admission, Some(&SERVER_ERROR), Timestamp::now())
+            .await;
+        // Added to the shared window now, not after the failure flush interval.
+        breaker.flush(Timestamp::now()).await;
+    }
+    assert!(breaker.refusing_until(Timestamp::now()).await.is_some());
+    // The invocation ends: the alerts noted during it are published.
+    dispatcher.end_invocation().await;
+    let events = stack
+        .lifecycle_events(1, std::time::Duration::from_secs(10))
+        .await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["detail"]["kind"] == "CIRCUIT_STATE_CHANGED"
+                && e["detail"]["subject"] == "sqs"),
+        "{events:#?}"
+    );
+    let calls = &stack.calls.snapshot()["TimerDispatcherFunction"];
+    assert!(
+        calls.iter().any(|c| c.operation == "PutEvents"),
+        "{calls:#?}"
+    );
 }

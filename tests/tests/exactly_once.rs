@@ -7,14 +7,17 @@ use lifecycle_adapters::store::ApplyOutcome;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::{CampaignStatus, TimerKind, TimerStatus};
 
+const EXECUTOR: &str = "TimerExecutorFunction";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_executors_on_one_timer_make_one_transition() {
     let stack = TestStack::new().await;
     let (campaign, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     let start = due(&timers, TimerKind::StartCampaign);
+    let executor = stack.function_services(EXECUTOR);
 
     let outcomes = futures_util::future::join_all(
-        (0..16).map(|_| stack.services.store.apply_timer(&start, Timestamp::now())),
+        (0..16).map(|_| executor.store.apply_timer(&start, Timestamp::now())),
     )
     .await;
     let applied: Vec<_> = outcomes
@@ -41,9 +44,10 @@ async fn sixteen_concurrent_batches_publish_one_event() {
     let (campaign, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     let start = due(&timers, TimerKind::StartCampaign);
 
+    let executor = stack.function_services(EXECUTOR);
     let responses = futures_util::future::join_all((0..16).map(|i| {
         let event = sqs_event(&[(&format!("m{i}"), vec![start.clone()])]);
-        timer_executor::handle_batch(&stack.services, event)
+        timer_executor::handle_batch(&executor, event)
     }))
     .await;
     // Executors that lost the race may hand back the still-unpublished outbox event; what
@@ -81,8 +85,9 @@ async fn the_same_message_delivered_twice_has_one_effect() {
     let (campaign, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     let message = sqs_event(&[("same-message", vec![due(&timers, TimerKind::StartCampaign)])]);
 
-    let first = timer_executor::handle_batch(&stack.services, message.clone()).await;
-    let second = timer_executor::handle_batch(&stack.services, message).await;
+    let executor = stack.function_services(EXECUTOR);
+    let first = timer_executor::handle_batch(&executor, message.clone()).await;
+    let second = timer_executor::handle_batch(&executor, message).await;
     assert!(first.batch_item_failures.is_empty());
     assert!(
         second.batch_item_failures.is_empty(),
@@ -115,7 +120,7 @@ async fn firing_a_timer_costs_one_transaction_and_no_scan() {
     let stack = TestStack::new().await;
     // The timer path alone: the breakers' own reads (at most one GetItem a second per
     // dependency and instance, docs/resilience.md) are left out.
-    let services = stack.services_with(|config| config.circuit_breakers = false);
+    let services = stack.function_services_with(EXECUTOR, |config| config.circuit_breakers = false);
     let (_, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     // A warm instance: its heartbeat (one PutItem a minute) is written and the failure
     // patterns (one Query every 5 minutes) are loaded.

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
-use lifecycle_adapters::aws::{AwsClients, RequestCounter};
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::{CampaignId, CampaignStatus};
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
@@ -16,13 +15,9 @@ use serde_json::json;
 async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     let stack = TestStack::new().await;
     let sdk_config = local_stack::aws_env::sdk_config().await;
-    let requests = RequestCounter::new();
-    let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &requests),
-        function_requests: requests,
-        function_resilience: Default::default(),
-        platform_sqs: stack.setup.sqs.clone(),
-    };
+    // Each function's calls (the executor's event source polling included) are recorded
+    // with the ones the API makes in `stack.api`, for the IAM check.
+    let clients = RuntimeClients::new(&sdk_config, stack.calls.clone());
     // Every function but the HTTP listener (the test calls the router in-process).
     let specs: Vec<_> = stack
         .specs
@@ -80,4 +75,21 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
 
     stop.send(true).unwrap();
     while tasks.join_next().await.is_some() {}
+
+    // Every function ran and made AWS calls, and every call is allowed by its policy.
+    let calls = stack.calls.snapshot();
+    for function in stack.iam.policies.keys() {
+        assert!(
+            calls.get(function).is_some_and(|c| !c.is_empty()),
+            "{function} made no AWS call: the IAM check did not cover it ({calls:#?})"
+        );
+    }
+    let executor = &calls["TimerExecutorFunction"];
+    for polling in ["ReceiveMessage", "DeleteMessageBatch"] {
+        assert!(
+            executor.iter().any(|c| c.operation == polling),
+            "the event source's {polling} is recorded as the executor's: {executor:#?}"
+        );
+    }
+    stack.assert_iam_allowed();
 }

@@ -9,6 +9,8 @@ use lifecycle_domain::Timestamp;
 use lifecycle_resilience::{Dependency, SERVER_ERROR};
 use serde_json::json;
 
+const EXECUTOR: &str = "TimerExecutorFunction";
+
 #[tokio::test]
 async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     let stack = TestStack::new().await;
@@ -67,8 +69,11 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     assert!(body["defaults"].as_array().unwrap().len() >= 5);
 
     // A function that loads the patterns no longer retries what the pattern dead-letters.
-    let (services, _) =
-        stack.services_with_faults("DynamoDB.TransactWriteItems=1:throttle", |_| {});
+    let (services, _) = stack.function_services_with_faults(
+        EXECUTOR,
+        "DynamoDB.TransactWriteItems=1:throttle",
+        |_| {},
+    );
     services
         .begin_invocation("timer-executor", Timestamp::now())
         .await;
@@ -100,7 +105,9 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         .collect();
     assert_eq!(states, [json!("CLOSED"), json!("CLOSED"), json!("CLOSED")]);
 
-    let breaker = stack.services.resilience.breaker(Dependency::Sqs).unwrap();
+    // An executor's SQS requests fail until its breaker opens.
+    let executor = stack.function_services(EXECUTOR);
+    let breaker = executor.resilience.breaker(Dependency::Sqs).unwrap();
     for _ in 0..20 {
         let admission = breaker.admit(Timestamp::now()).await;
         breaker
@@ -220,7 +227,8 @@ async fn an_alerting_pattern_raises_one_alert_per_cooldown_on_the_bus() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (services, _) = stack.services_with_faults("DynamoDB.TransactWriteItems=1:500", |_| {});
+    let (services, _) =
+        stack.function_services_with_faults(EXECUTOR, "DynamoDB.TransactWriteItems=1:500", |_| {});
     let (_, timers) = stack.store_campaign(-500, 60_000, None, None).await;
     for message in ["m1", "m2"] {
         let response = timer_executor::handle_batch(

@@ -174,7 +174,8 @@ async fn dead_letters_are_listed_moved_back_selectively_and_processed() {
         .iter()
         .map(|m| raw_record(m.message_id().unwrap(), m.body().unwrap()))
         .collect();
-    let response = timer_executor::handle_batch(&stack.services, event).await;
+    let executor = stack.function_services("TimerExecutorFunction");
+    let response = timer_executor::handle_batch(&executor, event).await;
     assert!(failed_ids(&response).is_empty());
     for campaign in &campaigns {
         assert_eq!(

@@ -11,11 +11,16 @@ use lifecycle_domain::timer_messages::TimerMessage;
 use lifecycle_domain::{CampaignId, CampaignStatus, TimerKind, TimerStatus};
 use lifecycle_resilience::{Dependency, SERVER_ERROR};
 
+const EXECUTOR: &str = "TimerExecutorFunction";
+
 #[tokio::test]
 async fn throttled_requests_are_retried_per_policy_then_the_message_fails() {
     let stack = TestStack::new().await;
-    let (services, injector) =
-        stack.services_with_faults("DynamoDB.TransactWriteItems=1:throttle", |_| {});
+    let (services, injector) = stack.function_services_with_faults(
+        EXECUTOR,
+        "DynamoDB.TransactWriteItems=1:throttle",
+        |_| {},
+    );
     let (campaign, timers) = stack.store_campaign(-500, 60_000, None, None).await;
     stack.requests.reset();
 
@@ -45,10 +50,11 @@ async fn lost_responses_never_fire_a_timer_twice() {
     let stack = TestStack::new().await;
     // A third of the transactions apply but their answer is lost: the retry meets its own
     // write. (Breakers off: at this rate the DynamoDB breaker may rightly open.)
-    let (services, injector) = stack
-        .services_with_faults("DynamoDB.TransactWriteItems=0.33:timeout", |config| {
-            config.circuit_breakers = false
-        });
+    let (services, injector) = stack.function_services_with_faults(
+        EXECUTOR,
+        "DynamoDB.TransactWriteItems=0.33:timeout",
+        |config| config.circuit_breakers = false,
+    );
     let mut pending = Vec::new();
     for _ in 0..12 {
         let (campaign, timers) = stack.store_campaign(-500, 60_000, None, None).await;
@@ -107,8 +113,8 @@ async fn lost_responses_never_fire_a_timer_twice() {
 async fn an_open_dynamodb_breaker_puts_messages_back_with_a_delay() {
     let stack = TestStack::new().await;
     let (_, timers) = stack.store_campaign(-500, 60_000, None, None).await;
-    let breaker = stack
-        .services
+    let executor = stack.function_services(EXECUTOR);
+    let breaker = executor
         .resilience
         .breaker(Dependency::DynamoDb)
         .expect("breakers on");
@@ -157,7 +163,7 @@ async fn an_open_dynamodb_breaker_puts_messages_back_with_a_delay() {
     event.records = vec![record];
     stack.requests.reset();
 
-    let response = timer_executor::handle_batch(&stack.services, event).await;
+    let response = timer_executor::handle_batch(&executor, event).await;
 
     assert_eq!(failed_ids(&response), [message.message_id().unwrap()]);
     assert_eq!(

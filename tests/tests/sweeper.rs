@@ -13,6 +13,11 @@ use sweeper::{SweepRequest, sweep};
 
 const MINUTE: i64 = 60_000;
 
+/// The sweeper function's services on `stack`.
+fn sweeper(stack: &TestStack) -> Services {
+    stack.function_services("SweeperFunction")
+}
+
 async fn run(services: &Services, dry_run: bool, steps: Option<Vec<SweepStep>>) -> RecoveryReport {
     sweep(
         services,
@@ -71,7 +76,8 @@ async fn a_dispatcher_stopped_for_ten_minutes_is_caught_up_by_one_sweep() {
     // Due 30 s ago: within the grace, left to the normal path.
     let (recent, _) = stack.store_campaign(-30_000, 60 * MINUTE, None, None).await;
 
-    let report = run(&stack.services, false, None).await;
+    let services = sweeper(&stack);
+    let report = run(&services, false, None).await;
     assert!(report.success, "{report:#?}");
     assert!(report.was_crash, "{report:#?}");
     assert!(
@@ -171,7 +177,7 @@ async fn a_dispatcher_stopped_for_ten_minutes_is_caught_up_by_one_sweep() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0], report);
 
-    let again = run(&stack.services, false, None).await;
+    let again = run(&services, false, None).await;
     assert_eq!(
         again.totals,
         Default::default(),
@@ -188,7 +194,7 @@ async fn a_dry_run_reports_what_it_would_do_and_changes_nothing() {
     let (campaign, _) = stack
         .store_campaign(-5 * MINUTE, 60 * MINUTE, None, None)
         .await;
-    let report = run(&stack.services, true, None).await;
+    let report = run(&sweeper(&stack), true, None).await;
     assert!(report.dry_run && report.success, "{report:#?}");
     let missed = step(&report, SweepStep::MissedTimers);
     assert_eq!(missed.get("found"), 1);
@@ -220,8 +226,9 @@ fn assert_previews(preview: &RecoveryReport, outcome: &str) {
 #[tokio::test]
 async fn expired_leases_go_back_to_pending_then_fail_with_an_alert() {
     let stack = TestStack::new().await;
-    let services = stack.services_with(|c| c.sweep.max_attempts = 2);
-    let store = &services.store;
+    let services = stack.function_services_with("SweeperFunction", |c| c.sweep.max_attempts = 2);
+    // The dead workers' claims are setup, not the sweeper's calls.
+    let store = &stack.services.store;
     let (campaign, _) = stack
         .store_campaign(60 * MINUTE, 120 * MINUTE, None, None)
         .await;
@@ -332,7 +339,7 @@ async fn unpublished_outbox_events_are_published_again() {
         panic!("applied");
     };
     let report = sweep(
-        &stack.services,
+        &sweeper(&stack),
         &SweepRequest {
             dry_run: false,
             steps: Some(vec![SweepStep::Outbox]),
@@ -371,7 +378,7 @@ async fn overlapping_sweeps_are_refused_by_the_run_lease() {
             .await
             .unwrap()
     );
-    let report = run(&stack.services, false, None).await;
+    let report = run(&sweeper(&stack), false, None).await;
     assert!(!report.success && report.steps.is_empty(), "{report:#?}");
     assert!(report.errors[0].contains("sweep lease"), "{report:#?}");
     // A dead sweep's lease runs out by itself.
@@ -406,7 +413,7 @@ async fn orphan_timers_are_cancelled() {
         .send()
         .await
         .unwrap();
-    let report = run(&stack.services, false, None).await;
+    let report = run(&sweeper(&stack), false, None).await;
     assert_eq!(step(&report, SweepStep::MissedTimers).get("orphans"), 1);
     let orphans = step(&report, SweepStep::Orphans);
     assert_eq!(orphans.get("cancelled"), 1, "{report:#?}");
@@ -425,7 +432,8 @@ async fn handler_refuses_unknown_fields_and_fails_a_sweep_with_errors() {
     let stack = TestStack::new().await;
     let deadline = Timestamp::now().plus_millis(MINUTE);
     let typo = serde_json::json!({"dry_run": true});
-    let refused = sweeper::handle(&stack.services, &typo, deadline).await;
+    let services = sweeper(&stack);
+    let refused = sweeper::handle(&services, &typo, deadline).await;
     assert!(
         matches!(&refused, Err(sweeper::SweepError::BadRequest(message)) if message.contains("dry_run")),
         "{refused:?}"
@@ -442,13 +450,12 @@ async fn handler_refuses_unknown_fields_and_fails_a_sweep_with_errors() {
     );
 
     let dry = serde_json::json!({"dryRun": true});
-    let report = sweeper::handle(&stack.services, &dry, deadline)
-        .await
-        .unwrap();
+    let report = sweeper::handle(&services, &dry, deadline).await.unwrap();
     assert!(report.dry_run && report.success);
 
     // Every Query fails: the steps report errors and the invocation fails.
-    let (failing, _) = stack.services_with_faults("DynamoDB.Query=1.0:500", |_| {});
+    let (failing, _) =
+        stack.function_services_with_faults("SweeperFunction", "DynamoDB.Query=1.0:500", |_| {});
     let failed = sweeper::handle(&failing, &dry, deadline).await;
     let Err(sweeper::SweepError::Failed(report)) = failed else {
         panic!("a sweep with errors must fail the invocation: {failed:?}");

@@ -10,6 +10,8 @@ use lifecycle_domain::Timestamp;
 use lifecycle_domain::{CampaignStatus, TimerKind, TimerStatus};
 use lifecycle_resilience::Resilience;
 
+const EXECUTOR: &str = "TimerExecutorFunction";
+
 #[tokio::test]
 async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {
     let stack = TestStack::new().await;
@@ -20,7 +22,7 @@ async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {
     let early = store.apply_timer(&close, Timestamp::now()).await.unwrap();
     assert!(matches!(early, ApplyOutcome::Early { .. }), "{early:?}");
     let response = timer_executor::handle_batch(
-        &stack.services,
+        &stack.function_services(EXECUTOR),
         sqs_event(&[("close", vec![close.clone()])]),
     )
     .await;
@@ -123,7 +125,7 @@ async fn a_malformed_message_goes_to_the_dlq_at_once_and_the_rest_of_the_batch_c
     event
         .records
         .push(raw_record("bad", "{\"timers\": \"nope\"}"));
-    let response = timer_executor::handle_batch(&stack.services, event).await;
+    let response = timer_executor::handle_batch(&stack.function_services(EXECUTOR), event).await;
     assert!(
         failed_ids(&response).is_empty(),
         "dead-lettered, not retried"
@@ -150,7 +152,7 @@ async fn a_malformed_message_goes_to_the_dlq_at_once_and_the_rest_of_the_batch_c
 #[tokio::test]
 async fn without_a_dlq_a_malformed_message_fails_alone() {
     let stack = TestStack::new().await;
-    let services = stack.services_with(|config| config.timers_dlq_url = None);
+    let services = stack.function_services_with(EXECUTOR, |config| config.timers_dlq_url = None);
     let (_, timers) = stack.store_campaign(-1_000, 60_000, None, None).await;
     let mut event = sqs_event(&[("good", vec![due(&timers, TimerKind::StartCampaign)])]);
     event.records.push(raw_record("bad", "not json"));
@@ -164,7 +166,7 @@ async fn a_timer_due_after_the_invocation_deadline_goes_back_on_the_queue() {
     let (campaign, timers) = stack.store_campaign(3_000, 60_000, None, None).await;
     let stop_at = Timestamp::now().plus_millis(1_000);
     let response = timer_executor::handle_batch_until(
-        &stack.services,
+        &stack.function_services(EXECUTOR),
         sqs_event(&[("m", vec![due(&timers, TimerKind::StartCampaign)])]),
         Some(stop_at),
     )

@@ -1,6 +1,8 @@
 //! What the crash suite and the chaos run share: starting and stopping the `local` binary as
 //! a child process, driving its API, following the store, and checking the invariants
-//! (every due timer done, each transition once, its event on the bus, the clock respected).
+//! (every due timer done, each transition once, its event on the bus, the clock respected)
+//! and IAM (every AWS call each function made, as the children appended them to
+//! `IAM_CALLS_FILE`, allowed by its policy in template.yaml).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -18,6 +20,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Stack;
+use crate::function_calls::{IAM_CALLS_FILE_VARIABLE, read_calls_file};
+use crate::iam::IamCheck;
 
 /// Settings the children run with: fast schedules and short thresholds, so a run takes
 /// seconds (the production defaults are minutes).
@@ -58,6 +62,8 @@ pub struct ChildSpec {
     pub log_dir: PathBuf,
     /// Variables set on top of [`CHILD_ENV`] (e.g. `FAULT_INJECTION`).
     pub extra_env: Vec<(String, String)>,
+    /// Where every child appends its functions' calls (`IAM_CALLS_FILE`).
+    pub iam_calls_file: PathBuf,
 }
 
 impl ChildSpec {
@@ -74,6 +80,7 @@ impl ChildSpec {
         command
             .env("LOCAL_STACK_NAME", &self.stack_name)
             .env("LOCAL_API_ADDR", format!("127.0.0.1:{port}"))
+            .env(IAM_CALLS_FILE_VARIABLE, &self.iam_calls_file)
             .env_remove("CRASH_AT")
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -383,7 +390,7 @@ pub struct Harness {
     pub clients: AwsClients,
     /// Services configured like the children, for reading the store and the final sweep.
     pub services: Services,
-    /// Children's logs go here.
+    /// Children's logs go here, and the calls file of the IAM check.
     pub log_dir: PathBuf,
     /// Every event that reached the subscriber queue, by `eventId` (or `alertId`).
     pub events: Arc<Mutex<BTreeMap<String, Value>>>,
@@ -443,7 +450,47 @@ impl Harness {
             stack_name: self.stack_name.clone(),
             log_dir: self.log_dir.clone(),
             extra_env,
+            iam_calls_file: self.iam_calls_file(),
         })
+    }
+
+    /// The file the children append their functions' calls to.
+    pub fn iam_calls_file(&self) -> PathBuf {
+        self.log_dir.join("iam-calls.jsonl")
+    }
+
+    /// The IAM check of every call the children's functions made: prints each denied call
+    /// with its function, and each function of the template that made no call (so the check
+    /// did not cover it). `Ok(true)` when every function was covered and nothing was denied.
+    pub fn check_iam(&self) -> Result<bool, String> {
+        let path = self.iam_calls_file();
+        let calls = read_calls_file(&path)?;
+        let check = IamCheck::for_stack(&self.stack)?;
+        let denials = check.denied(&calls);
+        let uncovered: Vec<&String> = check
+            .policies
+            .keys()
+            .filter(|function| calls.get(*function).is_none_or(BTreeSet::is_empty))
+            .collect();
+        for denial in &denials {
+            println!("IAM DENIED: {denial}");
+        }
+        for function in &uncovered {
+            println!("IAM NOT COVERED: {function} made no AWS call");
+        }
+        let distinct: usize = calls.values().map(BTreeSet::len).sum();
+        let ok = denials.is_empty() && uncovered.is_empty();
+        println!(
+            "iam: {distinct} distinct calls of {} functions checked against template.yaml ({}): {}",
+            calls.len(),
+            path.display(),
+            if ok {
+                "all allowed".to_owned()
+            } else {
+                format!("{} denied, {} not covered", denials.len(), uncovered.len())
+            }
+        );
+        Ok(ok)
     }
 
     /// One clean sweep, then (once the last events reached the queue) the invariants.

@@ -4,11 +4,14 @@
 //! visibility timeout, partial batch failures and DLQ redrive, and the HTTP API on a local port.
 //!
 //! Everything is derived from `template.yaml`, so local resources cannot drift from what is
-//! deployed. The integration tests and `make bench` use the same code.
+//! deployed — and every AWS call a function makes is checked against its policy there
+//! ([`iam`]). The integration tests and `make bench` use the same code.
 
 pub mod aws_env;
+pub mod function_calls;
 pub mod functions;
 pub mod harness;
+pub mod iam;
 pub mod provision;
 pub mod runtime;
 pub mod subscriber;

@@ -1,4 +1,5 @@
-//! Drives the functions locally the way AWS would: each schedule on its period, each SQS
+//! Drives the functions locally the way AWS would, each with its own clients (so each call is
+//! known to be its function's, for the IAM check): each schedule on its period, each SQS
 //! trigger as pollers with the template's batch size (failed messages stay invisible for the
 //! queue's visibility timeout, then come back, and go to the DLQ after `maxReceiveCount` — the
 //! endpoint's redrive does that), and the HTTP API on a local address. Stops gracefully when
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use lifecycle_adapters::aws::{AwsClients, RequestCounter};
+use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{Config, ConfigError};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
@@ -18,6 +19,7 @@ use lifecycle_resilience::ResilienceStats;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::function_calls::FunctionCalls;
 use crate::functions::{FunctionSpec, Trigger};
 
 /// Starts the log line with which `local` reports, when it stops, the resilience counters,
@@ -58,14 +60,59 @@ pub enum RuntimeError {
     },
 }
 
-/// Clients of the runtime: the functions' (counted as our requests) and the platform's
-/// (SQS polling that Lambda does on AWS, counted apart).
+/// What the runtime builds each function's clients from. Every function gets clients of its
+/// own, with its own [`CallRecorder`](lifecycle_adapters::aws::CallRecorder) from
+/// `function_calls`, so the IAM check knows who made each call. The SQS polling of an event
+/// source mapping (Lambda's, on AWS) is recorded as the function's too: AWS makes it with the
+/// function's execution role. It is counted apart (`platform_requests`) and not faulted.
 pub struct RuntimeClients {
-    pub functions: AwsClients,
+    pub sdk_config: aws_config::SdkConfig,
+    /// Counts every function's requests (one counter for all of them).
     pub function_requests: RequestCounter,
     /// Retries, breaker refusals and failures of every function's requests.
     pub function_resilience: ResilienceStats,
-    pub platform_sqs: aws_sdk_sqs::Client,
+    /// Counts the event source mappings' SQS polling (Lambda's requests on AWS).
+    pub platform_requests: RequestCounter,
+    /// Faults injected into every function's responses.
+    pub faults: Option<FaultInjector>,
+    /// The calls of each function, by logical id.
+    pub function_calls: FunctionCalls,
+}
+
+impl RuntimeClients {
+    /// Clients for `sdk_config` without faults, recording into `function_calls`.
+    pub fn new(sdk_config: &aws_config::SdkConfig, function_calls: FunctionCalls) -> Self {
+        Self {
+            sdk_config: sdk_config.clone(),
+            function_requests: RequestCounter::new(),
+            function_resilience: ResilienceStats::default(),
+            platform_requests: RequestCounter::new(),
+            faults: None,
+            function_calls,
+        }
+    }
+
+    /// The clients of `function` (a logical id).
+    fn of_function(&self, function: &str) -> AwsClients {
+        AwsClients::instrumented(
+            &self.sdk_config,
+            &self.function_requests,
+            self.faults.as_ref(),
+            Some(&self.function_calls.recorder(function)),
+        )
+    }
+
+    /// The SQS client polling `function`'s event source: recorded as `function`'s calls,
+    /// counted as the platform's, no faults.
+    fn event_source_sqs(&self, function: &str) -> aws_sdk_sqs::Client {
+        AwsClients::instrumented(
+            &self.sdk_config,
+            &self.platform_requests,
+            None,
+            Some(&self.function_calls.recorder(function)),
+        )
+        .sqs
+    }
 }
 
 /// Starts every trigger of every function; returns the running tasks. Flip `shutdown` to
@@ -86,7 +133,7 @@ pub async fn start(
         })?;
         let services = Services::counted_in(
             config,
-            &clients.functions,
+            &clients.of_function(&spec.logical_id),
             clients.function_requests.clone(),
             clients.function_resilience.clone(),
         );
@@ -137,10 +184,11 @@ pub async fn start(
                         report_batch_item_failures,
                     },
                 ) => {
+                    let sqs = clients.event_source_sqs(&spec.logical_id);
                     for _ in 0..options.sqs_pollers.max(1) {
                         tasks.spawn(run_poller(
                             services.clone(),
-                            clients.platform_sqs.clone(),
+                            sqs.clone(),
                             Poller {
                                 queue_url: queue_url.clone(),
                                 batch_size: *batch_size,

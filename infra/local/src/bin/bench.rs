@@ -24,6 +24,7 @@ use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_plan::plan_timers;
 use lifecycle_domain::{Campaign, CampaignId, CampaignStatus};
+use local_stack::function_calls::FunctionCalls;
 use local_stack::functions::functions;
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
 use local_stack::{aws_env, provision_template, subscriber};
@@ -174,14 +175,11 @@ async fn run() -> Result<(), String> {
     }
 
     // Run the functions like `make local`.
-    let function_requests = RequestCounter::new();
-    let platform_requests = RequestCounter::new();
-    let clients = RuntimeClients {
-        functions: AwsClients::from_sdk_config(&sdk_config, &function_requests),
-        function_requests: function_requests.clone(),
-        function_resilience: Default::default(),
-        platform_sqs: AwsClients::from_sdk_config(&sdk_config, &platform_requests).sqs,
-    };
+    let clients = RuntimeClients::new(&sdk_config, FunctionCalls::new());
+    let (function_requests, platform_requests) = (
+        clients.function_requests.clone(),
+        clients.platform_requests.clone(),
+    );
     let runtime_options = RuntimeOptions {
         api_addr: "127.0.0.1:0".parse().expect("address"),
         schedule_period: options.schedule_s.map(Duration::from_secs_f64),

@@ -7,12 +7,14 @@
 //! applied. Campaigns are created through the child's API (a refused create is retried
 //! like a client would) until at least `--timers` timers are planned, due over
 //! `--spread-seconds`. When every timer is due and done, the child stops, one clean sweep
-//! runs, and the invariants are checked from the store and the bus subscriber queue. The
+//! runs, and the invariants are checked from the store and the bus subscriber queue, and
+//! every AWS call of every function against its policy in template.yaml (IAM check). The
 //! report adds what the resilience layer did: attempts, retries, budget and breaker refusals,
 //! failures by code, faults injected, breaker trips and DLQ depths.
 //!
 //! Options: `--timers N` (default 1000), `--rate R` (default 0.1), `--spread-seconds S`
-//! (default 120). Exit status 1 if an invariant fails. The child log is in `.local/chaos/`.
+//! (default 120). Exit status 1 if an invariant fails or a call is denied. The child log and
+//! the calls file are in `.local/chaos/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -159,6 +161,7 @@ async fn run() -> Result<bool, String> {
         harness.stack.clone(),
         harness.started,
     );
+    let iam_allowed = harness.check_iam()?;
     let (report, verdict, events) = harness.finish().await?;
     let (completed, cancelled) = timer_outcomes(&services).await?;
     let lag = firing_lag(&events);
@@ -181,12 +184,14 @@ async fn run() -> Result<bool, String> {
         "deadLetters": dead_letters,
         "finalSweep": {"success": report.success, "totals": report.totals},
         "invariants": verdict,
+        "iamAllowed": iam_allowed,
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
     let ok = done
+        && iam_allowed
         && load.timers >= options.timers
         && load.refused == 0
         && verdict["lostTimers"] == 0

@@ -14,11 +14,12 @@
 //! - each campaign transition happened exactly once (one `eventId` per move, and the
 //!   campaign's version counts exactly its moves);
 //! - every transition's event was published at least once;
-//! - no campaign's status disagrees with the clock.
+//! - no campaign's status disagrees with the clock;
+//! - every AWS call each function made is allowed by its policy in template.yaml (IAM check).
 //!
 //! Options: `--runs N` (default 6: every crash point once; more alternate crash points with
 //! random SIGKILLs), `--campaigns N` per run (default 4). Child logs go to
-//! `.local/crash-test/`. Exit status 1 if an invariant fails.
+//! `.local/crash-test/`. Exit status 1 if an invariant fails or a call is denied.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -168,6 +169,7 @@ async fn run() -> Result<bool, String> {
     let _ = wait_recovered(services, Timestamp::now(), &mut finished, RECOVERY_LIMIT).await?;
     stop_gracefully(&mut clean).await;
     let started = harness.started;
+    let iam_allowed = harness.check_iam()?;
     let (report, verdict, _) = harness.finish().await?;
     let mut times: Vec<i64> = recoveries.iter().flatten().copied().collect();
     times.sort_unstable();
@@ -196,12 +198,13 @@ async fn run() -> Result<bool, String> {
         },
         "finalSweep": {"success": report.success, "totals": report.totals},
         "invariants": verdict,
+        "iamAllowed": iam_allowed,
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
-    let ok = invariants_hold(&verdict) && summary["notRecovered"] == 0;
+    let ok = invariants_hold(&verdict) && summary["notRecovered"] == 0 && iam_allowed;
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
 }

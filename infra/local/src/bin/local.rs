@@ -7,7 +7,9 @@
 //! (replaces the sweeper's, after `LOCAL_SCHEDULE_SECONDS`), `LOCAL_SQS_POLLERS`
 //! (default 4), `RUST_LOG` (default info), and any of
 //! [`TUNABLE_VARIABLES`](lifecycle_adapters::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
-//! which override the template's value for every function. `CRASH_AT` arms crash points.
+//! which override the template's value for every function. `CRASH_AT` arms crash points;
+//! `IAM_CALLS_FILE` names a file each function's distinct AWS calls are appended to, for the
+//! IAM check of the crash suite and the chaos run.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -16,7 +18,7 @@ use std::time::Duration;
 use lifecycle_adapters::aws::fault_injection::FAULT_INJECTION_VARIABLE;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
-use lifecycle_resilience::ResilienceStats;
+use local_stack::function_calls::{FunctionCalls, IAM_CALLS_FILE_VARIABLE};
 use local_stack::functions::functions;
 use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
@@ -106,12 +108,16 @@ async fn run() -> Result<(), String> {
             "fault injection on: the functions' AWS responses are turned into failures"
         );
     }
-    let function_requests = RequestCounter::new();
+    let function_calls = FunctionCalls::from_env()?;
+    if let Ok(path) = std::env::var(IAM_CALLS_FILE_VARIABLE) {
+        tracing::info!(
+            path,
+            "each function's AWS calls are appended to this file (IAM check)"
+        );
+    }
     let clients = RuntimeClients {
-        functions: AwsClients::with_faults(&sdk_config, &function_requests, injector.as_ref()),
-        function_requests,
-        function_resilience: ResilienceStats::default(),
-        platform_sqs: setup.sqs.clone(),
+        faults: injector.clone(),
+        ..RuntimeClients::new(&sdk_config, function_calls)
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let mut tasks = local_stack::runtime::start(&specs, &clients, &options, shutdown)

@@ -1,7 +1,7 @@
 //! The SDK clients every function uses, built once per cold start from the standard AWS
 //! configuration chain (`AWS_ENDPOINT_URL` points them at a local emulator) with the request
 //! counter attached — and, in builds with the `testing` feature, the fault injector when
-//! `FAULT_INJECTION` is set. The SDK's own
+//! `FAULT_INJECTION` is set, and a call recorder where a harness asks for one. The SDK's own
 //! retries are off: requests are retried by the resilience layer only (`docs/resilience.md`).
 
 use aws_config::BehaviorVersion;
@@ -9,6 +9,8 @@ use aws_config::retry::RetryConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 use super::RequestCounter;
+#[cfg(feature = "testing")]
+use super::call_recorder::CallRecorder;
 #[cfg(feature = "testing")]
 use super::fault_injection::FaultInjector;
 use crate::config::ConfigError;
@@ -56,7 +58,20 @@ impl AwsClients {
         counter: &RequestCounter,
         injector: Option<&FaultInjector>,
     ) -> Self {
+        Self::instrumented(sdk_config, counter, injector, None)
+    }
+
+    /// [`AwsClients::with_faults`], with `recorder` recording every distinct call the clients
+    /// make (for the IAM check). The recorder reads each request before the injector spoils it.
+    #[cfg(feature = "testing")]
+    pub fn instrumented(
+        sdk_config: &aws_config::SdkConfig,
+        counter: &RequestCounter,
+        injector: Option<&FaultInjector>,
+        recorder: Option<&CallRecorder>,
+    ) -> Self {
         let mut interceptors = vec![SharedInterceptor::new(counter.clone())];
+        interceptors.extend(recorder.map(|r| SharedInterceptor::new(r.clone())));
         interceptors.extend(injector.map(|i| SharedInterceptor::new(i.clone())));
         Self::with_interceptors(sdk_config, &interceptors)
     }

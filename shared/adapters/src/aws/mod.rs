@@ -1,6 +1,9 @@
-//! AWS adapters: SDK clients (with the request counter and, in tests, the fault injector
-//! attached), the timers queue, the lifecycle event publisher and DLQ redrive. The DynamoDB store lives in [`crate::store`].
+//! AWS adapters: SDK clients (with the request counter and, in tests, the fault injector and
+//! the call recorder attached), the timers queue, the lifecycle event publisher and DLQ
+//! redrive. The DynamoDB store lives in [`crate::store`].
 
+#[cfg(feature = "testing")]
+pub mod call_recorder;
 mod clients;
 mod error;
 mod event_publisher;
@@ -11,6 +14,8 @@ mod request_counter;
 mod send_with;
 mod timer_queue;
 
+#[cfg(feature = "testing")]
+pub use call_recorder::{CallRecorder, CallResource, RecordedCall};
 pub use clients::AwsClients;
 pub use error::{Describe, RequestError};
 pub use event_publisher::{EventPublisher, PublishReport};

@@ -1,0 +1,426 @@
+//! Records which AWS calls a client set makes, and on which resources: the input of the IAM
+//! check (`infra/local/src/iam.rs`), which proves every call a function makes is allowed by its
+//! policy in `template.yaml` — the local emulator enforces no IAM.
+//!
+//! It is an SDK interceptor reading the serialized request once per operation (after
+//! serialization, before any fault injection spoils it): the resources come from the JSON
+//! body, exactly as AWS would authorise them (all three services here speak a JSON protocol,
+//! SQS included: `application/x-amz-json-1.0`). Only distinct calls are kept, so memory stays
+//! bounded however long a run lasts, and a call seen for the first time is handed to the
+//! optional sink *before* it is sent — a process killed right after a request has already
+//! reported it.
+//!
+//! Test-only (the `testing` feature): the Lambda binaries carry no recorder.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+/// One distinct AWS call: service and operation as the SDK names them (`DynamoDB`, `Query`)
+/// and the resources the request names, sorted and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedCall {
+    pub service: String,
+    pub operation: String,
+    /// Empty for an operation that names no resource (IAM authorises it on `*`).
+    pub resources: Vec<CallResource>,
+}
+
+/// A resource named by a request.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum CallResource {
+    /// A DynamoDB table (`TableName`, or a `RequestItems` key of a batch).
+    Table { table: String },
+    /// A DynamoDB index (`IndexName` of a `Query` or `Scan`).
+    Index { table: String, index: String },
+    /// One item of a DynamoDB transaction: `kind` is its member (`Put`, `Update`, `Delete`,
+    /// `ConditionCheck`; `Get` in `TransactGetItems`), authorised per item on its table.
+    TransactItem { kind: String, table: String },
+    /// An SQS queue (`QueueUrl`).
+    Queue { url: String },
+    /// An EventBridge bus (`Entries[*].EventBusName` of `PutEvents`, `Name` of
+    /// `DescribeEventBus`; `default` when absent).
+    EventBus { name: String },
+    /// The request could not be read (not JSON): the check reports the call as unverifiable.
+    Unreadable { reason: String },
+}
+
+/// Called with each call the first time it is seen.
+type Sink = Arc<dyn Fn(&RecordedCall) + Send + Sync>;
+
+/// The interceptor; clones share the calls seen and the sink.
+#[derive(Clone, Default)]
+pub struct CallRecorder {
+    seen: Arc<Mutex<HashSet<RecordedCall>>>,
+    sink: Option<Sink>,
+}
+
+impl fmt::Debug for CallRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallRecorder")
+            .field("calls", &self.seen.lock().map(|seen| seen.len()).ok())
+            .field("sink", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl CallRecorder {
+    /// A recorder that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This recorder, also handing each call to `sink` the first time it is seen (before the
+    /// request is sent; keep it quick).
+    pub fn on_first_sight(mut self, sink: impl Fn(&RecordedCall) + Send + Sync + 'static) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// The distinct calls seen so far.
+    pub fn calls(&self) -> BTreeSet<RecordedCall> {
+        self.seen
+            .lock()
+            .expect("recorder lock")
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Records one request of `service`'s `operation` with the serialized `body`.
+    pub fn record(&self, service: &str, operation: &str, body: Option<&[u8]>) {
+        let call = RecordedCall {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            resources: resources(service, operation, body),
+        };
+        let mut seen = self.seen.lock().expect("recorder lock");
+        if seen.contains(&call) {
+            return;
+        }
+        // Under the lock: a call reaches the sink once, before its request is sent.
+        if let Some(sink) = &self.sink {
+            sink(&call);
+        }
+        seen.insert(call);
+    }
+}
+
+impl Intercept for CallRecorder {
+    fn name(&self) -> &'static str {
+        "CallRecorder"
+    }
+
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = match cfg.load::<Metadata>() {
+            Some(metadata) => (metadata.service(), metadata.name()),
+            None => ("unknown", "unknown"),
+        };
+        self.record(service, operation, context.request().body().bytes());
+        Ok(())
+    }
+}
+
+/// The fields of a JSON request body that name resources; everything else is skipped.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Body {
+    table_name: Option<String>,
+    index_name: Option<String>,
+    /// `TransactWriteItems`/`TransactGetItems`: one member (`Put`, `Update`, …) per item.
+    transact_items: Vec<BTreeMap<String, TableRef>>,
+    /// `BatchWriteItem`/`BatchGetItem`: keyed by table name.
+    request_items: BTreeMap<String, IgnoredAny>,
+    queue_url: Option<String>,
+    name: Option<String>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableRef {
+    table_name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Entry {
+    event_bus_name: Option<String>,
+}
+
+/// The resources a request names, sorted and deduplicated.
+fn resources(service: &str, operation: &str, body: Option<&[u8]>) -> Vec<CallResource> {
+    let body: Body = match body.map(serde_json::from_slice) {
+        Some(Ok(body)) => body,
+        Some(Err(error)) => {
+            return vec![CallResource::Unreadable {
+                reason: format!("request body is not the JSON expected: {error}"),
+            }];
+        }
+        None => {
+            return vec![CallResource::Unreadable {
+                reason: "request body is streamed, not in memory".into(),
+            }];
+        }
+    };
+    let mut found = BTreeSet::new();
+    match service {
+        "DynamoDB" => {
+            for item in body.transact_items {
+                for (kind, target) in item {
+                    found.insert(CallResource::TransactItem {
+                        kind,
+                        table: target.table_name,
+                    });
+                }
+            }
+            for table in body.request_items.into_keys() {
+                found.insert(CallResource::Table { table });
+            }
+            if let Some(table) = body.table_name {
+                found.insert(match body.index_name {
+                    Some(index) if matches!(operation, "Query" | "Scan") => {
+                        CallResource::Index { table, index }
+                    }
+                    _ => CallResource::Table { table },
+                });
+            }
+        }
+        "SQS" => {
+            found.extend(body.queue_url.map(|url| CallResource::Queue { url }));
+        }
+        "EventBridge" => {
+            let bus = |name: Option<String>| CallResource::EventBus {
+                name: name.unwrap_or_else(|| "default".into()),
+            };
+            match operation {
+                "PutEvents" => {
+                    found.extend(body.entries.into_iter().map(|e| bus(e.event_bus_name)))
+                }
+                "DescribeEventBus" => {
+                    found.insert(bus(body.name));
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn table(table: &str) -> CallResource {
+        CallResource::Table {
+            table: table.into(),
+        }
+    }
+
+    fn item(kind: &str, table: &str) -> CallResource {
+        CallResource::TransactItem {
+            kind: kind.into(),
+            table: table.into(),
+        }
+    }
+
+    #[test]
+    fn resources_of_each_request_shape() {
+        let cases: Vec<(&str, &str, &str, Vec<CallResource>)> = vec![
+            (
+                "DynamoDB",
+                "GetItem",
+                r#"{"TableName":"T","Key":{}}"#,
+                vec![table("T")],
+            ),
+            (
+                "DynamoDB",
+                "Query",
+                r#"{"TableName":"T","KeyConditionExpression":"x"}"#,
+                vec![table("T")],
+            ),
+            (
+                "DynamoDB",
+                "Query",
+                r#"{"TableName":"T","IndexName":"ByDue","Limit":5}"#,
+                vec![CallResource::Index {
+                    table: "T".into(),
+                    index: "ByDue".into(),
+                }],
+            ),
+            (
+                "DynamoDB",
+                "TransactWriteItems",
+                r#"{"TransactItems":[
+                    {"Update":{"TableName":"T","Key":{},"UpdateExpression":"SET a = :a"}},
+                    {"ConditionCheck":{"TableName":"T","Key":{},"ConditionExpression":"x"}},
+                    {"Put":{"TableName":"T","Item":{}}},
+                    {"Put":{"TableName":"U","Item":{}}},
+                    {"Update":{"TableName":"T","Key":{}}}],
+                   "ClientRequestToken":"t"}"#,
+                vec![
+                    item("ConditionCheck", "T"),
+                    item("Put", "T"),
+                    item("Put", "U"),
+                    item("Update", "T"),
+                ],
+            ),
+            (
+                "DynamoDB",
+                "TransactGetItems",
+                r#"{"TransactItems":[{"Get":{"TableName":"T","Key":{}}}]}"#,
+                vec![item("Get", "T")],
+            ),
+            (
+                "DynamoDB",
+                "BatchWriteItem",
+                r#"{"RequestItems":{"T":[{"DeleteRequest":{"Key":{}}}],"U":[]}}"#,
+                vec![table("T"), table("U")],
+            ),
+            ("DynamoDB", "ListTables", "{}", vec![]),
+            (
+                "SQS",
+                "SendMessageBatch",
+                r#"{"QueueUrl":"http://h/1/q","Entries":[{"Id":"0","MessageBody":"b"}]}"#,
+                vec![CallResource::Queue {
+                    url: "http://h/1/q".into(),
+                }],
+            ),
+            (
+                "EventBridge",
+                "PutEvents",
+                r#"{"Entries":[{"EventBusName":"bus","Detail":"{}"},{"Source":"s"},{"EventBusName":"bus"}]}"#,
+                vec![
+                    CallResource::EventBus { name: "bus".into() },
+                    CallResource::EventBus {
+                        name: "default".into(),
+                    },
+                ],
+            ),
+            (
+                "EventBridge",
+                "DescribeEventBus",
+                r#"{"Name":"bus"}"#,
+                vec![CallResource::EventBus { name: "bus".into() }],
+            ),
+        ];
+        for (service, operation, body, expected) in cases {
+            assert_eq!(
+                resources(service, operation, Some(body.as_bytes())),
+                expected,
+                "{service}.{operation} {body}"
+            );
+        }
+        let query_protocol =
+            resources("SQS", "SendMessage", Some(b"Action=SendMessage&QueueUrl=x"));
+        assert!(
+            matches!(&query_protocol[..], [CallResource::Unreadable { reason }] if reason.contains("JSON")),
+            "{query_protocol:?}"
+        );
+    }
+
+    #[test]
+    fn each_distinct_call_is_kept_and_reported_once() {
+        let reported = Arc::new(AtomicUsize::new(0));
+        let recorder = CallRecorder::new().on_first_sight({
+            let reported = reported.clone();
+            move |_| {
+                reported.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        for _ in 0..1_000 {
+            recorder.record("DynamoDB", "GetItem", Some(br#"{"TableName":"T"}"#));
+            recorder
+                .clone()
+                .record("DynamoDB", "GetItem", Some(br#"{"TableName":"U"}"#));
+        }
+        recorder.record("DynamoDB", "PutItem", Some(br#"{"TableName":"T"}"#));
+        assert_eq!(recorder.calls().len(), 3);
+        assert_eq!(reported.load(Ordering::SeqCst), 3);
+    }
+
+    /// Answers every request with `200 {}` and keeps its content type and body.
+    #[derive(Debug, Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<(String, String)>>>);
+
+    impl HttpConnector for Capture {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let content_type = request.headers().get("content-type").unwrap_or_default();
+            let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default());
+            self.0
+                .lock()
+                .unwrap()
+                .push((content_type.to_owned(), body.into_owned()));
+            HttpConnectorFuture::ready(Ok(Response::new(
+                StatusCode::try_from(200).unwrap(),
+                SdkBody::from("{}"),
+            )))
+        }
+    }
+
+    /// The SQS SDK in use sends JSON (awsJson1_0), so `QueueUrl` is read from the body.
+    #[tokio::test]
+    async fn sqs_requests_are_json_and_name_their_queue() {
+        let capture = Capture::default();
+        let recorder = CallRecorder::new();
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .endpoint_url("http://127.0.0.1:1")
+            .http_client(http_client_fn({
+                let capture = capture.clone();
+                move |_, _| SharedHttpConnector::new(capture.clone())
+            }))
+            .interceptor(recorder.clone())
+            .build();
+        let url = "http://127.0.0.1:1/123456789012/timers";
+        let _ = aws_sdk_sqs::Client::from_conf(config)
+            .send_message()
+            .queue_url(url)
+            .message_body("hello")
+            .send()
+            .await;
+        let sent = capture.0.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "application/x-amz-json-1.0");
+        let body: serde_json::Value = serde_json::from_str(&sent[0].1).expect("a JSON body");
+        assert_eq!(body["QueueUrl"], url);
+        assert_eq!(
+            recorder.calls().into_iter().collect::<Vec<_>>(),
+            [RecordedCall {
+                service: "SQS".into(),
+                operation: "SendMessage".into(),
+                resources: vec![CallResource::Queue { url: url.into() }],
+            }]
+        );
+    }
+}
