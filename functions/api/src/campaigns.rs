@@ -26,7 +26,7 @@ const DEFAULT_PAGE: i32 = 25;
 const MAX_PAGE: i32 = 100;
 
 /// `POST /campaigns`.
-pub async fn create(
+pub(crate) async fn create(
     State(app): App,
     body: Result<Json<NewCampaign>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Campaign>), ApiError> {
@@ -75,7 +75,10 @@ async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timest
 }
 
 /// `GET /campaigns/{id}`.
-pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+pub(crate) async fn get(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
     app.store
         .get_campaign(&CampaignId::new(&id))
         .await
@@ -87,7 +90,7 @@ pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<Campaig
 /// Query string of `GET /campaigns`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
     limit: Option<String>,
     next_token: Option<String>,
@@ -96,7 +99,7 @@ pub struct ListQuery {
 /// Body of `GET /campaigns`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CampaignList {
+pub(crate) struct CampaignList {
     campaigns: Vec<Campaign>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
@@ -104,7 +107,7 @@ pub struct CampaignList {
 
 /// `GET /campaigns?status=…` — `status` is required (a listing across every status would
 /// need a Scan).
-pub async fn list(
+pub(crate) async fn list(
     State(app): App,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CampaignList>, ApiError> {
@@ -156,7 +159,10 @@ pub async fn list(
 }
 
 /// `POST /campaigns/{id}/cancel`: the campaign after the cancel.
-pub async fn cancel(State(app): App, Path(id): Path<String>) -> Result<Json<Campaign>, ApiError> {
+pub(crate) async fn cancel(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
     let cancelled = app
         .store
         .cancel_campaign(&CampaignId::new(&id), Timestamp::now())
@@ -173,12 +179,15 @@ pub async fn cancel(State(app): App, Path(id): Path<String>) -> Result<Json<Camp
 
 /// Body of `GET /campaigns/{id}/timers`.
 #[derive(Debug, Serialize)]
-pub struct TimerList {
+pub(crate) struct TimerList {
     timers: Vec<Timer>,
 }
 
 /// `GET /campaigns/{id}/timers`.
-pub async fn timers(State(app): App, Path(id): Path<String>) -> Result<Json<TimerList>, ApiError> {
+pub(crate) async fn timers(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<TimerList>, ApiError> {
     let partition = app
         .store
         .load_partition(&CampaignId::new(&id))

@@ -29,7 +29,9 @@ pub enum AlertKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
+    /// Worth a look: a breaker probing or closing again.
     Warning,
+    /// Needs an operator now: a FAILED timer, a stalled dispatcher, an open breaker.
     Critical,
 }
 
@@ -37,12 +39,17 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    /// Stable id derived from what the alert is about, so a republished alert keeps it.
     pub alert_id: String,
+    /// What went wrong.
     pub kind: AlertKind,
+    /// How urgent it is.
     pub severity: Severity,
     /// What it is about (a timer id, a function name).
     pub subject: String,
+    /// A sentence for the operator.
     pub message: String,
+    /// When the alert was raised.
     pub raised_at: Timestamp,
     /// The stable code of the error behind the alert (`AWS_THROTTLED`, …), when one is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,13 +26,21 @@ pub trait BusEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleEvent {
+    /// Stable UUIDv5 of the event's cause; consumers dedupe on it.
     pub event_id: String,
+    /// Its `detail-type`.
     pub event_type: EventType,
+    /// The campaign that moved.
     pub campaign_id: CampaignId,
+    /// The status before the move.
     pub from: CampaignStatus,
+    /// The status after the move (equal to `from` for a reminder).
     pub to: CampaignStatus,
+    /// The timer that fired; `None` for a move without a timer (a cancel).
     pub timer_id: Option<TimerId>,
+    /// When that timer was due; `None` for a move without a timer.
     pub due_at: Option<Timestamp>,
+    /// When the move was applied.
     pub fired_at: Timestamp,
 }
 

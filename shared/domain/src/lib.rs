@@ -4,6 +4,8 @@
 //! async runtime, no I/O: every function here is a pure function of its arguments (and of an
 //! injected [`Clock`]), so it is unit-tested without an emulator.
 
+#![warn(missing_docs)]
+
 pub mod alert;
 pub mod audit;
 pub mod campaign;

@@ -15,8 +15,11 @@ use crate::event_type::EventType;
 /// A legal move with the event it emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
+    /// The status it leaves.
     pub from: CampaignStatus,
+    /// The status it enters.
     pub to: CampaignStatus,
+    /// The event it emits.
     pub event: EventType,
 }
 
@@ -24,7 +27,9 @@ pub struct Transition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a campaign cannot move from {from} to {to}")]
 pub struct IllegalTransition {
+    /// The status it would leave.
     pub from: CampaignStatus,
+    /// The status it would enter.
     pub to: CampaignStatus,
 }
 

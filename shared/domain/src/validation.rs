@@ -18,10 +18,15 @@ pub const MAX_FUTURE_MILLIS: i64 = 10 * 366 * 24 * 60 * 60 * 1000;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewCampaign {
+    /// The display name (required).
     pub name: Option<String>,
+    /// When it starts (required).
     pub start_at: Option<String>,
+    /// When it ends (required).
     pub end_at: Option<String>,
+    /// End of the reward claim window (optional).
     pub claim_until: Option<String>,
+    /// When to remind of the reward (optional; needs a claim window).
     pub reward_reminder_at: Option<String>,
 }
 
@@ -47,10 +52,15 @@ impl FieldErrors {
 /// A campaign that passed validation; turn it into a stored [`Campaign`] with [`ValidatedCampaign::into_campaign`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedCampaign {
+    /// The name, trimmed.
     pub name: String,
+    /// When it starts.
     pub start_at: Timestamp,
+    /// When it ends (after the start).
     pub end_at: Timestamp,
+    /// End of the reward claim window (after the end), if any.
     pub claim_until: Option<Timestamp>,
+    /// When to remind of the reward (inside the claim window), if any.
     pub reward_reminder_at: Option<Timestamp>,
 }
 
