@@ -135,3 +135,29 @@ impl Campaign {
         self.claim_until.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_moves_scheduled_running_and_claim_window_campaigns_only() {
+        use CampaignStatus::*;
+        for status in CampaignStatus::ALL {
+            let expected = matches!(status, Scheduled | Running | RewardClaim);
+            assert_eq!(status.awaits_schedule(), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn only_expired_and_cancelled_are_terminal() {
+        use CampaignStatus::*;
+        for status in CampaignStatus::ALL {
+            assert_eq!(
+                status.is_terminal(),
+                matches!(status, Expired | Cancelled),
+                "{status}"
+            );
+        }
+    }
+}

@@ -191,4 +191,20 @@ mod tests {
         assert_eq!(detail["firedAt"], "1970-01-01T00:00:00.25Z");
         assert_eq!(detail["eventId"], event.event_id);
     }
+
+    #[test]
+    fn is_published_under_its_type_with_its_own_id() {
+        let campaign = CampaignId::new("c1");
+        let moved = (CampaignStatus::Running, CampaignStatus::Cancelled);
+        let at = Timestamp::from_millis(0);
+        let event = LifecycleEvent::for_move(EventType::CampaignCancelled, &campaign, moved, 3, at);
+        assert_eq!(event.event_id(), event.event_id);
+        assert_eq!(event.event_id().len(), 36, "a UUID: {}", event.event_id());
+        assert_eq!(event.detail_type(), "CampaignCancelled");
+        let detail: serde_json::Value = serde_json::from_str(&event.detail_json()).unwrap();
+        assert_eq!(detail["timerId"], serde_json::Value::Null);
+        assert_eq!(detail["dueAt"], serde_json::Value::Null);
+        let next = LifecycleEvent::for_move(EventType::CampaignCancelled, &campaign, moved, 4, at);
+        assert_ne!(next.event_id, event.event_id);
+    }
 }

@@ -71,7 +71,7 @@ pub fn scheduled_function_status(age_s: Option<i64>, period_s: i64, stall_s: i64
     match age_s {
         None => HealthStatus::Degraded,
         Some(age) if age <= 2 * period_s => HealthStatus::Healthy,
-        Some(age) if age <= stall_s.max(2 * period_s) => HealthStatus::Degraded,
+        Some(age) if age <= stall_s => HealthStatus::Degraded,
         Some(_) => HealthStatus::Unhealthy,
     }
 }
@@ -114,5 +114,16 @@ mod tests {
         assert_eq!(scheduled_function_status(Some(150), 60, 180), Degraded);
         assert_eq!(scheduled_function_status(Some(181), 60, 180), Unhealthy);
         assert_eq!(scheduled_function_status(Some(500), 300, 180), Healthy);
+    }
+
+    #[test]
+    fn the_limits_themselves_still_count_as_the_better_status() {
+        use HealthStatus::*;
+        assert_eq!(scheduled_function_status(Some(120), 60, 180), Healthy);
+        assert_eq!(scheduled_function_status(Some(121), 60, 180), Degraded);
+        assert_eq!(scheduled_function_status(Some(180), 60, 180), Degraded);
+        // A stall threshold shorter than two periods: healthy, then straight to unhealthy.
+        assert_eq!(scheduled_function_status(Some(600), 300, 180), Healthy);
+        assert_eq!(scheduled_function_status(Some(601), 300, 180), Unhealthy);
     }
 }

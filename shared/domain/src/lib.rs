@@ -25,6 +25,9 @@ pub mod timer_plan;
 pub mod timestamp;
 pub mod validation;
 
+#[cfg(test)]
+mod wire_names_tests;
+
 pub use alert::{Alert, AlertKind, Severity};
 pub use audit::AuditRecord;
 pub use campaign::{Campaign, CampaignId, CampaignStatus};

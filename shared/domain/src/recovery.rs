@@ -171,6 +171,12 @@ mod tests {
         missed.errors.push("Query throttled".into());
         let mut states = StepReport::new(SweepStep::CampaignStates);
         states.count("corrected");
+        let mut outbox = StepReport::new(SweepStep::Outbox);
+        outbox.count("published");
+        outbox.count("published");
+        let mut orphans = StepReport::new(SweepStep::Orphans);
+        orphans.count("cancelled");
+        orphans.count("cancelled");
         let mut report = RecoveryReport {
             run_id: "r".into(),
             started_at: Timestamp::from_millis(0),
@@ -178,7 +184,7 @@ mod tests {
             dry_run: false,
             was_crash: false,
             crash_evidence: None,
-            steps: vec![stuck, missed, states],
+            steps: vec![stuck, missed, states, outbox, orphans],
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,
@@ -188,10 +194,10 @@ mod tests {
             report.totals,
             RecoveryTotals {
                 timers_recovered: 3,
-                timers_cancelled: 1,
+                timers_cancelled: 3,
                 timers_failed: 1,
                 campaigns_fixed: 1,
-                events_republished: 0,
+                events_republished: 2,
             }
         );
         assert_eq!(report.errors, ["MissedTimers: Query throttled"]);

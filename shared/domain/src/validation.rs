@@ -273,6 +273,53 @@ mod tests {
     }
 
     #[test]
+    fn names_of_exactly_the_limit_are_accepted() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.name = Some("é".repeat(MAX_NAME_CHARS));
+        assert_eq!(
+            c.validate(now()).unwrap().name.chars().count(),
+            MAX_NAME_CHARS
+        );
+    }
+
+    #[test]
+    fn a_start_exactly_one_hour_ago_is_accepted_and_a_millisecond_earlier_is_not() {
+        let c = input("2026-11-23T08:00:00Z", "2026-11-24T10:00:00Z");
+        assert!(c.validate(now()).is_ok());
+        let c = input("2026-11-23T07:59:59.999Z", "2026-11-24T10:00:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["startAt"]);
+    }
+
+    #[test]
+    fn times_up_to_ten_years_ahead_are_accepted() {
+        let limit = now().plus_millis(MAX_FUTURE_MILLIS);
+        let mut c = input("2026-11-23T10:00:00Z", "2035-11-23T10:00:00Z");
+        c.claim_until = Some(limit.to_rfc3339());
+        assert!(c.clone().validate(now()).is_ok());
+        c.claim_until = Some(limit.plus_millis(1).to_rfc3339());
+        assert_eq!(fields(c.validate(now())), vec!["claimUntil"]);
+        // Ten years, counted with a leap day in each.
+        assert_eq!(MAX_FUTURE_MILLIS, 3660 * 86_400_000);
+    }
+
+    #[test]
+    fn the_error_names_every_field_and_its_problem() {
+        let c = NewCampaign {
+            name: Some("ok".into()),
+            start_at: Some("2026-11-23T10:00:00Z".into()),
+            end_at: Some("2026-11-23T10:00:00Z".into()),
+            claim_until: Some("soon".into()),
+            ..Default::default()
+        };
+        let error = c.validate(now()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid campaign: claimUntil not an RFC 3339 date-time (example: 2026-11-23T09:00:00Z); \
+             endAt must be after startAt"
+        );
+    }
+
+    #[test]
     fn new_campaigns_are_scheduled_at_version_one() {
         let ok = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z")
             .validate(now())
