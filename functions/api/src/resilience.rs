@@ -1,4 +1,4 @@
-//! Operator routes of the resilience layer: failure patterns (seed 002) and the shared
+//! Operator routes of the resilience layer: failure patterns and the shared
 //! circuit breakers (state, recovery figures, manual reset).
 
 use std::sync::Arc;

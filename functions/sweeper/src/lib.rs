@@ -1,6 +1,6 @@
-//! The sweeper: finds and repairs what the normal timer path left behind, in steps (seed
-//! 000's StartupRecoveryManager, run on a schedule instead of at startup, because a serverless
-//! service never "starts"):
+//! The sweeper: finds and repairs what the normal timer path left behind, in steps (a
+//! recovery manager run on a schedule instead of at startup, because a serverless service
+//! never "starts"):
 //!
 //! 1. `stuck_timers` — RUNNING timers whose lease expired go back to PENDING, or FAILED with
 //!    an alert once out of attempts ([`steps::stuck`]);
