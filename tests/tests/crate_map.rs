@@ -81,7 +81,6 @@ fn metadata() -> Value {
         "metadata",
         "--format-version",
         "1",
-        "--offline",
         "--filter-platform",
         &host,
     ]);
@@ -196,16 +195,7 @@ fn the_core_pulls_in_no_aws_sdk_runtime_or_http_stack() {
     assert!(bad.is_empty(), "{DOMAIN} depends (transitively) on {bad:?}");
 
     // The same check on what `cargo tree -p lifecycle-domain -e normal` lists.
-    let tree = cargo(&[
-        "tree",
-        "--offline",
-        "-p",
-        DOMAIN,
-        "-e",
-        "normal",
-        "--prefix",
-        "none",
-    ]);
+    let tree = cargo(&["tree", "-p", DOMAIN, "-e", "normal", "--prefix", "none"]);
     let listed: BTreeSet<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
     assert!(listed.contains("chrono"), "cargo tree printed:\n{tree}");
     let bad: Vec<&&str> = listed.iter().filter(|n| forbidden_in_core(n)).collect();
@@ -220,7 +210,6 @@ fn the_core_pulls_in_no_aws_sdk_runtime_or_http_stack() {
 fn enables_testing(package: &str) -> bool {
     let tree = cargo(&[
         "tree",
-        "--offline",
         "-p",
         package,
         "-e",
