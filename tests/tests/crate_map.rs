@@ -74,7 +74,7 @@ fn host() -> String {
         .to_owned()
 }
 
-/// `cargo metadata` for the host platform (the only one whose packages are downloaded).
+/// `cargo metadata` for the host platform (other platforms' packages need not be downloaded).
 fn metadata() -> Value {
     let host = host();
     let json = cargo(&[
