@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
 VENV := infra/.venv
 
-.PHONY: local invoke test crash-test chaos bench emulator emulator-stop venv lint-template fmt-check clippy ci
+.PHONY: local invoke test crash-test chaos bench mutants emulator emulator-stop venv lint-template fmt-check clippy ci
 
 ## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
 local: emulator
@@ -45,6 +45,19 @@ chaos: emulator
 ## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
 bench: emulator
 	cargo run --release -p local-stack --bin bench -- $(BENCH_ARGS)
+
+## mutants: mutation testing of the core crate (lifecycle-domain) against its own unit tests, in a
+## copy of the tree with its own target dir; installs the pinned cargo-mutants into infra/.tools
+## when missing or of another version (built in a temporary dir, not the shared one); the report
+## is in .local/mutants.out (missed.txt, caught.txt, unviable.txt, timeout.txt, outcomes.json)
+MUTANTS_VERSION := 27.1.0
+TOOLS := infra/.tools
+mutants:
+	@$(TOOLS)/bin/cargo-mutants mutants --version 2>/dev/null | grep -qx 'cargo-mutants $(MUTANTS_VERSION)' || \
+		env -u CARGO_TARGET_DIR cargo install --locked --force cargo-mutants@$(MUTANTS_VERSION) --root $(TOOLS)
+	mkdir -p .local
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-mutants $(TOOLS)/bin/cargo-mutants mutants \
+		-p lifecycle-domain --test-package lifecycle-domain --output .local $(MUTANTS_ARGS)
 
 ## emulator: install the pinned tools and start moto_server on 127.0.0.1:4566 (unless AWS_ENDPOINT_URL answers)
 emulator:

@@ -1,5 +1,6 @@
 //! DLQ redrive against the emulator: list with error attributes, dry run, selection and
-//! limit, moved messages processed, and a redrive that dies half-way loses nothing.
+//! limit, moved messages processed, a redrive whose sends all fail leaves every message in
+//! the DLQ, and a redrive that dies half-way loses nothing.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -231,4 +232,53 @@ async fn a_redrive_that_dies_half_way_loses_no_message() {
         arrived, expected,
         "every message reached the source queue at least once"
     );
+}
+
+#[tokio::test]
+async fn a_redrive_whose_sends_fail_leaves_every_message_in_the_dlq() {
+    let stack = TestStack::new().await;
+    let dlq = stack.queue_url("TimersDeadLetterQueue");
+    let source = stack.queue_url("LifecycleEventsQueue");
+    // More than one receive batch.
+    let bodies: Vec<String> = (0..15).map(|i| format!("{{\"message\":{i}}}")).collect();
+    put(&stack, &dlq, &bodies).await;
+    let all = RedriveRequest {
+        message_ids: None,
+        limit: 1_000,
+        dry_run: false,
+    };
+
+    // Every copy is refused by the source queue (the request is spoiled, nothing is sent).
+    let (clients, _) = stack.clients_with_faults("SQS.SendMessageBatch=1.0:500");
+    let mut broken = Redrive::new(clients.sqs, Resilience::passthrough());
+    broken.in_flight_visibility = Duration::from_secs(2);
+    let report = broken.redrive(&dlq, &source, &all).await.unwrap();
+    assert!(report.moved.is_empty(), "{report:?}");
+    assert_eq!(report.failed.len(), 15, "{report:?}");
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|(_, reason)| reason.contains("SendMessageBatch")),
+        "{report:?}"
+    );
+
+    // None lost: all 15 are still in the DLQ (listing waits out no visibility timeout: the
+    // redrive released what it kept), and nothing reached the source queue.
+    let left: BTreeSet<String> = redrive(&stack)
+        .list(&dlq, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|letter| letter.body)
+        .collect();
+    let expected: BTreeSet<String> = bodies.iter().cloned().collect();
+    assert_eq!(left, expected, "every message is still in the DLQ");
+    assert!(drain(&stack, &source).await.is_empty());
+
+    // Once sends work again, a redrive moves them all.
+    let report = redrive(&stack).redrive(&dlq, &source, &all).await.unwrap();
+    assert_eq!(report.moved.len(), 15, "{report:?}");
+    let arrived: BTreeSet<String> = drain(&stack, &source).await.into_iter().collect();
+    assert_eq!(arrived, expected);
 }

@@ -27,7 +27,7 @@ const DEFAULT_PAGE: i32 = 25;
 const MAX_PAGE: i32 = 100;
 
 /// `POST /campaigns`.
-pub async fn create(
+pub(crate) async fn create(
     State(app): App,
     body: Result<Json<NewCampaign>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
@@ -76,7 +76,10 @@ async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timest
 }
 
 /// `GET /campaigns/{id}`.
-pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<CampaignView>, ApiError> {
+pub(crate) async fn get(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, ApiError> {
     app.store
         .get_campaign(&CampaignId::new(&id))
         .await
@@ -88,7 +91,7 @@ pub async fn get(State(app): App, Path(id): Path<String>) -> Result<Json<Campaig
 /// Query string of `GET /campaigns`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
     limit: Option<String>,
     next_token: Option<String>,
@@ -97,7 +100,7 @@ pub struct ListQuery {
 /// Body of `GET /campaigns`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CampaignList {
+pub(crate) struct CampaignList {
     campaigns: Vec<CampaignView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
@@ -105,7 +108,7 @@ pub struct CampaignList {
 
 /// `GET /campaigns?status=…` — `status` is required (a listing across every status would
 /// need a Scan).
-pub async fn list(
+pub(crate) async fn list(
     State(app): App,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CampaignList>, ApiError> {
@@ -157,7 +160,7 @@ pub async fn list(
 }
 
 /// `POST /campaigns/{id}/cancel`: the campaign after the cancel.
-pub async fn cancel(
+pub(crate) async fn cancel(
     State(app): App,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
@@ -177,12 +180,15 @@ pub async fn cancel(
 
 /// Body of `GET /campaigns/{id}/timers`.
 #[derive(Debug, Serialize)]
-pub struct TimerList {
+pub(crate) struct TimerList {
     timers: Vec<TimerView>,
 }
 
 /// `GET /campaigns/{id}/timers`.
-pub async fn timers(State(app): App, Path(id): Path<String>) -> Result<Json<TimerList>, ApiError> {
+pub(crate) async fn timers(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<Json<TimerList>, ApiError> {
     let partition = app
         .store
         .load_partition(&CampaignId::new(&id))

@@ -170,6 +170,6 @@ impl IntoResponse for ApiError {
 }
 
 /// JSON 404 for routes that do not exist.
-pub async fn not_found_route() -> ApiError {
+pub(crate) async fn not_found_route() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
 }

@@ -26,7 +26,7 @@ const DISPATCHER_PERIOD_S: i64 = 60;
 const SWEEPER_PERIOD_S: i64 = 300;
 
 /// `GET /health`.
-pub async fn health(State(app): State<Arc<Services>>) -> (StatusCode, Json<HealthReport>) {
+pub(crate) async fn health(State(app): State<Arc<Services>>) -> (StatusCode, Json<HealthReport>) {
     let app = &*app;
     let beats = Heartbeats::default();
     let components = futures_util::future::join_all([

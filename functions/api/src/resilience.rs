@@ -1,4 +1,4 @@
-//! Operator routes of the resilience layer: failure patterns (seed 002) and the shared
+//! Operator routes of the resilience layer: failure patterns and the shared
 //! circuit breakers (state, recovery figures, manual reset).
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::ApiError;
 type App = State<Arc<Services>>;
 
 /// `GET /failure-patterns`: the operators' patterns (matched first) and the built-in ones.
-pub async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiError> {
     let custom = app
         .store
         .patterns()
@@ -31,7 +31,7 @@ pub async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiError> {
 /// `POST /failure-patterns`: adds a pattern (409 `PATTERN_EXISTS` if its id is taken, by an
 /// operator's pattern or a built-in one). Every function picks it up within 5 minutes; this
 /// instance at once.
-pub async fn create_pattern(
+pub(crate) async fn create_pattern(
     State(app): App,
     body: Result<Json<FailurePattern>, JsonRejection>,
 ) -> Result<(StatusCode, Json<FailurePattern>), ApiError> {
@@ -65,7 +65,7 @@ pub async fn create_pattern(
 }
 
 /// `GET /circuit-breakers`: each dependency's shared breaker record.
-pub async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError> {
+pub(crate) async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError> {
     let now = Timestamp::now();
     let mut breakers = Vec::new();
     for dependency in Dependency::ALL {
@@ -83,7 +83,7 @@ pub async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError
 /// `POST /circuit-breakers/{dependency}/reset`: forces an OPEN or HALF_OPEN breaker CLOSED
 /// (the change is published like any other); a CLOSED breaker is answered as it is, with no
 /// write and no alert.
-pub async fn reset_breaker(
+pub(crate) async fn reset_breaker(
     State(app): App,
     Path(dependency): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 /// A campaign as the API returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CampaignView {
+pub(crate) struct CampaignView {
     pub id: CampaignId,
     pub name: String,
     pub status: CampaignStatus,
@@ -61,7 +61,7 @@ impl From<Campaign> for CampaignView {
 /// A timer as the API returns it: what it does, when, and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TimerView {
+pub(crate) struct TimerView {
     pub timer_id: TimerId,
     pub campaign_id: CampaignId,
     pub kind: TimerKind,

@@ -71,7 +71,7 @@ pub struct SweepConfig {
     /// this long past its time counts as missed; before that the normal path has its chance.
     pub grace_secs: u32,
     /// `MISFIRE_WINDOW_SECONDS` (default 3600): a missed timer later than this is cancelled,
-    /// not fired (seed 000's one-hour rule); the state correction still moves its campaign.
+    /// not fired; the state correction still moves its campaign.
     pub misfire_window_secs: u32,
     /// `LEASE_SECONDS` (default 60, 5–900): how long a claimed timer is held.
     pub lease_secs: u32,

@@ -29,7 +29,9 @@ pub enum AlertKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
+    /// Worth a look: a breaker probing or closing again.
     Warning,
+    /// Needs an operator now: a FAILED timer, a stalled dispatcher, an open breaker.
     Critical,
 }
 
@@ -37,12 +39,17 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    /// Stable id derived from what the alert is about, so a republished alert keeps it.
     pub alert_id: String,
+    /// What went wrong.
     pub kind: AlertKind,
+    /// How urgent it is.
     pub severity: Severity,
     /// What it is about (a timer id, a function name).
     pub subject: String,
+    /// A sentence for the operator.
     pub message: String,
+    /// When the alert was raised.
     pub raised_at: Timestamp,
     /// The stable code of the error behind the alert (`AWS_THROTTLED`, …), when one is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,5 +156,53 @@ impl BusEvent for Alert {
 
     fn detail_json(&self) -> String {
         serde_json::to_string(self).expect("alerts are always serialisable")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn circuit(to: &str) -> Alert {
+        let at = Timestamp::from_millis(0);
+        Alert::circuit_changed("sqs", ("CLOSED", to), 7, "5 failures", None, at)
+    }
+
+    #[test]
+    fn only_an_opening_breaker_is_critical() {
+        assert_eq!(circuit("OPEN").severity, Severity::Critical);
+        assert_eq!(circuit("HALF_OPEN").severity, Severity::Warning);
+        assert_eq!(circuit("CLOSED").severity, Severity::Warning);
+    }
+
+    #[test]
+    fn is_published_as_alert_raised_with_its_own_id_and_fields() {
+        let alert = Alert::pattern_matched(
+            "throttle-storm",
+            42,
+            "AWS_THROTTLED",
+            "throttled 20 times in a minute",
+            Timestamp::from_millis(1_000),
+        );
+        assert_eq!(alert.event_id(), alert.alert_id);
+        assert_eq!(alert.alert_id.len(), 36, "a UUID: {}", alert.alert_id);
+        assert_eq!(alert.detail_type(), "AlertRaised");
+        let detail: serde_json::Value = serde_json::from_str(&alert.detail_json()).unwrap();
+        assert_eq!(detail["alertId"], alert.alert_id);
+        assert_eq!(detail["kind"], "FAILURE_PATTERN_MATCHED");
+        assert_eq!(detail["severity"], "CRITICAL");
+        assert_eq!(detail["subject"], "throttle-storm");
+        assert_eq!(detail["errorCode"], "AWS_THROTTLED");
+        assert_eq!(detail["raisedAt"], "1970-01-01T00:00:01Z");
+    }
+
+    #[test]
+    fn the_same_cause_keeps_its_id_and_another_gets_a_new_one() {
+        let at = Timestamp::from_millis(0);
+        let a = Alert::pattern_matched("p", 1, "E", "m", at);
+        let again = Alert::pattern_matched("p", 1, "E", "other text", Timestamp::from_millis(9));
+        let next_window = Alert::pattern_matched("p", 2, "E", "m", at);
+        assert_eq!(a.alert_id, again.alert_id);
+        assert_ne!(a.alert_id, next_window.alert_id);
     }
 }

@@ -11,10 +11,14 @@ use crate::campaign::CampaignStatus;
 pub struct AuditRecord {
     /// What was done, e.g. `STATE_CORRECTION`.
     pub action: String,
+    /// The status before the change.
     pub from: CampaignStatus,
+    /// The status after the change.
     pub to: CampaignStatus,
+    /// Why it was done, for the operator.
     pub reason: String,
     /// Who did it, e.g. `sweeper/<runId>`.
     pub actor: String,
+    /// When it was done.
     pub at: Timestamp,
 }

@@ -48,11 +48,17 @@ impl fmt::Display for CampaignId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CampaignStatus {
+    /// Created, not yet started.
     Scheduled,
+    /// Between its start and its end.
     Running,
+    /// Ended without a claim window; only a cancel moves it on (no timer plans its expiry).
     Closed,
+    /// Ended, its reward claim window open until `claimUntil`.
     RewardClaim,
+    /// Done: ended and past its claim window (terminal).
     Expired,
+    /// Cancelled before it expired (terminal).
     Cancelled,
 }
 
@@ -109,19 +115,27 @@ impl fmt::Display for CampaignStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Campaign {
+    /// Its id.
     pub id: CampaignId,
+    /// Its display name (not blank).
     pub name: String,
+    /// Where it is in its lifecycle.
     pub status: CampaignStatus,
+    /// When it starts (SCHEDULED → RUNNING).
     pub start_at: Timestamp,
+    /// When it ends (RUNNING → CLOSED or REWARD_CLAIM).
     pub end_at: Timestamp,
     /// End of the reward claim window; `None` means the campaign has no claim window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_until: Option<Timestamp>,
+    /// When a reward reminder event is due; `None` for no reminder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward_reminder_at: Option<Timestamp>,
     /// Incremented by every status move; guards read-modify-write moves.
     pub version: u64,
+    /// When it was created.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
@@ -144,6 +158,32 @@ mod id_tests {
         }
         for bad in ["", "a:b", "a b", "a/b", "é", "\u{0}", &"x".repeat(65)] {
             assert!(!CampaignId::new(bad).is_well_formed(), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_moves_scheduled_running_and_claim_window_campaigns_only() {
+        use CampaignStatus::*;
+        for status in CampaignStatus::ALL {
+            let expected = matches!(status, Scheduled | Running | RewardClaim);
+            assert_eq!(status.awaits_schedule(), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn only_expired_and_cancelled_are_terminal() {
+        use CampaignStatus::*;
+        for status in CampaignStatus::ALL {
+            assert_eq!(
+                status.is_terminal(),
+                matches!(status, Expired | Cancelled),
+                "{status}"
+            );
         }
     }
 }

@@ -11,10 +11,15 @@ use crate::timer::{Timer, TimerEffect, TimerId, TimerKind};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DueTimer {
+    /// The timer's id.
     pub timer_id: TimerId,
+    /// The campaign it acts on.
     pub campaign_id: CampaignId,
+    /// Which step of the lifecycle it is.
     pub kind: TimerKind,
+    /// When it is due.
     pub due_at: Timestamp,
+    /// What firing it does.
     #[serde(flatten)]
     pub effect: TimerEffect,
     /// See [`Timer::next_deadline`].

@@ -26,13 +26,21 @@ pub trait BusEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleEvent {
+    /// Stable UUIDv5 of the event's cause; consumers dedupe on it.
     pub event_id: String,
+    /// Its `detail-type`.
     pub event_type: EventType,
+    /// The campaign that moved.
     pub campaign_id: CampaignId,
+    /// The status before the move.
     pub from: CampaignStatus,
+    /// The status after the move (equal to `from` for a reminder).
     pub to: CampaignStatus,
+    /// The timer that fired; `None` for a move without a timer (a cancel).
     pub timer_id: Option<TimerId>,
+    /// When that timer was due; `None` for a move without a timer.
     pub due_at: Option<Timestamp>,
+    /// When the move was applied.
     pub fired_at: Timestamp,
 }
 
@@ -182,5 +190,21 @@ mod tests {
         assert_eq!(detail["dueAt"], "1970-01-01T00:00:00Z");
         assert_eq!(detail["firedAt"], "1970-01-01T00:00:00.25Z");
         assert_eq!(detail["eventId"], event.event_id);
+    }
+
+    #[test]
+    fn is_published_under_its_type_with_its_own_id() {
+        let campaign = CampaignId::new("c1");
+        let moved = (CampaignStatus::Running, CampaignStatus::Cancelled);
+        let at = Timestamp::from_millis(0);
+        let event = LifecycleEvent::for_move(EventType::CampaignCancelled, &campaign, moved, 3, at);
+        assert_eq!(event.event_id(), event.event_id);
+        assert_eq!(event.event_id().len(), 36, "a UUID: {}", event.event_id());
+        assert_eq!(event.detail_type(), "CampaignCancelled");
+        let detail: serde_json::Value = serde_json::from_str(&event.detail_json()).unwrap();
+        assert_eq!(detail["timerId"], serde_json::Value::Null);
+        assert_eq!(detail["dueAt"], serde_json::Value::Null);
+        let next = LifecycleEvent::for_move(EventType::CampaignCancelled, &campaign, moved, 4, at);
+        assert_ne!(next.event_id, event.event_id);
     }
 }

@@ -6,11 +6,17 @@ use serde::{Deserialize, Serialize};
 /// The EventBridge `detail-type` of a lifecycle event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventType {
+    /// SCHEDULED → RUNNING.
     CampaignStarted,
+    /// RUNNING → CLOSED.
     CampaignClosed,
+    /// RUNNING → REWARD_CLAIM.
     CampaignRewardClaimOpened,
+    /// CLOSED or REWARD_CLAIM → EXPIRED.
     CampaignExpired,
+    /// Any non-terminal status → CANCELLED.
     CampaignCancelled,
+    /// A reward reminder fired; no move.
     RewardReminderDue,
 }
 

@@ -1,4 +1,4 @@
-//! Health of the service as `GET /health` reports it (seed 000's HealthChecker): one result per
+//! Health of the service as `GET /health` reports it : one result per
 //! component, each with its own timeout and response time, and an overall status that is the
 //! worst of them. Only component names and numbers: no URLs, ARNs or other secrets.
 
@@ -8,8 +8,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
+    /// Working as it should.
     Healthy,
+    /// Working, but something needs a look (a late heartbeat, dead letters).
     Degraded,
+    /// Not working: a check failed, timed out or a function stalled.
     Unhealthy,
 }
 
@@ -17,12 +20,16 @@ pub enum HealthStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentHealth {
+    /// The component's name, e.g. `dynamodb`, `dispatcher`.
     pub component: &'static str,
+    /// What the check found.
     pub status: HealthStatus,
+    /// How long the check took.
     pub response_time_ms: i64,
     /// Numbers behind the status (depths, ages).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub detail: serde_json::Map<String, serde_json::Value>,
+    /// Why the check failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -31,7 +38,9 @@ pub struct ComponentHealth {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthReport {
+    /// The worst status of the components.
     pub status: HealthStatus,
+    /// Every component's check.
     pub components: Vec<ComponentHealth>,
 }
 
@@ -62,7 +71,7 @@ pub fn scheduled_function_status(age_s: Option<i64>, period_s: i64, stall_s: i64
     match age_s {
         None => HealthStatus::Degraded,
         Some(age) if age <= 2 * period_s => HealthStatus::Healthy,
-        Some(age) if age <= stall_s.max(2 * period_s) => HealthStatus::Degraded,
+        Some(age) if age <= stall_s => HealthStatus::Degraded,
         Some(_) => HealthStatus::Unhealthy,
     }
 }
@@ -105,5 +114,16 @@ mod tests {
         assert_eq!(scheduled_function_status(Some(150), 60, 180), Degraded);
         assert_eq!(scheduled_function_status(Some(181), 60, 180), Unhealthy);
         assert_eq!(scheduled_function_status(Some(500), 300, 180), Healthy);
+    }
+
+    #[test]
+    fn the_limits_themselves_still_count_as_the_better_status() {
+        use HealthStatus::*;
+        assert_eq!(scheduled_function_status(Some(120), 60, 180), Healthy);
+        assert_eq!(scheduled_function_status(Some(121), 60, 180), Degraded);
+        assert_eq!(scheduled_function_status(Some(180), 60, 180), Degraded);
+        // A stall threshold shorter than two periods: healthy, then straight to unhealthy.
+        assert_eq!(scheduled_function_status(Some(600), 300, 180), Healthy);
+        assert_eq!(scheduled_function_status(Some(601), 300, 180), Unhealthy);
     }
 }

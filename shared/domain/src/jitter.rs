@@ -16,4 +16,14 @@ mod tests {
         }
         assert_eq!(super::millis(0), 0);
     }
+
+    #[test]
+    fn spreads_over_the_whole_range() {
+        // 2000 draws of 0..=7 miss a value with probability below 1e-110.
+        let mut seen = [false; 8];
+        for _ in 0..2000 {
+            seen[super::millis(7) as usize] = true;
+        }
+        assert_eq!(seen, [true; 8]);
+    }
 }

@@ -4,6 +4,8 @@
 //! async runtime, no I/O: every function here is a pure function of its arguments (and of an
 //! injected [`Clock`]), so it is unit-tested without an emulator.
 
+#![warn(missing_docs)]
+
 pub mod alert;
 pub mod audit;
 pub mod campaign;
@@ -24,6 +26,9 @@ pub mod timer_messages;
 pub mod timer_plan;
 pub mod timestamp;
 pub mod validation;
+
+#[cfg(test)]
+mod wire_names_tests;
 
 pub use alert::{Alert, AlertKind, Severity};
 pub use audit::AuditRecord;

@@ -1,6 +1,5 @@
 //! What to do with a timer that was missed (PENDING well past its due time, e.g. because the
-//! dispatcher was down). Our form of seed 000's `shouldRecoverMissedTimer`: fire it late if it
-//! was missed by less than the misfire window and the campaign's state still fits; otherwise
+//! dispatcher was down): fire it late if it was missed by less than the misfire window and the campaign's state still fits; otherwise
 //! cancel it with the reason. A MOVE beyond the window is then made by the state correction,
 //! which moves the campaign to where the clock says it should be.
 
@@ -24,10 +23,16 @@ pub enum MissedTimer {
     /// Fire it now.
     Fire,
     /// Cancel it, with the reason.
-    Cancel { reason: String },
+    Cancel {
+        /// Why: no campaign, beyond the misfire window, or a status it can no longer reach.
+        reason: String,
+    },
     /// Its campaign has not reached the status it needs yet (an earlier timer is missed
     /// too); leave it for now.
-    Wait { reason: String },
+    Wait {
+        /// The campaign's status and the one the timer needs.
+        reason: String,
+    },
 }
 
 impl MisfirePolicy {

@@ -1,4 +1,4 @@
-//! The sweeper's recovery report (seed 000's RecoveryResult): what each step found and did,
+//! The sweeper's recovery report : what each step found and did,
 //! how long it took, what failed, and the totals. Stored as an audit record for 30 days.
 
 use std::collections::BTreeMap;
@@ -38,12 +38,15 @@ impl SweepStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepReport {
+    /// Which step.
     pub step: SweepStep,
+    /// How long it ran.
     pub duration_ms: i64,
     /// Named counts, e.g. `found`, `fired`, `cancelled`.
     pub counts: BTreeMap<String, u64>,
     /// One line per item acted on (or that would be, in a dry run), at most 100.
     pub actions: Vec<String>,
+    /// What failed; the step went on with the other items.
     pub errors: Vec<String>,
 }
 
@@ -86,9 +89,13 @@ impl StepReport {
 pub struct RecoveryTotals {
     /// Stuck timers requeued plus missed timers fired.
     pub timers_recovered: u64,
+    /// Missed and orphaned timers cancelled.
     pub timers_cancelled: u64,
+    /// Stuck timers set FAILED.
     pub timers_failed: u64,
+    /// Campaigns moved to where the clock says they should be.
     pub campaigns_fixed: u64,
+    /// Outbox entries (events and alerts) published again.
     pub events_republished: u64,
 }
 
@@ -96,16 +103,22 @@ pub struct RecoveryTotals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryReport {
+    /// This sweep's id (a UUID).
     pub run_id: String,
+    /// When it started.
     pub started_at: Timestamp,
+    /// When it finished.
     pub finished_at: Timestamp,
+    /// Only reported what it would do; changed nothing.
     pub dry_run: bool,
     /// The dispatcher had stopped (its watermarks were older than the stall threshold).
     pub was_crash: bool,
     /// Why `was_crash` is set, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash_evidence: Option<String>,
+    /// Each step's result, in run order.
     pub steps: Vec<StepReport>,
+    /// Totals over the steps.
     pub totals: RecoveryTotals,
     /// Every step error, prefixed with the step.
     pub errors: Vec<String>,
@@ -158,6 +171,12 @@ mod tests {
         missed.errors.push("Query throttled".into());
         let mut states = StepReport::new(SweepStep::CampaignStates);
         states.count("corrected");
+        let mut outbox = StepReport::new(SweepStep::Outbox);
+        outbox.count("published");
+        outbox.count("published");
+        let mut orphans = StepReport::new(SweepStep::Orphans);
+        orphans.count("cancelled");
+        orphans.count("cancelled");
         let mut report = RecoveryReport {
             run_id: "r".into(),
             started_at: Timestamp::from_millis(0),
@@ -165,7 +184,7 @@ mod tests {
             dry_run: false,
             was_crash: false,
             crash_evidence: None,
-            steps: vec![stuck, missed, states],
+            steps: vec![stuck, missed, states, outbox, orphans],
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,
@@ -175,10 +194,10 @@ mod tests {
             report.totals,
             RecoveryTotals {
                 timers_recovered: 3,
-                timers_cancelled: 1,
+                timers_cancelled: 3,
                 timers_failed: 1,
                 campaigns_fixed: 1,
-                events_republished: 0,
+                events_republished: 2,
             }
         );
         assert_eq!(report.errors, ["MissedTimers: Query throttled"]);

@@ -13,9 +13,13 @@ use crate::state_machine::IllegalTransition;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TimerKind {
+    /// At `startAt`: SCHEDULED → RUNNING.
     StartCampaign,
+    /// At `endAt`: RUNNING → CLOSED, or → REWARD_CLAIM with a claim window.
     CloseCampaign,
+    /// At `claimUntil`: REWARD_CLAIM → EXPIRED.
     ExpireCampaign,
+    /// At `rewardReminderAt`: a reminder event, no move.
     RewardReminder,
 }
 
@@ -78,8 +82,11 @@ pub enum TimerStatus {
     Pending,
     /// Claimed under a lease by a worker (multi-step work).
     Running,
+    /// Fired: its effect was applied.
     Completed,
+    /// Its lease expired too many times; an operator has to look.
     Failed,
+    /// Will not fire (campaign cancelled or gone, missed for good), with a reason.
     Cancelled,
 }
 
@@ -125,7 +132,9 @@ impl fmt::Display for TimerId {
 pub enum TimerEffect {
     /// Move the campaign `from` → `to` (a legal transition).
     Move {
+        /// The status the campaign must be in.
         from: CampaignStatus,
+        /// The status it moves to.
         to: CampaignStatus,
     },
     /// Emit a reminder while the campaign is in one of these statuses; no move.
@@ -176,18 +185,28 @@ pub fn after_expired_lease(attempts_before: u32, max_attempts: u32) -> TimerStat
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timer {
+    /// Its id, `<campaignId>:<KIND>`.
     pub timer_id: TimerId,
+    /// The campaign it acts on.
     pub campaign_id: CampaignId,
+    /// Which step of the lifecycle it is.
     pub kind: TimerKind,
+    /// Where it is in its own lifecycle.
     pub status: TimerStatus,
+    /// When it is due.
     pub due_at: Timestamp,
+    /// What firing it does.
     #[serde(flatten)]
     pub effect: TimerEffect,
+    /// Completions plus expired leases so far.
     pub attempts: u32,
+    /// Why the last attempt failed (an expired lease), if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When it fired (COMPLETED only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fired_at: Option<Timestamp>,
+    /// Why it was cancelled (CANCELLED only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// The API sent it to the queue when the campaign was created (it was due within the

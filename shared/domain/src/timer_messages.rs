@@ -20,6 +20,7 @@ pub const MAX_DELAY_SECONDS: i32 = 900;
 /// The JSON body of a timers queue message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimerMessage {
+    /// The timers it carries.
     pub timers: Vec<DueTimer>,
 }
 
@@ -82,7 +83,9 @@ fn check_timer(timer: &DueTimer) -> Result<(), MalformedTimerMessage> {
 /// A message ready to send: its body and delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
+    /// The SQS delay, 0–[`MAX_DELAY_SECONDS`].
     pub delay_seconds: i32,
+    /// The body.
     pub message: TimerMessage,
 }
 

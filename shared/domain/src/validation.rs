@@ -18,10 +18,15 @@ pub const MAX_FUTURE_MILLIS: i64 = 10 * 366 * 24 * 60 * 60 * 1000;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewCampaign {
+    /// The display name (required).
     pub name: Option<String>,
+    /// When it starts (required).
     pub start_at: Option<String>,
+    /// When it ends (required).
     pub end_at: Option<String>,
+    /// End of the reward claim window (optional).
     pub claim_until: Option<String>,
+    /// When to remind of the reward (optional; needs a claim window).
     pub reward_reminder_at: Option<String>,
 }
 
@@ -47,10 +52,15 @@ impl FieldErrors {
 /// A campaign that passed validation; turn it into a stored [`Campaign`] with [`ValidatedCampaign::into_campaign`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedCampaign {
+    /// The name, trimmed.
     pub name: String,
+    /// When it starts.
     pub start_at: Timestamp,
+    /// When it ends (after the start).
     pub end_at: Timestamp,
+    /// End of the reward claim window (after the end), if any.
     pub claim_until: Option<Timestamp>,
+    /// When to remind of the reward (inside the claim window), if any.
     pub reward_reminder_at: Option<Timestamp>,
 }
 
@@ -284,6 +294,53 @@ mod tests {
         assert_eq!(fields(c.validate(now())), vec!["endAt"]);
         let c = input("2026-11-23T08:30:00Z", "2026-11-23T08:45:00Z");
         assert_eq!(fields(c.validate(now())), vec!["endAt"]);
+    }
+
+    #[test]
+    fn names_of_exactly_the_limit_are_accepted() {
+        let mut c = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        c.name = Some("é".repeat(MAX_NAME_CHARS));
+        assert_eq!(
+            c.validate(now()).unwrap().name.chars().count(),
+            MAX_NAME_CHARS
+        );
+    }
+
+    #[test]
+    fn a_start_exactly_one_hour_ago_is_accepted_and_a_millisecond_earlier_is_not() {
+        let c = input("2026-11-23T08:00:00Z", "2026-11-24T10:00:00Z");
+        assert!(c.validate(now()).is_ok());
+        let c = input("2026-11-23T07:59:59.999Z", "2026-11-24T10:00:00Z");
+        assert_eq!(fields(c.validate(now())), vec!["startAt"]);
+    }
+
+    #[test]
+    fn times_up_to_ten_years_ahead_are_accepted() {
+        let limit = now().plus_millis(MAX_FUTURE_MILLIS);
+        let mut c = input("2026-11-23T10:00:00Z", "2035-11-23T10:00:00Z");
+        c.claim_until = Some(limit.to_rfc3339());
+        assert!(c.clone().validate(now()).is_ok());
+        c.claim_until = Some(limit.plus_millis(1).to_rfc3339());
+        assert_eq!(fields(c.validate(now())), vec!["claimUntil"]);
+        // Ten years, counted with a leap day in each.
+        assert_eq!(MAX_FUTURE_MILLIS, 3660 * 86_400_000);
+    }
+
+    #[test]
+    fn the_error_names_every_field_and_its_problem() {
+        let c = NewCampaign {
+            name: Some("ok".into()),
+            start_at: Some("2026-11-23T10:00:00Z".into()),
+            end_at: Some("2026-11-23T10:00:00Z".into()),
+            claim_until: Some("soon".into()),
+            ..Default::default()
+        };
+        let error = c.validate(now()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid campaign: claimUntil not an RFC 3339 date-time (example: 2026-11-23T09:00:00Z); \
+             endAt must be after startAt"
+        );
     }
 
     #[test]

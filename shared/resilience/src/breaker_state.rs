@@ -1,6 +1,6 @@
 //! The shared circuit breaker's record and its rules, without I/O: when the failure window
 //! trips it, how long it stays open (doubling per consecutive trip), when it lets probes
-//! through, and the recovery figures of seed 003 (trips, time open, recovery rate).
+//! through, and its recovery figures (trips, time open, recovery rate).
 
 use std::time::Duration;
 
@@ -139,7 +139,8 @@ pub struct BreakerRecord {
     pub probe_successes: u32,
     /// Trips since the breaker last closed (the open-time backoff exponent).
     pub consecutive_trips: u32,
-    /// Seed 003's recovery figures.
+    /// Recovery figures (with the next three fields): trips, recoveries, failed recoveries
+    /// and time spent open, over the record's life.
     pub trips: u64,
     pub recoveries: u64,
     pub failed_recoveries: u64,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What kind of failure it is (seed 001's categories).
+/// What kind of failure it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCategory {
@@ -39,7 +39,7 @@ pub enum ErrorSeverity {
 }
 
 impl ErrorCategory {
-    /// The category's usual severity (seed 001's rules).
+    /// The category's usual severity.
     pub fn default_severity(self) -> ErrorSeverity {
         match self {
             Self::ResourceExhaustion | Self::DataCorruption => ErrorSeverity::Critical,

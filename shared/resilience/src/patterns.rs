@@ -1,4 +1,4 @@
-//! Failure patterns (seed 002): a regular expression over an error's `code: message` text
+//! Failure patterns: a regular expression over an error's `code: message` text
 //! that sets its category and severity, names the recovery actions and how often they may
 //! run. Built-in defaults cover the AWS failures we know; operators add their own (stored in
 //! DynamoDB, see `store::patterns`), which are matched first.

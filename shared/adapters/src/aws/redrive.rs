@@ -98,12 +98,22 @@ impl Redrive {
         let mut listed: Vec<DeadLetter> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut idle = 0;
+        // Received messages stay hidden until the pass ends, so each receive brings new ones
+        // (released at once, the first ones would be received again and again).
+        let mut handles: Vec<String> = Vec::new();
         while listed.len() < limit && idle < IDLE_ROUNDS {
-            let messages = self.receive(dlq_url).await?;
-            let handles: Vec<String> = messages
-                .iter()
-                .filter_map(|m| m.receipt_handle().map(str::to_owned))
-                .collect();
+            let messages = match self.receive(dlq_url).await {
+                Ok(messages) => messages,
+                Err(error) => {
+                    self.release(dlq_url, &handles).await?;
+                    return Err(error);
+                }
+            };
+            handles.extend(
+                messages
+                    .iter()
+                    .filter_map(|m| m.receipt_handle().map(str::to_owned)),
+            );
             let before = listed.len();
             for message in &messages {
                 let letter = dead_letter(message);
@@ -111,9 +121,9 @@ impl Redrive {
                     listed.push(letter);
                 }
             }
-            self.release(dlq_url, &handles).await?;
             idle = if listed.len() == before { idle + 1 } else { 0 };
         }
+        self.release(dlq_url, &handles).await?;
         Ok(listed)
     }
 
