@@ -65,7 +65,7 @@ fn mark_short_notice(timers: &mut [Timer], now: Timestamp, app: &Services) -> Ve
 
 /// Sends the short-notice timers of a campaign just stored. If this fails (or the function
 /// dies first) the campaign still exists and the timers stay PENDING in the due index, where
-/// the missed-timer sweep (issue 3, not built yet) finds them. Logged as an error.
+/// the sweeper's missed-timer step finds them. Logged as an error.
 async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timestamp) {
     if soon.is_empty() {
         return;
