@@ -281,30 +281,41 @@ impl TestStack {
         path: &str,
         body: Option<&str>,
     ) -> (StatusCode, serde_json::Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(Body::from(body.unwrap_or_default().to_owned()))
-            .expect("request");
-        let response = api::router(self.api.clone())
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let json = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        (status, json)
+        api_of(&self.api, method, path, body).await
     }
+}
+
+/// Sends a request to the API router over `services` (e.g. services with injected faults),
+/// in-process.
+pub async fn api_of(
+    services: &Services,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.unwrap_or_default().to_owned()))
+        .expect("request");
+    let response = api::router(services.clone())
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    (status, json)
 }
 
 /// The API function's logical id.

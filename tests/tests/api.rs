@@ -1,7 +1,7 @@
 //! The HTTP API against the local stack: status codes, error bodies, listing, cancel.
 
 use axum::http::{Method, StatusCode};
-use integration_tests::TestStack;
+use integration_tests::{TestStack, api_of};
 use lifecycle_domain::{CampaignId, TimerKind, Timestamp};
 use serde_json::json;
 
@@ -285,4 +285,31 @@ async fn health_reports_every_component_without_secrets() {
         (&json!("degraded"), &json!(1))
     );
     assert_eq!(report["status"], "degraded");
+}
+
+#[tokio::test]
+async fn failed_health_checks_answer_error_codes_never_error_text() {
+    let stack = TestStack::new().await;
+    let (services, injector) =
+        stack.function_services_with_faults("ApiFunction", "*=1.0:mixed", |_| {});
+    let (status, report) = api_of(&services, Method::GET, "/health", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{report}");
+    assert!(injector.total() > 0);
+    let codes = [
+        "AWS_THROTTLED",
+        "AWS_SERVER_ERROR",
+        "AWS_TIMEOUT",
+        "CIRCUIT_OPEN",
+        "TIMEOUT",
+    ];
+    for component in report["components"].as_array().unwrap() {
+        assert_eq!(component["status"], "unhealthy", "{component}");
+        let code = component["errorCode"].as_str().unwrap_or_default();
+        assert!(codes.contains(&code), "{component}");
+        assert!(component.get("error").is_none(), "{component}");
+    }
+    let text = report.to_string();
+    for leak in ["injected", "failed", "Exception", "arn:", "http", "request"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
 }

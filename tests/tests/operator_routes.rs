@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use integration_tests::{TestStack, due, failed_ids, sqs_event};
 use lifecycle_domain::TimerKind;
 use lifecycle_domain::Timestamp;
-use lifecycle_resilience::{Dependency, SERVER_ERROR};
+use lifecycle_resilience::{AwsError, Dependency, MAX_OPERATOR_PATTERNS, SERVER_ERROR};
 use serde_json::json;
 
 const EXECUTOR: &str = "TimerExecutorFunction";
@@ -89,6 +89,156 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
         stack.requests.count("DynamoDB", "TransactWriteItems"),
         1,
         "not retried"
+    );
+}
+
+fn pattern(id: &str) -> String {
+    json!({
+        "id": id,
+        "pattern": format!("(?i){id}"),
+        "category": "TRANSIENT",
+        "severity": "LOW",
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
+    let stack = TestStack::new().await;
+    for i in 0..MAX_OPERATOR_PATTERNS - 5 {
+        let (status, body) = stack
+            .api(
+                Method::POST,
+                "/failure-patterns",
+                Some(&pattern(&format!("p{i:02}"))),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Ten creates race for the last five places.
+    let racing = (0..10).map(|i| {
+        let body = pattern(&format!("race-{i}"));
+        let stack = &stack;
+        async move {
+            stack
+                .api(Method::POST, "/failure-patterns", Some(&body))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(racing).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        let code = body["error"]["code"].as_str().unwrap();
+        assert!(
+            ["PATTERN_LIMIT_REACHED", "CONCURRENT_CHANGE"].contains(&code),
+            "{body}"
+        );
+    }
+    let stored = stack.services.store.patterns().await.unwrap().len();
+    assert_eq!(stored, MAX_OPERATOR_PATTERNS - 5 + created);
+    assert!(stored <= MAX_OPERATOR_PATTERNS, "{stored}");
+
+    // Filled up: one more is refused until one is deleted.
+    for i in stored..MAX_OPERATOR_PATTERNS {
+        let (status, _) = stack
+            .api(
+                Method::POST,
+                "/failure-patterns",
+                Some(&pattern(&format!("fill-{i}"))),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, body) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&pattern("one-too-many")),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("PATTERN_LIMIT_REACHED")),
+        "{body}"
+    );
+    let (status, _) = stack
+        .api(Method::DELETE, "/failure-patterns/p00", None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&pattern("one-too-many")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, listed) = stack.api(Method::GET, "/failure-patterns", None).await;
+    assert_eq!(
+        listed["custom"].as_array().unwrap().len(),
+        MAX_OPERATOR_PATTERNS
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
+    let stack = TestStack::new().await;
+    let throttled = AwsError {
+        operation: "Query",
+        code: "ThrottlingException".into(),
+        message: "Rate exceeded".into(),
+        status: Some(400),
+    };
+    let no_retry = json!({
+        "id": "no-retry-on-throttle",
+        "pattern": "ThrottlingException",
+        "category": "PERMANENT",
+        "severity": "HIGH",
+        "actions": ["DEAD_LETTER"],
+    });
+    let (status, _) = stack
+        .api(
+            Method::POST,
+            "/failure-patterns",
+            Some(&no_retry.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(!stack.services.resilience.classify(&throttled).retryable);
+
+    let (status, body) = stack
+        .api(
+            Method::DELETE,
+            "/failure-patterns/no-retry-on-throttle",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(stack.services.resilience.classify(&throttled).retryable);
+    let (_, listed) = stack.api(Method::GET, "/failure-patterns", None).await;
+    assert_eq!(listed["custom"], json!([]));
+
+    let (status, body) = stack
+        .api(
+            Method::DELETE,
+            "/failure-patterns/no-retry-on-throttle",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("PATTERN_NOT_FOUND"))
+    );
+    let (status, body) = stack
+        .api(Method::DELETE, "/failure-patterns/aws-throttling", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("PATTERN_BUILT_IN"))
     );
 }
 

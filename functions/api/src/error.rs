@@ -64,6 +64,41 @@ impl ApiError {
         )
     }
 
+    /// 409 when the operators' failure patterns are at their limit.
+    pub fn pattern_limit_reached() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "PATTERN_LIMIT_REACHED",
+            format!(
+                "at most {} failure patterns may be stored; delete one first",
+                resilience::MAX_OPERATOR_PATTERNS
+            ),
+        )
+    }
+
+    /// 404 for an unknown failure pattern.
+    pub fn pattern_not_found(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "PATTERN_NOT_FOUND",
+            format!("no failure pattern with id {id:?}"),
+        )
+    }
+
+    /// 409 for a built-in failure pattern, which cannot be deleted.
+    pub fn pattern_built_in(id: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "PATTERN_BUILT_IN",
+            format!("{id} is a built-in failure pattern and cannot be deleted"),
+        )
+    }
+
+    /// 409 for a change that kept colliding with concurrent ones; retrying may succeed.
+    pub fn concurrent_change(message: &str) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONCURRENT_CHANGE", message)
+    }
+
     /// 404 for a dependency without a breaker.
     pub fn breaker_not_found(dependency: &str) -> Self {
         Self::new(
@@ -148,9 +183,7 @@ impl From<CancelError> for ApiError {
                 "campaign does not exist",
             ),
             CancelError::Illegal(illegal) => illegal.into(),
-            CancelError::Contended => {
-                Self::new(StatusCode::CONFLICT, "CONCURRENT_CHANGE", error.to_string())
-            }
+            CancelError::Contended => Self::concurrent_change(&error.to_string()),
             CancelError::Store(store) => Self::store(&store),
         }
     }

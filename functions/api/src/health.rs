@@ -1,7 +1,9 @@
 //! `GET /health`: DynamoDB, the timers queue and its dead-letter queue, the bus, the
 //! dispatcher's lag and every function's heartbeat age, each checked concurrently under its
 //! own timeout. 200 when healthy or degraded, 503 when unhealthy. Public: it shows component
-//! names and numbers, never URLs or ARNs.
+//! names, numbers and, for a failed check, the stable code of its error — never the error's
+//! text (AWS messages name accounts, roles and tables; SDK errors carry request ids), which is
+//! logged instead.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,11 +13,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::store::HeartbeatRecord;
+use lifecycle_adapters::store::{HeartbeatRecord, StoreError};
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::health::{
-    ComponentHealth, HealthReport, HealthStatus, dead_letter_status, scheduled_function_status,
+    CHECK_TIMEOUT_CODE, ComponentHealth, HealthReport, HealthStatus, dead_letter_status,
+    scheduled_function_status,
 };
+use lifecycle_resilience::AwsError;
 use serde_json::{Map, Value, json};
 
 /// Each check's time limit.
@@ -47,15 +51,41 @@ pub(crate) async fn health(State(app): State<Arc<Services>>) -> (StatusCode, Jso
     (code, Json(report))
 }
 
+/// Why a check failed: the stable code it is answered with, and the error's text, which is
+/// only logged.
+#[derive(Debug, Clone)]
+struct CheckFailure {
+    code: &'static str,
+    text: String,
+}
+
+impl From<StoreError> for CheckFailure {
+    fn from(error: StoreError) -> Self {
+        Self {
+            code: error.class().code,
+            text: error.to_string(),
+        }
+    }
+}
+
+impl From<AwsError> for CheckFailure {
+    fn from(error: AwsError) -> Self {
+        Self {
+            code: error.class().code,
+            text: error.to_string(),
+        }
+    }
+}
+
 /// The heartbeat records, read once per request by whichever check needs them first.
-type Heartbeats = tokio::sync::OnceCell<Result<Vec<HeartbeatRecord>, String>>;
+type Heartbeats = tokio::sync::OnceCell<Result<Vec<HeartbeatRecord>, CheckFailure>>;
 
 async fn heartbeats<'a>(
     app: &Services,
     beats: &'a Heartbeats,
-) -> Result<&'a [HeartbeatRecord], String> {
+) -> Result<&'a [HeartbeatRecord], CheckFailure> {
     beats
-        .get_or_init(|| async { app.store.heartbeats().await.map_err(|e| e.to_string()) })
+        .get_or_init(|| async { Ok(app.store.heartbeats().await?) })
         .await
         .as_deref()
         .map_err(Clone::clone)
@@ -68,28 +98,41 @@ fn boxed<'a>(check: impl Future<Output = ComponentHealth> + Send + 'a) -> Check<
 }
 
 /// What a check found: its status and the numbers behind it.
-type Finding = Result<(HealthStatus, Map<String, Value>), String>;
+type Finding = Result<(HealthStatus, Map<String, Value>), CheckFailure>;
 
-/// Runs `probe` under the timeout and times it.
+/// Runs `probe` under the timeout and times it. A failure is answered with its code and
+/// logged with its text.
 async fn check(component: &'static str, probe: impl Future<Output = Finding>) -> ComponentHealth {
     let started = Timestamp::now();
     let result = tokio::time::timeout(CHECK_TIMEOUT, probe).await;
     let response_time_ms = Timestamp::now().millis_since(started);
-    let (status, detail, error) = match result {
+    let (status, detail, failure) = match result {
         Ok(Ok((status, detail))) => (status, detail, None),
-        Ok(Err(error)) => (HealthStatus::Unhealthy, Map::new(), Some(error)),
+        Ok(Err(failure)) => (HealthStatus::Unhealthy, Map::new(), Some(failure)),
         Err(_) => (
             HealthStatus::Unhealthy,
             Map::new(),
-            Some(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
+            Some(CheckFailure {
+                code: CHECK_TIMEOUT_CODE,
+                text: format!("no answer within {} ms", CHECK_TIMEOUT.as_millis()),
+            }),
         ),
     };
+    if let Some(failure) = &failure {
+        tracing::warn!(
+            component,
+            code = failure.code,
+            response_time_ms,
+            error = failure.text,
+            "health check failed"
+        );
+    }
     ComponentHealth {
         component,
         status,
         response_time_ms,
         detail,
-        error,
+        error_code: failure.map(|f| f.code),
     }
 }
 
@@ -109,11 +152,7 @@ async fn dynamodb(app: &Services, beats: &Heartbeats) -> Finding {
 }
 
 async fn timers_queue(app: &Services) -> Finding {
-    let depth = app
-        .timers
-        .depth(app.timers.url())
-        .await
-        .map_err(|e| e.to_string())?;
+    let depth = app.timers.depth(app.timers.url()).await?;
     Ok((HealthStatus::Healthy, detail(json!(depth))))
 }
 
@@ -121,22 +160,18 @@ async fn dead_letters(app: &Services) -> Finding {
     let Some(url) = &app.config.timers_dlq_url else {
         return Ok((HealthStatus::Degraded, detail(json!({"configured": false}))));
     };
-    let depth = app.timers.depth(url).await.map_err(|e| e.to_string())?;
+    let depth = app.timers.depth(url).await?;
     Ok((dead_letter_status(depth.visible), detail(json!(depth))))
 }
 
 async fn event_bus(app: &Services) -> Finding {
-    app.events.describe_bus().await.map_err(|e| e.to_string())?;
+    app.events.describe_bus().await?;
     Ok((HealthStatus::Healthy, Map::new()))
 }
 
 /// The dispatcher's pulse: its heartbeat and its watermarks' last save.
 async fn dispatcher(app: &Services, beats: &Heartbeats) -> Finding {
-    let watermarks = app
-        .store
-        .load_watermarks()
-        .await
-        .map_err(|e| e.to_string())?;
+    let watermarks = app.store.load_watermarks().await?;
     let heartbeat = last_seen(heartbeats(app, beats).await?, "timer-dispatcher");
     let seen = heartbeat.into_iter().chain(watermarks.saved_at).max();
     let age_s = seen.map(|at| Timestamp::now().millis_since(at) / 1000);
@@ -162,4 +197,47 @@ fn last_seen(beats: &[HeartbeatRecord], function: &str) -> Option<Timestamp> {
         .iter()
         .find(|b| b.function == function)
         .map(|b| b.last_seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What AWS answers a role without permission: account, role and table in the text.
+    fn access_denied() -> AwsError {
+        AwsError {
+            operation: "Query",
+            code: "AccessDeniedException".into(),
+            message: "User: arn:aws:sts::123456789012:assumed-role/campaign-api/fn is not \
+                      authorized to perform: dynamodb:Query on resource: \
+                      arn:aws:dynamodb:eu-west-1:123456789012:table/campaigns (request id \
+                      7Q2V0J8K)"
+                .into(),
+            status: Some(400),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_answers_its_code_and_none_of_the_error_text() {
+        let store_failure = check("dynamodb", async {
+            Err(StoreError::from(access_denied()).into())
+        })
+        .await;
+        let queue_failure = check("timersQueue", async { Err(access_denied().into()) }).await;
+        for component in [store_failure, queue_failure] {
+            let json = serde_json::to_value(&component).unwrap();
+            assert_eq!(json["status"], "unhealthy");
+            assert_eq!(json["errorCode"], "AWS_ACCESS_DENIED");
+            let text = json.to_string();
+            for secret in [
+                "arn:",
+                "123456789012",
+                "campaign-api",
+                "authorized",
+                "7Q2V0J8K",
+            ] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+    }
 }

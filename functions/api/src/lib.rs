@@ -11,7 +11,8 @@
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
 //! | `GET /health` | health of every component (503 if unhealthy) |
 //! | `GET /failure-patterns` | operators' and built-in failure patterns |
-//! | `POST /failure-patterns` | adds a pattern (409 `PATTERN_EXISTS` for a taken id) |
+//! | `POST /failure-patterns` | adds a pattern (409 `PATTERN_EXISTS` for a taken id, 409 `PATTERN_LIMIT_REACHED` beyond 50) |
+//! | `DELETE /failure-patterns/{id}` | deletes an operator's pattern (204; 404 if none) |
 //! | `GET /circuit-breakers` | each dependency's shared breaker: state, trips, recovery rate |
 //! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED (a CLOSED one is left alone) |
 
@@ -27,7 +28,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 
@@ -46,6 +47,7 @@ pub fn router(services: Services) -> Router {
             "/failure-patterns",
             get(resilience::list_patterns).post(resilience::create_pattern),
         )
+        .route("/failure-patterns/{id}", delete(resilience::delete_pattern))
         .route("/circuit-breakers", get(resilience::list_breakers))
         .route(
             "/circuit-breakers/{dependency}/reset",

@@ -1,5 +1,5 @@
-//! Operator routes of the resilience layer: failure patterns and the shared
-//! circuit breakers (state, recovery figures, manual reset).
+//! Operator routes of the resilience layer: failure patterns (listed, added within their
+//! limit, deleted) and the shared circuit breakers (state, recovery figures, manual reset).
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::PatternCreate;
 use lifecycle_domain::Timestamp;
 use lifecycle_resilience::{BreakerRecord, Dependency, FailurePattern, default_patterns};
 use serde_json::{Value, json};
@@ -29,7 +30,8 @@ pub(crate) async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiErr
 }
 
 /// `POST /failure-patterns`: adds a pattern (409 `PATTERN_EXISTS` if its id is taken, by an
-/// operator's pattern or a built-in one). Every function picks it up within 5 minutes; this
+/// operator's pattern or a built-in one; 409 `PATTERN_LIMIT_REACHED` if
+/// `MAX_OPERATOR_PATTERNS` are stored). Every function picks it up within 5 minutes; this
 /// instance at once.
 pub(crate) async fn create_pattern(
     State(app): App,
@@ -44,24 +46,71 @@ pub(crate) async fn create_pattern(
                 .collect(),
         )
     })?;
-    if default_patterns().iter().any(|p| p.id == pattern.id)
-        || !app
-            .store
-            .create_pattern(&pattern)
-            .await
-            .map_err(|e| ApiError::store(&e))?
-    {
+    if is_built_in(&pattern.id) {
         return Err(ApiError::pattern_exists(&pattern.id));
+    }
+    match app
+        .store
+        .create_pattern(&pattern)
+        .await
+        .map_err(|e| ApiError::store(&e))?
+    {
+        PatternCreate::Created => {}
+        PatternCreate::Exists => return Err(ApiError::pattern_exists(&pattern.id)),
+        PatternCreate::LimitReached => return Err(ApiError::pattern_limit_reached()),
+        PatternCreate::Contended => {
+            return Err(ApiError::concurrent_change(
+                "failure patterns kept changing during the create; try again",
+            ));
+        }
     }
     tracing::info!(
         pattern = pattern.id,
         regex = pattern.pattern,
         "failure pattern added"
     );
-    if let Ok(patterns) = app.store.patterns().await {
-        app.resilience.set_operator_patterns(patterns);
-    }
+    reload_patterns(&app).await;
     Ok((StatusCode::CREATED, Json(pattern)))
+}
+
+/// `DELETE /failure-patterns/{id}`: deletes an operator's pattern (204). 404
+/// `PATTERN_NOT_FOUND` if there is none (so a repeated delete changes nothing), 409
+/// `PATTERN_BUILT_IN` for a built-in one. Every function drops it within 5 minutes; this
+/// instance at once.
+pub(crate) async fn delete_pattern(
+    State(app): App,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if is_built_in(&id) {
+        return Err(ApiError::pattern_built_in(&id));
+    }
+    if !app
+        .store
+        .delete_pattern(&id)
+        .await
+        .map_err(|e| ApiError::store(&e))?
+    {
+        return Err(ApiError::pattern_not_found(&id));
+    }
+    tracing::info!(pattern = id, "failure pattern deleted");
+    reload_patterns(&app).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn is_built_in(id: &str) -> bool {
+    default_patterns().iter().any(|p| p.id == id)
+}
+
+/// Makes this instance use the stored patterns now (the others reload on their schedule).
+async fn reload_patterns(app: &Services) {
+    match app.store.patterns().await {
+        Ok(patterns) => app.resilience.set_operator_patterns(patterns),
+        Err(error) => tracing::warn!(
+            code = error.class().code,
+            error = %error,
+            "failure patterns not reloaded; this instance picks the change up within 5 minutes"
+        ),
+    }
 }
 
 /// `GET /circuit-breakers`: each dependency's shared breaker record.

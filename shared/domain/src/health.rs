@@ -1,8 +1,12 @@
-//! Health of the service as `GET /health` reports it : one result per
-//! component, each with its own timeout and response time, and an overall status that is the
-//! worst of them. Only component names and numbers: no URLs, ARNs or other secrets.
+//! Health of the service as `GET /health` reports it: one result per component, each with its
+//! own timeout and response time, and an overall status that is the worst of them. Only
+//! component names, numbers and stable error codes: no error text, URLs, ARNs or other
+//! secrets (a failed check's details go to the log).
 
 use serde::Serialize;
+
+/// The error code of a check that got no answer within its time limit.
+pub const CHECK_TIMEOUT_CODE: &str = "TIMEOUT";
 
 /// A component's (or the service's) health, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -29,9 +33,10 @@ pub struct ComponentHealth {
     /// Numbers behind the status (depths, ages).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub detail: serde_json::Map<String, serde_json::Value>,
-    /// Why the check failed, if it did.
+    /// Why the check failed: a stable code (`AWS_ACCESS_DENIED`, `AWS_THROTTLED`,
+    /// [`CHECK_TIMEOUT_CODE`], …), never the error's text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error_code: Option<&'static str>,
 }
 
 /// The whole report.
@@ -86,7 +91,7 @@ mod tests {
             status,
             response_time_ms: 1,
             detail: serde_json::Map::new(),
-            error: None,
+            error_code: None,
         }
     }
 

@@ -91,6 +91,16 @@ impl ErrorClass {
     }
 }
 
+impl ErrorClass {
+    /// Whether the class is decided by the service alone, so no failure pattern may change
+    /// it: a failed condition (another writer won, business as usual), input AWS or the
+    /// service refused, and a call refused by a circuit breaker. A pattern that counted these
+    /// against a dependency or retried them could trip a breaker on a healthy dependency.
+    pub fn is_fixed(&self) -> bool {
+        FIXED.iter().any(|fixed| fixed.code == self.code)
+    }
+}
+
 use ErrorCategory as C;
 use ErrorSeverity as S;
 
@@ -160,6 +170,15 @@ pub const DATA_CORRUPT: ErrorClass =
 pub const INTERNAL_BUG: ErrorClass =
     ErrorClass::new("INTERNAL_BUG", C::Permanent, S::High, false, false);
 pub const UNKNOWN: ErrorClass = ErrorClass::new("UNKNOWN", C::Permanent, S::Medium, false, true);
+
+/// The classes failure patterns never change ([`ErrorClass::is_fixed`]).
+const FIXED: [ErrorClass; 5] = [
+    CONDITION_FAILED,
+    REQUEST_INVALID,
+    VALIDATION_FAILED,
+    BAD_INPUT,
+    CIRCUIT_OPEN,
+];
 
 /// How a failed AWS request looked: what [`classify_aws`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

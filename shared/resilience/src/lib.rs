@@ -29,7 +29,8 @@ pub use breaker_state::{BreakerConfig, BreakerRecord, CircuitState, Decision, Fa
 pub use classification::*;
 pub use failure::{AwsError, CIRCUIT_OPEN_CODE};
 pub use patterns::{
-    FailurePattern, PatternFieldError, PatternSet, RecoveryAction, default_patterns,
+    FailurePattern, MAX_COMPILED_BYTES, MAX_OPERATOR_PATTERNS, PatternFieldError, PatternSet,
+    RecoveryAction, default_patterns,
 };
 pub use ports::{AlertOutbox, BoxFuture, BreakerStore, StoreFailure, WindowCounts};
 pub use retry::{CallError, RetryPolicy};
@@ -117,7 +118,9 @@ impl Resilience {
     }
 
     /// Classifies `error`: its code and status, then the first matching failure pattern,
-    /// which may set the category and severity and force or forbid retries.
+    /// which may set the category and severity and force or forbid retries. A fixed class
+    /// ([`ErrorClass::is_fixed`]: failed conditions, refused input, open circuits) is never
+    /// matched against the patterns.
     pub fn classify(&self, error: &AwsError) -> ErrorClass {
         self.classify_matching(error).0
     }
@@ -125,14 +128,15 @@ impl Resilience {
     /// [`Resilience::classify`], with the pattern that matched.
     fn classify_matching(&self, error: &AwsError) -> (ErrorClass, Option<FailurePattern>) {
         let mut class = error.class();
+        if class.is_fixed() {
+            return (class, None);
+        }
         let patterns = self.patterns.read().expect("patterns lock");
         let pattern = patterns.find(&error.code, &error.message).cloned();
         if let Some(pattern) = &pattern {
             class.category = pattern.category;
             class.severity = pattern.severity;
-            if pattern.actions.contains(&RecoveryAction::Retry)
-                && class.code != CONDITION_FAILED.code
-            {
+            if pattern.actions.contains(&RecoveryAction::Retry) {
                 class.retryable = true;
             }
             if pattern.actions.contains(&RecoveryAction::DeadLetter) {
@@ -181,5 +185,74 @@ impl Resilience {
     /// What this process's resilience layer did so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, message: &str, status: Option<u16>) -> AwsError {
+        AwsError {
+            operation: "Op",
+            code: code.into(),
+            message: message.into(),
+            status,
+        }
+    }
+
+    /// Matches everything, and would make it count against the breaker and be retried.
+    fn match_all(actions: Vec<RecoveryAction>) -> FailurePattern {
+        FailurePattern {
+            id: "everything".into(),
+            pattern: ".".into(),
+            category: ErrorCategory::Transient,
+            severity: ErrorSeverity::Low,
+            actions,
+            cooldown_ms: 0,
+        }
+    }
+
+    #[test]
+    fn patterns_never_change_failed_conditions_refused_input_or_open_circuits() {
+        let open = CircuitOpen {
+            dependency: Dependency::DynamoDb,
+            until: None,
+        };
+        let fixed = [
+            error(
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+                Some(400),
+            ),
+            error(
+                "TransactionCanceledException",
+                "Transaction cancelled [ConditionalCheckFailed, None]",
+                Some(400),
+            ),
+            error(
+                "ValidationException",
+                "One or more parameter values were invalid",
+                Some(400),
+            ),
+            AwsError::refused("Query", &open),
+        ];
+        for actions in [
+            vec![RecoveryAction::Retry, RecoveryAction::Alert],
+            vec![RecoveryAction::DeadLetter],
+        ] {
+            let resilience = Resilience::passthrough();
+            resilience.set_operator_patterns(vec![match_all(actions)]);
+            for error in &fixed {
+                let (class, pattern) = resilience.classify_matching(error);
+                assert_eq!(class, error.class(), "{error}");
+                assert!(pattern.is_none(), "{error}");
+            }
+            // Other classes still follow the pattern.
+            let (class, pattern) =
+                resilience.classify_matching(&error("AccessDeniedException", "no", Some(400)));
+            assert_eq!(pattern.unwrap().id, "everything");
+            assert_eq!(class.category, ErrorCategory::Transient);
+        }
     }
 }

@@ -1,9 +1,12 @@
-//! Failure patterns: a regular expression over an error's `code: message` text
-//! that sets its category and severity, names the recovery actions and how often they may
-//! run. Built-in defaults cover the AWS failures we know; operators add their own (stored in
-//! DynamoDB, see `store::patterns`), which are matched first.
+//! Failure patterns: a regular expression over an error's `code: message` text that sets its
+//! category and severity, names the recovery actions and how often they may run. Built-in
+//! defaults cover the AWS failures we know; operators add their own (stored in DynamoDB, see
+//! `store::patterns`), which are matched first. Every error of every request is matched, so
+//! operators' patterns are bounded: at most [`MAX_OPERATOR_PATTERNS`] of them, each at most
+//! 512 characters compiling to at most [`MAX_COMPILED_BYTES`]. Some classes are never
+//! matched at all (see `ErrorClass::is_fixed`).
 
-use regex_lite::Regex;
+use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::classification::{ErrorCategory, ErrorSeverity};
@@ -37,8 +40,16 @@ pub struct FailurePattern {
     pub cooldown_ms: u64,
 }
 
+/// Most operators' patterns in use: `POST /failure-patterns` refuses more, and loading uses
+/// the first ones by id if the store holds more.
+pub const MAX_OPERATOR_PATTERNS: usize = 50;
 /// Longest accepted regular expression.
 const MAX_PATTERN_LEN: usize = 512;
+/// Largest compiled pattern, in bytes (regex-lite's `size_limit`, its estimate of the
+/// program's heap size). Matching time grows with it, and every error text is matched against
+/// every pattern: the built-in patterns need under 5 KiB, a 512-character literal under
+/// 25 KiB, while counted repetitions such as `(?:x{100}){100}` need hundreds of KiB.
+pub const MAX_COMPILED_BYTES: usize = 32 * 1024;
 /// Longest accepted cooldown (one day).
 const MAX_COOLDOWN_MS: u64 = 86_400_000;
 
@@ -70,10 +81,12 @@ impl FailurePattern {
                 field: "pattern",
                 message: format!("must be 1-{MAX_PATTERN_LEN} characters"),
             });
-        } else if let Err(error) = Regex::new(&self.pattern) {
+        } else if let Err(error) = compile(&self.pattern) {
             errors.push(PatternFieldError {
                 field: "pattern",
-                message: format!("is not a valid regular expression: {error}"),
+                message: format!(
+                    "is not a valid regular expression of at most {MAX_COMPILED_BYTES} compiled bytes: {error}"
+                ),
             });
         }
         if self.cooldown_ms > MAX_COOLDOWN_MS {
@@ -158,6 +171,13 @@ pub fn default_patterns() -> Vec<FailurePattern> {
     ]
 }
 
+/// Compiles `pattern` within [`MAX_COMPILED_BYTES`].
+fn compile(pattern: &str) -> Result<Regex, regex_lite::Error> {
+    RegexBuilder::new(pattern)
+        .size_limit(MAX_COMPILED_BYTES)
+        .build()
+}
+
 /// Compiled patterns in match order.
 #[derive(Debug, Clone, Default)]
 pub struct PatternSet {
@@ -165,11 +185,12 @@ pub struct PatternSet {
 }
 
 impl PatternSet {
-    /// Compiles `patterns` in the given order; invalid ones are logged and left out.
+    /// Compiles `patterns` in the given order; invalid or oversized ones are logged and left
+    /// out.
     pub fn new(patterns: impl IntoIterator<Item = FailurePattern>) -> Self {
         let patterns = patterns
             .into_iter()
-            .filter_map(|pattern| match Regex::new(&pattern.pattern) {
+            .filter_map(|pattern| match compile(&pattern.pattern) {
                 Ok(regex) => Some((pattern, regex)),
                 Err(error) => {
                     tracing::warn!(pattern = pattern.id, error = %error, "failure pattern left out: invalid regular expression");
@@ -180,8 +201,21 @@ impl PatternSet {
         Self { patterns }
     }
 
-    /// The operators' patterns first, then the defaults.
+    /// The operators' patterns first (the first [`MAX_OPERATOR_PATTERNS`] of them; the rest
+    /// are logged and left out), then the defaults.
     pub fn with_defaults(admin: impl IntoIterator<Item = FailurePattern>) -> Self {
+        let mut admin: Vec<FailurePattern> = admin.into_iter().collect();
+        if admin.len() > MAX_OPERATOR_PATTERNS {
+            let left_out: Vec<String> = admin
+                .drain(MAX_OPERATOR_PATTERNS..)
+                .map(|pattern| pattern.id)
+                .collect();
+            tracing::warn!(
+                used = MAX_OPERATOR_PATTERNS,
+                left_out = ?left_out,
+                "more operator failure patterns than the limit; the first ones are used"
+            );
+        }
         Self::new(admin.into_iter().chain(default_patterns()))
     }
 
@@ -288,5 +322,34 @@ mod tests {
         assert_eq!(fields, ["id", "pattern", "cooldownMs", "actions"]);
         assert!(admin("ok-1", "x+").validate().is_ok());
         assert_eq!(PatternSet::new([admin("broken", "(")]).len(), 0);
+    }
+
+    #[test]
+    fn patterns_that_compile_too_large_are_refused_and_never_loaded() {
+        for regex in [r"(?:x{100}){100}", r"x{2000}", r"(?i)\w{1000}"] {
+            assert!(regex.len() <= MAX_PATTERN_LEN, "{regex}");
+            let errors = admin("huge", regex).validate().unwrap_err();
+            assert_eq!(errors[0].field, "pattern", "{regex}");
+            assert!(errors[0].message.contains("compiled bytes"), "{errors:?}");
+            assert_eq!(PatternSet::new([admin("huge", regex)]).len(), 0, "{regex}");
+        }
+        let long_literal = format!("(?i){}", "abcdefgh".repeat(63));
+        assert!(admin("long", &long_literal).validate().is_ok());
+        for pattern in default_patterns() {
+            assert!(pattern.validate().is_ok(), "{}", pattern.id);
+        }
+    }
+
+    #[test]
+    fn only_the_first_operator_patterns_up_to_the_limit_are_loaded() {
+        let many = (0..MAX_OPERATOR_PATTERNS + 20).map(|i| admin(&format!("p{i:03}"), "x"));
+        let set = PatternSet::with_defaults(many);
+        assert_eq!(set.len(), MAX_OPERATOR_PATTERNS + default_patterns().len());
+        assert_eq!(set.find("X", "x").unwrap().id, "p000");
+        assert!(
+            set.patterns
+                .iter()
+                .all(|(p, _)| p.id != format!("p{MAX_OPERATOR_PATTERNS:03}"))
+        );
     }
 }

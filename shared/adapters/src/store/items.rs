@@ -27,6 +27,7 @@ pub enum Entity {
     Breaker,
     BreakerWindow,
     Pattern,
+    PatternSet,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -122,6 +122,12 @@ pub fn pattern_sk(id: &str) -> String {
     format!("PATTERN#{id}")
 }
 
+/// Partition of the pattern set's version, raised by every pattern create (it serialises
+/// creates, so the number of patterns stays within its limit).
+pub const PATTERN_SET_PK: &str = "PATTERN_SET";
+/// The pattern set version's sort key.
+pub const PATTERN_SET_SK: &str = "VERSION";
+
 /// `<epoch millis, 13 digits>#<id>`: sorts by time, unique per entry.
 pub fn due_sk(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))

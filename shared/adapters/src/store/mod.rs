@@ -32,6 +32,7 @@ pub use heartbeats::HeartbeatRecord;
 pub use leases::TakenBack;
 pub use page_token::{InvalidPageToken, PageToken};
 pub use partition::CampaignPartition;
+pub use patterns::PatternCreate;
 pub use timer_apply::ApplyOutcome;
 pub use timer_writes::Claim;
 pub use watermarks::Watermarks;

@@ -70,7 +70,8 @@ impl CampaignPartition {
             | Entity::Report
             | Entity::Breaker
             | Entity::BreakerWindow
-            | Entity::Pattern => {
+            | Entity::Pattern
+            | Entity::PatternSet => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));
