@@ -44,8 +44,8 @@ pub struct TestStack {
     pub calls: FunctionCalls,
     /// The policies the calls are checked against.
     pub iam: IamCheck,
-    /// The API function's services, behind [`TestStack::api`].
-    api: Services,
+    /// The API function's services: the instance [`TestStack::api`] requests are served by.
+    pub api_services: Services,
     sdk_config: aws_config::SdkConfig,
 }
 
@@ -72,7 +72,7 @@ impl TestStack {
             requests.clone(),
         );
         let mut stack = Self {
-            api: services.clone(),
+            api_services: services.clone(),
             stack,
             specs,
             services,
@@ -82,7 +82,7 @@ impl TestStack {
             iam,
             sdk_config,
         };
-        stack.api = stack.function_services(API);
+        stack.api_services = stack.function_services(API);
         stack
     }
 
@@ -281,7 +281,7 @@ impl TestStack {
         path: &str,
         body: Option<&str>,
     ) -> (StatusCode, serde_json::Value) {
-        api_of(&self.api, method, path, body).await
+        api_of(&self.api_services, method, path, body).await
     }
 }
 

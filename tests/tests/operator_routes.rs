@@ -208,7 +208,7 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert!(!stack.services.resilience.classify(&throttled).retryable);
+    assert!(!stack.api_services.resilience.classify(&throttled).retryable);
 
     let (status, body) = stack
         .api(
@@ -218,7 +218,7 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(stack.services.resilience.classify(&throttled).retryable);
+    assert!(stack.api_services.resilience.classify(&throttled).retryable);
     let (_, listed) = stack.api(Method::GET, "/failure-patterns", None).await;
     assert_eq!(listed["custom"], json!([]));
 
@@ -321,7 +321,11 @@ async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
     assert_eq!(stack.requests.count("DynamoDB", "TransactWriteItems"), 0);
 
     // Tripped and reset once: a second reset keeps the record as it is.
-    let breaker = stack.services.resilience.breaker(Dependency::Sqs).unwrap();
+    let breaker = stack
+        .api_services
+        .resilience
+        .breaker(Dependency::Sqs)
+        .unwrap();
     for _ in 0..20 {
         let admission = breaker.admit(Timestamp::now()).await;
         breaker
