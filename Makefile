@@ -27,11 +27,19 @@ test: emulator
 	$(MAKE) --no-print-directory crash-test RUNS=6
 	$(MAKE) --no-print-directory chaos TIMERS=100 SPREAD=15
 
-## crash-test: kill the local service RUNS times under load and check nothing is lost or doubled
+## crash-test: kill the local service RUNS times under load and check nothing is lost or doubled.
+## DEFAULTS=1: one run with the template's default settings instead (CAMPAIGNS campaigns, KILLS
+## SIGKILLs; a few minutes), reporting recovery from each campaign's last scheduled end
 RUNS ?= 20
+CAMPAIGNS ?= 30
+KILLS ?= 4
 crash-test: emulator
 	cargo build -q -p local-stack --bins
+ifeq ($(DEFAULTS),1)
+	cargo run -q -p local-stack --bin crash_test -- --defaults --campaigns $(CAMPAIGNS) --kills $(KILLS)
+else
 	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS)
+endif
 
 ## chaos: the local service with RATE of every AWS call failing (throttle, 500, lost answer);
 ## TIMERS timers due over SPREAD seconds must all fire once

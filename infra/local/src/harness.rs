@@ -10,8 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lifecycle_adapters::aws::fault_injection::FAULT_INJECTION_VARIABLE;
 use lifecycle_adapters::aws::{AwsClients, RequestCounter};
-use lifecycle_adapters::config::Config;
+use lifecycle_adapters::config::{Config, TUNABLE_VARIABLES};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::recovery::RecoveryReport;
@@ -23,8 +24,8 @@ use crate::Stack;
 use crate::function_calls::{IAM_CALLS_FILE_VARIABLE, read_calls_file};
 use crate::iam::IamCheck;
 
-/// Settings the children run with: fast schedules and short thresholds, so a run takes
-/// seconds (the production defaults are minutes).
+/// Settings the children run with by default ([`ChildSettings::Fast`]): fast schedules and
+/// short thresholds, so a run takes seconds (the production defaults are minutes).
 const CHILD_ENV: [(&str, &str); 8] = [
     ("LOCAL_SCHEDULE_SECONDS", "1"),
     ("DISPATCH_LOOKAHEAD_SECONDS", "2"),
@@ -39,7 +40,43 @@ const CHILD_ENV: [(&str, &str); 8] = [
 /// The grace above, in milliseconds (the clock check allows for it).
 pub const GRACE_MS: i64 = 3_000;
 
-fn inspection_services(stack: &Stack, clients: &AwsClients) -> Result<Services, String> {
+/// [`ChildSettings::TemplateDefaults`]: nothing overridden but the log level.
+const DEFAULTS_ENV: [(&str, &str); 1] = [("RUST_LOG", "info")];
+
+/// Variables of the `local` binary that change how it runs; a child never inherits them from
+/// the suite's own environment, only from its settings.
+const LOCAL_VARIABLES: [&str; 4] = [
+    "LOCAL_SCHEDULE_SECONDS",
+    "LOCAL_SWEEP_SECONDS",
+    "LOCAL_SQS_POLLERS",
+    "CRASH_AT",
+];
+
+/// How the children of a suite are configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildSettings {
+    /// Schedules every second, a 2 s lookahead, a 3 s grace, 5 s leases: recovery in seconds,
+    /// so many runs fit in a few minutes.
+    Fast,
+    /// The template's defaults, exactly as `make local` runs them: schedules on their template
+    /// periods, the template's grace, leases, timeouts and visibility timeout.
+    TemplateDefaults,
+}
+
+impl ChildSettings {
+    fn env(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ChildSettings::Fast => &CHILD_ENV,
+            ChildSettings::TemplateDefaults => &DEFAULTS_ENV,
+        }
+    }
+}
+
+fn inspection_services(
+    stack: &Stack,
+    clients: &AwsClients,
+    settings: ChildSettings,
+) -> Result<Services, String> {
     let specs = crate::functions::functions(stack).map_err(|e| e.to_string())?;
     let mut environment = specs
         .iter()
@@ -47,8 +84,8 @@ fn inspection_services(stack: &Stack, clients: &AwsClients) -> Result<Services, 
         .ok_or("no sweeper in template.yaml")?
         .environment
         .clone();
-    for (name, value) in CHILD_ENV {
-        environment.insert(name.to_owned(), value.to_owned());
+    for (name, value) in settings.env() {
+        environment.insert((*name).to_owned(), (*value).to_owned());
     }
     environment.insert("LOG_FORMAT".into(), "text".into());
     let config = Config::from_map(&environment).map_err(|e| e.to_string())?;
@@ -60,7 +97,8 @@ pub struct ChildSpec {
     pub binary: PathBuf,
     pub stack_name: String,
     pub log_dir: PathBuf,
-    /// Variables set on top of [`CHILD_ENV`] (e.g. `FAULT_INJECTION`).
+    pub settings: ChildSettings,
+    /// Variables set on top of the settings' (e.g. `FAULT_INJECTION`).
     pub extra_env: Vec<(String, String)>,
     /// Where every child appends its functions' calls (`IAM_CALLS_FILE`).
     pub iam_calls_file: PathBuf,
@@ -85,7 +123,11 @@ impl ChildSpec {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
-        for (name, value) in CHILD_ENV {
+        for name in LOCAL_VARIABLES.iter().chain(&TUNABLE_VARIABLES) {
+            command.env_remove(name);
+        }
+        command.env_remove(FAULT_INJECTION_VARIABLE);
+        for (name, value) in self.settings.env() {
             command.env(name, value);
         }
         for (name, value) in &self.extra_env {
@@ -392,14 +434,22 @@ pub struct Harness {
     pub services: Services,
     /// Children's logs go here, and the calls file of the IAM check.
     pub log_dir: PathBuf,
+    /// How the children (and the inspection services) are configured.
+    pub settings: ChildSettings,
     /// Every event that reached the subscriber queue, by `eventId` (or `alertId`).
     pub events: Arc<Mutex<BTreeMap<String, Value>>>,
     drain: tokio::task::JoinHandle<()>,
 }
 
 impl Harness {
-    /// Provisions a stack named `<kind>-<millis>` and starts draining its events.
+    /// Provisions a stack named `<kind>-<millis>` for children with the fast settings, and
+    /// starts draining its events.
     pub async fn prepare(kind: &str) -> Result<Self, String> {
+        Self::prepare_with(kind, ChildSettings::Fast).await
+    }
+
+    /// Like [`Harness::prepare`], for children configured with `settings`.
+    pub async fn prepare_with(kind: &str, settings: ChildSettings) -> Result<Self, String> {
         let started = Timestamp::now();
         let stack_name = format!("{kind}-{}", started.millis());
         let sdk_config = crate::aws_env::sdk_config().await;
@@ -407,7 +457,7 @@ impl Harness {
         let stack = crate::provision_template(&clients, &stack_name, &crate::aws_env::region())
             .await
             .map_err(|e| format!("{e} (is the emulator running? `make emulator`)"))?;
-        let services = inspection_services(&stack, &clients)?;
+        let services = inspection_services(&stack, &clients, settings)?;
         let log_dir = PathBuf::from(".local").join(kind).join(&stack_name);
         std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
         let events = Arc::new(Mutex::new(BTreeMap::new()));
@@ -429,6 +479,7 @@ impl Harness {
             clients,
             services,
             log_dir,
+            settings,
             events,
             drain,
         })
@@ -449,6 +500,7 @@ impl Harness {
             binary,
             stack_name: self.stack_name.clone(),
             log_dir: self.log_dir.clone(),
+            settings: self.settings,
             extra_env,
             iam_calls_file: self.iam_calls_file(),
         })

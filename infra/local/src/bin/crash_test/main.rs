@@ -20,6 +20,13 @@
 //! Options: `--runs N` (default 6: every crash point once; more alternate crash points with
 //! random SIGKILLs), `--campaigns N` per run (default 4). Child logs go to
 //! `.local/crash-test/`. Exit status 1 if an invariant fails or a call is denied.
+//!
+//! `--defaults` runs the other mode, [`defaults`]: the template's default settings (no fast
+//! schedules or short thresholds), `--campaigns N` (default 30) under load and `--kills N`
+//! (default 4) SIGKILLs, measuring per campaign the time from its last scheduled end to its
+//! end state.
+
+mod defaults;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -42,24 +49,47 @@ struct Options {
     campaigns: usize,
 }
 
-fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        runs: lifecycle_adapters::crash::POINTS.len(),
-        campaigns: 4,
-    };
+/// The suite's two modes.
+enum Mode {
+    /// Many short runs with fast settings, cycling through the crash points.
+    Runs(Options),
+    /// One run with the template's defaults ([`defaults`]).
+    Defaults(defaults::Options),
+}
+
+fn parse_options() -> Result<Mode, String> {
+    let mut runs = lifecycle_adapters::crash::POINTS.len();
+    let mut campaigns = None;
+    let mut kills = 4;
+    let mut template_defaults = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--defaults" {
+            template_defaults = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let number: usize = value
             .parse()
             .map_err(|_| format!("{flag}: {value:?} is not a number"))?;
         match flag.as_str() {
-            "--runs" => options.runs = number.max(1),
-            "--campaigns" => options.campaigns = number.max(1),
+            "--runs" => runs = number.max(1),
+            "--campaigns" => campaigns = Some(number.max(1)),
+            "--kills" => kills = number,
             other => return Err(format!("unknown option {other}")),
         }
     }
-    Ok(options)
+    Ok(if template_defaults {
+        Mode::Defaults(defaults::Options {
+            campaigns: campaigns.unwrap_or(30),
+            kills,
+        })
+    } else {
+        Mode::Runs(Options {
+            runs,
+            campaigns: campaigns.unwrap_or(4),
+        })
+    })
 }
 
 #[tokio::main]
@@ -85,7 +115,10 @@ enum Death {
 }
 
 async fn run() -> Result<bool, String> {
-    let options = parse_options()?;
+    let options = match parse_options()? {
+        Mode::Runs(options) => options,
+        Mode::Defaults(options) => return defaults::run(options).await,
+    };
     let harness = Harness::prepare("crash-test").await?;
     let services = &harness.services;
     println!(
