@@ -55,7 +55,7 @@ impl TestStack {
         let sdk_config = aws_env::sdk_config().await;
         let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
         let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let stack = provision_template(&setup, &name, &aws_env::region())
+        let stack = provision_with_retries(&setup, &name)
         .await
         .unwrap_or_else(|e| {
             panic!(
@@ -316,6 +316,25 @@ pub async fn api_of(
         serde_json::from_slice(&bytes).expect("JSON body")
     };
     (status, json)
+}
+
+/// Provisions the stack `name`, trying up to three times: the emulator answers a 500 now and
+/// then under load, and provisioning is idempotent (an existing resource is kept).
+async fn provision_with_retries(
+    setup: &AwsClients,
+    name: &str,
+) -> Result<local_stack::Stack, local_stack::provision::ProvisionError> {
+    let mut attempt = 1;
+    loop {
+        match provision_template(setup, name, &aws_env::region()).await {
+            Err(error) if attempt < 3 => {
+                eprintln!("provisioning attempt {attempt} failed ({error}); trying again");
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// The API function's logical id.
