@@ -6,7 +6,7 @@ use crate::breaker::CircuitOpen;
 use crate::classification::{AwsErrorShape, CIRCUIT_OPEN, ErrorClass, classify_aws};
 
 /// The error code of a call the circuit breaker refused.
-pub const CIRCUIT_OPEN_CODE: &str = "CircuitOpen";
+const CIRCUIT_OPEN_CODE: &str = "CircuitOpen";
 
 /// A failed AWS request. Displayed with its stable code first, so every log line and report
 /// error carries the classification: `[AWS_THROTTLED] Query failed: ThrottlingException: …`.

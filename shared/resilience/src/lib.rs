@@ -27,7 +27,7 @@ pub use backoff::Backoff;
 pub use breaker::{Admission, CircuitBreaker, CircuitOpen, Dependency};
 pub use breaker_state::{BreakerConfig, BreakerRecord, CircuitState, Decision, FailMode, decide};
 pub use classification::*;
-pub use failure::{AwsError, CIRCUIT_OPEN_CODE};
+pub use failure::AwsError;
 pub use patterns::{
     FailurePattern, MAX_COMPILED_BYTES, MAX_OPERATOR_PATTERNS, PatternFieldError, PatternSet,
     RecoveryAction, default_patterns,
