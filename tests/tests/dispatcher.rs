@@ -3,7 +3,7 @@
 use integration_tests::TestStack;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::TimerMessage;
-use lifecycle_domain::{CampaignId, TimerKind};
+use lifecycle_domain::{CampaignId, DueTimer, TimerKind};
 use lifecycle_resilience::{Dependency, SERVER_ERROR};
 
 #[tokio::test]
@@ -31,20 +31,9 @@ async fn dispatches_due_timers_once_and_advances_the_watermarks() {
     );
     assert_eq!(stack.requests.count("DynamoDB", "Scan"), 0);
 
-    let output = stack
-        .setup
-        .sqs
-        .receive_message()
-        .queue_url(stack.queue_url("TimersQueue"))
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
+    let mut sent: Vec<String> = queued_timers(&stack)
         .await
-        .unwrap();
-    let mut sent: Vec<String> = output
-        .messages()
-        .iter()
-        .flat_map(|m| TimerMessage::parse(m.body().unwrap()).unwrap().timers)
+        .into_iter()
         .inspect(|t| assert_eq!(t.kind, TimerKind::StartCampaign))
         .map(|t| t.campaign_id.as_str().to_owned())
         .collect();
@@ -152,7 +141,7 @@ async fn a_limited_due_read_never_ends_inside_a_millisecond() {
     assert_eq!(first.last_read_due, Some(start));
     let rest = store.due_timers(0, start, until, 2).await.unwrap();
     assert_eq!(rest.timers.len(), 1);
-    assert_eq!(rest.timers[0].due_at, start.plus_millis(1));
+    assert_eq!(rest.timers[0].timer.due_at, start.plus_millis(1));
 }
 
 /// Alerts a dispatcher raises go to the bus from its own clients (so its policy must allow
@@ -188,4 +177,81 @@ async fn a_dispatcher_publishes_its_breaker_alert_itself() {
         calls.iter().any(|c| c.operation == "PutEvents"),
         "{calls:#?}"
     );
+}
+
+/// PENDING timers past due by more than `DISPATCH_CATCH_UP_AFTER_SECONDS` (and less than the
+/// span after it) are sent again every tick, even those the API queued at creation.
+#[tokio::test]
+async fn sends_missed_timers_again_even_those_queued_at_creation() {
+    use lifecycle_domain::timer_plan::plan_timers;
+    use lifecycle_domain::{Campaign, CampaignStatus};
+
+    let stack = TestStack::new().await;
+    let dispatcher = stack.function_services("TimerDispatcherFunction");
+    let store = &stack.services.store;
+    // START timers the API queued at creation, due 60 s ago (missed: the direct send was
+    // lost), 10 s ago (its message may still be in flight) and 300 s ago (the sweeper's).
+    let mut missed = None;
+    for due_in_ms in [-60_000, -10_000, -300_000] {
+        let now = Timestamp::now();
+        let campaign = Campaign {
+            id: CampaignId::generate(),
+            name: "queued at creation".into(),
+            status: CampaignStatus::Scheduled,
+            start_at: now.plus_millis(due_in_ms),
+            end_at: now.plus_millis(3_600_000),
+            claim_until: None,
+            reward_reminder_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut timers = plan_timers(&campaign);
+        timers[0].queued_at_creation = true;
+        store.create_campaign(&campaign, &timers).await.unwrap();
+        if due_in_ms == -60_000 {
+            missed = Some(campaign.id);
+        }
+    }
+
+    for tick in 0..2 {
+        let report = timer_dispatcher::dispatch(&dispatcher, Timestamp::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.timers_sent, report.timers_caught_up),
+            (1, 1),
+            "tick {tick}: {report:?}"
+        );
+    }
+    let sent: Vec<String> = queued_timers(&stack)
+        .await
+        .into_iter()
+        .map(|t| t.campaign_id.as_str().to_owned())
+        .collect();
+    let missed = missed.unwrap();
+    assert_eq!(
+        sent,
+        [missed.as_str(), missed.as_str()],
+        "sent once per tick while missed"
+    );
+}
+
+/// The timers of up to 10 messages received from the timers queue.
+async fn queued_timers(stack: &TestStack) -> Vec<DueTimer> {
+    let output = stack
+        .setup
+        .sqs
+        .receive_message()
+        .queue_url(stack.queue_url("TimersQueue"))
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    output
+        .messages()
+        .iter()
+        .flat_map(|m| TimerMessage::parse(m.body().unwrap()).unwrap().timers)
+        .collect()
 }

@@ -15,7 +15,9 @@ const EXECUTOR: &str = "TimerExecutorFunction";
 #[tokio::test]
 async fn a_timer_for_a_later_step_is_early_and_applies_after_its_predecessor() {
     let stack = TestStack::new().await;
-    let (campaign, timers) = stack.store_campaign(-2_000, -1_000, None, None).await;
+    // START due only a moment ago: its own delivery may still be on the way, so the CLOSE does
+    // not catch it up (that takes an overdue START: see the catch-up test).
+    let (campaign, timers) = stack.store_campaign(-1_000, -500, None, None).await;
     let store = &stack.services.store;
     let close = due(&timers, TimerKind::CloseCampaign);
 
@@ -221,4 +223,33 @@ async fn a_timer_whose_effect_differs_from_the_stored_one_applies_nothing() {
         TimerStatus::Pending,
         "the real timer still fires"
     );
+}
+
+#[tokio::test]
+async fn a_timer_catches_up_an_earlier_one_overdue_beyond_an_on_time_delivery() {
+    let stack = TestStack::new().await;
+    // START was due a minute ago and never fired (its message died with an executor, or its
+    // direct send was lost); CLOSE arrives on time.
+    let (campaign, timers) = stack.store_campaign(-60_000, -200, None, None).await;
+    let executor = stack.function_services(EXECUTOR);
+    let close = due(&timers, TimerKind::CloseCampaign);
+    let response =
+        timer_executor::handle_batch(&executor, sqs_event(&[("close", vec![close])])).await;
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
+
+    let stored = stack.campaign(&campaign.id).await;
+    assert_eq!((stored.status, stored.version), (CampaignStatus::Closed, 3));
+    for kind in [TimerKind::StartCampaign, TimerKind::CloseCampaign] {
+        let timer = stack.timer(&campaign.id, kind).await;
+        assert_eq!((timer.status, timer.attempts), (TimerStatus::Completed, 1));
+    }
+    let events = stack.lifecycle_events(2, Duration::from_secs(5)).await;
+    assert_eq!(events_of(&events, &campaign.id, "CampaignStarted").len(), 1);
+    assert_eq!(events_of(&events, &campaign.id, "CampaignClosed").len(), 1);
+
+    // The START's own message, redelivered later, is a harmless duplicate.
+    let start = due(&timers, TimerKind::StartCampaign);
+    let again = timer_executor::handle_batch(&executor, sqs_event(&[("start", vec![start])])).await;
+    assert!(failed_ids(&again).is_empty(), "{again:?}");
+    assert_eq!(stack.campaign(&campaign.id).await.version, 3);
 }

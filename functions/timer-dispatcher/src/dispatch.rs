@@ -4,7 +4,8 @@
 //! the advanced watermarks (one conditional write). A shard whose read failed keeps its
 //! watermark; if the send fails, the shards that had timers keep theirs and are read again
 //! next tick — duplicates are harmless because the executor applies each timer once. Timers
-//! the API already queued when their campaign was created are left out.
+//! the API already queued when their campaign was created are left out. The same Query per
+//! shard also catches up missed timers ([`crate::shard_read`]).
 
 use lifecycle_adapters::store::StoreError;
 use lifecycle_domain::timer_messages::plan_messages;
@@ -12,6 +13,7 @@ use lifecycle_domain::{Clock, Timestamp};
 use serde::Serialize;
 
 use crate::ports::{DueIndex, TimersQueue};
+use crate::shard_read::{CatchUp, read_shard};
 
 /// The dispatcher's settings.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +22,10 @@ pub struct Settings {
     pub lookahead_ms: i64,
     /// At most this many timers per shard and tick; the rest goes next tick.
     pub max_per_shard: u32,
+    /// A PENDING timer overdue by more than this is missed and sent again...
+    pub catch_up_after_ms: i64,
+    /// ... for this long (then it is the sweeper's).
+    pub catch_up_span_ms: i64,
 }
 
 /// The dispatcher over its ports: `P` is the due index and the timers queue.
@@ -38,6 +44,8 @@ pub struct Dispatcher<'a, P> {
 pub struct DispatchReport {
     pub timers_sent: usize,
     pub messages_sent: usize,
+    /// Of the timers sent, missed ones sent again.
+    pub timers_caught_up: usize,
     /// Due timers left out because the API sent them when their campaign was created.
     pub queued_at_creation: usize,
     /// Shards that had more than `DISPATCH_MAX_PER_SHARD` due; the rest goes next tick.
@@ -69,11 +77,18 @@ impl<P: DueIndex + TimersQueue> Dispatcher<'_, P> {
         let ports = self.ports;
         let watermarks = ports.load_watermarks().await?;
         let until = now.plus_millis(self.settings.lookahead_ms);
+        let missed = CatchUp::at(
+            now,
+            self.settings.catch_up_after_ms,
+            self.settings.catch_up_span_ms,
+        );
         let shards = 0..ports.due_shards();
-        let pages = futures_util::future::join_all(shards.clone().map(|shard| {
-            ports.due_timers(
+        let reads = futures_util::future::join_all(shards.clone().map(|shard| {
+            read_shard(
+                ports,
                 shard,
                 watermarks.of(shard),
+                &missed,
                 until,
                 self.settings.max_per_shard,
             )
@@ -84,30 +99,28 @@ impl<P: DueIndex + TimersQueue> Dispatcher<'_, P> {
         let mut next = watermarks.clone();
         let mut due = Vec::new();
         let mut shards_with_timers = Vec::new();
-        for (shard, page) in shards.zip(pages) {
-            let page = match page {
-                Ok(page) => page,
+        for (shard, read) in shards.zip(reads) {
+            let read = match read {
+                Ok(read) => read,
                 Err(error) => {
                     tracing::error!(shard, error = %error, "shard not read; read again next tick");
                     report.errors.push(format!("shard {shard}: {error}"));
                     continue;
                 }
             };
-            report.truncated_shards += usize::from(page.truncated);
-            report.queued_at_creation += page.queued_at_creation;
+            report.truncated_shards += usize::from(read.truncated_at.is_some());
+            report.queued_at_creation += read.queued_at_creation;
+            report.timers_caught_up += read.caught_up;
             // A truncated read ends after a whole millisecond (the store never ends one
             // inside it): the next tick starts right after it.
-            let watermark = match page.last_read_due {
-                Some(last) if page.truncated => last,
-                _ => until,
-            };
-            if !page.timers.is_empty() {
+            let watermark = read.truncated_at.unwrap_or(until);
+            if !read.timers.is_empty() {
                 shards_with_timers.push((shard, watermark));
             } else {
                 next.shards
                     .insert(shard, watermark.max(watermarks.of(shard)));
             }
-            due.extend(page.timers);
+            due.extend(read.timers);
         }
 
         // Timers of every shard due in the same second share a message. Delays count from the
@@ -134,6 +147,7 @@ impl<P: DueIndex + TimersQueue> Dispatcher<'_, P> {
         tracing::info!(
             timers = report.timers_sent,
             messages = report.messages_sent,
+            caught_up = report.timers_caught_up,
             truncated_shards = report.truncated_shards,
             queued_at_creation = report.queued_at_creation,
             until = %until,

@@ -9,6 +9,12 @@
 //! completes. A malformed message, or one whose timer does not match the stored timer, goes
 //! straight to the DLQ and never takes the batch down. While the store's circuit breaker is
 //! open, messages are not worked on: they go back with a delay until it closes.
+//!
+//! A timer early for its campaign because an earlier timer of the campaign is PENDING and
+//! overdue by more than an on-time delivery takes (the executor's timeout) catches its
+//! campaign up: the earlier timers are fired first, in due order, with the same transaction,
+//! then the timer itself. So a campaign whose START died with an executor still closes on
+//! time, instead of waiting for that message's redelivery.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +43,9 @@ const EARLY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::fr
 pub struct Settings {
     /// Timers delivered more than this early go back on the queue instead of being waited for.
     pub max_early_wait_ms: i64,
+    /// An earlier PENDING timer of a campaign overdue by more than this is not being fired by
+    /// anyone: a later timer of the campaign fires it first (the executor's timeout).
+    pub catch_up_after_ms: i64,
     /// Where metric lines go.
     pub log_format: LogFormat,
 }
@@ -161,17 +170,24 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
     async fn sort_results(
         &self,
         work: Vec<(String, DueTimer)>,
-        results: Vec<Result<Handled, StoreError>>,
+        results: Vec<(Vec<LifecycleEvent>, Result<Handled, StoreError>)>,
         sorting: &mut Sorting,
     ) -> (Vec<LifecycleEvent>, BTreeMap<String, String>) {
         let mut events: Vec<LifecycleEvent> = Vec::new();
         let mut message_of_event: BTreeMap<String, String> = BTreeMap::new();
         let mut requeue: Vec<(String, DueTimer)> = Vec::new();
         let mut mismatched: BTreeMap<String, String> = BTreeMap::new();
-        for ((message_id, timer), result) in work.into_iter().zip(results) {
+        for ((message_id, timer), (earlier, result)) in work.into_iter().zip(results) {
+            // Earlier timers of the campaign this one caught up: their events go with its
+            // message.
+            for event in earlier {
+                log_fired(&event, Some(&timer));
+                message_of_event.insert(event.event_id.clone(), message_id.clone());
+                events.push(event);
+            }
             match result {
                 Ok(Handled::Applied(ApplyOutcome::Applied(event))) => {
-                    log_fired(&timer, &event);
+                    log_fired(&event, None);
                     message_of_event.insert(event.event_id.clone(), message_id);
                     events.push(event);
                 }
@@ -233,17 +249,17 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
     }
 
     /// Waits for `timer`'s due millisecond and applies it; `applied` counts the batch's
-    /// commits.
+    /// commits. Also returns the events of the earlier timers of its campaign it caught up.
     async fn handle_timer(
         &self,
         timer: &DueTimer,
         stop_at: Option<Timestamp>,
         applied: &AtomicUsize,
-    ) -> Result<Handled, StoreError> {
+    ) -> (Vec<LifecycleEvent>, Result<Handled, StoreError>) {
         let wait = timer.due_at.millis_since(self.clock.now());
         let past_deadline = stop_at.is_some_and(|stop| timer.due_at > stop);
         if wait > self.settings.max_early_wait_ms || past_deadline {
-            return Ok(Handled::TooEarly);
+            return (Vec::new(), Ok(Handled::TooEarly));
         }
         if wait > 0 {
             tokio::time::sleep(Duration::from_millis(wait as u64)).await;
@@ -251,12 +267,90 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
         if applied.load(Ordering::SeqCst) > 0 {
             lifecycle_adapters::crash::point("executor.mid_batch");
         }
-        let outcome = self.ports.apply_timer(timer, self.clock.now()).await?;
+        let mut outcome = match self.ports.apply_timer(timer, self.clock.now()).await {
+            Ok(outcome) => outcome,
+            Err(error) => return (Vec::new(), Err(error)),
+        };
+        let mut earlier = Vec::new();
+        if matches!(outcome, ApplyOutcome::Early { .. }) {
+            let (events, retried) = self.catch_up(timer, stop_at).await;
+            earlier = events;
+            if let Some(retried) = retried {
+                outcome = retried;
+            }
+        }
         if matches!(outcome, ApplyOutcome::Applied(_)) {
             applied.fetch_add(1, Ordering::SeqCst);
             lifecycle_adapters::crash::point("executor.after_transaction");
         }
-        Ok(Handled::Applied(outcome))
+        (earlier, Ok(Handled::Applied(outcome)))
+    }
+
+    /// `timer` is early for its campaign. If earlier timers of the campaign are PENDING and
+    /// overdue by more than `catch_up_after_ms`, nobody is firing them now: their message
+    /// died with an executor (it comes back only after the queue's visibility timeout) or
+    /// their direct send was lost. Fires them here, in due order, each with the usual
+    /// transaction (so racing their own delivery or the sweeper applies nothing twice), then
+    /// `timer` again. Returns the events of the earlier timers and the new outcome of `timer`
+    /// (`None`: nothing to catch up, or an earlier timer could not be fired: `timer` stays
+    /// early and is retried after its backoff). Errors are logged, never raised: the timer
+    /// is simply retried.
+    async fn catch_up(
+        &self,
+        timer: &DueTimer,
+        stop_at: Option<Timestamp>,
+    ) -> (Vec<LifecycleEvent>, Option<ApplyOutcome>) {
+        let mut events = Vec::new();
+        let pending = match self.ports.pending_timers(&timer.campaign_id).await {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::warn!(timer = %timer.timer_id, error = %error, "campaign not read; the early timer is retried later");
+                return (events, None);
+            }
+        };
+        let now = self.clock.now();
+        let overdue: Vec<&DueTimer> = pending
+            .iter()
+            .filter(|t| {
+                t.due_at < timer.due_at
+                    && now.millis_since(t.due_at) > self.settings.catch_up_after_ms
+            })
+            .collect();
+        if overdue.is_empty() {
+            return (events, None);
+        }
+        for earlier in &overdue {
+            if stop_at.is_some_and(|stop| self.clock.now() >= stop) {
+                return (events, None);
+            }
+            match self.ports.apply_timer(earlier, self.clock.now()).await {
+                Ok(ApplyOutcome::Applied(event)) => events.push(event),
+                Ok(ApplyOutcome::AlreadyDone { unpublished }) => events.extend(unpublished),
+                Ok(ApplyOutcome::Obsolete { reason }) => {
+                    tracing::info!(timer = %earlier.timer_id, reason, "earlier timer CANCELLED while catching up");
+                }
+                Ok(ApplyOutcome::Early { reason } | ApplyOutcome::Mismatch { reason }) => {
+                    tracing::info!(timer = %earlier.timer_id, reason, "earlier timer cannot be caught up now");
+                    return (events, None);
+                }
+                Err(error) => {
+                    tracing::warn!(timer = %earlier.timer_id, error = %error, "earlier timer not caught up; retried later");
+                    return (events, None);
+                }
+            }
+        }
+        tracing::info!(
+            timer = %timer.timer_id,
+            caught_up = overdue.len(),
+            "campaign caught up: overdue earlier timers fired first"
+        );
+        match self.ports.apply_timer(timer, self.clock.now()).await {
+            Ok(outcome) => (events, Some(outcome)),
+            Err(error) => {
+                tracing::warn!(timer = %timer.timer_id, error = %error, "timer not applied after catching up; retried later");
+                (events, None)
+            }
+        }
     }
 
     /// Malformed input: no retry can fix it, so it goes straight to the DLQ with its error
@@ -288,7 +382,7 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
     }
 
     /// Messages with a timer that is early for its campaign (its predecessor has not fired
-    /// yet, usually because that one is being retried) come back after a capped exponential
+    /// yet, usually because that one is being retried, and no catch-up could fire it) come back after a capped exponential
     /// backoff with full jitter on their receive count — 1 s + up to 1, 2, 4 … 30 s —
     /// instead of the queue's visibility timeout.
     async fn retry_early(
@@ -366,17 +460,19 @@ fn emit_metrics(format: LogFormat, fired: &[LifecycleEvent]) {
     );
 }
 
-/// One readable line per fired timer.
-fn log_fired(timer: &DueTimer, event: &LifecycleEvent) {
+/// One readable line per fired timer; `caught_up_by` names the later timer that fired it
+/// while catching its campaign up.
+fn log_fired(event: &LifecycleEvent, caught_up_by: Option<&DueTimer>) {
     tracing::info!(
         campaign = %event.campaign_id,
-        timer = %timer.kind,
         from = %event.from,
         to = %event.to,
-        lag_ms = event.fired_at.millis_since(timer.due_at),
-        "{} {} -> {}",
+        lag_ms = event.due_at.map(|due| event.fired_at.millis_since(due)),
+        caught_up_by = caught_up_by.map(|by| by.kind.to_string()),
+        "{} {} -> {}{}",
         event.event_type.as_str(),
         event.from,
         event.to,
+        if caught_up_by.is_some() { " (caught up)" } else { "" },
     );
 }

@@ -9,7 +9,7 @@ use std::future::Future;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{ApplyOutcome, StoreError};
 use lifecycle_domain::timer_messages::OutgoingMessage;
-use lifecycle_domain::{DueTimer, Timestamp};
+use lifecycle_domain::{CampaignId, DueTimer, TimerStatus, Timestamp};
 use lifecycle_resilience::{AwsError, Dependency, ErrorClass};
 
 /// Where timers are fired.
@@ -20,6 +20,12 @@ pub trait TimerStore: Sync {
         timer: &DueTimer,
         fired_at: Timestamp,
     ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    /// The PENDING timers of `campaign`, in due order.
+    fn pending_timers(
+        &self,
+        campaign: &CampaignId,
+    ) -> impl Future<Output = Result<Vec<DueTimer>, StoreError>> + Send;
 
     /// Until when the store's circuit breaker refuses calls, or `None` if it lets them
     /// through.
@@ -58,6 +64,13 @@ impl TimerStore for Services {
         fired_at: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
         self.store.apply_timer(timer, fired_at).await
+    }
+
+    async fn pending_timers(&self, campaign: &CampaignId) -> Result<Vec<DueTimer>, StoreError> {
+        let mut timers = self.store.load_partition(campaign).await?.timers;
+        timers.retain(|t| t.status == TimerStatus::Pending);
+        timers.sort_by_key(|t| t.due_at);
+        Ok(timers.iter().map(DueTimer::from).collect())
     }
 
     async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {

@@ -16,9 +16,10 @@ pub struct ConfigError {
 
 /// Tuning variables a local run may set in its own environment to override the template's
 /// value for every function (`make local`, the crash suite); names of resources are not.
-pub const TUNABLE_VARIABLES: [&str; 12] = [
+pub const TUNABLE_VARIABLES: [&str; 13] = [
     "DISPATCH_LOOKAHEAD_SECONDS",
     "DISPATCH_MAX_PER_SHARD",
+    "DISPATCH_CATCH_UP_AFTER_SECONDS",
     "EXECUTOR_MAX_EARLY_WAIT_MS",
     "SWEEP_GRACE_SECONDS",
     "MISFIRE_WINDOW_SECONDS",
@@ -30,6 +31,11 @@ pub const TUNABLE_VARIABLES: [&str; 12] = [
     "RETRY_MAX_ATTEMPTS",
     "CIRCUIT_BREAKERS",
 ];
+
+/// How long the dispatcher keeps sending a missed timer again (after
+/// `DISPATCH_CATCH_UP_AFTER_SECONDS`): two ticks of its 1-minute schedule, so every missed
+/// timer is sent once or twice; older ones are left to the sweeper's missed-timer step.
+pub const CATCH_UP_SPAN_SECONDS: u32 = 120;
 
 /// Settings shared by every function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +57,17 @@ pub struct Config {
     /// `DISPATCH_MAX_PER_SHARD` (default 2000): timers handed over per shard per tick; the rest
     /// waits for the next tick (the watermark stops at the last one handed over).
     pub dispatch_max_per_shard: u32,
-    /// `EXECUTOR_MAX_EARLY_WAIT_MS` (default 5000): a timer delivered this early is held in
-    /// the executor until its due millisecond; earlier ones are put back on the queue.
+    /// `DISPATCH_CATCH_UP_AFTER_SECONDS` (default 30, 1–3600): a PENDING timer this long past
+    /// due is missed — its message died with an executor and its redelivery after the queue's
+    /// 24 s visibility timeout did not fire it either, or its direct send was lost — and each
+    /// dispatcher tick sends it again, for [`CATCH_UP_SPAN_SECONDS`] (then it is the
+    /// sweeper's).
+    pub dispatch_catch_up_after_secs: u32,
+    /// `EXECUTOR_MAX_EARLY_WAIT_MS` (default 2000, 0–60000): a timer delivered this early is
+    /// held in the executor until its due millisecond; earlier ones are put back on the
+    /// queue. Delays are whole seconds and a message carries the timers of one second, so a
+    /// timer arrives less than 2 s early; the executor's 4 s timeout is this plus its 2 s
+    /// deadline margin.
     pub executor_max_early_wait_ms: u32,
     /// `LOG_FORMAT` (`json` default, or `text`).
     pub log_format: LogFormat,
@@ -134,10 +149,17 @@ impl Config {
                 as u32,
             dispatch_max_per_shard: number(&lookup, "DISPATCH_MAX_PER_SHARD", 2000, 1, 100_000)?
                 as u32,
+            dispatch_catch_up_after_secs: number(
+                &lookup,
+                "DISPATCH_CATCH_UP_AFTER_SECONDS",
+                30,
+                1,
+                3600,
+            )? as u32,
             executor_max_early_wait_ms: number(
                 &lookup,
                 "EXECUTOR_MAX_EARLY_WAIT_MS",
-                5000,
+                2000,
                 0,
                 60_000,
             )? as u32,
@@ -225,6 +247,8 @@ mod tests {
         let config = Config::from_map(&vars(&[])).unwrap();
         assert_eq!(config.due_shards, 16);
         assert_eq!(config.dispatch_lookahead_secs, 90);
+        assert_eq!(config.dispatch_catch_up_after_secs, 30);
+        assert_eq!(config.executor_max_early_wait_ms, 2000);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.direct_send_window_millis(), 95_000);
         assert_eq!(config.sweep.grace_secs, 120);

@@ -5,24 +5,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use lifecycle_adapters::store::{DuePage, StoreError, Watermarks};
+use lifecycle_adapters::store::{DuePage, IndexedTimer, StoreError, Watermarks};
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_domain::{DueTimer, Timestamp};
 use lifecycle_resilience::AwsError;
 
 use crate::ports::{DueIndex, TimersQueue};
 
-/// A timer in the due index.
-#[derive(Debug, Clone)]
-pub(crate) struct Indexed {
-    pub(crate) timer: DueTimer,
-    pub(crate) queued_at_creation: bool,
-}
-
 /// Everything the fakes hold and record.
 #[derive(Debug, Default)]
 pub(crate) struct World {
-    pub(crate) shards: BTreeMap<u16, Vec<Indexed>>,
+    pub(crate) shards: BTreeMap<u16, Vec<IndexedTimer>>,
+    /// Every due-index read: (shard, after).
+    pub(crate) reads: Vec<(u16, Timestamp)>,
     pub(crate) watermarks: Watermarks,
     /// The next load returns these instead (a tick that read before another saved).
     pub(crate) stale_load: Option<Watermarks>,
@@ -57,10 +52,14 @@ impl FakePorts {
 
     /// Puts `timer` PENDING into `shard`.
     pub(crate) fn index(&self, shard: u16, timer: DueTimer, queued_at_creation: bool) {
-        self.world().shards.entry(shard).or_default().push(Indexed {
-            timer,
-            queued_at_creation,
-        });
+        self.world()
+            .shards
+            .entry(shard)
+            .or_default()
+            .push(IndexedTimer {
+                timer,
+                queued_at_creation,
+            });
     }
 
     /// Every timer id sent so far, in order.
@@ -102,11 +101,12 @@ impl DueIndex for FakePorts {
         until: Timestamp,
         limit: u32,
     ) -> Result<DuePage, StoreError> {
-        let world = self.world();
+        let mut world = self.world();
+        world.reads.push((shard, after));
         if world.failing_shards.contains(&shard) {
             return Err(StoreError::Aws(failure("Query")));
         }
-        let mut range: Vec<&Indexed> = world
+        let mut range: Vec<&IndexedTimer> = world
             .shards
             .get(&shard)
             .into_iter()
@@ -121,19 +121,11 @@ impl DueIndex for FakePorts {
             let last_due = range[limit as usize - 1].timer.due_at;
             range.retain(|t| t.timer.due_at <= last_due);
         }
-        let mut page = DuePage {
+        Ok(DuePage {
+            last_read_due: range.last().map(|t| t.timer.due_at),
             truncated,
-            ..DuePage::default()
-        };
-        for indexed in range {
-            page.last_read_due = Some(indexed.timer.due_at);
-            if indexed.queued_at_creation {
-                page.queued_at_creation += 1;
-            } else {
-                page.timers.push(indexed.timer.clone());
-            }
-        }
-        Ok(page)
+            timers: range.into_iter().cloned().collect(),
+        })
     }
 
     async fn save_watermarks(&self, next: &Watermarks, now: Timestamp) -> Result<bool, StoreError> {

@@ -1,6 +1,7 @@
 //! Unit tests of a dispatcher tick through in-memory ports ([`fakes`]): watermarks advance
 //! only over what was read and sent, truncated shards resume where they stopped, a failed
-//! read or send loses nothing, and overlapping ticks never move a watermark backwards.
+//! read or send loses nothing, overlapping ticks never move a watermark backwards, and
+//! missed timers are sent again for a while without starving new ones.
 
 mod fakes;
 
@@ -13,6 +14,8 @@ use crate::dispatch::{DispatchReport, Dispatcher, Settings};
 
 const NOW: i64 = 1_800_000_000_000;
 const LOOKAHEAD_MS: i64 = 90_000;
+const CATCH_UP_AFTER_MS: i64 = 30_000;
+const CATCH_UP_SPAN_MS: i64 = 120_000;
 
 fn at(offset_ms: i64) -> Timestamp {
     Timestamp::from_millis(NOW + offset_ms)
@@ -33,15 +36,21 @@ fn timer(campaign: &str, due: Timestamp) -> DueTimer {
     }
 }
 
+fn settings(max_per_shard: u32) -> Settings {
+    Settings {
+        lookahead_ms: LOOKAHEAD_MS,
+        max_per_shard,
+        catch_up_after_ms: CATCH_UP_AFTER_MS,
+        catch_up_span_ms: CATCH_UP_SPAN_MS,
+    }
+}
+
 async fn tick(ports: &FakePorts, now: Timestamp, max_per_shard: u32) -> DispatchReport {
     let clock = ManualClock::at(now);
     let dispatcher = Dispatcher {
         ports,
         clock: &clock,
-        settings: Settings {
-            lookahead_ms: LOOKAHEAD_MS,
-            max_per_shard,
-        },
+        settings: settings(max_per_shard),
     };
     dispatcher.tick(now).await.expect("the tick runs")
 }
@@ -70,7 +79,8 @@ async fn due_timers_of_every_shard_are_sent_delayed_and_every_watermark_advances
             );
         }
     }
-    let next = tick(&ports, at(60_000), 100).await;
+    // Sooner than the catch-up threshold: none of the earlier ones counts as missed yet.
+    let next = tick(&ports, at(20_000), 100).await;
     assert_eq!(
         next.timers_sent, 1,
         "only the timer past the old horizon is new"
@@ -193,10 +203,7 @@ async fn a_lost_watermark_save_fails_the_tick_and_the_next_tick_resends() {
     let dispatcher = Dispatcher {
         ports: &ports,
         clock: &clock,
-        settings: Settings {
-            lookahead_ms: LOOKAHEAD_MS,
-            max_per_shard: 100,
-        },
+        settings: settings(100),
     };
     assert!(dispatcher.tick(at(0)).await.is_err());
     assert_eq!(ports.world().watermarks.version, 0);
@@ -204,4 +211,85 @@ async fn a_lost_watermark_save_fails_the_tick_and_the_next_tick_resends() {
     let retry = tick(&ports, at(500), 100).await;
     assert!(retry.watermarks_saved);
     assert_eq!(ports.sent_ids(), ["a:START_CAMPAIGN", "a:START_CAMPAIGN"]);
+}
+
+#[tokio::test]
+async fn missed_timers_are_sent_again_for_the_span_even_those_queued_at_creation() {
+    let ports = FakePorts::new(1);
+    // The watermark is far past them all: each was sent (or queued by the API) long ago.
+    ports.world().watermarks.shards.insert(0, at(LOOKAHEAD_MS));
+    ports.index(0, timer("missed", at(-CATCH_UP_AFTER_MS - 1)), false);
+    ports.index(0, timer("missed-direct", at(-60_000)), true);
+    ports.index(0, timer("in-flight", at(-CATCH_UP_AFTER_MS + 1)), false);
+    ports.index(0, timer("soon", at(20_000)), true);
+    ports.index(
+        0,
+        timer("too-old", at(-CATCH_UP_AFTER_MS - CATCH_UP_SPAN_MS)),
+        false,
+    );
+    let report = tick(&ports, at(0), 100).await;
+    assert_eq!(
+        (
+            report.timers_sent,
+            report.timers_caught_up,
+            report.queued_at_creation
+        ),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        ports.sent_ids(),
+        ["missed-direct:START_CAMPAIGN", "missed:START_CAMPAIGN"],
+        "in due order, whoever queued them"
+    );
+    assert_eq!(
+        ports.world().sent[0].delay_seconds,
+        0,
+        "late timers go at once"
+    );
+    // A minute later both are still inside the span; "in-flight" and "soon" are now late too:
+    // each is sent once per tick while PENDING.
+    let later = tick(&ports, at(60_000), 100).await;
+    assert_eq!(later.timers_caught_up, 4, "{later:?}");
+    // Past the span, missed timers are the sweeper's.
+    let much_later = tick(
+        &ports,
+        at(20_000 + CATCH_UP_AFTER_MS + CATCH_UP_SPAN_MS),
+        100,
+    )
+    .await;
+    assert_eq!(much_later.timers_caught_up, 0, "{much_later:?}");
+}
+
+#[tokio::test]
+async fn a_shard_full_of_old_timers_still_sends_its_new_ones() {
+    let ports = FakePorts::new(1);
+    ports.world().watermarks.shards.insert(0, at(30_000));
+    // Sent last tick and not late yet: the first read stops among them, before the watermark.
+    for id in ["s1", "s2", "s3"] {
+        ports.index(0, timer(id, at(10_000)), false);
+    }
+    ports.index(0, timer("new", at(40_000)), false);
+    let report = tick(&ports, at(0), 2).await;
+    assert_eq!(ports.sent_ids(), ["new:START_CAMPAIGN"], "{report:?}");
+    let reads = ports.world().reads.clone();
+    assert_eq!(
+        reads,
+        [
+            (0, at(-CATCH_UP_AFTER_MS - CATCH_UP_SPAN_MS)),
+            (0, at(30_000))
+        ],
+        "the catch-up range first, then past the watermark"
+    );
+    assert_eq!(ports.world().watermarks.of(0), at(LOOKAHEAD_MS));
+}
+
+#[tokio::test]
+async fn an_idle_shard_costs_one_read_per_tick() {
+    let ports = FakePorts::new(1);
+    ports.world().watermarks.shards.insert(0, at(30_000));
+    ports.index(0, timer("sent", at(10_000)), false);
+    let report = tick(&ports, at(0), 100).await;
+    assert_eq!(report.timers_sent, 0, "{report:?}");
+    assert_eq!(ports.world().reads.len(), 1);
 }

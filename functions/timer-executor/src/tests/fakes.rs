@@ -22,11 +22,12 @@ use lifecycle_domain::event::BusEvent;
 
 use crate::ports::{TimerStore, TimersQueue};
 
-/// A stored timer: its status and effect.
+/// A stored timer: its status and effect, and the timer as planned.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredTimer {
     pub(crate) status: TimerStatus,
     pub(crate) effect: TimerEffect,
+    pub(crate) planned: DueTimer,
 }
 
 /// A message put into the DLQ.
@@ -53,6 +54,8 @@ pub(crate) struct World {
     pub(crate) delays: Vec<(String, i32)>,
     /// The store's breaker refuses until then.
     pub(crate) breaker_open_until: Option<Timestamp>,
+    /// Reads of these campaigns' timers fail.
+    pub(crate) failing_reads: BTreeSet<CampaignId>,
     /// Applies of these timers fail with this error code.
     pub(crate) failing_applies: BTreeMap<TimerId, &'static str>,
     /// The bus refuses these event ids.
@@ -90,6 +93,7 @@ impl FakePorts {
                 StoredTimer {
                     status: TimerStatus::Pending,
                     effect: timer.effect,
+                    planned: (*timer).clone(),
                 },
             );
         }
@@ -173,6 +177,21 @@ impl TimerStore for FakePorts {
         world.campaigns.insert(timer.campaign_id.clone(), to);
         world.outbox.insert(event.event_id.clone(), event.clone());
         Ok(ApplyOutcome::Applied(event))
+    }
+
+    async fn pending_timers(&self, campaign: &CampaignId) -> Result<Vec<DueTimer>, StoreError> {
+        let world = self.world();
+        if world.failing_reads.contains(campaign) {
+            return Err(StoreError::Aws(aws_error("Query", "InternalServerError")));
+        }
+        let mut pending: Vec<DueTimer> = world
+            .timers
+            .values()
+            .filter(|t| t.planned.campaign_id == *campaign && t.status == TimerStatus::Pending)
+            .map(|t| t.planned.clone())
+            .collect();
+        pending.sort_by_key(|t| t.due_at);
+        Ok(pending)
     }
 
     async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {

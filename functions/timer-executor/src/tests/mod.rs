@@ -1,6 +1,7 @@
 //! Unit tests of the executor's batch logic through in-memory ports ([`fakes`]): due,
 //! duplicate, early, obsolete and too-early timers, an open breaker, malformed and
-//! mismatching messages, records without ids and unpublished events.
+//! mismatching messages, records without ids and unpublished events, and a timer catching
+//! its campaign up.
 
 mod fakes;
 
@@ -16,6 +17,7 @@ use self::fakes::{Dlq, FakePorts};
 use crate::batch::{Executor, Settings};
 
 const NOW: i64 = 1_800_000_000_000;
+const CATCH_UP_AFTER_MS: i64 = 4_000;
 
 fn now() -> Timestamp {
     Timestamp::from_millis(NOW)
@@ -81,6 +83,7 @@ async fn run(ports: &FakePorts, records: Vec<SqsMessage>) -> SqsBatchResponse {
         clock: &clock,
         settings: Settings {
             max_early_wait_ms: 5_000,
+            catch_up_after_ms: CATCH_UP_AFTER_MS,
             log_format: LogFormat::Text,
         },
     };
@@ -393,4 +396,111 @@ fn serde_json_of(timer: &DueTimer) -> String {
         .and_then(|rest| rest.strip_suffix("]}"))
         .expect("a one-timer body");
     inner.to_owned()
+}
+
+/// A SCHEDULED campaign whose START died with an executor a minute ago and whose CLOSE is
+/// due now.
+fn start_missed_a_minute_ago(ports: &FakePorts) -> (DueTimer, DueTimer) {
+    let start = timer("c1", TimerKind::StartCampaign, now().plus_millis(-60_000));
+    let close = timer("c1", TimerKind::CloseCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start, &close]);
+    (start, close)
+}
+
+#[tokio::test]
+async fn an_early_timer_fires_its_campaigns_overdue_earlier_timer_first_then_itself() {
+    let ports = FakePorts::default();
+    let (start, close) = start_missed_a_minute_ago(&ports);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let world = ports.world();
+    assert_eq!(
+        world.applies,
+        [
+            close.timer_id.clone(),
+            start.timer_id.clone(),
+            close.timer_id.clone()
+        ],
+        "early, then the catch-up in due order, then itself"
+    );
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Closed
+    );
+    for id in [&start.timer_id, &close.timer_id] {
+        assert_eq!(world.timers[id].status, TimerStatus::Completed);
+    }
+    assert_eq!(world.published.len(), 2, "both events published");
+    assert!(world.outbox.is_empty() && world.delays.is_empty());
+}
+
+#[tokio::test]
+async fn an_earlier_timer_late_by_less_than_the_executors_timeout_is_left_to_its_own_delivery() {
+    let ports = FakePorts::default();
+    let start = timer(
+        "c1",
+        TimerKind::StartCampaign,
+        now().plus_millis(-CATCH_UP_AFTER_MS),
+    );
+    let close = timer("c1", TimerKind::CloseCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start, &close]);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert_eq!(
+        failures(&response),
+        ["m1"],
+        "early: retried after a backoff"
+    );
+    let world = ports.world();
+    assert_eq!(world.timers[&start.timer_id].status, TimerStatus::Pending);
+    assert_eq!(world.applies.len(), 1, "only the early attempt");
+}
+
+#[tokio::test]
+async fn a_catch_up_that_cannot_read_or_fire_the_earlier_timer_leaves_the_timer_early() {
+    for failing_read in [true, false] {
+        let ports = FakePorts::default();
+        let (start, close) = start_missed_a_minute_ago(&ports);
+        if failing_read {
+            ports.world().failing_reads.insert(CampaignId::new("c1"));
+        } else {
+            ports
+                .world()
+                .failing_applies
+                .insert(start.timer_id.clone(), "InternalServerError");
+        }
+        let response = run(&ports, vec![message("m1", &[&close])]).await;
+        assert_eq!(failures(&response), ["m1"], "failing read: {failing_read}");
+        let world = ports.world();
+        assert_eq!(world.delays.len(), 1, "back after its backoff");
+        for id in [&start.timer_id, &close.timer_id] {
+            assert_eq!(world.timers[id].status, TimerStatus::Pending);
+        }
+        assert!(world.published.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_caught_up_event_the_bus_refused_fails_the_message_that_fired_it() {
+    let ports = FakePorts::default();
+    let (start, close) = start_missed_a_minute_ago(&ports);
+    let start_event = lifecycle_domain::LifecycleEvent::for_timer(
+        lifecycle_domain::EventType::CampaignStarted,
+        &start.timer_id,
+        &start.campaign_id,
+        (CampaignStatus::Scheduled, CampaignStatus::Running),
+        start.due_at,
+        now(),
+    );
+    ports
+        .world()
+        .refused_events
+        .insert(start_event.event_id.clone());
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert_eq!(failures(&response), ["m1"], "redelivered to publish it");
+    let world = ports.world();
+    assert!(world.outbox.contains_key(&start_event.event_id));
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Closed
+    );
 }

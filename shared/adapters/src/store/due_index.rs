@@ -9,15 +9,22 @@ use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::{Alert, DueTimer, LifecycleEvent, Timer};
 
-/// Timers of one shard, in due order.
+/// A PENDING timer read from the due index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedTimer {
+    /// The timer, as a timers-queue message carries it.
+    pub timer: DueTimer,
+    /// The API sent it to the queue itself when its campaign was created.
+    pub queued_at_creation: bool,
+}
+
+/// PENDING timers of one shard, in due order.
 #[derive(Debug, Clone, Default)]
 pub struct DuePage {
-    /// The timers to send: those read, less the ones the API queued at creation.
-    pub timers: Vec<DueTimer>,
-    /// Timers read but left out because the API queued them at creation.
-    pub queued_at_creation: usize,
-    /// Due time of the last timer read (sent or not): where a truncated read stopped. Every
-    /// timer due in that millisecond was read (a read never ends inside a millisecond).
+    /// The timers read (the dispatcher decides which to send).
+    pub timers: Vec<IndexedTimer>,
+    /// Due time of the last timer read: where a truncated read stopped. Every timer due in
+    /// that millisecond was read (a read never ends inside a millisecond).
     pub last_read_due: Option<Timestamp>,
     /// More timers up to the horizon may remain (the limit was reached).
     pub truncated: bool,
@@ -30,8 +37,8 @@ struct Range {
 }
 
 impl Store {
-    /// PENDING timers of `shard` due in `(after, until]`, at most `limit` read; those the
-    /// API queued at creation are counted, not returned.
+    /// PENDING timers of `shard` due in `(after, until]`, in due order: at most `limit`, plus
+    /// the rest of the last one's millisecond.
     pub async fn due_timers(
         &self,
         shard: u16,
@@ -42,20 +49,22 @@ impl Store {
         let range = self
             .index_range(&keys::timer_due_pk(shard), Some(after), until, limit)
             .await?;
-        let mut page = DuePage {
+        let timers = range
+            .items
+            .into_iter()
+            .map(|item| {
+                let timer = items::from_item::<TimerItem>(item)?.timer;
+                Ok(IndexedTimer {
+                    timer: DueTimer::from(&timer),
+                    queued_at_creation: timer.queued_at_creation,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(DuePage {
+            last_read_due: timers.last().map(|t| t.timer.due_at),
             truncated: range.truncated,
-            ..DuePage::default()
-        };
-        for item in range.items {
-            let timer = items::from_item::<TimerItem>(item)?.timer;
-            page.last_read_due = Some(timer.due_at);
-            if timer.queued_at_creation {
-                page.queued_at_creation += 1;
-            } else {
-                page.timers.push(DueTimer::from(&timer));
-            }
-        }
-        Ok(page)
+            timers,
+        })
     }
 
     /// PENDING timers of `shard` due at or before `until` (however old), at most `limit`.

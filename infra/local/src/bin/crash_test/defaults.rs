@@ -8,9 +8,10 @@
 //! window and a reminder. A client that gets no answer (the child is dying or restarting)
 //! retries, as a user would, so a kill during a create can leave a campaign whose direct send
 //! was lost. Due times fall on 8 s beats, so several campaigns' timers share a beat (one
-//! message, one executor batch); each kill lands just before the busiest beat of the next
-//! 20 s, so work is in flight as it always is under real load. The child is restarted at
-//! once.
+//! message, one executor batch); each kill lands 150 ms before the busiest beat of the next
+//! 20 s, while the executor holds that beat's messages (their whole-second delays ended
+//! within the second before), so work is in flight as it always is under real load. The
+//! report counts the messages the killed executor held. The child is restarted at once.
 //!
 //! Per campaign, the **recovery time** is from its last scheduled end (`claimUntil`, else
 //! `endAt`) to its end state (the `updatedAt` of its move to CLOSED or EXPIRED). The run waits
@@ -22,7 +23,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use lifecycle_domain::{Campaign, Timestamp};
+use local_stack::functions::Trigger;
 use local_stack::harness::{
     ChildSettings, ChildSpec, Harness, all_campaigns, free_port, invariants_hold, percentile, post,
     stop_gracefully, wait_for_api,
@@ -34,6 +37,9 @@ use tokio::time::Instant;
 const LOAD_WINDOW: Duration = Duration::from_secs(90);
 /// Kills happen in this window after the first child listens, one per equal slot.
 const KILL_WINDOW: (Duration, Duration) = (Duration::from_secs(20), Duration::from_secs(140));
+/// Kills land this long before a beat: the beat's messages became visible (their delays are
+/// whole seconds) and the executor holds them until their due millisecond.
+const KILL_BEFORE_DUE_MS: i64 = 150;
 /// A campaign not ended this long after the last scheduled end counts as never ended.
 const END_LIMIT: Duration = Duration::from_secs(600);
 /// The recovery the service aims at with its defaults (p95), reported next to the figures.
@@ -58,7 +64,40 @@ struct Kill {
     at: Timestamp,
     /// The due time it was aimed at, and how many timers were due then.
     aimed_at: Option<(Timestamp, usize)>,
+    /// Timers queue messages the killed executor held (in flight, not deleted).
+    in_flight: Option<i64>,
     restart_ms: i64,
+}
+
+/// Watches the timers queue's messages in flight (received by an executor, not yet deleted).
+struct InFlight {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl InFlight {
+    /// `ApproximateNumberOfMessagesNotVisible` of the timers queue.
+    async fn count(&self) -> Option<i64> {
+        let output = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .ok()?;
+        output
+            .attributes()?
+            .get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?
+            .parse()
+            .ok()
+    }
+}
+
+/// Sleeps until `at` (at once if it passed).
+async fn sleep_until(at: Timestamp) {
+    let wait = at.millis_since(Timestamp::now()).max(0);
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
 }
 
 /// The due time in `(from, to]` shared by the most timers (the earliest of equals).
@@ -87,6 +126,8 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
         harness.stack_name,
         harness.log_dir.display()
     );
+    let settings = template_settings(&harness)?;
+    println!("template settings: {settings}");
     let child = harness.child(Vec::new())?;
     let port = free_port()?;
     let mut service = child.spawn(0, "service", port, None)?;
@@ -99,8 +140,16 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
         dues: Mutex::new(Vec::new()),
     });
     let load = tokio::spawn(create_load(live.clone(), options.campaigns, started));
+    let in_flight = InFlight {
+        sqs: harness.clients.sqs.clone(),
+        queue_url: harness
+            .stack
+            .reference("TimersQueue")
+            .ok_or("no TimersQueue")?
+            .to_owned(),
+    };
     let (mut service, kills) =
-        kill_under_load(&child, service, &live, options.kills, started).await?;
+        kill_under_load(&child, service, &live, &in_flight, options.kills, started).await?;
     let (created, client_retries) = load.await.map_err(|e| e.to_string())?;
     println!(
         "load created ({created} campaigns, {client_retries} client retries); waiting for every campaign to end"
@@ -127,6 +176,7 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
     let p95 = percentile(&times, 95.0);
     let summary = json!({
         "mode": "template defaults",
+        "settings": settings,
         "startedAt": started_at.to_rfc3339(),
         "campaignsCreated": created,
         "clientRetries": client_retries,
@@ -135,6 +185,7 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
             "at": k.at.to_rfc3339(),
             "aimedAt": k.aimed_at.map(|(due, _)| due.to_rfc3339()),
             "timersDueThen": k.aimed_at.map(|(_, n)| n),
+            "messagesHeld": k.in_flight,
             "restartMs": k.restart_ms,
         })).collect::<Vec<_>>(),
         "allEnded": ended,
@@ -167,6 +218,30 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
     let ok = invariants_hold(&verdict) && not_ended == 0;
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
+}
+
+/// The template's settings recovery depends on: the executor's timeout and its queue's
+/// visibility timeout, and the schedules' periods.
+fn template_settings(harness: &Harness) -> Result<Value, String> {
+    let specs = local_stack::functions::functions(&harness.stack).map_err(|e| e.to_string())?;
+    let mut settings = serde_json::Map::new();
+    for spec in &specs {
+        for trigger in &spec.triggers {
+            match trigger {
+                Trigger::Sqs {
+                    visibility_timeout, ..
+                } => {
+                    settings.insert("executorTimeoutS".into(), json!(spec.timeout.as_secs()));
+                    settings.insert("timersQueueVisibilityS".into(), json!(visibility_timeout));
+                }
+                Trigger::Schedule { period, .. } => {
+                    settings.insert(format!("{}PeriodS", spec.binary), json!(period.as_secs()));
+                }
+                Trigger::HttpApi => {}
+            }
+        }
+    }
+    Ok(Value::Object(settings))
 }
 
 /// A campaign's last scheduled end: when its schedule puts it in its end state.
@@ -221,7 +296,10 @@ async fn create_load(live: Arc<Live>, count: usize, started: Instant) -> (usize,
     let origin = Timestamp::from_millis((Timestamp::now().millis() / 1000 + 1) * 1000);
     let (mut created, mut retries) = (0, 0);
     for i in 0..count {
-        tokio::time::sleep_until(started + spacing * i as u32).await;
+        // Anywhere in the second: a direct send's delay is whole seconds, so its message
+        // becomes visible up to a second before the timer is due.
+        let jitter = Duration::from_millis(lifecycle_domain::jitter::millis(999));
+        tokio::time::sleep_until(started + spacing * i as u32 + jitter).await;
         loop {
             let (body, dues) = plan_campaign(i, origin, Timestamp::now());
             let port = live.port.load(Ordering::SeqCst);
@@ -252,6 +330,7 @@ async fn kill_under_load(
     spec: &ChildSpec,
     mut service: std::process::Child,
     live: &Live,
+    in_flight: &InFlight,
     kills: usize,
     started: Instant,
 ) -> Result<(std::process::Child, Vec<Kill>), String> {
@@ -268,18 +347,22 @@ async fn kill_under_load(
             now.plus_millis(1_000),
             now.plus_millis(20_000),
         );
+        // Messages in flight before the beat's delays end (held by a dead executor since an
+        // earlier kill) are not the beat's.
+        let mut before = None;
         if let Some((due, _)) = target {
-            let before = 20 + lifecycle_domain::jitter::millis(180) as i64;
-            let wait = due
-                .plus_millis(-before)
-                .millis_since(Timestamp::now())
-                .max(0);
-            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            sleep_until(due.plus_millis(-1_500)).await;
+            before = in_flight.count().await;
+            sleep_until(due.plus_millis(-KILL_BEFORE_DUE_MS)).await;
         }
         let killed_at = Timestamp::now();
         let _ = service.kill();
         let _ = service.wait();
         let died = Timestamp::now();
+        let held = match (before, in_flight.count().await) {
+            (Some(before), Some(after)) => Some(after - before),
+            _ => None,
+        };
         let port = free_port()?;
         service = spec.spawn(k + 1, "restart", port, None)?;
         if !wait_for_api(port, &mut service).await? {
@@ -289,15 +372,17 @@ async fn kill_under_load(
         let kill = Kill {
             at: killed_at,
             aimed_at: target,
+            in_flight: held,
             restart_ms: Timestamp::now().millis_since(died),
         };
         println!(
-            "kill {}: SIGKILL at {killed_at}{}, restarted in {} ms",
+            "kill {}: SIGKILL at {killed_at}{}, {} messages held by the killed executor, restarted in {} ms",
             k + 1,
             match target {
                 Some((due, timers)) => format!(", {timers} timers due at {due}"),
                 None => String::new(),
             },
+            held.map_or("?".to_owned(), |n| n.to_string()),
             kill.restart_ms
         );
         done.push(kill);
