@@ -9,7 +9,6 @@ pub mod shard_read;
 #[cfg(test)]
 mod tests;
 
-use lifecycle_adapters::config::CATCH_UP_SPAN_SECONDS;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::StoreError;
 use lifecycle_domain::{SystemClock, Timestamp};
@@ -37,7 +36,7 @@ pub async fn dispatch(services: &Services, now: Timestamp) -> Result<DispatchRep
             lookahead_ms: i64::from(services.config.dispatch_lookahead_secs) * 1000,
             max_per_shard: services.config.dispatch_max_per_shard,
             catch_up_after_ms: i64::from(services.config.dispatch_catch_up_after_secs) * 1000,
-            catch_up_span_ms: i64::from(CATCH_UP_SPAN_SECONDS) * 1000,
+            catch_up_span_ms: i64::from(services.config.dispatch_catch_up_span_secs) * 1000,
         },
     };
     let result = dispatcher.tick(now).await;

@@ -26,9 +26,11 @@ use crate::iam::IamCheck;
 
 /// Settings the children run with by default ([`ChildSettings::Fast`]): fast schedules and
 /// short thresholds, so a run takes seconds (the production defaults are minutes).
-const CHILD_ENV: [(&str, &str); 8] = [
+const CHILD_ENV: [(&str, &str); 9] = [
     ("LOCAL_SCHEDULE_SECONDS", "1"),
     ("DISPATCH_LOOKAHEAD_SECONDS", "2"),
+    // Two ticks, as the template's 120 s are two of its 1-minute ticks.
+    ("DISPATCH_CATCH_UP_SPAN_SECONDS", "2"),
     ("SWEEP_GRACE_SECONDS", "3"),
     ("LEASE_SECONDS", "5"),
     ("OUTBOX_REPUBLISH_AFTER_SECONDS", "5"),

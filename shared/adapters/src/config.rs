@@ -16,10 +16,11 @@ pub struct ConfigError {
 
 /// Tuning variables a local run may set in its own environment to override the template's
 /// value for every function (`make local`, the crash suite); names of resources are not.
-pub const TUNABLE_VARIABLES: [&str; 13] = [
+pub const TUNABLE_VARIABLES: [&str; 14] = [
     "DISPATCH_LOOKAHEAD_SECONDS",
     "DISPATCH_MAX_PER_SHARD",
     "DISPATCH_CATCH_UP_AFTER_SECONDS",
+    "DISPATCH_CATCH_UP_SPAN_SECONDS",
     "EXECUTOR_MAX_EARLY_WAIT_MS",
     "SWEEP_GRACE_SECONDS",
     "MISFIRE_WINDOW_SECONDS",
@@ -31,11 +32,6 @@ pub const TUNABLE_VARIABLES: [&str; 13] = [
     "RETRY_MAX_ATTEMPTS",
     "CIRCUIT_BREAKERS",
 ];
-
-/// How long the dispatcher keeps sending a missed timer again (after
-/// `DISPATCH_CATCH_UP_AFTER_SECONDS`): two ticks of its 1-minute schedule, so every missed
-/// timer is sent once or twice; older ones are left to the sweeper's missed-timer step.
-pub const CATCH_UP_SPAN_SECONDS: u32 = 120;
 
 /// Settings shared by every function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +56,13 @@ pub struct Config {
     /// `DISPATCH_CATCH_UP_AFTER_SECONDS` (default 30, 1–3600): a PENDING timer this long past
     /// due is missed — its message died with an executor and its redelivery after the queue's
     /// 24 s visibility timeout did not fire it either, or its direct send was lost — and each
-    /// dispatcher tick sends it again, for [`CATCH_UP_SPAN_SECONDS`] (then it is the
+    /// dispatcher tick sends it again, for `dispatch_catch_up_span_secs` (then it is the
     /// sweeper's).
     pub dispatch_catch_up_after_secs: u32,
+    /// `DISPATCH_CATCH_UP_SPAN_SECONDS` (default 120, 1–3600): how long a missed timer is sent
+    /// again: two ticks of the dispatcher's 1-minute schedule, so each is sent once or twice.
+    /// A schedule with another period wants twice that period (the local harnesses set it).
+    pub dispatch_catch_up_span_secs: u32,
     /// `EXECUTOR_MAX_EARLY_WAIT_MS` (default 2000, 0–60000): a timer delivered this early is
     /// held in the executor until its due millisecond; earlier ones are put back on the
     /// queue. Delays are whole seconds and a message carries the timers of one second, so a
@@ -153,6 +153,13 @@ impl Config {
                 &lookup,
                 "DISPATCH_CATCH_UP_AFTER_SECONDS",
                 30,
+                1,
+                3600,
+            )? as u32,
+            dispatch_catch_up_span_secs: number(
+                &lookup,
+                "DISPATCH_CATCH_UP_SPAN_SECONDS",
+                120,
                 1,
                 3600,
             )? as u32,
@@ -248,6 +255,7 @@ mod tests {
         assert_eq!(config.due_shards, 16);
         assert_eq!(config.dispatch_lookahead_secs, 90);
         assert_eq!(config.dispatch_catch_up_after_secs, 30);
+        assert_eq!(config.dispatch_catch_up_span_secs, 120);
         assert_eq!(config.executor_max_early_wait_ms, 2000);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.direct_send_window_millis(), 95_000);

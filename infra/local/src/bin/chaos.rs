@@ -121,6 +121,9 @@ async fn run() -> Result<bool, String> {
         // would spend the emulator on the dispatcher instead of the timers.
         ("LOCAL_SCHEDULE_SECONDS".into(), "5".into()),
         ("DISPATCH_LOOKAHEAD_SECONDS".into(), "10".into()),
+        // Missed timers are sent again for two ticks, as with the template's schedule (120 s
+        // for 1-minute ticks); 120 s here would send each one 24 times.
+        ("DISPATCH_CATCH_UP_SPAN_SECONDS".into(), "10".into()),
     ])?;
     let port = free_port()?;
     let mut service = child.spawn(0, "chaos", port, None)?;
