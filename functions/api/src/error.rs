@@ -154,13 +154,7 @@ impl ApiError {
 
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
-        Self::invalid_fields(
-            errors
-                .0
-                .into_iter()
-                .map(|(field, message)| (field.to_owned(), message))
-                .collect(),
-        )
+        Self::invalid_fields(errors.0)
     }
 }
 

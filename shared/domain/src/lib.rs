@@ -1,5 +1,6 @@
 //! The I/O-free core of campaign-lifecycle: campaigns, their timers, the one state machine
-//! that moves them, validation of new campaigns, the campaign schedule and misfire rules,
+//! that moves them, validation of new campaigns, bulk deliveries (runs, batches, the
+//! recipient ledger), the campaign schedule and misfire rules,
 //! lifecycle events, alerts, timer messages, timestamps and the clock port. No AWS types, no
 //! async runtime, no I/O: every function here is a pure function of its arguments (and of an
 //! injected [`Clock`]), so it is unit-tested without an emulator.
@@ -11,6 +12,7 @@ pub mod audit;
 pub mod campaign;
 pub mod campaign_move;
 pub mod clock;
+pub mod delivery;
 pub mod due_timer;
 pub mod event;
 pub mod event_type;

@@ -33,9 +33,9 @@ pub struct NewCampaign {
 /// Field name → what is wrong with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("invalid campaign: {}", describe(.0))]
-pub struct FieldErrors(pub BTreeMap<&'static str, String>);
+pub struct FieldErrors(pub BTreeMap<String, String>);
 
-fn describe(errors: &BTreeMap<&'static str, String>) -> String {
+fn describe(errors: &BTreeMap<String, String>) -> String {
     errors
         .iter()
         .map(|(field, message)| format!("{field} {message}"))
@@ -44,8 +44,14 @@ fn describe(errors: &BTreeMap<&'static str, String>) -> String {
 }
 
 impl FieldErrors {
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    /// Records `message` against `field`, unless the field already has a problem.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
+    }
+
+    /// Whether no problem was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -206,8 +212,8 @@ mod tests {
         }
     }
 
-    fn fields(result: Result<ValidatedCampaign, FieldErrors>) -> Vec<&'static str> {
-        result.unwrap_err().0.keys().copied().collect()
+    fn fields(result: Result<ValidatedCampaign, FieldErrors>) -> Vec<String> {
+        result.unwrap_err().0.into_keys().collect()
     }
 
     #[test]
