@@ -15,6 +15,9 @@ const RESILIENCE: &str = "lifecycle-resilience";
 const ADAPTERS: &str = "lifecycle-adapters";
 const SHARED: &[&str] = &[DOMAIN, TELEMETRY, RESILIENCE, ADAPTERS];
 const FUNCTIONS: &[&str] = &["api", "timer-dispatcher", "timer-executor", "sweeper"];
+/// Function crates whose handler logic exists but whose `main` and adapters do not yet: held
+/// to the same dependency rule, not yet to the built-alone check (they reach no adapters).
+const FUNCTIONS_WITHOUT_MAIN: &[&str] = &["delivery-sender"];
 
 /// The workspace crates each crate may have as normal dependencies; `None`: any of them.
 /// Mirrors "Crate map" in docs/architecture.md.
@@ -28,7 +31,7 @@ fn allowed() -> BTreeMap<&'static str, Option<Vec<&'static str>>> {
         ("local-stack", None),
         ("integration-tests", None),
     ]);
-    for function in FUNCTIONS {
+    for function in FUNCTIONS.iter().chain(FUNCTIONS_WITHOUT_MAIN) {
         map.insert(function, Some(SHARED.to_vec()));
     }
     map

@@ -15,8 +15,11 @@ pub enum SendOutcome {
         /// The provider's `Retry-After`, in milliseconds.
         retry_after_ms: Option<u64>,
     },
-    /// A failure that may pass (5xx, timeout, connection): retry with backoff.
+    /// Not accepted, for a reason that may pass (5xx, connection refused): retry with backoff.
     Transient(String),
+    /// No answer (a timeout after the request left): the provider may have accepted it. The
+    /// recipient is ambiguous and its run's policy decides whether to send again.
+    Unknown(String),
 }
 
 /// Classifies a webhook's HTTP status: 2xx delivered; 429, 503 throttled (with

@@ -21,10 +21,13 @@ pub struct Recipient {
     pub vars: Variables,
 }
 
-/// Why a recipient id is refused, if it is.
+/// Why a recipient id is refused, if it is. Ids starting with `#` are reserved (the ledger
+/// keys rows that have no usable id `#row-<n>`).
 pub fn check_recipient_id(id: &str) -> Result<(), &'static str> {
     if id.trim().is_empty() {
         Err("is required and must not be blank")
+    } else if id.starts_with('#') {
+        Err("must not start with # (reserved)")
     } else if id.len() > MAX_RECIPIENT_ID_BYTES {
         Err("must be at most 256 bytes")
     } else if id.chars().any(char::is_control) {
@@ -223,6 +226,11 @@ mod tests {
     fn recipient_ids_are_printable_and_bounded() {
         assert_eq!(check_recipient_id("r-1"), Ok(()));
         assert!(check_recipient_id(" ").is_err());
+        assert_eq!(
+            check_recipient_id("#row-1"),
+            Err("must not start with # (reserved)")
+        );
+        assert_eq!(check_recipient_id("r#1"), Ok(()));
         assert!(check_recipient_id("a\nb").is_err());
         assert_eq!(
             check_recipient_id(&"x".repeat(MAX_RECIPIENT_ID_BYTES)),

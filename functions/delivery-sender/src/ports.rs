@@ -1,0 +1,226 @@
+//! What the sender needs from outside, as small traits: the run and batch records, the
+//! recipient ledger, the stored lists, the provider of the run's channel, and the shared send
+//! gate (the send rate and the pauses between retries). The unit tests implement them in
+//! memory; AWS adapters implement them over DynamoDB, S3, SES, HTTPS and the bus.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::provider_response::SendOutcome;
+use lifecycle_domain::delivery::recipient::CsvHeader;
+use lifecycle_domain::delivery::{
+    AmbiguousPolicy, Channel, Counts, LedgerEntry, LedgerStatus, Message, Progress, RecipientList,
+    RenderedMessage, RunEvent, RunStatus,
+};
+
+use crate::batch_job::BatchJob;
+
+/// A port call failed (the store, the list or the gate): the batch is retried later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PortError(pub String);
+
+/// What the sender needs of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    /// Where the run stands (a cancelled run sends nothing more).
+    pub status: RunStatus,
+    /// What to send.
+    pub message: Message,
+    /// The list the batches are cut from.
+    pub list: RecipientList,
+    /// A CSV list's header, read by the planner.
+    pub csv_header: Option<CsvHeader>,
+    /// What to do with ambiguous recipients.
+    pub on_ambiguous: AmbiguousPolicy,
+}
+
+/// The answer to taking a batch's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// Taken; `resumed` if an earlier attempt took it before (the ledger may hold its work).
+    Taken {
+        /// Whether an earlier attempt held the lease.
+        resumed: bool,
+    },
+    /// The batch is complete: nothing to do.
+    Done,
+    /// Another sender holds it until then.
+    Held {
+        /// When its lease ends.
+        until: Timestamp,
+    },
+}
+
+/// The answer to recording a batch's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchRecorded {
+    /// Recorded once; the run's progress after it.
+    Recorded(Progress),
+    /// Recorded before (a repeated completion): nothing added.
+    AlreadyDone,
+    /// The lease was taken over: another sender finishes the batch.
+    LeaseLost,
+}
+
+/// The run and batch records.
+pub trait Runs: Sync {
+    /// The run, or `None` if it does not exist.
+    fn load_run(
+        &self,
+        job: &BatchJob,
+    ) -> impl Future<Output = Result<Option<RunPlan>, PortError>> + Send;
+
+    /// The run's status now (checked between sends, for a cancel).
+    fn run_status(
+        &self,
+        job: &BatchJob,
+    ) -> impl Future<Output = Result<RunStatus, PortError>> + Send;
+
+    /// The run's progress now.
+    fn run_progress(
+        &self,
+        job: &BatchJob,
+    ) -> impl Future<Output = Result<Progress, PortError>> + Send;
+
+    /// Takes the batch's lease for `token` until `until`, unless it is done or held.
+    fn lease_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Lease, PortError>> + Send;
+
+    /// Marks the batch done with its counts and adds them to the run's, once (conditional on
+    /// the lease and on the batch not being done); emits progress at most every few seconds.
+    fn record_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        counts: Counts,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<BatchRecorded, PortError>> + Send;
+
+    /// Completes the run once (conditional on it not being complete), with its
+    /// `CampaignRunCompleted` event; `false` if it already was.
+    fn complete_run(
+        &self,
+        job: &BatchJob,
+        progress: Progress,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+}
+
+/// A claim on a recipient just before its provider call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The ledger key.
+    pub recipient_id: String,
+    /// The claiming row.
+    pub row: u64,
+    /// The lease token of the claiming attempt.
+    pub token: String,
+}
+
+/// A recipient's final outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// The ledger key.
+    pub recipient_id: String,
+    /// The settling row.
+    pub row: u64,
+    /// The lease token of the settling attempt.
+    pub token: String,
+    /// `SENT`, `FAILED` or `UNCONFIRMED`.
+    pub status: LedgerStatus,
+    /// Whether the recipient was ambiguous once.
+    pub ambiguous: bool,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Whether it settles a claim (conditional on the claim and its token, re-taken by this
+    /// token if an earlier attempt made it) or a recipient never claimed (conditional on no
+    /// entry).
+    pub claimed: bool,
+    /// The event channel's delivery, written to the outbox with the entry (exactly once).
+    pub event: Option<RunEvent>,
+}
+
+/// One ledger write: a settlement, a claim, or both in one transaction (the settlement of a
+/// recipient and the claim of the next: one request per recipient).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerWrite {
+    /// The previous recipient's outcome.
+    pub settle: Option<Settlement>,
+    /// The next recipient's claim.
+    pub claim: Option<Claim>,
+}
+
+/// The answer to a ledger write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Everything written.
+    Written,
+    /// The settlement is written, but the recipient being claimed (or settled unclaimed)
+    /// already has an entry: another row holds its id.
+    Taken,
+    /// The settlement's claim belongs to another token: the lease was taken over; nothing
+    /// written.
+    LeaseLost,
+}
+
+/// The per-recipient ledger of a run.
+pub trait Ledger: Sync {
+    /// The entries of these recipients (one batched read, only when a batch resumes).
+    fn entries(
+        &self,
+        job: &BatchJob,
+        ids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, LedgerEntry>, PortError>> + Send;
+
+    /// Writes a settlement and/or a claim.
+    fn write(
+        &self,
+        job: &BatchJob,
+        write: &LedgerWrite,
+    ) -> impl Future<Output = Result<WriteOutcome, PortError>> + Send;
+
+    /// Removes a claim whose provider call surely did not happen or was refused for a
+    /// reason that may pass (so a later attempt sends it fresh, not as ambiguous).
+    fn release(
+        &self,
+        job: &BatchJob,
+        claim: &Claim,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Stored recipient lists.
+pub trait Lists: Sync {
+    /// Bytes `start..end` of the list.
+    fn read_range(
+        &self,
+        list: &RecipientList,
+        start: u64,
+        end: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
+}
+
+/// The provider of a channel (SES, HTTPS); the event channel has none (its delivery is the
+/// ledger write).
+pub trait Provider: Sync {
+    /// Sends one message; `delivery_id` is stable per (run, recipient) (the `webhook-id`).
+    fn send(
+        &self,
+        message: &RenderedMessage,
+        delivery_id: &str,
+    ) -> impl Future<Output = SendOutcome> + Send;
+}
+
+/// The send rate shared by every sender, and waiting.
+pub trait SendGate: Sync {
+    /// Waits for a send slot of `channel`'s rate.
+    fn acquire(&self, channel: Channel) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Waits `millis` (before a retry).
+    fn pause(&self, millis: u64) -> impl Future<Output = ()> + Send;
+}

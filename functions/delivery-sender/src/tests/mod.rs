@@ -1,0 +1,4 @@
+//! Unit tests of the sender against in-memory ports.
+
+mod fakes;
+mod send_batch;
