@@ -361,7 +361,9 @@ where
                 self.abandon(attempt, &claim, ambiguous).await;
                 return Err(error.into());
             }
-            let (status, reason) = match self.ports.send(&rendered, &delivery_id).await {
+            let outcome = self.ports.send(&rendered, &delivery_id).await;
+            let no_answer = matches!(outcome, SendOutcome::Unknown(_));
+            let (status, reason) = match outcome {
                 SendOutcome::Delivered => (LedgerStatus::Sent, None),
                 SendOutcome::Rejected(reason) => (LedgerStatus::Failed, Some(reason)),
                 SendOutcome::Throttled { retry_after_ms } => {
@@ -385,21 +387,9 @@ where
                     ));
                     return Ok(());
                 }
-                SendOutcome::Unknown(reason) => {
+                SendOutcome::Unknown(reason) | SendOutcome::Transient(reason) => {
                     // No answer: the provider may have it; policy `resend` sends it again.
-                    ambiguous = true;
-                    self.after_failure(
-                        attempt,
-                        &claim,
-                        ambiguous,
-                        &mut failures,
-                        reason,
-                        &recipient.id,
-                    )
-                    .await?;
-                    continue;
-                }
-                SendOutcome::Transient(reason) => {
+                    ambiguous |= no_answer;
                     self.after_failure(
                         attempt,
                         &claim,
