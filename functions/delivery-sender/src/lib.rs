@@ -2,12 +2,10 @@
 //! recipient once, resumable after a crash at any line (see [`send_batch`]). The batch logic
 //! runs against the sender's ports ([`ports`]), implemented in memory by the unit tests.
 
-pub mod batch_job;
 pub mod ports;
 pub mod rows;
 pub mod send_batch;
 #[cfg(test)]
 mod tests;
 
-pub use batch_job::BatchJob;
 pub use send_batch::{BatchResult, Sender, Settings};

@@ -14,7 +14,7 @@ use lifecycle_domain::delivery::{
     RenderedMessage, RunEvent, RunStatus,
 };
 
-use crate::batch_job::BatchJob;
+use lifecycle_domain::delivery::BatchJob;
 
 /// A port call failed (the store, the list or the gate): the batch is retried later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -26,12 +26,12 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, Timestamp};
 
-use crate::batch_job::BatchJob;
 use crate::ports::{
     BatchRecorded, Claim, Lease, Ledger, LedgerWrite, Lists, PortError, Provider, RunPlan, Runs,
     SendGate, Settlement, WriteOutcome,
 };
 use crate::rows::{Row, read_rows};
+use lifecycle_domain::delivery::BatchJob;
 
 /// The sender's settings.
 #[derive(Debug, Clone, Copy)]

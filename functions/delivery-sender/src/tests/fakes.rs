@@ -13,11 +13,11 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, ManualClock, Timestamp};
 
-use crate::batch_job::BatchJob;
 use crate::ports::{
     BatchRecorded, Claim, Lease, Ledger, LedgerWrite, Lists, PortError, Provider, RunPlan, Runs,
     SendGate, WriteOutcome,
 };
+use lifecycle_domain::delivery::BatchJob;
 
 /// A batch's record.
 #[derive(Debug, Clone, Default)]

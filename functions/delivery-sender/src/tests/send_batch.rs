@@ -15,9 +15,9 @@ use lifecycle_domain::delivery::{
 use lifecycle_domain::{CampaignId, ManualClock, Timestamp};
 
 use super::fakes::{FakePorts, StoredEntry, World};
-use crate::batch_job::BatchJob;
 use crate::ports::RunPlan;
 use crate::send_batch::{BatchResult, Sender, Settings};
+use lifecycle_domain::delivery::BatchJob;
 
 fn start() -> Timestamp {
     Timestamp::parse_rfc3339("2026-12-02T09:00:00Z").unwrap()

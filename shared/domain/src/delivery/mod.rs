@@ -5,10 +5,12 @@
 //! sender. All pure: the planner and sender functions bring the I/O.
 
 pub mod address;
+pub mod batch_job;
 pub mod batch_plan;
 pub mod ledger;
 pub mod line_splitter;
 pub mod message;
+pub mod plan_job;
 pub mod provider_response;
 pub mod recipient;
 pub mod recipient_list;
@@ -24,9 +26,11 @@ pub mod webhook_signature;
 mod spec_tests;
 
 pub use address::Channel;
+pub use batch_job::BatchJob;
 pub use batch_plan::{BatchCutter, PlanCursor, PlannedBatch};
 pub use ledger::{AmbiguousPolicy, LedgerEntry, LedgerStatus, NextStep, Settled, next_step};
 pub use message::{Message, RenderedMessage};
+pub use plan_job::PlanJob;
 pub use recipient::Recipient;
 pub use recipient_list::{ListFormat, RecipientList};
 pub use run::{Counts, Progress, RunId, RunStatus};

@@ -1,9 +1,11 @@
 //! The deliveries-queue message: which batch of which run to send. The planner writes it;
 //! the sender reads it (a message that does not parse is dead-lettered, never retried).
 
-use lifecycle_domain::CampaignId;
-use lifecycle_domain::delivery::{PlannedBatch, RunId};
 use serde::{Deserialize, Serialize};
+
+use super::batch_plan::PlannedBatch;
+use super::run::RunId;
+use crate::CampaignId;
 
 /// One batch to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
