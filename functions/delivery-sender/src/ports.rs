@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
 use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
-    AmbiguousPolicy, Channel, Counts, LedgerEntry, LedgerStatus, Message, Progress, RecipientList,
-    RenderedMessage, RunEvent, RunStatus,
+    AmbiguousPolicy, BatchJob, Channel, Counts, LedgerEntry, Message, Progress, RecipientList,
+    RenderedMessage, RunStatus,
 };
-
-use lifecycle_domain::delivery::BatchJob;
 
 /// A port call failed (the store, the list or the gate): the batch is retried later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,63 +109,6 @@ pub trait Runs: Sync {
         progress: Progress,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
-}
-
-/// A claim on a recipient just before its provider call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    /// The ledger key.
-    pub recipient_id: String,
-    /// The claiming row.
-    pub row: u64,
-    /// The lease token of the claiming attempt.
-    pub token: String,
-}
-
-/// A recipient's final outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    /// The ledger key.
-    pub recipient_id: String,
-    /// The settling row.
-    pub row: u64,
-    /// The lease token of the settling attempt.
-    pub token: String,
-    /// `SENT`, `FAILED` or `UNCONFIRMED`.
-    pub status: LedgerStatus,
-    /// Whether the recipient was ambiguous once.
-    pub ambiguous: bool,
-    /// Why it failed.
-    pub reason: Option<String>,
-    /// Whether it settles a claim (conditional on the claim and its token, re-taken by this
-    /// token if an earlier attempt made it) or a recipient never claimed (conditional on no
-    /// entry).
-    pub claimed: bool,
-    /// The event channel's delivery, written to the outbox with the entry (exactly once).
-    pub event: Option<RunEvent>,
-}
-
-/// One ledger write: a settlement, a claim, or both in one transaction (the settlement of a
-/// recipient and the claim of the next: one request per recipient).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LedgerWrite {
-    /// The previous recipient's outcome.
-    pub settle: Option<Settlement>,
-    /// The next recipient's claim.
-    pub claim: Option<Claim>,
-}
-
-/// The answer to a ledger write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Everything written.
-    Written,
-    /// The settlement is written, but the recipient being claimed (or settled unclaimed)
-    /// already has an entry: another row holds its id.
-    Taken,
-    /// The settlement's claim belongs to another token: the lease was taken over; nothing
-    /// written.
-    LeaseLost,
 }
 
 /// The per-recipient ledger of a run.

@@ -27,11 +27,11 @@ use lifecycle_domain::delivery::{
 use lifecycle_domain::{Clock, Timestamp};
 
 use crate::ports::{
-    BatchRecorded, Claim, Lease, Ledger, LedgerWrite, Lists, PortError, Provider, RunPlan, Runs,
-    SendGate, Settlement, WriteOutcome,
+    BatchRecorded, Lease, Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
 };
 use crate::rows::{Row, read_rows};
 use lifecycle_domain::delivery::BatchJob;
+use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, Settlement, WriteOutcome};
 
 /// The sender's settings.
 #[derive(Debug, Clone, Copy)]

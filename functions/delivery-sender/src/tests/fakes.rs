@@ -14,10 +14,10 @@ use lifecycle_domain::delivery::{
 use lifecycle_domain::{Clock, ManualClock, Timestamp};
 
 use crate::ports::{
-    BatchRecorded, Claim, Lease, Ledger, LedgerWrite, Lists, PortError, Provider, RunPlan, Runs,
-    SendGate, WriteOutcome,
+    BatchRecorded, Lease, Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
 };
 use lifecycle_domain::delivery::BatchJob;
+use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
 
 /// A batch's record.
 #[derive(Debug, Clone, Default)]

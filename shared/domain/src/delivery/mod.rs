@@ -8,6 +8,7 @@ pub mod address;
 pub mod batch_job;
 pub mod batch_plan;
 pub mod ledger;
+pub mod ledger_write;
 pub mod line_splitter;
 pub mod message;
 pub mod plan_job;
