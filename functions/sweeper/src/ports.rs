@@ -12,8 +12,8 @@ use lifecycle_adapters::store::{
 };
 use lifecycle_domain::recovery::RecoveryReport;
 use lifecycle_domain::{
-    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, Timer, TimerKind,
-    Timestamp, Transition,
+    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, Timer,
+    TimerKind, Timestamp, Transition,
 };
 
 /// The store operations of the sweeper (every write conditional, as in the store).
@@ -101,7 +101,7 @@ pub trait SweepStore: Sync {
         shard: u16,
         until: Timestamp,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<LifecycleEvent>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
     /// Alerts raised at or before `until` and not published, at most `limit`.
     fn unpublished_alerts(
@@ -233,7 +233,7 @@ impl SweepStore for Services {
         shard: u16,
         until: Timestamp,
         limit: u32,
-    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.store.stale_outbox(shard, until, limit).await
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 
 use lifecycle_domain::event::BusEvent;
-use lifecycle_domain::{Alert, LifecycleEvent};
+use lifecycle_domain::{Alert, Outboxed};
 use lifecycle_resilience::{AlertOutbox, BoxFuture, StoreFailure};
 
 use crate::aws::{EventPublisher, PublishReport};
@@ -26,9 +26,9 @@ pub trait Publish: Sync {
 /// The outbox published events and alerts are cleared from.
 pub trait Outbox: Sync {
     /// Deletes published `events` from the outbox.
-    fn clear_outbox(
+    fn clear_outbox<E: Outboxed + Sync>(
         &self,
-        events: &[LifecycleEvent],
+        events: &[E],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Takes published `alerts` out of the due index.
@@ -51,7 +51,7 @@ impl Publish for crate::services::Services {
 }
 
 impl Outbox for crate::services::Services {
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+    async fn clear_outbox<E: Outboxed + Sync>(&self, events: &[E]) -> Result<(), StoreError> {
         self.store.clear_outbox(events).await
     }
 
@@ -61,7 +61,7 @@ impl Outbox for crate::services::Services {
 }
 
 impl Outbox for Store {
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+    async fn clear_outbox<E: Outboxed + Sync>(&self, events: &[E]) -> Result<(), StoreError> {
         Store::clear_outbox(self, events).await
     }
 
@@ -72,15 +72,15 @@ impl Outbox for Store {
 
 /// Publishes `events` (duplicates by id removed) and clears the published ones from the
 /// outbox. A failed clear is logged, not returned: the event is on the bus either way.
-pub async fn publish_and_clear(
+pub async fn publish_and_clear<E: Outboxed + Clone + Sync>(
     publisher: &impl Publish,
     store: &impl Outbox,
-    events: &[LifecycleEvent],
+    events: &[E],
 ) -> PublishReport {
     let mut seen = BTreeSet::new();
-    let unique: Vec<LifecycleEvent> = events
+    let unique: Vec<E> = events
         .iter()
-        .filter(|event| seen.insert(event.event_id.clone()))
+        .filter(|event| seen.insert(event.event_id().to_owned()))
         .cloned()
         .collect();
     if unique.is_empty() {
@@ -90,9 +90,9 @@ pub async fn publish_and_clear(
     for (event_id, error) in &report.failed {
         tracing::warn!(event_id, error = %error, "event not published; it stays in the outbox");
     }
-    let published: Vec<LifecycleEvent> = unique
+    let published: Vec<E> = unique
         .into_iter()
-        .filter(|event| report.published.contains(&event.event_id))
+        .filter(|event| report.published.iter().any(|id| id == event.event_id()))
         .collect();
     if let Err(error) = store.clear_outbox(&published).await {
         tracing::warn!(error = %error, "outbox not cleared; the events will be published again");

@@ -14,8 +14,8 @@ use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::recovery::RecoveryReport;
 use lifecycle_domain::timer::after_expired_lease;
 use lifecycle_domain::{
-    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, Timer, TimerEffect,
-    TimerId, TimerKind, TimerStatus, Timestamp, Transition,
+    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, Outboxed, StoredEvent,
+    Timer, TimerEffect, TimerId, TimerKind, TimerStatus, Timestamp, Transition,
 };
 use lifecycle_resilience::AwsError;
 
@@ -273,14 +273,14 @@ impl SweepStore for FakePorts {
         _shard: u16,
         until: Timestamp,
         limit: u32,
-    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(self
             .world()
             .outbox
             .iter()
             .filter(|(_, at)| *at <= until)
             .take(limit as usize)
-            .map(|(event, _)| event.clone())
+            .map(|(event, _)| StoredEvent::from(event))
             .collect())
     }
 
@@ -357,8 +357,8 @@ impl SweepStore for FakePorts {
 }
 
 impl Outbox for FakePorts {
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
-        let ids: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    async fn clear_outbox<E: Outboxed + Sync>(&self, events: &[E]) -> Result<(), StoreError> {
+        let ids: BTreeSet<&str> = events.iter().map(|e| e.event_id()).collect();
         self.world()
             .outbox
             .retain(|(event, _)| !ids.contains(event.event_id.as_str()));

@@ -1,4 +1,4 @@
-//! Step `outbox`: lifecycle events and alerts committed but never cleared (the publisher died
+//! Step `outbox`: events (of campaigns, runs and deliveries) and alerts committed but never cleared (the publisher died
 //! between commit and publish, or the bus refused them) are published again once older than
 //! `OUTBOX_REPUBLISH_AFTER_SECONDS`. Consumers dedupe by `eventId`.
 
@@ -38,7 +38,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 ""
             },
             event.event_id,
-            event.event_type.as_str(),
+            event.detail_type,
             event.campaign_id
         ));
     }

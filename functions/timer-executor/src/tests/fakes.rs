@@ -18,6 +18,7 @@ use lifecycle_resilience::{AwsError, ErrorClass};
 
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_domain::Alert;
+use lifecycle_domain::Outboxed;
 use lifecycle_domain::event::BusEvent;
 
 use crate::ports::{TimerStore, TimersQueue};
@@ -234,10 +235,10 @@ impl TimersQueue for FakePorts {
 }
 
 impl Outbox for FakePorts {
-    async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+    async fn clear_outbox<E: Outboxed + Sync>(&self, events: &[E]) -> Result<(), StoreError> {
         let mut world = self.world();
         for event in events {
-            world.outbox.remove(&event.event_id);
+            world.outbox.remove(event.event_id());
         }
         Ok(())
     }

@@ -13,7 +13,9 @@ use super::timer_writes::Claim;
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::state_machine::{self, IllegalTransition};
-use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, LifecycleEvent, TimerStatus};
+use lifecycle_domain::{
+    Campaign, CampaignId, CampaignStatus, LifecycleEvent, StoredEvent, TimerStatus,
+};
 
 /// Reads and transactions tried before a cancel gives up on a campaign that keeps moving.
 const CANCEL_ATTEMPTS: usize = 3;
@@ -71,7 +73,7 @@ impl Store {
                         .build(),
                 );
             }
-            writes.push(self.outbox_put(&event)?);
+            writes.push(self.outbox_put(&StoredEvent::from(&event))?);
             match self
                 .client
                 .transact_write_items()

@@ -13,7 +13,7 @@ use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::state_machine::Transition;
-use lifecycle_domain::{AuditRecord, Campaign, CampaignStatus, LifecycleEvent};
+use lifecycle_domain::{AuditRecord, Campaign, CampaignStatus, LifecycleEvent, StoredEvent};
 
 impl Store {
     /// Campaigns in `status` due to leave it at or before `until`, soonest first, at most
@@ -80,7 +80,7 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(self.move_campaign(campaign, &moved)?)
-            .transact_items(self.outbox_put(&event)?)
+            .transact_items(self.outbox_put(&StoredEvent::from(&event))?)
             .transact_items(TransactWriteItem::builder().put(audit).build())
             .send_with(&self.resilience)
             .await;

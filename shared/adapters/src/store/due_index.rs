@@ -7,7 +7,7 @@ use super::items::{self, AlertItem, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::{Alert, DueTimer, LifecycleEvent, Timer};
+use lifecycle_domain::{Alert, DueTimer, StoredEvent, Timer};
 
 /// A PENDING timer read from the due index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ impl Store {
         shard: u16,
         until: Timestamp,
         limit: u32,
-    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let range = self
             .index_range(&keys::outbox_due_pk(shard), None, until, limit)
             .await?;

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use lifecycle_domain::schedule::status_sort_time;
-use lifecycle_domain::{
-    Alert, AuditRecord, Campaign, CampaignId, LifecycleEvent, Timer, TimerStatus,
-};
+use lifecycle_domain::{Alert, AuditRecord, Campaign, CampaignId, StoredEvent, Timer, TimerStatus};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -115,19 +113,19 @@ pub struct OutboxItem {
     #[serde(rename = "dueSk")]
     pub due_sk: String,
     #[serde(flatten)]
-    pub event: LifecycleEvent,
+    pub event: StoredEvent,
 }
 
 impl OutboxItem {
     /// The outbox record of `event`, listed in the due index by the time it was written so a
     /// sweep can republish what was never cleared.
-    pub fn new(event: &LifecycleEvent, due_shards: u16) -> Self {
+    pub fn new(event: &StoredEvent, due_shards: u16) -> Self {
         Self {
             pk: keys::campaign_pk(&event.campaign_id),
             sk: keys::outbox_sk(&event.event_id),
             entity: Entity::Outbox,
             due_pk: keys::outbox_due_pk(keys::shard_of(&event.event_id, due_shards)),
-            due_sk: keys::due_sk(event.fired_at, &event.event_id),
+            due_sk: keys::due_sk(event.written_at, &event.event_id),
             event: event.clone(),
         }
     }
@@ -271,7 +269,7 @@ mod tests {
     fn outbox_items_round_trip() {
         let c = campaign();
         let timer_id = lifecycle_domain::TimerId::new(&c.id, TimerKind::StartCampaign);
-        let event = LifecycleEvent::for_timer(
+        let event = lifecycle_domain::LifecycleEvent::for_timer(
             EventType::CampaignStarted,
             &timer_id,
             &c.id,
@@ -279,9 +277,11 @@ mod tests {
             c.start_at,
             Timestamp::from_millis(10_003),
         );
-        let item = to_item(&OutboxItem::new(&event, 16)).unwrap();
+        let stored = StoredEvent::from(&event);
+        let item = to_item(&OutboxItem::new(&stored, 16)).unwrap();
         assert!(item["SK"].as_s().unwrap().starts_with("OUTBOX#"));
+        assert!(item["dueSk"].as_s().unwrap().contains("10003"));
         let back: OutboxItem = from_item(item).unwrap();
-        assert_eq!(back.event, event);
+        assert_eq!(back.event, stored);
     }
 }

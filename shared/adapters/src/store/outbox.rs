@@ -1,5 +1,5 @@
-//! The outbox: each committed event is stored with its transaction and deleted once the bus
-//! has it. Deleting is idempotent, so a crash between publish and delete only means the event
+//! The outbox: each committed event (a lifecycle event, a run's event, a recipient's
+//! delivery) is stored with its transaction and deleted once the bus has it. Deleting is idempotent, so a crash between publish and delete only means the event
 //! is published again later (consumers dedupe by `eventId`).
 
 use std::time::Duration;
@@ -10,7 +10,7 @@ use super::client::{Store, key};
 use super::items::{self, Item, OutboxItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
-use lifecycle_domain::{CampaignId, LifecycleEvent};
+use lifecycle_domain::{CampaignId, Outboxed, StoredEvent};
 use lifecycle_resilience::AwsError;
 
 /// Deletes per `BatchWriteItem` (the DynamoDB maximum).
@@ -19,12 +19,12 @@ const BATCH_DELETES: usize = 25;
 const UNPROCESSED_ROUNDS: u32 = 3;
 
 impl Store {
-    /// The outbox event `event_id` of campaign `campaign_id`, if still there.
-    pub async fn outbox_event(
+    /// Whether the outbox still holds event `event_id` of campaign `campaign_id`.
+    pub async fn outbox_holds(
         &self,
         campaign_id: &CampaignId,
         event_id: &str,
-    ) -> Result<Option<LifecycleEvent>, StoreError> {
+    ) -> Result<bool, StoreError> {
         let output = self
             .client
             .get_item()
@@ -34,20 +34,16 @@ impl Store {
                 keys::outbox_sk(event_id),
             )))
             .consistent_read(true)
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", keys::PK)
             .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("GetItem", e))?;
-        match output.item {
-            Some(item) => Ok(Some(items::from_item::<OutboxItem>(item)?.event)),
-            None => Ok(None),
-        }
+        Ok(output.item.is_some())
     }
 
     /// The outbox record of `event`, written inside the transaction that caused it.
-    pub(super) fn outbox_put(
-        &self,
-        event: &LifecycleEvent,
-    ) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn outbox_put(&self, event: &StoredEvent) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::to_item(&OutboxItem::new(
@@ -61,14 +57,14 @@ impl Store {
     }
 
     /// Deletes the outbox records of published `events`.
-    pub async fn clear_outbox(&self, events: &[LifecycleEvent]) -> Result<(), StoreError> {
+    pub async fn clear_outbox<E: Outboxed>(&self, events: &[E]) -> Result<(), StoreError> {
         for chunk in events.chunks(BATCH_DELETES) {
             let mut requests: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|event| {
                     let key: Item = key(
-                        keys::campaign_pk(&event.campaign_id),
-                        keys::outbox_sk(&event.event_id),
+                        keys::campaign_pk(event.campaign_id()),
+                        keys::outbox_sk(event.event_id()),
                     );
                     DeleteRequest::builder()
                         .set_key(Some(key))

@@ -5,14 +5,14 @@ use super::client::{Store, s};
 use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
-use lifecycle_domain::{AuditRecord, Campaign, CampaignId, LifecycleEvent, Timer};
+use lifecycle_domain::{AuditRecord, Campaign, CampaignId, StoredEvent, Timer};
 
 /// Everything stored under one campaign id.
 #[derive(Debug, Clone, Default)]
 pub struct CampaignPartition {
     pub campaign: Option<Campaign>,
     pub timers: Vec<Timer>,
-    pub outbox: Vec<LifecycleEvent>,
+    pub outbox: Vec<StoredEvent>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }

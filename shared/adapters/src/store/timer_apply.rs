@@ -29,7 +29,9 @@ use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::firing::{NotFitting, not_fitting};
-use lifecycle_domain::{CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerStatus};
+use lifecycle_domain::{
+    CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, TimerEffect, TimerStatus,
+};
 
 /// What firing a timer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +98,7 @@ impl Store {
             let writes = vec![
                 self.complete_timer(timer, claim, fired_at)?,
                 self.campaign_write(timer, status_before, fired_at)?,
-                self.outbox_put(&event)?,
+                self.outbox_put(&StoredEvent::from(&event))?,
             ];
             let error = match self
                 .client
@@ -250,10 +252,12 @@ impl Store {
     /// The timer was handled before: hand back its event if it was never cleared from the
     /// outbox (published or not, consumers dedupe by `eventId`).
     async fn already_done(&self, event: &LifecycleEvent) -> Result<ApplyOutcome, StoreError> {
-        let unpublished = self
-            .outbox_event(&event.campaign_id, &event.event_id)
+        let held = self
+            .outbox_holds(&event.campaign_id, &event.event_id)
             .await?;
-        Ok(ApplyOutcome::AlreadyDone { unpublished })
+        Ok(ApplyOutcome::AlreadyDone {
+            unpublished: held.then(|| event.clone()),
+        })
     }
 
     /// The campaign is not in the status the timer needs: early (retry) or obsolete (cancel).
