@@ -99,6 +99,14 @@ send_with!(
 );
 send_with!(
     DynamoDb,
+    "BatchGetItem",
+    ddb::batch_get_item,
+    BatchGetItemFluentBuilder,
+    BatchGetItemOutput,
+    BatchGetItemError
+);
+send_with!(
+    DynamoDb,
     "BatchWriteItem",
     ddb::batch_write_item,
     BatchWriteItemFluentBuilder,

@@ -71,6 +71,34 @@ pub fn lease_due_pk(shard: u16) -> String {
     format!("LEASE#{shard:03}")
 }
 
+/// Shards of a run's ledger: a run's writes spread over this many partitions.
+pub const LEDGER_SHARDS: u16 = 16;
+
+/// `LEDGER#<campaignId>#<runId>#<shard>`: the ledger partition holding `recipient_id`.
+pub fn ledger_pk(
+    campaign: &CampaignId,
+    run: &lifecycle_domain::delivery::RunId,
+    recipient_id: &str,
+) -> String {
+    let shard = shard_of(recipient_id, LEDGER_SHARDS);
+    format!("LEDGER#{campaign}#{run}#{shard:02}")
+}
+
+/// `RCPT#<recipientId>`.
+pub fn ledger_sk(recipient_id: &str) -> String {
+    format!("RCPT#{recipient_id}")
+}
+
+/// `RCPTS#<campaignId>#<runId>#<STATUS>`: the ByStatus partition listing a run's recipients
+/// that FAILED or are UNCONFIRMED (sorted by recipient id).
+pub fn ledger_status_pk(
+    campaign: &CampaignId,
+    run: &lifecycle_domain::delivery::RunId,
+    status: lifecycle_domain::delivery::LedgerStatus,
+) -> String {
+    format!("RCPTS#{campaign}#{run}#{}", status.as_str())
+}
+
 /// Partition of alert records (few: one per operator-worthy failure).
 pub const ALERTS_PK: &str = "ALERTS";
 /// The due-index partition of alerts not yet published.

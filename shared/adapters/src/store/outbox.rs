@@ -2,21 +2,17 @@
 //! delivery) is stored with its transaction and deleted once the bus has it. Deleting is idempotent, so a crash between publish and delete only means the event
 //! is published again later (consumers dedupe by `eventId`).
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{DeleteRequest, Put, TransactWriteItem, WriteRequest};
 
 use super::client::{Store, key};
 use super::items::{self, Item, OutboxItem};
+use super::unprocessed::{UNPROCESSED_ROUNDS, before_round};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::{CampaignId, Outboxed, StoredEvent};
-use lifecycle_resilience::AwsError;
 
 /// Deletes per `BatchWriteItem` (the DynamoDB maximum).
 const BATCH_DELETES: usize = 25;
-/// Rounds of re-sending unprocessed deletes.
-const UNPROCESSED_ROUNDS: u32 = 3;
 
 impl Store {
     /// Whether the outbox still holds event `event_id` of campaign `campaign_id`.
@@ -76,20 +72,7 @@ impl Store {
                 if requests.is_empty() {
                     break;
                 }
-                if round == UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Aws(AwsError {
-                        operation: "BatchWriteItem",
-                        code: "UnprocessedItems".into(),
-                        message: format!("{} outbox deletes left unprocessed", requests.len()),
-                        status: None,
-                    }));
-                }
-                if round > 0 {
-                    tokio::time::sleep(Duration::from_millis(lifecycle_domain::jitter::millis(
-                        50 << round,
-                    )))
-                    .await;
-                }
+                before_round(round, "BatchWriteItem", "UnprocessedItems", requests.len()).await?;
                 let output = self
                     .client
                     .batch_write_item()
