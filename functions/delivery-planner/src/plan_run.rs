@@ -14,9 +14,8 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, Timestamp};
 
-use crate::ports::{
-    Committed, ListRanges, PlanCommit, PlanQueues, PlanState, PlanStore, PortError,
-};
+use crate::ports::{Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError};
+use lifecycle_domain::delivery::batch_plan::PlanCommit;
 
 /// The planner's settings.
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::batch_plan::PlanCommit;
 use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
     BatchJob, PlanCursor, PlanJob, PlannedBatch, Progress, RecipientList, RunStatus,
@@ -31,24 +32,6 @@ pub struct PlanState {
     pub planned: bool,
     /// The run's counts.
     pub progress: Progress,
-}
-
-/// A group of planned batches to commit with the cursor after them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanCommit {
-    /// The cursor after the group.
-    pub cursor: PlanCursor,
-    /// The group (kept with the run until the next commit, to be sent again after a crash).
-    pub group: Vec<PlannedBatch>,
-    /// Whether the group ends the list (the run becomes SENDING).
-    pub last: bool,
-}
-
-impl PlanCommit {
-    /// Recipients in the group (added to the run's total).
-    pub fn rows(&self) -> u64 {
-        self.group.iter().map(|batch| u64::from(batch.rows)).sum()
-    }
 }
 
 /// The answer to a commit.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
 use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::recipient::CsvHeader;
@@ -33,34 +34,6 @@ pub struct RunPlan {
     pub csv_header: Option<CsvHeader>,
     /// What to do with ambiguous recipients.
     pub on_ambiguous: AmbiguousPolicy,
-}
-
-/// The answer to taking a batch's lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lease {
-    /// Taken; `resumed` if an earlier attempt took it before (the ledger may hold its work).
-    Taken {
-        /// Whether an earlier attempt held the lease.
-        resumed: bool,
-    },
-    /// The batch is complete: nothing to do.
-    Done,
-    /// Another sender holds it until then.
-    Held {
-        /// When its lease ends.
-        until: Timestamp,
-    },
-}
-
-/// The answer to recording a batch's counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchRecorded {
-    /// Recorded once; the run's progress after it.
-    Recorded(Progress),
-    /// Recorded before (a repeated completion): nothing added.
-    AlreadyDone,
-    /// The lease was taken over: another sender finishes the batch.
-    LeaseLost,
 }
 
 /// The run and batch records.

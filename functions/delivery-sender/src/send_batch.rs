@@ -26,11 +26,10 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, Timestamp};
 
-use crate::ports::{
-    BatchRecorded, Lease, Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
-};
+use crate::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
 use crate::rows::{Row, read_rows};
 use lifecycle_domain::delivery::BatchJob;
+use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, Settlement, WriteOutcome};
 
 /// The sender's settings.

@@ -13,10 +13,9 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, ManualClock, Timestamp};
 
-use crate::ports::{
-    BatchRecorded, Lease, Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
-};
+use crate::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
 use lifecycle_domain::delivery::BatchJob;
+use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
 
 /// A batch's record.

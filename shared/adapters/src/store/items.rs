@@ -7,8 +7,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
+use lifecycle_domain::delivery::RunRecord;
 use lifecycle_domain::schedule::status_sort_time;
-use lifecycle_domain::{Alert, AuditRecord, Campaign, CampaignId, StoredEvent, Timer, TimerStatus};
+use lifecycle_domain::{
+    Alert, AuditRecord, Campaign, CampaignId, StoredEvent, Timer, TimerStatus, Timestamp,
+};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -26,6 +29,8 @@ pub enum Entity {
     BreakerWindow,
     Pattern,
     PatternSet,
+    Run,
+    Ledger,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -127,6 +132,40 @@ impl OutboxItem {
             due_pk: keys::outbox_due_pk(keys::shard_of(&event.event_id, due_shards)),
             due_sk: keys::due_sk(event.written_at, &event.event_id),
             event: event.clone(),
+        }
+    }
+}
+
+/// A run in its campaign's partition, listed in ByStatus while it is not over.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: Entity,
+    #[serde(rename = "statusPk", default, skip_serializing_if = "Option::is_none")]
+    pub status_pk: Option<String>,
+    #[serde(rename = "statusSk", default, skip_serializing_if = "Option::is_none")]
+    pub status_sk: Option<String>,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+    #[serde(flatten)]
+    pub run: RunRecord,
+}
+
+impl RunItem {
+    /// The item of `run` as of `now`.
+    pub fn new(run: &RunRecord, now: Timestamp) -> Self {
+        let listed = !run.status.is_terminal();
+        Self {
+            pk: keys::campaign_pk(&run.campaign_id),
+            sk: keys::run_sk(&run.run_id),
+            entity: Entity::Run,
+            status_pk: listed.then(|| keys::run_status_pk(run.status)),
+            status_sk: listed.then(|| keys::run_status_sk(now, &run.campaign_id, &run.run_id)),
+            updated_at: now,
+            run: run.clone(),
         }
     }
 }

@@ -71,6 +71,35 @@ pub fn lease_due_pk(shard: u16) -> String {
     format!("LEASE#{shard:03}")
 }
 
+/// `RUN#<runId>`: a run in its campaign's partition.
+pub fn run_sk(run: &lifecycle_domain::delivery::RunId) -> String {
+    format!("RUN#{run}")
+}
+
+/// `RUN#<campaignId>#<runId>`: the partition of a run's batches.
+pub fn run_batches_pk(campaign: &CampaignId, run: &lifecycle_domain::delivery::RunId) -> String {
+    format!("RUN#{campaign}#{run}")
+}
+
+/// `BATCH#<seq, 8 digits>`.
+pub fn batch_sk(seq: u32) -> String {
+    format!("BATCH#{seq:08}")
+}
+
+/// `RUNS#<STATUS>`: the ByStatus partition of runs in a status (PLANNING, SENDING).
+pub fn run_status_pk(status: lifecycle_domain::delivery::RunStatus) -> String {
+    format!("RUNS#{}", status.as_str())
+}
+
+/// `<updatedMillis 13 digits>#<campaignId>#<runId>`: runs by when they last moved.
+pub fn run_status_sk(
+    at: Timestamp,
+    campaign: &CampaignId,
+    run: &lifecycle_domain::delivery::RunId,
+) -> String {
+    due_sk(at, &format!("{campaign}#{run}"))
+}
+
 /// Shards of a run's ledger: a run's writes spread over this many partitions.
 pub const LEDGER_SHARDS: u16 = 16;
 

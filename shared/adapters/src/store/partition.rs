@@ -2,9 +2,10 @@
 //! with one Query.
 
 use super::client::{Store, s};
-use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, TimerItem};
+use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, RunItem, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
+use lifecycle_domain::delivery::RunRecord;
 use lifecycle_domain::{AuditRecord, Campaign, CampaignId, StoredEvent, Timer};
 
 /// Everything stored under one campaign id.
@@ -15,6 +16,8 @@ pub struct CampaignPartition {
     pub outbox: Vec<StoredEvent>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
+    /// The campaign's delivery runs, oldest first.
+    pub runs: Vec<RunRecord>,
 }
 
 impl Store {
@@ -66,12 +69,14 @@ impl CampaignPartition {
                 .outbox
                 .push(items::from_item::<OutboxItem>(item)?.event),
             Entity::Audit => self.audit.push(items::from_item::<AuditItem>(item)?.record),
+            Entity::Run => self.runs.push(items::from_item::<RunItem>(item)?.run),
             Entity::Alert
             | Entity::Report
             | Entity::Breaker
             | Entity::BreakerWindow
             | Entity::Pattern
-            | Entity::PatternSet => {
+            | Entity::PatternSet
+            | Entity::Ledger => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

@@ -32,6 +32,24 @@ pub struct PlannedBatch {
     pub end_byte: u64,
 }
 
+/// A group of planned batches to commit with the cursor after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCommit {
+    /// The cursor after the group.
+    pub cursor: PlanCursor,
+    /// The group (kept with the run until the next commit, to be sent again after a crash).
+    pub group: Vec<PlannedBatch>,
+    /// Whether the group ends the list (the run becomes SENDING).
+    pub last: bool,
+}
+
+impl PlanCommit {
+    /// Recipients in the group (added to the run's total).
+    pub fn rows(&self) -> u64 {
+        self.group.iter().map(|batch| u64::from(batch.rows)).sum()
+    }
+}
+
 /// Cuts lines into batches of `batch_size` recipients, starting from a saved cursor.
 #[derive(Debug)]
 pub struct BatchCutter {

@@ -69,6 +69,16 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Planning => "PLANNING",
+            Self::Sending => "SENDING",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
     /// Whether nothing more happens to the run.
     pub const fn is_terminal(self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled)
@@ -217,6 +227,21 @@ mod tests {
         progress.total = 4;
         assert_eq!(progress.pending(), 1);
         assert!(!progress.is_done());
+    }
+
+    #[test]
+    fn stored_names_match_the_wire_names() {
+        for status in [
+            RunStatus::Planning,
+            RunStatus::Sending,
+            RunStatus::Completed,
+            RunStatus::Cancelled,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
     }
 
     #[test]

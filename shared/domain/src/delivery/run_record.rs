@@ -1,0 +1,114 @@
+//! A run as stored: what it sends and to whom, where its planning stands, and its counts.
+
+use serde::{Deserialize, Serialize};
+
+use super::batch_plan::{PlanCursor, PlannedBatch};
+use super::ledger::AmbiguousPolicy;
+use super::message::Message;
+use super::recipient::CsvHeader;
+use super::recipient_list::RecipientList;
+use super::run::{Counts, Progress, RunId, RunStatus};
+use crate::{CampaignId, Timestamp};
+
+/// A run of a campaign's delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// The run.
+    pub run_id: RunId,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// What it sends.
+    pub message: Message,
+    /// The recipient list.
+    pub list: RecipientList,
+    /// What a resumed batch does with an ambiguous recipient.
+    pub on_ambiguous: AmbiguousPolicy,
+    /// A CSV list's header, once the planner read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv_header: Option<CsvHeader>,
+    /// Where the next batch starts.
+    pub cursor: PlanCursor,
+    /// The last group of batches committed.
+    #[serde(default)]
+    pub last_group: Vec<PlannedBatch>,
+    /// Whether the whole list is planned.
+    pub planned: bool,
+    /// Rows planned so far.
+    pub total: u64,
+    /// Rows settled, by outcome.
+    pub counts: Counts,
+    /// When it started (the occurrence's START fired).
+    pub started_at: Timestamp,
+    /// When every row was settled, or it was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+}
+
+impl RunRecord {
+    /// A run that starts planning `list` at `started_at`.
+    pub fn start(
+        campaign_id: CampaignId,
+        run_id: RunId,
+        message: Message,
+        list: RecipientList,
+        on_ambiguous: AmbiguousPolicy,
+        started_at: Timestamp,
+    ) -> Self {
+        Self {
+            campaign_id,
+            run_id,
+            status: RunStatus::Planning,
+            message,
+            list,
+            on_ambiguous,
+            csv_header: None,
+            cursor: PlanCursor::default(),
+            last_group: Vec::new(),
+            planned: false,
+            total: 0,
+            counts: Counts::default(),
+            started_at,
+            completed_at: None,
+        }
+    }
+
+    /// Its progress.
+    pub const fn progress(&self) -> Progress {
+        Progress {
+            total: self.total,
+            planned: self.planned,
+            counts: self.counts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::message::EventMessage;
+
+    #[test]
+    fn a_new_run_is_planning_from_the_start_of_its_list_with_nothing_counted() {
+        let at = Timestamp::parse_rfc3339("2026-12-02T09:00:00Z").unwrap();
+        let run = RunRecord::start(
+            CampaignId::new("c1"),
+            RunId::for_occurrence(at),
+            Message::Event(EventMessage { detail: None }),
+            RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            AmbiguousPolicy::Resend,
+            at,
+        );
+        assert_eq!(run.status, RunStatus::Planning);
+        assert_eq!(run.cursor, PlanCursor::default());
+        let progress = run.progress();
+        assert!(!progress.planned && progress.total == 0 && progress.pending() == 0);
+        assert!(!progress.is_done());
+        let json = serde_json::to_value(&run).unwrap();
+        assert_eq!(json["status"], "PLANNING");
+        assert!(json.get("completedAt").is_none());
+        assert_eq!(serde_json::from_value::<RunRecord>(json).unwrap(), run);
+    }
+}
