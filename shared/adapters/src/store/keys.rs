@@ -100,6 +100,14 @@ pub fn run_status_sk(
     due_sk(at, &format!("{campaign}#{run}"))
 }
 
+/// Partition of the send-rate buckets, one item per channel.
+pub const SEND_RATE_PK: &str = "SEND_RATE";
+
+/// The channel's bucket: `email`, `webhook`, `event`.
+pub fn send_rate_sk(channel: lifecycle_domain::delivery::Channel) -> String {
+    channel.as_str().to_owned()
+}
+
 /// Shards of a run's ledger: a run's writes spread over this many partitions.
 pub const LEDGER_SHARDS: u16 = 16;
 

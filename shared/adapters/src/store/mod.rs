@@ -20,6 +20,7 @@ mod page_token;
 mod partition;
 mod patterns;
 mod runs;
+mod send_rate;
 mod sweeps;
 mod timer_apply;
 mod timer_writes;
