@@ -171,6 +171,15 @@ mod tests {
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
         assert!(Channel::Email.check_address(&long_local).is_err());
+        let at_limit = format!(
+            "a@{}.{}.{}.{}.com",
+            "b".repeat(62),
+            "b".repeat(61),
+            "b".repeat(61),
+            "b".repeat(61)
+        );
+        assert_eq!(at_limit.len(), MAX_EMAIL_CHARS);
+        assert_eq!(Channel::Email.check_address(&at_limit), Ok(()));
         let long = format!("a@{}.com", "b".repeat(250));
         assert_eq!(
             Channel::Email.check_address(&long),
@@ -203,6 +212,9 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_ADDRESS_CHARS));
         assert!(Channel::Webhook.check_address(&long).is_err());
+        let prefix = "https://example.com/";
+        let at_limit = format!("{prefix}{}", "a".repeat(MAX_ADDRESS_CHARS - prefix.len()));
+        assert_eq!(Channel::Webhook.check_address(&at_limit), Ok(()));
     }
 
     #[test]

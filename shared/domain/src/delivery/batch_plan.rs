@@ -189,6 +189,23 @@ mod tests {
     }
 
     #[test]
+    fn a_commit_counts_the_rows_of_its_group() {
+        let batch = |seq, rows| PlannedBatch {
+            seq,
+            first_row: 0,
+            rows,
+            start_byte: 0,
+            end_byte: 1,
+        };
+        let commit = PlanCommit {
+            cursor: PlanCursor::default(),
+            group: vec![batch(0, 50), batch(1, 7)],
+            last: true,
+        };
+        assert_eq!(commit.rows(), 57);
+    }
+
+    #[test]
     fn an_empty_or_blank_list_plans_nothing() {
         let mut cutter = BatchCutter::new(PlanCursor::default(), 3);
         assert!(cut_all(&mut cutter, &[(1, true), (2, true)]).is_empty());

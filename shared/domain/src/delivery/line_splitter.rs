@@ -119,6 +119,11 @@ mod tests {
     }
 
     #[test]
+    fn lines_may_be_up_to_64_kib() {
+        assert_eq!(MAX_LINE_BYTES, 65_536);
+    }
+
+    #[test]
     fn refuses_overlong_lines_and_broken_text() {
         let long = vec![b'x'; MAX_LINE_BYTES + 1];
         assert_eq!(split(&[&long]), Err(LineError::TooLong));

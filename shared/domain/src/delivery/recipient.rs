@@ -220,6 +220,10 @@ mod tests {
         assert!(header.parse_row("\"r1,a@b.co").is_err());
         assert!(header.parse_row("\"r1\"x,a@b.co").is_err());
         assert!(header.parse_row("r\"1,a@b.co").is_err());
+        assert_eq!(
+            header.parse_row("r\"1\",a@b.co"),
+            Err(RowError::Csv("has a quote inside a field".into()))
+        );
     }
 
     #[test]

@@ -202,11 +202,25 @@ mod tests {
         assert_eq!((counts.sent, counts.failed, counts.unconfirmed), (2, 2, 1));
         assert_eq!(counts.ambiguous(), 3);
         assert_eq!(counts.settled(), 8);
-        let doubled = counts.plus(counts);
-        assert_eq!(doubled.settled(), 16);
-        assert_eq!(doubled.ambiguous(), 6);
-        assert_eq!(doubled.duplicates, 4);
-        assert_eq!(doubled.cancelled, 2);
+        let other = Counts {
+            sent: 3,
+            failed: 4,
+            unconfirmed: 5,
+            resent: 6,
+            duplicates: 7,
+            cancelled: 8,
+        };
+        assert_eq!(
+            counts.plus(other),
+            Counts {
+                sent: 5,
+                failed: 6,
+                unconfirmed: 6,
+                resent: 8,
+                duplicates: 9,
+                cancelled: 9,
+            }
+        );
     }
 
     #[test]

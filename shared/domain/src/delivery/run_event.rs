@@ -182,6 +182,8 @@ mod tests {
                    "total": 10, "sent": 7, "failed": 1, "pending": 0, "ambiguous": 3,
                    "duplicates": 1, "cancelled": 0, "completedAt": "2026-12-02T09:00:00Z"})
         );
+        assert_eq!(event.event_id(), event.event_id.as_str());
+        assert_eq!(event.event_id.len(), 36, "a UUID");
         let later = RunEvent::completed(&campaign, &run, &progress(7), at.plus_millis(5));
         assert_eq!(later.event_id(), event.event_id());
     }

@@ -82,6 +82,16 @@ fn a_spec_is_stored_and_read_back_unchanged() {
 }
 
 #[test]
+fn a_spec_with_any_problem_is_not_returned() {
+    let mut body = email();
+    body["detail"] = json!({});
+    let delivery: NewDelivery = serde_json::from_value(body).unwrap();
+    let mut errors = FieldErrors::default();
+    assert!(delivery.validate(&mut errors).is_none());
+    assert_eq!(errors.0.keys().collect::<Vec<_>>(), vec!["delivery.detail"]);
+}
+
+#[test]
 fn names_a_missing_or_unknown_channel() {
     assert_eq!(
         validate(json!({"recipientsUri": "s3://lists/a.csv"})).unwrap_err(),
@@ -132,6 +142,9 @@ fn names_every_bad_email_field() {
     let mut long = email();
     long["subject"] = json!("x".repeat(999));
     assert_eq!(fields(long), vec!["delivery.subject"]);
+    let mut at_limit = email();
+    at_limit["subject"] = json!("é".repeat(spec::MAX_SUBJECT_CHARS));
+    assert!(validate(at_limit).is_ok());
     let missing = json!({"channel": "email", "text": "x", "recipientsUri": "s3://lists/a.csv"});
     assert_eq!(fields(missing), vec!["delivery.from", "delivery.subject"]);
 }
@@ -250,6 +263,22 @@ fn addresses_are_checked_for_the_channel() {
         "recipients": [{"id": "r1", "address": "ann@example.com"},
                        {"id": "r2", "address": "https://hooks.example.com/a"}]});
     assert_eq!(fields(body), vec!["delivery.recipients[0].address"]);
+}
+
+#[test]
+fn ten_problems_are_all_listed_without_a_count() {
+    let mut body = email();
+    body["recipients"] = Value::Array(vec![
+        json!({"id": "r", "address": "bad", "vars": {"name": "x"}});
+        spec::MAX_LISTED_RECIPIENT_ERRORS
+    ]);
+    let errors = validate(body).unwrap_err();
+    assert_eq!(errors.len(), spec::MAX_LISTED_RECIPIENT_ERRORS);
+    assert!(
+        errors
+            .iter()
+            .all(|(field, _)| field != "delivery.recipients")
+    );
 }
 
 #[test]
