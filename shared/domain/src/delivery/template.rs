@@ -2,7 +2,6 @@
 //! payloads whose string values are such templates.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -78,11 +77,6 @@ impl Template {
         })
     }
 
-    /// The text as written.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
     /// The names of the variables used, each once, in order of first use.
     pub fn variables(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
@@ -117,12 +111,6 @@ fn is_variable_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-impl fmt::Display for Template {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
-    }
 }
 
 impl Serialize for Template {
@@ -304,6 +292,11 @@ mod tests {
             Err(TemplateError::Unclosed(6))
         );
         assert_eq!(Template::parse("a {{ }} b"), Err(TemplateError::BadName(2)));
+        assert_eq!(
+            Template::parse("{{a}} é {{b}} {{"),
+            Err(TemplateError::Unclosed(14)),
+            "positions count characters from the start, past earlier placeholders"
+        );
         assert_eq!(
             Template::parse("{{first name}}"),
             Err(TemplateError::BadName(0))

@@ -127,6 +127,9 @@ mod tests {
         assert!(!key.verify(SPEC_ID, SPEC_TIMESTAMP, b"{}", SPEC_SIGNATURE, now));
         assert!(!key.verify("msg_other", SPEC_TIMESTAMP, body, SPEC_SIGNATURE, now));
         assert!(!key.verify(SPEC_ID, SPEC_TIMESTAMP, body, "v2,abc", now));
+        assert_eq!(TOLERANCE_SECONDS, 300);
+        let last_second = SPEC_TIMESTAMP + TOLERANCE_SECONDS;
+        assert!(key.verify(SPEC_ID, SPEC_TIMESTAMP, body, SPEC_SIGNATURE, last_second));
         let too_late = SPEC_TIMESTAMP + TOLERANCE_SECONDS + 1;
         assert!(!key.verify(SPEC_ID, SPEC_TIMESTAMP, body, SPEC_SIGNATURE, too_late));
         let other = SigningKey::parse(&format!("whsec_{}", BASE64.encode([7u8; 32]))).unwrap();
