@@ -51,9 +51,7 @@ impl Template {
         let mut rest = source;
         let mut offset = 0;
         while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_owned()));
-            }
+            parts.push(Part::Text(rest[..open].to_owned()));
             let after_open = &rest[open + 2..];
             let position = source[..offset + open].chars().count();
             let close = after_open
