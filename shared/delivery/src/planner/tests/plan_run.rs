@@ -6,7 +6,7 @@ use lifecycle_domain::delivery::{PlanJob, PlannedBatch, RecipientList, RunId, Ru
 use lifecycle_domain::{CampaignId, ManualClock, Timestamp};
 
 use super::fakes::{FakePorts, World};
-use crate::plan_run::{PlanResult, Planner, Settings};
+use crate::planner::plan_run::{PlanResult, Planner, Settings};
 
 fn job() -> PlanJob {
     PlanJob {

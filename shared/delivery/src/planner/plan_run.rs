@@ -14,7 +14,7 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, Timestamp};
 
-use crate::ports::{Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError};
+use crate::planner::ports::{Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError};
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 
 /// The planner's settings.

@@ -10,7 +10,7 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{ManualClock, Timestamp};
 
-use crate::ports::{Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError};
+use crate::planner::ports::{Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError};
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 
 /// Everything the fakes hold and record.

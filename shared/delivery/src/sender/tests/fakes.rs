@@ -13,7 +13,7 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, ManualClock, Timestamp};
 
-use crate::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
+use crate::sender::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
 use lifecycle_domain::delivery::BatchJob;
 use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+pub use crate::port_error::PortError;
+
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
@@ -15,11 +17,6 @@ use lifecycle_domain::delivery::{
     AmbiguousPolicy, BatchJob, Channel, Counts, LedgerEntry, Message, Progress, RecipientList,
     RenderedMessage, RunStatus,
 };
-
-/// A port call failed (the store, the list or the gate): the batch is retried later.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct PortError(pub String);
 
 /// What the sender needs of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]

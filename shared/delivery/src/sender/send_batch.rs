@@ -26,8 +26,8 @@ use lifecycle_domain::delivery::{
 };
 use lifecycle_domain::{Clock, Timestamp};
 
-use crate::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
-use crate::rows::{Row, read_rows};
+use crate::sender::ports::{Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate};
+use crate::sender::rows::{Row, read_rows};
 use lifecycle_domain::delivery::BatchJob;
 use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, Settlement, WriteOutcome};

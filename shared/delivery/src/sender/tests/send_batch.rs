@@ -15,8 +15,8 @@ use lifecycle_domain::delivery::{
 use lifecycle_domain::{CampaignId, ManualClock, Timestamp};
 
 use super::fakes::{FakePorts, StoredEntry, World};
-use crate::ports::RunPlan;
-use crate::send_batch::{BatchResult, Sender, Settings};
+use crate::sender::ports::RunPlan;
+use crate::sender::send_batch::{BatchResult, Sender, Settings};
 use lifecycle_domain::delivery::BatchJob;
 
 fn start() -> Timestamp {

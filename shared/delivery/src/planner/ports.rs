@@ -3,17 +3,14 @@
 
 use std::future::Future;
 
+pub use crate::port_error::PortError;
+
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
     BatchJob, PlanCursor, PlanJob, PlannedBatch, Progress, RecipientList, RunStatus,
 };
-
-/// A port call failed: the planning message is retried later.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct PortError(pub String);
 
 /// Where planning of a run stands, as stored with the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
