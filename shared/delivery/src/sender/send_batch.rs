@@ -268,11 +268,11 @@ where
         match step {
             NextStep::Duplicate => attempt.counts.duplicates += 1,
             NextStep::AlreadySettled(settled) => attempt.counts.add(settled),
-            NextStep::MarkUnconfirmed => self.settle_unconfirmed(attempt, row),
+            NextStep::MarkUnconfirmed => self.settle_unconfirmed(attempt, row, None),
             NextStep::Send | NextStep::Resend if attempt.cancelled => {
                 if step == NextStep::Resend {
                     // Claimed by a crashed attempt: it may have been sent.
-                    self.settle_unconfirmed(attempt, row);
+                    self.settle_unconfirmed(attempt, row, None);
                 } else {
                     attempt.counts.cancelled += 1;
                 }
@@ -284,14 +284,16 @@ where
         Ok(())
     }
 
-    fn settle_unconfirmed(&self, attempt: &mut Attempt<'_>, row: &Row) {
+    /// Settles a claimed recipient whose delivery is unknown as `UNCONFIRMED`, with the next
+    /// write.
+    fn settle_unconfirmed(&self, attempt: &mut Attempt<'_>, row: &Row, reason: Option<String>) {
         attempt.counts.add(Settled::Unconfirmed);
         attempt.pending = Some(settlement(
             attempt,
             row,
             LedgerStatus::Unconfirmed,
             true,
-            None,
+            reason,
             true,
         ));
     }
@@ -375,15 +377,7 @@ where
                     if attempt.plan.on_ambiguous == AmbiguousPolicy::Skip =>
                 {
                     tracing::warn!(recipient = %recipient.id, %reason, "no answer from the provider: recipient unconfirmed");
-                    attempt.counts.add(Settled::Unconfirmed);
-                    attempt.pending = Some(settlement(
-                        attempt,
-                        row,
-                        LedgerStatus::Unconfirmed,
-                        true,
-                        Some(reason),
-                        true,
-                    ));
+                    self.settle_unconfirmed(attempt, row, Some(reason));
                     return Ok(());
                 }
                 SendOutcome::Unknown(reason) | SendOutcome::Transient(reason) => {
