@@ -18,7 +18,8 @@ readonly STATE_DIR=.local
 readonly PID_FILE="$STATE_DIR/moto.pid"
 readonly LOG_FILE="$STATE_DIR/moto.log"
 readonly PYTHON=infra/.venv/bin/python
-# The stock moto app with DynamoDB requests serialised (see the file for why).
+# The stock moto app with DynamoDB requests serialised and two of its DynamoDB costs removed
+# (see the file for why).
 readonly MOTO=infra/moto_server.py
 readonly START_TIMEOUT_S=30
 

@@ -1,15 +1,20 @@
-"""moto_server with two fixes to its DynamoDB TransactWriteItems.
+"""moto_server with fixes to its DynamoDB TransactWriteItems and Query.
 
 moto 5.2's TransactWriteItems deep-copies every table it touches to roll back on failure:
 1. a concurrent PutItem/UpdateItem on another server thread changes the dict mid-copy and the
    request fails with HTTP 500 ("dictionary changed size during iteration");
 2. the copy costs time proportional to the table size (≈90 ms per transaction at 600 items),
    so a local benchmark measures moto's copying, not our code.
-Real DynamoDB has neither problem. This launcher runs the stock moto app with (1) one lock
-around DynamoDB requests (SQS and EventBridge stay concurrent: SQS long polls must not block
-everything; DynamoDB on moto is bound by the Python GIL anyway) and (2) a rollback that
-snapshots only the items a transaction touches instead of whole tables. Semantics are
-unchanged: all-or-nothing, same errors and cancellation reasons.
+3. Its Query gathers candidates from `Table.all_items()`, which sorts the whole table on every
+   call (every page), even for a base-table Query of one partition: a Query costs
+   O(n log n) in the table size, where DynamoDB reads only the key range.
+Real DynamoDB has none of these problems. This launcher runs the stock moto app with (1) one
+lock around DynamoDB requests (SQS and EventBridge stay concurrent: SQS long polls must not
+block everything; DynamoDB on moto is bound by the Python GIL anyway), (2) a rollback that
+snapshots only the items a transaction touches instead of whole tables and (3) a Query that
+takes its candidates from the one partition it names (base table) or from the unsorted items
+(index: moto filters and sorts the matches itself). Semantics are unchanged: all-or-nothing,
+same errors and cancellation reasons, same Query results and order.
 
 Usage: python infra/moto_server.py -H 127.0.0.1 -p 4566
 """
@@ -78,6 +83,41 @@ def _transact_write_items(self, transact_items):
 
 
 DynamoDBBackend.transact_write_items = _transact_write_items
+
+# Query: stock moto reads `all_items()` (the whole table, sorted) and then keeps the matches and
+# sorts them. Inside a Query, hand it only the candidates instead; the sort of the matches that
+# follows in stock moto gives the same order.
+_query_scope = threading.local()
+_stock_all_items = Table.all_items
+_stock_query = Table.query
+
+
+def _all_items(self):
+    if getattr(_query_scope, "table", None) is not self:
+        return _stock_all_items(self)
+    partition_key = _query_scope.partition_key
+    if partition_key is None:
+        partitions = list(self.items.values())
+    else:
+        partition = self.items.get(partition_key)
+        partitions = [] if partition is None else [partition]
+    if self.range_key_attr:
+        return [item for partition in partitions for item in list(partition.values())]
+    return partitions
+
+
+def _query(self, hash_key, *args, **kwargs):
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    _query_scope.table = self
+    _query_scope.partition_key = None if index_name else hash_key
+    try:
+        return _stock_query(self, hash_key, *args, **kwargs)
+    finally:
+        _query_scope.table = None
+
+
+Table.all_items = _all_items
+Table.query = _query
 
 
 class SerialiseDynamoDB:

@@ -472,5 +472,18 @@ SQS pollers (batch size 10) against the local emulator, until every timer fired.
   executor's transactions wait behind them (the dispatcher's catch-up re-reads the timers of
   the last tick that are not due yet, which makes that tick about 1 s longer here; on
   DynamoDB a Query reads only its range).
+- **2026-12-02, later: the launcher fixed; the tail is back to milliseconds.** moto's Query
+  gathered its candidates from `Table.all_items()`, which sorts the *whole table* on every call
+  and every page, even for a Query of one partition: O(n log n) in the table's size, under the
+  launcher's DynamoDB lock. `infra/moto_server.py` now hands Query only the partition it names
+  (base table) or the unsorted items (an index: moto filters and sorts the matches itself), with
+  the same results and order (the integration tests pass unchanged). Alternating runs on
+  freshly started emulators, same machine, same binaries: the 2026-11-23 code (`d7a12ba`) p99
+  107, 11 and 215 ms (max 156, 111, 339); issue 10's code (`c73f009`) p99 5, 9 and 35 ms (max
+  6, 77, 141), better in each pair. Requests per fired timer: 1.51–1.56 old, 1.555–1.564 new,
+  with the same requests per operation; the totals move with timing (a slower run clears the
+  outbox in larger BatchWriteItems and finds breaker records fresh more often), not with the
+  code. The first run after the fix (09:59, p99 372 ms) followed a full build and test run on
+  the same cores; a run under a sampling profiler (used to find the cost above) is not kept.
 
 ";
