@@ -251,9 +251,18 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b["state"].clone())
+        .map(|b| (b["dependency"].clone(), b["state"].clone()))
         .collect();
-    assert_eq!(states, [json!("CLOSED"), json!("CLOSED"), json!("CLOSED")]);
+    let all_closed: Vec<_> = Dependency::ALL
+        .iter()
+        .map(|d| (json!(d.as_str()), json!("CLOSED")))
+        .collect();
+    assert_eq!(states, all_closed);
+    assert_eq!(
+        states.len(),
+        6,
+        "dynamodb, sqs, eventbridge, s3, ssm, secretsmanager"
+    );
 
     // An executor's SQS requests fail until its breaker opens.
     let executor = stack.function_services(EXECUTOR);

@@ -56,6 +56,37 @@ pub fn event_bus(region: &str, account: &str, bus_name: &str) -> String {
     }
 }
 
+/// `arn:aws:s3:::<bucket>/<key>` (an object) or `arn:aws:s3:::<bucket>` (no key).
+pub fn s3(bucket: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
+        None => format!("arn:aws:s3:::{bucket}"),
+    }
+}
+
+/// `arn:aws:ses:<region>:<account>:identity/<identity>` (an address or a domain).
+pub fn ses_identity(region: &str, account: &str, identity: &str) -> String {
+    format!("arn:aws:ses:{region}:{account}:identity/{identity}")
+}
+
+/// `arn:aws:ssm:<region>:<account>:parameter/<name>` (a leading `/` of the name is not
+/// doubled).
+pub fn ssm_parameter(region: &str, account: &str, name: &str) -> String {
+    let name = name.strip_prefix('/').unwrap_or(name);
+    format!("arn:aws:ssm:{region}:{account}:parameter/{name}")
+}
+
+/// `arn:aws:secretsmanager:<region>:<account>:secret:<name>`, or `id` itself when it is an
+/// ARN (a real secret's ARN ends in `-` and six random characters; policies name
+/// `secret:<prefix>*`).
+pub fn secret(region: &str, account: &str, id: &str) -> String {
+    if id.starts_with("arn:") {
+        id.to_owned()
+    } else {
+        format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +157,28 @@ mod tests {
             sqs_queue_from_url(REGION, "timers"),
             Err(PolicyError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn delivery_resource_arns() {
+        assert_eq!(s3("b", Some("k/x.jsonl")), "arn:aws:s3:::b/k/x.jsonl");
+        assert_eq!(s3("b", None), "arn:aws:s3:::b");
+        assert_eq!(
+            ses_identity("eu-west-1", "1", "a@x.com"),
+            "arn:aws:ses:eu-west-1:1:identity/a@x.com"
+        );
+        assert_eq!(
+            ssm_parameter("r", "1", "/cl/hook"),
+            "arn:aws:ssm:r:1:parameter/cl/hook"
+        );
+        assert_eq!(
+            ssm_parameter("r", "1", "hook"),
+            "arn:aws:ssm:r:1:parameter/hook"
+        );
+        assert_eq!(
+            secret("r", "1", "cl/h"),
+            "arn:aws:secretsmanager:r:1:secret:cl/h"
+        );
+        assert_eq!(secret("r", "1", "arn:aws:x"), "arn:aws:x");
     }
 }

@@ -189,6 +189,29 @@ pub fn iam_calls(recorded: &RecordedCall, region: &str) -> Result<Vec<Call>, Str
                 operation,
                 arn::event_bus(region, LOCAL_ACCOUNT, name),
             )),
+            CallResource::Object { bucket, key } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::s3(bucket, Some(key)),
+            )),
+            CallResource::Bucket { bucket } => {
+                Ok(Call::for_request(service, operation, arn::s3(bucket, None)))
+            }
+            CallResource::EmailIdentity { identity } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::ses_identity(region, LOCAL_ACCOUNT, identity),
+            )),
+            CallResource::Parameter { name } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::ssm_parameter(region, LOCAL_ACCOUNT, name),
+            )),
+            CallResource::Secret { id } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::secret(region, LOCAL_ACCOUNT, id),
+            )),
             CallResource::Unreadable { reason } => Err(reason.clone()),
         })
         .collect()
@@ -439,6 +462,52 @@ mod tests {
             (
                 call("SQS", "ListQueues", vec![]),
                 vec![iam("sqs:ListQueues", "*")],
+            ),
+            (
+                call(
+                    "S3",
+                    "HeadObject",
+                    vec![CallResource::Object {
+                        bucket: t("lists"),
+                        key: t("a/b.csv"),
+                    }],
+                ),
+                vec![iam("s3:GetObject", "arn:aws:s3:::lists/a/b.csv")],
+            ),
+            (
+                call(
+                    "SESv2",
+                    "SendEmail",
+                    vec![CallResource::EmailIdentity {
+                        identity: t("news@x.com"),
+                    }],
+                ),
+                vec![iam(
+                    "ses:SendEmail",
+                    "arn:aws:ses:us-east-1:123456789012:identity/news@x.com",
+                )],
+            ),
+            (
+                call(
+                    "SSM",
+                    "GetParameter",
+                    vec![CallResource::Parameter { name: t("/cl/h") }],
+                ),
+                vec![iam(
+                    "ssm:GetParameter",
+                    "arn:aws:ssm:us-east-1:123456789012:parameter/cl/h",
+                )],
+            ),
+            (
+                call(
+                    "Secrets Manager",
+                    "GetSecretValue",
+                    vec![CallResource::Secret { id: t("cl/h") }],
+                ),
+                vec![iam(
+                    "secretsmanager:GetSecretValue",
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:cl/h",
+                )],
             ),
         ];
         for (recorded, expected) in cases {

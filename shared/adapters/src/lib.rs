@@ -6,6 +6,8 @@
 pub mod aws;
 pub mod config;
 pub mod crash;
+#[cfg(feature = "delivery")]
+pub mod delivery;
 pub mod heartbeat;
 pub mod relay;
 pub mod services;

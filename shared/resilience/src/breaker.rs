@@ -31,30 +31,49 @@ pub enum Dependency {
     DynamoDb,
     Sqs,
     EventBridge,
+    /// Recipient lists (bulk deliveries).
+    S3,
+    /// SSM Parameter Store (webhook signing secrets).
+    Ssm,
+    /// Secrets Manager (webhook signing secrets).
+    SecretsManager,
 }
 
 impl Dependency {
-    pub const ALL: [Dependency; 3] = [Self::DynamoDb, Self::Sqs, Self::EventBridge];
+    pub const ALL: [Dependency; 6] = [
+        Self::DynamoDb,
+        Self::Sqs,
+        Self::EventBridge,
+        Self::S3,
+        Self::Ssm,
+        Self::SecretsManager,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::DynamoDb => "dynamodb",
             Self::Sqs => "sqs",
             Self::EventBridge => "eventbridge",
+            Self::S3 => "s3",
+            Self::Ssm => "ssm",
+            Self::SecretsManager => "secretsmanager",
         }
     }
 
-    /// Parses `dynamodb`, `sqs` or `eventbridge`.
+    /// Parses a name [`Dependency::as_str`] gives (`dynamodb`, `sqs`, …).
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.as_str() == text)
     }
 
-    /// What a caller does when the breaker's record cannot be read: DynamoDB and SQS calls
-    /// go ahead (no fallback; the breaker's own store is DynamoDB), EventBridge calls are
-    /// refused (events wait in the outbox and are republished by the sweeper).
+    /// What a caller does when the breaker's record cannot be read: DynamoDB, SQS and the
+    /// reads of lists and secrets go ahead (no fallback; the breaker's own store is
+    /// DynamoDB), EventBridge calls are refused (events wait in the outbox and are
+    /// republished by the sweeper).
     pub fn fail_mode(self) -> FailMode {
         match self {
-            Self::DynamoDb | Self::Sqs => FailMode::Open,
+            Self::DynamoDb | Self::Sqs | Self::S3 | Self::Ssm | Self::SecretsManager => {
+                FailMode::Open
+            }
             Self::EventBridge => FailMode::Closed,
         }
     }

@@ -4,8 +4,9 @@
 //!
 //! It is an SDK interceptor reading the serialized request once per operation (after
 //! serialization, before any fault injection spoils it): the resources come from the JSON
-//! body, exactly as AWS would authorise them (all three services here speak a JSON protocol,
-//! SQS included: `application/x-amz-json-1.0`). Only distinct calls are kept, so memory stays
+//! body, exactly as AWS would authorise them (DynamoDB, SQS, EventBridge, SES v2, SSM and
+//! Secrets Manager speak JSON protocols), or for S3 from the path-style URL the local
+//! emulator is addressed with (`/bucket/key`). Only distinct calls are kept, so memory stays
 //! bounded however long a run lasts, and a call seen for the first time is handed to the
 //! optional sink *before* it is sent — a process killed right after a request has already
 //! reported it.
@@ -52,6 +53,16 @@ pub enum CallResource {
     /// An EventBridge bus (`Entries[*].EventBusName` of `PutEvents`, `Name` of
     /// `DescribeEventBus`; `default` when absent).
     EventBus { name: String },
+    /// An S3 object (`/bucket/key` of the URL).
+    Object { bucket: String, key: String },
+    /// An S3 bucket (`/bucket` of the URL).
+    Bucket { bucket: String },
+    /// The SES identity an email is sent from (`FromEmailAddress`).
+    EmailIdentity { identity: String },
+    /// An SSM parameter (`Name`).
+    Parameter { name: String },
+    /// A Secrets Manager secret (`SecretId`: a name or an ARN).
+    Secret { id: String },
     /// The request could not be read (not JSON): the check reports the call as unverifiable.
     Unreadable { reason: String },
 }
@@ -100,10 +111,19 @@ impl CallRecorder {
 
     /// Records one request of `service`'s `operation` with the serialized `body`.
     pub fn record(&self, service: &str, operation: &str, body: Option<&[u8]>) {
+        self.record_request(service, operation, "/", body);
+    }
+
+    /// Records one request of `service`'s `operation` sent to `uri` with the serialized `body`.
+    pub fn record_request(&self, service: &str, operation: &str, uri: &str, body: Option<&[u8]>) {
         let call = RecordedCall {
             service: service.to_owned(),
             operation: operation.to_owned(),
-            resources: resources(service, operation, body),
+            resources: if service == "S3" {
+                s3_resources(uri)
+            } else {
+                resources(service, operation, body)
+            },
         };
         let mut seen = self.seen.lock().expect("recorder lock");
         if seen.contains(&call) {
@@ -132,7 +152,8 @@ impl Intercept for CallRecorder {
             Some(metadata) => (metadata.service(), metadata.name()),
             None => ("unknown", "unknown"),
         };
-        self.record(service, operation, context.request().body().bytes());
+        let request = context.request();
+        self.record_request(service, operation, request.uri(), request.body().bytes());
         Ok(())
     }
 }
@@ -150,6 +171,8 @@ struct Body {
     queue_url: Option<String>,
     name: Option<String>,
     entries: Vec<Entry>,
+    from_email_address: Option<String>,
+    secret_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +228,18 @@ fn resources(service: &str, operation: &str, body: Option<&[u8]>) -> Vec<CallRes
         "SQS" => {
             found.extend(body.queue_url.map(|url| CallResource::Queue { url }));
         }
+        "SESv2" => {
+            found.extend(
+                body.from_email_address
+                    .map(|identity| CallResource::EmailIdentity { identity }),
+            );
+        }
+        "SSM" => {
+            found.extend(body.name.map(|name| CallResource::Parameter { name }));
+        }
+        "Secrets Manager" => {
+            found.extend(body.secret_id.map(|id| CallResource::Secret { id }));
+        }
         "EventBridge" => {
             let bus = |name: Option<String>| CallResource::EventBus {
                 name: name.unwrap_or_else(|| "default".into()),
@@ -222,6 +257,54 @@ fn resources(service: &str, operation: &str, body: Option<&[u8]>) -> Vec<CallRes
         _ => {}
     }
     found.into_iter().collect()
+}
+
+/// The bucket and key of a path-style S3 URL (`scheme://host/bucket/key?query`).
+fn s3_resources(uri: &str) -> Vec<CallResource> {
+    let after_host = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest.find('/').map_or("", |at| &rest[at..]));
+    let path = after_host.split(['?', '#']).next().unwrap_or_default();
+    let (bucket, key) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path.trim_start_matches('/'), ""));
+    if bucket.is_empty() {
+        Vec::new()
+    } else if key.is_empty() {
+        vec![CallResource::Bucket {
+            bucket: percent_decoded(bucket),
+        }]
+    } else {
+        vec![CallResource::Object {
+            bucket: percent_decoded(bucket),
+            key: percent_decoded(key),
+        }]
+    }
+}
+
+/// `%XX` escapes decoded (an invalid escape is kept as it is).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -337,12 +420,76 @@ mod tests {
                 "{service}.{operation} {body}"
             );
         }
+        let delivery_cases: Vec<(&str, &str, &str, Vec<CallResource>)> = vec![
+            (
+                "SESv2",
+                "SendEmail",
+                r#"{"FromEmailAddress":"news@example.com","Destination":{}}"#,
+                vec![CallResource::EmailIdentity {
+                    identity: "news@example.com".into(),
+                }],
+            ),
+            (
+                "SSM",
+                "GetParameter",
+                r#"{"Name":"/cl/hook","WithDecryption":true}"#,
+                vec![CallResource::Parameter {
+                    name: "/cl/hook".into(),
+                }],
+            ),
+            (
+                "Secrets Manager",
+                "GetSecretValue",
+                r#"{"SecretId":"cl/hook"}"#,
+                vec![CallResource::Secret {
+                    id: "cl/hook".into(),
+                }],
+            ),
+        ];
+        for (service, operation, body, expected) in delivery_cases {
+            assert_eq!(
+                resources(service, operation, Some(body.as_bytes())),
+                expected
+            );
+        }
         let query_protocol =
             resources("SQS", "SendMessage", Some(b"Action=SendMessage&QueueUrl=x"));
         assert!(
             matches!(&query_protocol[..], [CallResource::Unreadable { reason }] if reason.contains("JSON")),
             "{query_protocol:?}"
         );
+    }
+
+    #[test]
+    fn s3_resources_come_from_the_path_style_url() {
+        let object = |bucket: &str, key: &str| {
+            vec![CallResource::Object {
+                bucket: bucket.into(),
+                key: key.into(),
+            }]
+        };
+        assert_eq!(
+            s3_resources("http://127.0.0.1:4566/lists/inline/c%201/r.jsonl?x-id=GetObject"),
+            object("lists", "inline/c 1/r.jsonl")
+        );
+        assert_eq!(
+            s3_resources("http://h/lists/a%2Gb"),
+            object("lists", "a%2Gb")
+        );
+        assert_eq!(
+            s3_resources("http://h/lists?list-type=2"),
+            vec![CallResource::Bucket {
+                bucket: "lists".into()
+            }]
+        );
+        assert_eq!(
+            s3_resources("http://h/lists/"),
+            vec![CallResource::Bucket {
+                bucket: "lists".into()
+            }]
+        );
+        assert_eq!(s3_resources("http://h/"), vec![]);
+        assert_eq!(s3_resources("http://h"), vec![]);
     }
 
     #[test]

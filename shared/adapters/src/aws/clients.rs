@@ -15,12 +15,27 @@ use super::call_recorder::CallRecorder;
 use super::fault_injection::FaultInjector;
 use crate::config::ConfigError;
 
-/// DynamoDB, SQS and EventBridge clients sharing one configuration.
+/// DynamoDB, SQS and EventBridge clients sharing one configuration (and, with the `delivery`
+/// feature, the clients of bulk deliveries).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// S3, SES v2, SSM and Secrets Manager.
+    #[cfg(feature = "delivery")]
+    pub delivery: DeliveryClients,
+}
+
+/// The clients only bulk deliveries use: recipient lists in S3, email through SES v2, webhook
+/// signing secrets in SSM Parameter Store or Secrets Manager.
+#[cfg(feature = "delivery")]
+#[derive(Debug, Clone)]
+pub struct DeliveryClients {
+    pub s3: aws_sdk_s3::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
 }
 
 impl AwsClients {
@@ -95,6 +110,41 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
+            #[cfg(feature = "delivery")]
+            delivery: DeliveryClients::with_interceptors(sdk_config, interceptors),
+        }
+    }
+}
+
+#[cfg(feature = "delivery")]
+impl DeliveryClients {
+    fn with_interceptors(
+        sdk_config: &aws_config::SdkConfig,
+        interceptors: &[SharedInterceptor],
+    ) -> Self {
+        // Path-style addressing (`endpoint/bucket/key`) when an endpoint is configured (a local
+        // emulator); virtual-hosted style on AWS.
+        let path_style = sdk_config.endpoint_url().is_some();
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk_config)
+            .retry_config(RetryConfig::disabled())
+            .force_path_style(path_style);
+        let mut sesv2 =
+            aws_sdk_sesv2::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        let mut ssm =
+            aws_sdk_ssm::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        let mut secretsmanager = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
+            .retry_config(RetryConfig::disabled());
+        for interceptor in interceptors {
+            s3.push_interceptor(interceptor.clone());
+            sesv2.push_interceptor(interceptor.clone());
+            ssm.push_interceptor(interceptor.clone());
+            secretsmanager.push_interceptor(interceptor.clone());
+        }
+        Self {
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sesv2: aws_sdk_sesv2::Client::from_conf(sesv2.build()),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
+            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager.build()),
         }
     }
 }

@@ -177,3 +177,46 @@ send_with!(
     DescribeEventBusOutput,
     DescribeEventBusError
 );
+
+/// The reads and writes of bulk deliveries that may be retried (never a provider's send).
+#[cfg(feature = "delivery")]
+mod delivery {
+    use super::{Describe, RequestError, Resilience, SendWith};
+    use aws_sdk_s3::operation as s3;
+    use aws_sdk_secretsmanager::operation as secretsmanager;
+    use aws_sdk_ssm::operation as ssm;
+    use lifecycle_resilience::Dependency::{S3, SecretsManager, Ssm};
+
+    send_with!(
+        S3,
+        "GetObject",
+        s3::get_object,
+        GetObjectFluentBuilder,
+        GetObjectOutput,
+        GetObjectError
+    );
+    send_with!(
+        S3,
+        "HeadObject",
+        s3::head_object,
+        HeadObjectFluentBuilder,
+        HeadObjectOutput,
+        HeadObjectError
+    );
+    send_with!(
+        Ssm,
+        "GetParameter",
+        ssm::get_parameter,
+        GetParameterFluentBuilder,
+        GetParameterOutput,
+        GetParameterError
+    );
+    send_with!(
+        SecretsManager,
+        "GetSecretValue",
+        secretsmanager::get_secret_value,
+        GetSecretValueFluentBuilder,
+        GetSecretValueOutput,
+        GetSecretValueError
+    );
+}

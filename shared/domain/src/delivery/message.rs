@@ -71,12 +71,14 @@ pub enum RenderedMessage {
         /// HTML body.
         html: Option<String>,
     },
-    /// The webhook's target and body (signed by the sender, which holds the secret).
+    /// The webhook's target and body, and where the key that signs it lives.
     Webhook {
         /// Endpoint URL.
         url: String,
         /// JSON body.
         body: Value,
+        /// The signing secret's reference (the provider reads and caches the secret).
+        secret_ref: SecretRef,
     },
     /// The event's recipient address and detail.
     Event {
@@ -139,6 +141,7 @@ impl Message {
             Self::Webhook(webhook) => RenderedMessage::Webhook {
                 url: recipient.address.clone(),
                 body: webhook.payload.render(vars)?,
+                secret_ref: webhook.secret_ref.clone(),
             },
             Self::Event(event) => RenderedMessage::Event {
                 address: recipient.address.clone(),
@@ -202,6 +205,7 @@ mod tests {
             RenderedMessage::Webhook {
                 url: "https://hooks.example.com/x".into(),
                 body: json!({"hello": "Ann"}),
+                secret_ref: SecretRef::parse("ssm:/hook").unwrap(),
             }
         );
         let bare_event = Message::Event(EventMessage { detail: None });

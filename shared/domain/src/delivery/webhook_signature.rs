@@ -18,6 +18,13 @@ pub const TOLERANCE_SECONDS: i64 = 5 * 60;
 #[derive(Clone)]
 pub struct SigningKey(Hmac<Sha256>);
 
+/// Shows no key material.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
 /// The secret is not `whsec_` followed by base64 of 24 to 64 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the signing secret must be whsec_ followed by base64 of 24 to 64 bytes")]
@@ -106,6 +113,12 @@ mod tests {
     const SPEC_TIMESTAMP: i64 = 1_614_265_330;
     const SPEC_BODY: &str = r#"{"test": 2432232314}"#;
     const SPEC_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    #[test]
+    fn debug_output_shows_no_key_material() {
+        let key = SigningKey::parse(SPEC_SECRET).unwrap();
+        assert_eq!(format!("{key:?}"), "SigningKey(..)");
+    }
 
     #[test]
     fn signs_like_the_reference_implementation() {
