@@ -2,15 +2,19 @@
 //! (unique names) on the local endpoint (`make test` starts it) and talks to it with the
 //! real SDK clients.
 
+pub mod delivery;
+
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use delivery_sender::ports::SenderServices;
 use http_body_util::BodyExt;
 use lifecycle_adapters::aws::fault_injection::parse_rules;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::Config;
+use lifecycle_adapters::delivery::DeliveryConfig;
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::TimerMessage;
@@ -19,6 +23,7 @@ use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, Ti
 use local_stack::function_calls::FunctionCalls;
 use local_stack::functions::{FunctionSpec, functions};
 use local_stack::iam::{Denial, IamCheck};
+use local_stack::runtime::LOCAL_EMAIL_SEND_RATE;
 use local_stack::{Stack, aws_env, provision_template};
 use tower::ServiceExt;
 
@@ -123,6 +128,30 @@ impl TestStack {
             Services::new(config, &clients, self.requests.clone()),
             injector,
         )
+    }
+
+    /// The delivery sender of this stack, as `DeliverySenderFunction` (its template
+    /// environment, clients recorded as its calls), sending email at the local rate.
+    pub async fn delivery_sender(&self) -> SenderServices {
+        let spec = self
+            .specs
+            .iter()
+            .find(|s| s.logical_id == SENDER)
+            .expect("DeliverySenderFunction in template.yaml");
+        let mut environment = spec.environment.clone();
+        environment
+            .entry("EMAIL_SEND_RATE".into())
+            .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
+        let config = DeliveryConfig::from_map(&environment).expect("valid delivery settings");
+        let clients = AwsClients::instrumented(
+            &self.sdk_config,
+            &self.requests,
+            None,
+            Some(&self.calls.recorder(SENDER)),
+        );
+        SenderServices::new(self.function_services(SENDER), config, &clients)
+            .await
+            .expect("the sender starts")
     }
 
     /// Counted clients (no function's) whose AWS responses are turned into failures by
@@ -339,6 +368,7 @@ async fn provision_with_retries(
 
 /// The API function's logical id.
 const API: &str = "ApiFunction";
+const SENDER: &str = "DeliverySenderFunction";
 
 /// The configuration of function `logical_id` from its template environment.
 fn config_of(specs: &[FunctionSpec], logical_id: &str) -> Config {

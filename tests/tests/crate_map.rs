@@ -33,6 +33,10 @@ fn allowed() -> BTreeMap<&'static str, Option<Vec<&'static str>>> {
     for function in FUNCTIONS {
         map.insert(function, Some(SHARED.to_vec()));
     }
+    // The delivery functions also build on the delivery engine.
+    let mut delivery_function = SHARED.to_vec();
+    delivery_function.push(DELIVERY);
+    map.insert("delivery-sender", Some(delivery_function));
     map
 }
 

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use integration_tests::TestStack;
+use integration_tests::delivery::{SECRET, checked_webhook, sent_email};
 use lifecycle_adapters::delivery::{
     Email, EmailSender, ListError, RecipientLists, SecretError, SigningSecrets, WebhookCall,
     WebhookClient, WebhookSettings,
@@ -21,11 +22,7 @@ use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::secret_ref::SecretRef;
 use lifecycle_domain::delivery::webhook_signature::SigningKey;
 use lifecycle_domain::delivery::{ListFormat, RecipientList};
-use local_stack::aws_env;
 use serde_json::json;
-
-/// A `whsec_` secret of 32 bytes.
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn unique(prefix: &str) -> String {
     format!(
@@ -91,16 +88,6 @@ async fn lists_are_stored_sized_and_read_by_range() {
     let error = lists.size(&no_bucket).await.unwrap_err();
     assert!(matches!(error, ListError::NotFound { .. }), "{error:?}");
     assert!(!error.is_transient());
-}
-
-/// The emulator's record of sent email: (source, destinations, subject, body) per message.
-async fn sent_email() -> Vec<serde_json::Value> {
-    let url = format!("{}/moto-api/data.json", aws_env::endpoint());
-    let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -173,22 +160,7 @@ async fn receiver(key: SigningKey) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let handle = |path: &'static str, key: SigningKey, seen: Seen| {
         move |headers: HeaderMap, body: Bytes| async move {
-            let header = |name: &str| {
-                headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let id = header("webhook-id");
-            let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or(0);
-            let valid = key.verify(
-                &id,
-                timestamp,
-                &body,
-                &header("webhook-signature"),
-                Timestamp::now().millis() / 1000,
-            );
+            let (id, valid) = checked_webhook(&key, &headers, &body);
             seen.lock().unwrap().push((path.to_owned(), id, valid));
             match path {
                 "/ok" => StatusCode::OK.into_response(),
@@ -217,15 +189,7 @@ async fn webhooks_are_signed_and_their_answers_classified() {
     let stack = TestStack::new().await;
     let clients = &stack.setup.delivery;
     let parameter = format!("/{}/webhook", unique("it"));
-    clients
-        .ssm
-        .put_parameter()
-        .name(&parameter)
-        .value(SECRET)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
+    stack.put_secret_parameter(&parameter, SECRET).await;
     let secrets = SigningSecrets::new(
         clients.ssm.clone(),
         clients.secretsmanager.clone(),

@@ -245,6 +245,10 @@ mod tests {
                 "AWS::Events::EventBus" => {
                     (name.clone(), arn::event_bus(REGION, LOCAL_ACCOUNT, &name))
                 }
+                "AWS::S3::Bucket" => {
+                    let bucket = name.to_ascii_lowercase();
+                    (bucket.clone(), arn::s3(&bucket, None))
+                }
                 _ => continue,
             };
             physical.insert(

@@ -1,8 +1,9 @@
 //! Creates the template's stateful resources on the local endpoint: DynamoDB tables (keys,
 //! indexes, TTL), SQS queues (attributes and redrive policies), EventBridge buses and rules with
-//! their targets. Idempotent: re-running against an existing stack keeps its data.
+//! their targets, S3 buckets. Idempotent: re-running against an existing stack keeps its data.
 //!
-//! Local physical names are `<stack>-<LogicalId>` unless the template names the resource.
+//! Local physical names are `<stack>-<LogicalId>` (lower-cased for buckets) unless the
+//! template names the resource.
 //! Other resource types (functions, alarms, topics, log groups, keys, policies) have no local
 //! counterpart and are skipped — functions are run in-process by [`crate::runtime`].
 
@@ -21,11 +22,12 @@ use crate::template::{
 };
 
 /// Resource types created locally.
-pub const PROVISIONED_TYPES: [&str; 4] = [
+pub const PROVISIONED_TYPES: [&str; 5] = [
     "AWS::DynamoDB::Table",
     "AWS::SQS::Queue",
     "AWS::Events::EventBus",
     "AWS::Events::Rule",
+    "AWS::S3::Bucket",
 ];
 
 /// Provisioning failed.
@@ -124,6 +126,13 @@ pub async fn provision(
             }
             "AWS::Events::Rule" => {
                 create_rule(&clients.eventbridge, name, &physical_name, &properties).await?
+            }
+            "AWS::S3::Bucket" => {
+                let bucket = properties
+                    .get("BucketName")
+                    .and_then(scalar)
+                    .unwrap_or_else(|| physical_name.to_ascii_lowercase());
+                create_bucket(&clients.delivery.s3, name, &bucket, region).await?
             }
             _ => unreachable!("filtered to provisioned types"),
         };
@@ -305,6 +314,42 @@ async fn create_queue(
             ("Arn".to_owned(), arn),
             ("QueueName".to_owned(), name.to_owned()),
             ("QueueUrl".to_owned(), url),
+        ]),
+    })
+}
+
+async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    logical: &str,
+    name: &str,
+    region: &str,
+) -> Result<Physical, ProvisionError> {
+    let mut request = client.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
+        Err(error) => {
+            return Err(aws_error(
+                logical,
+                aws_sdk_s3::error::DisplayErrorContext(error),
+            ));
+        }
+    }
+    Ok(Physical {
+        reference: name.to_owned(),
+        attributes: BTreeMap::from([
+            ("Arn".to_owned(), format!("arn:aws:s3:::{name}")),
+            ("DomainName".to_owned(), format!("{name}.s3.amazonaws.com")),
         ]),
     })
 }

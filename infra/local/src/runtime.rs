@@ -7,12 +7,15 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use delivery_sender::ports::SenderServices;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::delivery::DeliveryConfig;
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use lifecycle_resilience::ResilienceStats;
@@ -127,6 +130,10 @@ pub async fn start(
     for spec in specs {
         let mut environment = spec.environment.clone();
         environment.insert("LOG_FORMAT".into(), "text".into());
+        // SES's sending rate comes from GetAccount on AWS; locally it is a setting.
+        environment
+            .entry("EMAIL_SEND_RATE".into())
+            .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
         let config = Config::from_map(&environment).map_err(|source| RuntimeError::Config {
             function: spec.logical_id.clone(),
             source,
@@ -176,7 +183,7 @@ pub async fn start(
                     ));
                 }
                 (
-                    "timer-executor",
+                    binary @ ("timer-executor" | "delivery-sender"),
                     Trigger::Sqs {
                         queue_url,
                         batch_size,
@@ -185,9 +192,30 @@ pub async fn start(
                     },
                 ) => {
                     let sqs = clients.event_source_sqs(&spec.logical_id);
+                    let consumer = if binary == "timer-executor" {
+                        QueueConsumer::Executor(Arc::new(services.clone()))
+                    } else {
+                        let config = DeliveryConfig::from_map(&environment).map_err(|source| {
+                            RuntimeError::Config {
+                                function: spec.logical_id.clone(),
+                                source,
+                            }
+                        })?;
+                        let sender = SenderServices::new(
+                            services.clone(),
+                            config,
+                            &clients.of_function(&spec.logical_id),
+                        )
+                        .await
+                        .map_err(|source| RuntimeError::Config {
+                            function: spec.logical_id.clone(),
+                            source,
+                        })?;
+                        QueueConsumer::Sender(Arc::new(sender))
+                    };
                     for _ in 0..options.sqs_pollers.max(1) {
                         tasks.spawn(run_poller(
-                            services.clone(),
+                            consumer.clone(),
                             sqs.clone(),
                             Poller {
                                 queue_url: queue_url.clone(),
@@ -277,6 +305,25 @@ async fn run_schedule(
     }
 }
 
+/// The email sending rate of local runs (SES's `MaxSendRate` on AWS).
+pub const LOCAL_EMAIL_SEND_RATE: u32 = 50;
+
+/// The function an SQS trigger invokes.
+#[derive(Clone)]
+enum QueueConsumer {
+    Executor(Arc<Services>),
+    Sender(Arc<SenderServices>),
+}
+
+impl QueueConsumer {
+    async fn handle(&self, event: SqsEvent, deadline: Timestamp) -> SqsBatchResponse {
+        match self {
+            Self::Executor(services) => timer_executor::handle(services, event, deadline).await,
+            Self::Sender(sender) => delivery_sender::handle(sender, event, deadline).await,
+        }
+    }
+}
+
 /// Pause of a poller after an empty receive.
 const IDLE_POLL_PAUSE: Duration = Duration::from_millis(100);
 
@@ -286,12 +333,12 @@ struct Poller {
     batch_size: i32,
     visibility_timeout: i32,
     partial_failures: bool,
-    /// The executor's template `Timeout`.
+    /// The function's template `Timeout`.
     timeout: Duration,
 }
 
 async fn run_poller(
-    services: Services,
+    consumer: QueueConsumer,
     sqs: aws_sdk_sqs::Client,
     poller: Poller,
     shutdown: watch::Receiver<bool>,
@@ -338,7 +385,7 @@ async fn run_poller(
                 record
             })
             .collect();
-        let response = timer_executor::handle(&services, event, deadline(poller.timeout)).await;
+        let response = consumer.handle(event, deadline(poller.timeout)).await;
         let failed: BTreeSet<&str> = response
             .batch_item_failures
             .iter()

@@ -200,7 +200,7 @@ impl Config {
     }
 }
 
-fn required(
+pub(crate) fn required(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<String, ConfigError> {
@@ -213,7 +213,7 @@ fn required(
     }
 }
 
-fn number(
+pub(crate) fn number(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
     default: u64,

@@ -165,6 +165,15 @@ pub const BAD_INPUT: ErrorClass = ErrorClass::new(
     false,
     false,
 );
+/// A deliveries-queue message the sender cannot read, or whose run does not exist:
+/// dead-lettered at once, never retried.
+pub const BAD_DELIVERY_INPUT: ErrorClass = ErrorClass::new(
+    "BAD_DELIVERY_MESSAGE",
+    C::BusinessLogic,
+    S::Medium,
+    false,
+    false,
+);
 pub const DATA_CORRUPT: ErrorClass =
     ErrorClass::new("DATA_CORRUPT", C::DataCorruption, S::Critical, false, false);
 pub const INTERNAL_BUG: ErrorClass =
@@ -172,11 +181,12 @@ pub const INTERNAL_BUG: ErrorClass =
 pub const UNKNOWN: ErrorClass = ErrorClass::new("UNKNOWN", C::Permanent, S::Medium, false, true);
 
 /// The classes failure patterns never change ([`ErrorClass::is_fixed`]).
-const FIXED: [ErrorClass; 5] = [
+const FIXED: [ErrorClass; 6] = [
     CONDITION_FAILED,
     REQUEST_INVALID,
     VALIDATION_FAILED,
     BAD_INPUT,
+    BAD_DELIVERY_INPUT,
     CIRCUIT_OPEN,
 ];
 

@@ -2,8 +2,8 @@
 //! check (`infra/local/src/iam.rs`), which proves every call a function makes is allowed by its
 //! policy in `template.yaml` — the local emulator enforces no IAM.
 //!
-//! It is an SDK interceptor reading the serialized request once per operation (after
-//! serialization, before any fault injection spoils it): the resources come from the JSON
+//! It is an SDK interceptor reading each request attempt before it is signed (after the
+//! endpoint is applied, before any fault injection spoils it): the resources come from the JSON
 //! body, exactly as AWS would authorise them (DynamoDB, SQS, EventBridge, SES v2, SSM and
 //! Secrets Manager speak JSON protocols), or for S3 from the path-style URL the local
 //! emulator is addressed with (`/bucket/key`). Only distinct calls are kept, so memory stays
@@ -142,7 +142,9 @@ impl Intercept for CallRecorder {
         "CallRecorder"
     }
 
-    fn read_after_serialization(
+    // Before signing: after the endpoint is applied (S3's bucket is in the path only from
+    // then on), before the fault injector spoils the request.
+    fn read_before_signing(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,

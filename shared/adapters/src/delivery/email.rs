@@ -32,6 +32,21 @@ impl EmailSender {
         Self { sesv2 }
     }
 
+    /// The account's sending rate, `MaxSendRate` (one `GetAccount`).
+    pub async fn max_send_rate(&self) -> Result<f64, String> {
+        let account = self
+            .sesv2
+            .get_account()
+            .send()
+            .await
+            .map_err(|error| error.describe("GetAccount").to_string())?;
+        account
+            .send_quota()
+            .map(|quota| quota.max_send_rate())
+            .filter(|rate| *rate > 0.0)
+            .ok_or_else(|| "GetAccount gave no sending rate".to_owned())
+    }
+
     /// Sends one email (one `SendEmail`) and says what it came to.
     pub async fn send(&self, email: Email<'_>) -> SendOutcome {
         let utf8 = |text: &str| {

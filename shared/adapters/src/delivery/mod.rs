@@ -5,11 +5,13 @@
 //! retrying a send is the delivery engine's decision, never the transport's, because a blind
 //! retry of an accepted send is a duplicate.
 
+mod config;
 mod email;
 mod recipient_lists;
 mod secrets;
 mod webhook;
 
+pub use config::DeliveryConfig;
 pub use email::{Email, EmailSender};
 pub use recipient_lists::{ListError, RecipientLists};
 pub use secrets::{SECRET_CACHE, SecretError, SigningSecrets};

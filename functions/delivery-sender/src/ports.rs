@@ -1,0 +1,394 @@
+//! The sender's ports ([`lifecycle_delivery::sender::ports`]) over AWS: runs, batches and the
+//! ledger in DynamoDB, list ranges in S3, email through SES v2, signed webhooks, the send rate
+//! shared by every instance (a DynamoDB token bucket per channel, drawn a few tokens at a
+//! time), and the deliveries queue.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lifecycle_adapters::aws::redrive::error_attributes;
+use lifecycle_adapters::aws::{AwsClients, RequestCounter, TimerQueue};
+use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::delivery::{
+    DeliveryConfig, Email, EmailSender, RecipientLists, SigningSecrets, WebhookCall, WebhookClient,
+    WebhookSettings,
+};
+use lifecycle_adapters::services::Services;
+use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError};
+use lifecycle_delivery::sender::ports::{
+    Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
+};
+use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
+use lifecycle_domain::delivery::ledger_write::{Claim, LedgerWrite, WriteOutcome};
+use lifecycle_domain::delivery::provider_response::SendOutcome;
+use lifecycle_domain::delivery::run_record::RunRecord;
+use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
+use lifecycle_domain::delivery::{
+    BatchJob, Channel, Counts, LedgerEntry, Progress, RecipientList, RenderedMessage, RunStatus,
+};
+
+use crate::messages::DeliveriesQueue;
+
+/// Tokens an instance takes from the shared bucket at once (one write per this many sends).
+pub const TOKENS_PER_TAKE: u32 = 10;
+/// Taken tokens not used within this time are dropped, so that no instance sends later, in
+/// a burst, what the shared rate gave out earlier.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(1);
+/// The email rate when neither `EMAIL_SEND_RATE` nor SES's `GetAccount` gives one (SES's
+/// sandbox rate).
+pub const FALLBACK_EMAIL_RATE: f64 = 1.0;
+
+/// Tokens this instance holds for one channel, and the bucket as it last saw it.
+#[derive(Debug, Default)]
+struct TokenPool {
+    tokens: u32,
+    taken_at: Option<Instant>,
+    seen: Option<Bucket>,
+}
+
+/// What the sender function runs on.
+pub struct SenderServices {
+    /// The store, the bus and the resilience layer.
+    pub services: Services,
+    /// The delivery settings.
+    pub config: DeliveryConfig,
+    lists: RecipientLists,
+    email: EmailSender,
+    webhooks: WebhookClient,
+    deliveries: TimerQueue,
+    email_rate: SendRate,
+    webhook_rate: SendRate,
+    pools: Mutex<HashMap<Channel, TokenPool>>,
+}
+
+impl SenderServices {
+    /// Builds the sender over `clients`; the email rate is `config`'s, else SES's
+    /// `MaxSendRate` (one `GetAccount`), else [`FALLBACK_EMAIL_RATE`].
+    pub async fn new(
+        services: Services,
+        config: DeliveryConfig,
+        clients: &AwsClients,
+    ) -> Result<Self, ConfigError> {
+        let delivery = &clients.delivery;
+        let resilience = services.resilience.clone();
+        let secrets = SigningSecrets::new(
+            delivery.ssm.clone(),
+            delivery.secretsmanager.clone(),
+            resilience.clone(),
+        );
+        let webhooks = WebhookClient::new(
+            WebhookSettings {
+                timeout: config.webhook_timeout,
+                ..WebhookSettings::default()
+            },
+            secrets,
+        )
+        .map_err(|problem| ConfigError {
+            variable: "WEBHOOK_TIMEOUT_MS",
+            problem,
+        })?;
+        let email = EmailSender::new(delivery.sesv2.clone());
+        let email_rate = match config.email_send_rate {
+            Some(rate) => rate as f64,
+            None => email.max_send_rate().await.unwrap_or_else(|error| {
+                tracing::warn!(
+                    error,
+                    rate = FALLBACK_EMAIL_RATE,
+                    "SES sending rate unknown; using the fallback (set EMAIL_SEND_RATE)"
+                );
+                FALLBACK_EMAIL_RATE
+            }),
+        };
+        Ok(Self {
+            lists: RecipientLists::new(delivery.s3.clone(), resilience.clone()),
+            email,
+            webhooks,
+            deliveries: TimerQueue::new(clients.sqs.clone(), &config.deliveries_queue_url)
+                .with_resilience(resilience),
+            email_rate: SendRate::per_second(email_rate),
+            webhook_rate: SendRate::per_second(config.webhook_send_rate as f64),
+            pools: Mutex::default(),
+            services,
+            config,
+        })
+    }
+
+    /// Reads the configuration from the environment and loads the AWS clients (cold start).
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let delivery = DeliveryConfig::from_env()?;
+        let requests = RequestCounter::new();
+        let clients = AwsClients::from_env(&requests).await?;
+        let services = Services::new(config, &clients, requests);
+        Self::new(services, delivery, &clients).await
+    }
+
+    async fn run(&self, job: &BatchJob) -> Result<Option<RunRecord>, PortError> {
+        self.services
+            .store
+            .get_run(&job.campaign_id, &job.run_id)
+            .await
+            .map_err(port)
+    }
+
+    async fn existing_run(&self, job: &BatchJob) -> Result<RunRecord, PortError> {
+        self.run(job)
+            .await?
+            .ok_or_else(|| PortError(format!("run {} of {} is gone", job.run_id, job.campaign_id)))
+    }
+
+    fn rate(&self, channel: Channel) -> SendRate {
+        match channel {
+            Channel::Email => self.email_rate,
+            Channel::Webhook | Channel::Event => self.webhook_rate,
+        }
+    }
+
+    /// Takes one of this instance's tokens for `channel`, if it holds a fresh one.
+    fn take_pooled(&self, channel: Channel) -> bool {
+        let mut pools = self.pools.lock().expect("token pools");
+        let pool = pools.entry(channel).or_default();
+        let fresh = pool
+            .taken_at
+            .is_some_and(|at| at.elapsed() < TOKEN_LIFETIME);
+        if fresh && pool.tokens > 0 {
+            pool.tokens -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn port(error: StoreError) -> PortError {
+    PortError(error.to_string())
+}
+
+fn key(job: &BatchJob) -> BatchKey<'_> {
+    BatchKey {
+        campaign: &job.campaign_id,
+        run: &job.run_id,
+        seq: job.batch.seq,
+    }
+}
+
+impl Runs for SenderServices {
+    async fn load_run(&self, job: &BatchJob) -> Result<Option<RunPlan>, PortError> {
+        Ok(self.run(job).await?.map(|run| RunPlan {
+            status: run.status,
+            message: run.message,
+            list: run.list,
+            csv_header: run.csv_header,
+            on_ambiguous: run.on_ambiguous,
+        }))
+    }
+
+    async fn run_status(&self, job: &BatchJob) -> Result<RunStatus, PortError> {
+        Ok(self.existing_run(job).await?.status)
+    }
+
+    async fn run_progress(&self, job: &BatchJob) -> Result<Progress, PortError> {
+        Ok(self.existing_run(job).await?.progress())
+    }
+
+    async fn lease_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        until: Timestamp,
+    ) -> Result<Lease, PortError> {
+        self.services
+            .store
+            .lease_batch(key(job), token, until, Timestamp::now())
+            .await
+            .map_err(port)
+    }
+
+    async fn record_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        counts: Counts,
+        now: Timestamp,
+    ) -> Result<BatchRecorded, PortError> {
+        self.services
+            .store
+            .record_batch(key(job), token, counts, now)
+            .await
+            .map_err(port)
+    }
+
+    async fn complete_run(
+        &self,
+        job: &BatchJob,
+        progress: Progress,
+        now: Timestamp,
+    ) -> Result<bool, PortError> {
+        self.services
+            .store
+            .complete_run(&job.campaign_id, &job.run_id, progress, now)
+            .await
+            .map_err(port)
+    }
+}
+
+impl Ledger for SenderServices {
+    async fn entries(
+        &self,
+        job: &BatchJob,
+        ids: &[String],
+    ) -> Result<HashMap<String, LedgerEntry>, PortError> {
+        self.services
+            .store
+            .ledger_entries(&job.campaign_id, &job.run_id, ids)
+            .await
+            .map_err(port)
+    }
+
+    async fn write(&self, job: &BatchJob, write: &LedgerWrite) -> Result<WriteOutcome, PortError> {
+        let run = LedgerRun {
+            campaign: &job.campaign_id,
+            run: &job.run_id,
+            now: Timestamp::now(),
+        };
+        self.services
+            .store
+            .ledger_write(run, write)
+            .await
+            .map_err(port)
+    }
+
+    async fn release(&self, job: &BatchJob, claim: &Claim) -> Result<(), PortError> {
+        self.services
+            .store
+            .ledger_release(&job.campaign_id, &job.run_id, claim)
+            .await
+            .map_err(port)
+    }
+}
+
+impl Lists for SenderServices {
+    async fn read_range(
+        &self,
+        list: &RecipientList,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>, PortError> {
+        self.lists
+            .read_range(list, start, end)
+            .await
+            .map_err(|error| PortError(error.to_string()))
+    }
+}
+
+impl Provider for SenderServices {
+    async fn send(&self, message: &RenderedMessage, delivery_id: &str) -> SendOutcome {
+        match message {
+            RenderedMessage::Email {
+                from,
+                to,
+                subject,
+                text,
+                html,
+            } => {
+                self.email
+                    .send(Email {
+                        from,
+                        to,
+                        subject,
+                        text: text.as_deref(),
+                        html: html.as_deref(),
+                    })
+                    .await
+            }
+            RenderedMessage::Webhook {
+                url,
+                body,
+                secret_ref,
+            } => {
+                let call = WebhookCall {
+                    url,
+                    body,
+                    secret_ref,
+                    webhook_id: delivery_id,
+                };
+                self.webhooks.post(call, Timestamp::now()).await
+            }
+            // The event channel's delivery is its ledger write; it has no provider call.
+            RenderedMessage::Event { .. } => SendOutcome::Delivered,
+        }
+    }
+}
+
+impl SendGate for SenderServices {
+    async fn acquire(&self, channel: Channel) -> Result<(), PortError> {
+        if channel == Channel::Event {
+            return Ok(());
+        }
+        loop {
+            if self.take_pooled(channel) {
+                return Ok(());
+            }
+            let seen = self
+                .pools
+                .lock()
+                .expect("token pools")
+                .get(&channel)
+                .and_then(|pool| pool.seen);
+            let (grant, stored) = self
+                .services
+                .store
+                .take_send_tokens(
+                    channel,
+                    self.rate(channel),
+                    TOKENS_PER_TAKE,
+                    seen,
+                    Timestamp::now(),
+                )
+                .await
+                .map_err(port)?;
+            let wait = {
+                let mut pools = self.pools.lock().expect("token pools");
+                let pool = pools.entry(channel).or_default();
+                pool.seen = stored;
+                match grant {
+                    Grant::Take { granted, .. } => {
+                        // One of the granted tokens is this send's.
+                        pool.tokens = granted.saturating_sub(1);
+                        pool.taken_at = Some(Instant::now());
+                        return Ok(());
+                    }
+                    Grant::Wait { wait_ms } => wait_ms,
+                }
+            };
+            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+        }
+    }
+
+    async fn pause(&self, millis: u64) {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+}
+
+impl DeliveriesQueue for SenderServices {
+    async fn dead_letter(&self, body: &str, problem: &str, now: Timestamp) -> Result<bool, String> {
+        let Some(dlq_url) = self.config.deliveries_dlq_url.as_deref() else {
+            return Ok(false);
+        };
+        let attributes = error_attributes(&lifecycle_resilience::BAD_DELIVERY_INPUT, problem, now);
+        self.deliveries
+            .dead_letter(dlq_url, body, attributes)
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(true)
+    }
+
+    async fn delay_redelivery(&self, receipt: &str, seconds: i32) -> Result<(), String> {
+        self.deliveries
+            .delay_redelivery(&[(receipt.to_owned(), seconds)])
+            .await
+            .map_err(|error| error.to_string())
+    }
+}
