@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use delivery_planner::ports::PlannerServices;
 use delivery_sender::ports::SenderServices;
 use http_body_util::BodyExt;
 use lifecycle_adapters::aws::fault_injection::parse_rules;
@@ -133,12 +134,7 @@ impl TestStack {
     /// The delivery sender of this stack, as `DeliverySenderFunction` (its template
     /// environment, clients recorded as its calls), sending email at the local rate.
     pub async fn delivery_sender(&self) -> SenderServices {
-        let spec = self
-            .specs
-            .iter()
-            .find(|s| s.logical_id == SENDER)
-            .expect("DeliverySenderFunction in template.yaml");
-        let mut environment = spec.environment.clone();
+        let mut environment = self.spec(SENDER).environment.clone();
         environment
             .entry("EMAIL_SEND_RATE".into())
             .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
@@ -152,6 +148,29 @@ impl TestStack {
         SenderServices::new(self.function_services(SENDER), config, &clients)
             .await
             .expect("the sender starts")
+    }
+
+    /// The delivery planner of this stack, as `DeliveryPlannerFunction` (its template
+    /// environment, clients recorded as its calls).
+    pub fn delivery_planner(&self) -> PlannerServices {
+        let config = DeliveryConfig::from_map(&self.spec(PLANNER).environment)
+            .expect("valid delivery settings");
+        let clients = AwsClients::instrumented(
+            &self.sdk_config,
+            &self.requests,
+            None,
+            Some(&self.calls.recorder(PLANNER)),
+        );
+        PlannerServices::new(self.function_services(PLANNER), config, &clients)
+            .expect("the planner starts")
+    }
+
+    /// The template's function `logical_id`.
+    fn spec(&self, logical_id: &str) -> &FunctionSpec {
+        self.specs
+            .iter()
+            .find(|s| s.logical_id == logical_id)
+            .unwrap_or_else(|| panic!("no function {logical_id} in template.yaml"))
     }
 
     /// Counted clients (no function's) whose AWS responses are turned into failures by
@@ -369,6 +388,7 @@ async fn provision_with_retries(
 /// The API function's logical id.
 const API: &str = "ApiFunction";
 const SENDER: &str = "DeliverySenderFunction";
+const PLANNER: &str = "DeliveryPlannerFunction";
 
 /// The configuration of function `logical_id` from its template environment.
 fn config_of(specs: &[FunctionSpec], logical_id: &str) -> Config {

@@ -36,7 +36,8 @@ fn allowed() -> BTreeMap<&'static str, Option<Vec<&'static str>>> {
     // The delivery functions also build on the delivery engine.
     let mut delivery_function = SHARED.to_vec();
     delivery_function.push(DELIVERY);
-    map.insert("delivery-sender", Some(delivery_function));
+    map.insert("delivery-sender", Some(delivery_function.clone()));
+    map.insert("delivery-planner", Some(delivery_function));
     map
 }
 

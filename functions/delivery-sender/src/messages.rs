@@ -5,24 +5,17 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lifecycle_adapters::delivery::queue_messages::{
+    DeadLetters, batch_response, dead_letter_or_retry,
+};
 use lifecycle_delivery::sender::ports::{Ledger, Lists, Provider, Runs, SendGate};
 use lifecycle_delivery::sender::{BatchResult, Sender, Settings};
 use lifecycle_domain::delivery::BatchJob;
 use lifecycle_domain::{Clock, Timestamp};
-use lifecycle_resilience as resilience;
 
-/// The deliveries queue, as the handler needs it.
-pub trait DeliveriesQueue: Sync {
-    /// Sends `body` to the DLQ with `problem` as its error attributes; `false` if there is no
-    /// DLQ (the queue's redrive policy then dead-letters it after its retries).
-    fn dead_letter(
-        &self,
-        body: &str,
-        problem: &str,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<bool, String>> + Send;
-
+/// The deliveries queue, as the handler needs it: its DLQ, and delaying a redelivery.
+pub trait DeliveriesQueue: DeadLetters {
     /// Makes the message with `receipt` visible again in `seconds`.
     fn delay_redelivery(
         &self,
@@ -115,42 +108,12 @@ where
                 }
             }
         }
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failed
-            .into_iter()
-            .map(|item_identifier| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = item_identifier;
-                failure
-            })
-            .collect();
-        response
+        batch_response(failed)
     }
 
     /// Dead-letters a message no retry can send; `false` if it must be retried instead.
     async fn dead_letter(&self, message_id: &str, body: &str, problem: &str) -> bool {
-        let class = resilience::BAD_DELIVERY_INPUT;
-        tracing::error!(
-            message_id,
-            code = class.code,
-            error = problem,
-            "delivery message cannot be sent"
-        );
-        match self
-            .queue
-            .dead_letter(body, problem, self.clock.now())
-            .await
-        {
-            Ok(sent) => sent,
-            Err(error) => {
-                tracing::warn!(
-                    message_id,
-                    error,
-                    "not dead-lettered now; the queue's redrive policy will"
-                );
-                false
-            }
-        }
+        dead_letter_or_retry(self.queue, message_id, body, problem, self.clock.now()).await
     }
 }
 

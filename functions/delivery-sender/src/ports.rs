@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lifecycle_adapters::aws::redrive::error_attributes;
 use lifecycle_adapters::aws::{AwsClients, RequestCounter, TimerQueue};
 use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{
     DeliveryConfig, Email, EmailSender, RecipientLists, SigningSecrets, WebhookCall, WebhookClient,
     WebhookSettings,
@@ -372,19 +372,14 @@ impl SendGate for SenderServices {
     }
 }
 
-impl DeliveriesQueue for SenderServices {
+impl DeadLetters for SenderServices {
     async fn dead_letter(&self, body: &str, problem: &str, now: Timestamp) -> Result<bool, String> {
-        let Some(dlq_url) = self.config.deliveries_dlq_url.as_deref() else {
-            return Ok(false);
-        };
-        let attributes = error_attributes(&lifecycle_resilience::BAD_DELIVERY_INPUT, problem, now);
-        self.deliveries
-            .dead_letter(dlq_url, body, attributes)
-            .await
-            .map_err(|error| error.to_string())?;
-        Ok(true)
+        let dlq_url = self.config.deliveries_dlq_url.as_deref();
+        send_to_dlq(&self.deliveries, dlq_url, body, problem, now).await
     }
+}
 
+impl DeliveriesQueue for SenderServices {
     async fn delay_redelivery(&self, receipt: &str, seconds: i32) -> Result<(), String> {
         self.deliveries
             .delay_redelivery(&[(receipt.to_owned(), seconds)])

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use delivery_planner::ports::PlannerServices;
 use delivery_sender::ports::SenderServices;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{Config, ConfigError};
@@ -183,7 +184,7 @@ pub async fn start(
                     ));
                 }
                 (
-                    binary @ ("timer-executor" | "delivery-sender"),
+                    binary @ ("timer-executor" | "delivery-sender" | "delivery-planner"),
                     Trigger::Sqs {
                         queue_url,
                         batch_size,
@@ -192,26 +193,28 @@ pub async fn start(
                     },
                 ) => {
                     let sqs = clients.event_source_sqs(&spec.logical_id);
+                    let config_error = |source| RuntimeError::Config {
+                        function: spec.logical_id.clone(),
+                        source,
+                    };
                     let consumer = if binary == "timer-executor" {
                         QueueConsumer::Executor(Arc::new(services.clone()))
                     } else {
-                        let config = DeliveryConfig::from_map(&environment).map_err(|source| {
-                            RuntimeError::Config {
-                                function: spec.logical_id.clone(),
-                                source,
-                            }
-                        })?;
-                        let sender = SenderServices::new(
-                            services.clone(),
-                            config,
-                            &clients.of_function(&spec.logical_id),
-                        )
-                        .await
-                        .map_err(|source| RuntimeError::Config {
-                            function: spec.logical_id.clone(),
-                            source,
-                        })?;
-                        QueueConsumer::Sender(Arc::new(sender))
+                        let config =
+                            DeliveryConfig::from_map(&environment).map_err(config_error)?;
+                        let function_clients = clients.of_function(&spec.logical_id);
+                        if binary == "delivery-sender" {
+                            let sender =
+                                SenderServices::new(services.clone(), config, &function_clients)
+                                    .await
+                                    .map_err(config_error)?;
+                            QueueConsumer::Sender(Arc::new(sender))
+                        } else {
+                            let planner =
+                                PlannerServices::new(services.clone(), config, &function_clients)
+                                    .map_err(config_error)?;
+                            QueueConsumer::Planner(Arc::new(planner))
+                        }
                     };
                     for _ in 0..options.sqs_pollers.max(1) {
                         tasks.spawn(run_poller(
@@ -313,6 +316,7 @@ pub const LOCAL_EMAIL_SEND_RATE: u32 = 50;
 enum QueueConsumer {
     Executor(Arc<Services>),
     Sender(Arc<SenderServices>),
+    Planner(Arc<PlannerServices>),
 }
 
 impl QueueConsumer {
@@ -320,6 +324,7 @@ impl QueueConsumer {
         match self {
             Self::Executor(services) => timer_executor::handle(services, event, deadline).await,
             Self::Sender(sender) => delivery_sender::handle(sender, event, deadline).await,
+            Self::Planner(planner) => delivery_planner::handle(planner, event, deadline).await,
         }
     }
 }

@@ -19,6 +19,7 @@ use lifecycle_domain::delivery::{
 };
 
 use crate::messages::DeliveriesQueue;
+use lifecycle_adapters::delivery::queue_messages::DeadLetters;
 
 /// One run (by campaign id) whose batches are already done, or held by another sender.
 pub(super) struct FakeRuns {
@@ -185,7 +186,7 @@ impl FakeQueue {
     }
 }
 
-impl DeliveriesQueue for FakeQueue {
+impl DeadLetters for FakeQueue {
     async fn dead_letter(&self, body: &str, problem: &str, _: Timestamp) -> Result<bool, String> {
         if self.has_dlq {
             self.dead
@@ -195,7 +196,9 @@ impl DeliveriesQueue for FakeQueue {
         }
         Ok(self.has_dlq)
     }
+}
 
+impl DeliveriesQueue for FakeQueue {
     async fn delay_redelivery(&self, receipt: &str, seconds: i32) -> Result<(), String> {
         self.delays
             .lock()

@@ -81,8 +81,23 @@ impl TimerQueue {
     /// still fails, the first failure is returned (the messages that went out stay sent —
     /// duplicates are harmless to the executor).
     pub async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), AwsError> {
-        for chunk in messages.chunks(BATCH_ENTRIES) {
-            let mut pending: Vec<&OutgoingMessage> = chunk.iter().collect();
+        let entries: Vec<(i32, String)> = messages
+            .iter()
+            .map(|message| (message.delay_seconds, message.message.to_body()))
+            .collect();
+        self.send_entries(&entries).await
+    }
+
+    /// Sends each body as a message without delay, like [`TimerQueue::send`] (used by the
+    /// delivery queues, whose messages are not timers).
+    pub async fn send_bodies(&self, bodies: &[String]) -> Result<(), AwsError> {
+        let entries: Vec<(i32, String)> = bodies.iter().map(|body| (0, body.clone())).collect();
+        self.send_entries(&entries).await
+    }
+
+    async fn send_entries(&self, entries: &[(i32, String)]) -> Result<(), AwsError> {
+        for chunk in entries.chunks(BATCH_ENTRIES) {
+            let mut pending: Vec<&(i32, String)> = chunk.iter().collect();
             for attempt in 0..2 {
                 let failed = self.send_batch(&pending).await?;
                 if failed.is_empty() {
@@ -158,16 +173,16 @@ impl TimerQueue {
     /// One request; returns the entries that failed with their errors.
     async fn send_batch(
         &self,
-        messages: &[&OutgoingMessage],
+        messages: &[&(i32, String)],
     ) -> Result<Vec<(usize, AwsError)>, AwsError> {
         let entries = messages
             .iter()
             .enumerate()
-            .map(|(index, message)| {
+            .map(|(index, (delay_seconds, body))| {
                 SendMessageBatchRequestEntry::builder()
                     .id(index.to_string())
-                    .message_body(message.message.to_body())
-                    .delay_seconds(message.delay_seconds)
+                    .message_body(body)
+                    .delay_seconds(*delay_seconds)
                     .build()
                     .map_err(|e| AwsError::construction("SendMessageBatch", &e))
             })

@@ -1,6 +1,6 @@
 //! The delivery functions' settings from the environment, validated at cold start (each
-//! problem names its variable): the deliveries queue and its DLQ, the send rates and the
-//! webhook timeout.
+//! problem names its variable): the deliveries and planning queues and their DLQs, the send
+//! rates and the webhook timeout.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +14,10 @@ pub struct DeliveryConfig {
     pub deliveries_queue_url: String,
     /// `DELIVERIES_DLQ_URL`: where a malformed batch message goes at once.
     pub deliveries_dlq_url: Option<String>,
+    /// `PLANNING_QUEUE_URL` (required by the planner): runs to plan.
+    pub planning_queue_url: Option<String>,
+    /// `PLANNING_DLQ_URL`: where a malformed planning message goes at once.
+    pub planning_dlq_url: Option<String>,
     /// `EMAIL_SEND_RATE` (sends a second, 1–10000): the email rate shared by every sender.
     /// Unset: the SES account's `MaxSendRate` (one `GetAccount` at cold start).
     pub email_send_rate: Option<u64>,
@@ -45,6 +49,8 @@ impl DeliveryConfig {
         Ok(Self {
             deliveries_queue_url: required(&lookup, "DELIVERIES_QUEUE_URL")?,
             deliveries_dlq_url: set("DELIVERIES_DLQ_URL").map(|url| url.trim().to_owned()),
+            planning_queue_url: set("PLANNING_QUEUE_URL").map(|url| url.trim().to_owned()),
+            planning_dlq_url: set("PLANNING_DLQ_URL").map(|url| url.trim().to_owned()),
             email_send_rate,
             webhook_send_rate: number(&lookup, "WEBHOOK_SEND_RATE", 50, 1, 10_000)?,
             webhook_timeout: Duration::from_millis(number(
@@ -78,6 +84,8 @@ mod tests {
             DeliveryConfig {
                 deliveries_queue_url: "q".into(),
                 deliveries_dlq_url: None,
+                planning_queue_url: None,
+                planning_dlq_url: None,
                 email_send_rate: None,
                 webhook_send_rate: 50,
                 webhook_timeout: Duration::from_secs(10),
@@ -86,12 +94,16 @@ mod tests {
         let set = config(&[
             ("DELIVERIES_QUEUE_URL", "q"),
             ("DELIVERIES_DLQ_URL", "d"),
+            ("PLANNING_QUEUE_URL", "p"),
+            ("PLANNING_DLQ_URL", " pd "),
             ("EMAIL_SEND_RATE", "14"),
             ("WEBHOOK_SEND_RATE", "10000"),
             ("WEBHOOK_TIMEOUT_MS", "100"),
         ])
         .unwrap();
         assert_eq!(set.deliveries_dlq_url.as_deref(), Some("d"));
+        assert_eq!(set.planning_queue_url.as_deref(), Some("p"));
+        assert_eq!(set.planning_dlq_url.as_deref(), Some("pd"));
         assert_eq!(set.email_send_rate, Some(14));
         assert_eq!(set.webhook_send_rate, 10_000);
         assert_eq!(set.webhook_timeout, Duration::from_millis(100));

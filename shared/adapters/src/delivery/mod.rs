@@ -7,6 +7,7 @@
 
 mod config;
 mod email;
+pub mod queue_messages;
 mod recipient_lists;
 mod secrets;
 mod webhook;
