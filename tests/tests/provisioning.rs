@@ -1,7 +1,14 @@
-//! Local provisioning is derived from template.yaml: what the template declares is what exists.
+//! Local provisioning is derived from template.yaml: what the template declares is what exists;
+//! `make local` adds what bulk deliveries need on the emulator (a verified sender, a webhook
+//! secret).
 
 use integration_tests::TestStack;
+use lifecycle_adapters::delivery::{Email, EmailSender, SigningSecrets};
+use lifecycle_domain::delivery::provider_response::SendOutcome;
+use lifecycle_domain::delivery::secret_ref::SecretRef;
+use lifecycle_domain::delivery::webhook_signature::SigningKey;
 use local_stack::Template;
+use local_stack::local_delivery::{LOCAL_WEBHOOK_SECRET, provision_delivery_fixtures};
 
 #[tokio::test]
 async fn the_local_table_and_queues_match_the_template() {
@@ -58,4 +65,45 @@ async fn the_local_table_and_queues_match_the_template() {
         attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
         declared["VisibilityTimeout"].as_u64().unwrap().to_string()
     );
+}
+
+#[tokio::test]
+async fn make_local_verifies_a_sender_and_stores_a_webhook_secret_idempotently() {
+    let stack = TestStack::new().await;
+    let sender = format!(
+        "campaigns@{}.example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let first = provision_delivery_fixtures(&stack.setup, &stack.stack.name, &sender)
+        .await
+        .unwrap();
+    let again = provision_delivery_fixtures(&stack.setup, &stack.stack.name, &sender)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        first.webhook_secret_ref,
+        format!("ssm:/{}/webhooks/local", stack.stack.name)
+    );
+
+    let email = Email {
+        from: &sender,
+        to: "someone@example.org",
+        subject: "s",
+        text: Some("t"),
+        html: None,
+    };
+    let ses = EmailSender::new(stack.setup.delivery.sesv2.clone());
+    assert_eq!(ses.send(email).await, SendOutcome::Delivered);
+
+    let secrets = SigningSecrets::new(
+        stack.setup.delivery.ssm.clone(),
+        stack.setup.delivery.secretsmanager.clone(),
+        stack.services.resilience.clone(),
+    );
+    let reference = SecretRef::parse(&first.webhook_secret_ref).unwrap();
+    let key = secrets.key(&reference).await.unwrap();
+    let expected = SigningKey::parse(LOCAL_WEBHOOK_SECRET).unwrap();
+    let signature = key.sign("id", 1, b"{}");
+    assert!(expected.verify("id", 1, b"{}", &signature, 1));
 }

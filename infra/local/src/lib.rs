@@ -12,6 +12,7 @@ pub mod function_calls;
 pub mod functions;
 pub mod harness;
 pub mod iam;
+pub mod local_delivery;
 pub mod provision;
 pub mod runtime;
 pub mod subscriber;

@@ -5,7 +5,8 @@
 //! (default `campaign-lifecycle-local`), `LOCAL_API_ADDR` (default 127.0.0.1:3000),
 //! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SWEEP_SECONDS`
 //! (replaces the sweeper's, after `LOCAL_SCHEDULE_SECONDS`), `LOCAL_SQS_POLLERS`
-//! (default 4), `RUST_LOG` (default info), and any of
+//! (default 4), `LOCAL_EMAIL_SENDER` (the SES sender identity verified for local runs,
+//! default `campaigns@example.com`), `RUST_LOG` (default info), and any of
 //! [`TUNABLE_VARIABLES`](lifecycle_adapters::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
 //! which override the template's value for every function. `CRASH_AT` arms crash points;
 //! `IAM_CALLS_FILE` names a file each function's distinct AWS calls are appended to, for the
@@ -20,6 +21,7 @@ use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
 use local_stack::function_calls::{FunctionCalls, IAM_CALLS_FILE_VARIABLE};
 use local_stack::functions::functions;
+use local_stack::local_delivery::{DEFAULT_LOCAL_SENDER, provision_delivery_fixtures};
 use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
 
@@ -91,6 +93,13 @@ async fn run() -> Result<(), String> {
     for (logical, physical) in &stack.resolver.physical {
         tracing::info!("  {logical:<32} {}", physical.reference);
     }
+    let sender = env_or("LOCAL_EMAIL_SENDER", DEFAULT_LOCAL_SENDER);
+    let fixtures = provision_delivery_fixtures(&setup, &stack_name, &sender).await?;
+    tracing::info!(
+        sender = fixtures.sender,
+        webhook_secret = fixtures.webhook_secret_ref,
+        "bulk deliveries: verified email sender, and a webhook signing secret to name in secretRef"
+    );
     let mut specs = functions(&stack).map_err(|e| e.to_string())?;
     for variable in TUNABLE_VARIABLES {
         if let Ok(value) = std::env::var(variable) {
