@@ -2,7 +2,9 @@
 //! `DeliveryPlannerFunction` and `DeliverySenderFunction` (template environments and IAM
 //! policies): a run's stored list is planned into batches on the deliveries queue, a second
 //! planning message plans nothing twice, and sending every batch completes the run with each
-//! recipient counted once.
+//! recipient counted once and its events published.
+
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use integration_tests::TestStack;
@@ -130,4 +132,17 @@ async fn a_stored_list_is_planned_into_batches_once_and_sent_to_completion() {
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(done.counts.sent, 120);
     assert_eq!(done.counts.duplicates, 0);
+
+    // The sender published each recipient's delivery and the completion itself, once each
+    // (the bus delivers at least once; consumers dedupe on the event id).
+    let events = stack.lifecycle_events(121, Duration::from_secs(10)).await;
+    let ids_of = |detail_type: &str| {
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == detail_type)
+            .map(|e| e["detail"]["eventId"].to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(ids_of("RecipientDelivery").len(), 120);
+    assert_eq!(ids_of("CampaignRunCompleted").len(), 1);
 }

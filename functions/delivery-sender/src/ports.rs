@@ -1,7 +1,10 @@
 //! The sender's ports ([`lifecycle_delivery::sender::ports`]) over AWS: runs, batches and the
 //! ledger in DynamoDB, list ranges in S3, email through SES v2, signed webhooks, the send rate
 //! shared by every instance (a DynamoDB token bucket per channel, drawn a few tokens at a
-//! time), and the deliveries queue.
+//! time), and the deliveries queue. The run events its writes put in the outbox (each
+//! `RecipientDelivery` of the event channel, `CampaignRunCompleted`) are published when a batch
+//! is recorded or its run completed, ten to a request; what fails to publish stays in the
+//! outbox for the sweeper.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +17,7 @@ use lifecycle_adapters::delivery::{
     DeliveryConfig, Email, EmailSender, RecipientLists, SigningSecrets, WebhookCall, WebhookClient,
     WebhookSettings,
 };
+use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError};
 use lifecycle_delivery::sender::ports::{
@@ -26,8 +30,10 @@ use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::run_record::RunRecord;
 use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
 use lifecycle_domain::delivery::{
-    BatchJob, Channel, Counts, LedgerEntry, Progress, RecipientList, RenderedMessage, RunStatus,
+    BatchJob, Channel, Counts, LedgerEntry, Progress, RecipientList, RenderedMessage, RunEvent,
+    RunStatus,
 };
+use lifecycle_domain::stored_event::StoredEvent;
 
 use crate::messages::DeliveriesQueue;
 
@@ -61,6 +67,8 @@ pub struct SenderServices {
     email_rate: SendRate,
     webhook_rate: SendRate,
     pools: Mutex<HashMap<Channel, TokenPool>>,
+    /// Run events written to the outbox and not yet published.
+    written_events: Mutex<Vec<StoredEvent>>,
 }
 
 impl SenderServices {
@@ -110,6 +118,7 @@ impl SenderServices {
             email_rate: SendRate::per_second(email_rate),
             webhook_rate: SendRate::per_second(config.webhook_send_rate as f64),
             pools: Mutex::default(),
+            written_events: Mutex::default(),
             services,
             config,
         })
@@ -137,6 +146,21 @@ impl SenderServices {
         self.run(job)
             .await?
             .ok_or_else(|| PortError(format!("run {} of {} is gone", job.run_id, job.campaign_id)))
+    }
+
+    /// Publishes the run events written so far and clears them from the outbox.
+    async fn publish_written(&self) {
+        let events = std::mem::take(&mut *self.written_events.lock().expect("written events"));
+        if events.is_empty() {
+            return;
+        }
+        let report = publish_and_clear(&self.services, &self.services, &events).await;
+        if !report.failed.is_empty() {
+            tracing::warn!(
+                failed = report.failed.len(),
+                "run events not published now; they stay in the outbox for the sweeper"
+            );
+        }
     }
 
     fn rate(&self, channel: Channel) -> SendRate {
@@ -213,11 +237,14 @@ impl Runs for SenderServices {
         counts: Counts,
         now: Timestamp,
     ) -> Result<BatchRecorded, PortError> {
-        self.services
+        let recorded = self
+            .services
             .store
             .record_batch(key(job), token, counts, now)
             .await
-            .map_err(port)
+            .map_err(port)?;
+        self.publish_written().await;
+        Ok(recorded)
     }
 
     async fn complete_run(
@@ -226,11 +253,21 @@ impl Runs for SenderServices {
         progress: Progress,
         now: Timestamp,
     ) -> Result<bool, PortError> {
-        self.services
+        let completed = self
+            .services
             .store
             .complete_run(&job.campaign_id, &job.run_id, progress, now)
             .await
-            .map_err(port)
+            .map_err(port)?;
+        if completed {
+            let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
+            self.written_events
+                .lock()
+                .expect("written events")
+                .push(StoredEvent::run(&job.campaign_id, &event, now));
+        }
+        self.publish_written().await;
+        Ok(completed)
     }
 }
 
@@ -248,16 +285,28 @@ impl Ledger for SenderServices {
     }
 
     async fn write(&self, job: &BatchJob, write: &LedgerWrite) -> Result<WriteOutcome, PortError> {
+        let now = Timestamp::now();
         let run = LedgerRun {
             campaign: &job.campaign_id,
             run: &job.run_id,
-            now: Timestamp::now(),
+            now,
         };
-        self.services
+        let outcome = self
+            .services
             .store
             .ledger_write(run, write)
             .await
-            .map_err(port)
+            .map_err(port)?;
+        // Written or Taken: the settlement (and its event) is in the store.
+        if outcome != WriteOutcome::LeaseLost
+            && let Some(event) = write.settle.as_ref().and_then(|s| s.event.as_ref())
+        {
+            self.written_events
+                .lock()
+                .expect("written events")
+                .push(StoredEvent::run(&job.campaign_id, event, now));
+        }
+        Ok(outcome)
     }
 
     async fn release(&self, job: &BatchJob, claim: &Claim) -> Result<(), PortError> {
