@@ -145,4 +145,12 @@ async fn a_stored_list_is_planned_into_batches_once_and_sent_to_completion() {
     };
     assert_eq!(ids_of("RecipientDelivery").len(), 120);
     assert_eq!(ids_of("CampaignRunCompleted").len(), 1);
+    // Progress after the first recorded batch, then at most every 5 s (three batches are
+    // recorded, so one event, or more on a slow machine).
+    let progress: Vec<_> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "CampaignRunProgress")
+        .collect();
+    assert!((1..=3).contains(&progress.len()), "{progress:?}");
+    assert_eq!(progress[0]["detail"]["runId"], run.run_id.to_string());
 }

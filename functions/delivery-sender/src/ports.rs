@@ -4,7 +4,9 @@
 //! time), and the deliveries queue. The run events its writes put in the outbox (each
 //! `RecipientDelivery` of the event channel, `CampaignRunCompleted`) are published when a batch
 //! is recorded or its run completed, ten to a request; what fails to publish stays in the
-//! outbox for the sweeper.
+//! outbox for the sweeper. After a recorded batch, a `CampaignRunProgress` with the run's
+//! counts is published straight to the bus, at most every [`PROGRESS_EVERY`] per run and
+//! instance (informational: a lost one is superseded by the next or by the completion).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,6 +44,9 @@ pub const TOKENS_PER_TAKE: u32 = 10;
 /// Taken tokens not used within this time are dropped, so that no instance sends later, in
 /// a burst, what the shared rate gave out earlier.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(1);
+/// The least time between two `CampaignRunProgress` events of a run from one instance.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// The email rate when neither `EMAIL_SEND_RATE` nor SES's `GetAccount` gives one (SES's
 /// sandbox rate).
 pub const FALLBACK_EMAIL_RATE: f64 = 1.0;
@@ -69,6 +74,8 @@ pub struct SenderServices {
     pools: Mutex<HashMap<Channel, TokenPool>>,
     /// Run events written to the outbox and not yet published.
     written_events: Mutex<Vec<StoredEvent>>,
+    /// When this instance last published each run's progress.
+    progress_published: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl SenderServices {
@@ -119,6 +126,7 @@ impl SenderServices {
             webhook_rate: SendRate::per_second(config.webhook_send_rate as f64),
             pools: Mutex::default(),
             written_events: Mutex::default(),
+            progress_published: Mutex::default(),
             services,
             config,
         })
@@ -160,6 +168,26 @@ impl SenderServices {
                 failed = report.failed.len(),
                 "run events not published now; they stay in the outbox for the sweeper"
             );
+        }
+    }
+
+    /// Publishes the run's progress unless this instance did less than [`PROGRESS_EVERY`] ago.
+    async fn publish_progress(&self, job: &BatchJob, progress: &Progress, now: Timestamp) {
+        let run = (job.campaign_id.to_string(), job.run_id.to_string());
+        {
+            let mut published = self.progress_published.lock().expect("progress times");
+            if published
+                .get(&run)
+                .is_some_and(|at| at.elapsed() < PROGRESS_EVERY)
+            {
+                return;
+            }
+            published.insert(run, Instant::now());
+        }
+        let event = RunEvent::progress(&job.campaign_id, &job.run_id, progress, now);
+        let report = self.services.events.publish(&[event]).await;
+        if !report.failed.is_empty() {
+            tracing::warn!(run = %job.run_id, "run progress not published (the next one supersedes it)");
         }
     }
 
@@ -244,6 +272,9 @@ impl Runs for SenderServices {
             .await
             .map_err(port)?;
         self.publish_written().await;
+        if let BatchRecorded::Recorded(progress) = &recorded {
+            self.publish_progress(job, progress, now).await;
+        }
         Ok(recorded)
     }
 
