@@ -6,7 +6,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_adapters::delivery::queue_messages::{
-    DeadLetters, batch_response, dead_letter_or_retry,
+    DeadLetters, QueueMessage, batch_response, dead_letter_or_retry, queue_messages,
 };
 use lifecycle_delivery::planner::ports::{ListRanges, PlanQueues, PlanStore};
 use lifecycle_delivery::planner::{PlanResult, Planner, Settings};
@@ -31,16 +31,12 @@ where
     /// messages to redeliver.
     pub async fn run(&self, event: SqsEvent, stop_at: Option<Timestamp>) -> SqsBatchResponse {
         let mut failed = Vec::new();
-        for record in event.records {
-            let Some(message_id) = record.message_id.filter(|id| !id.is_empty()) else {
-                tracing::error!(
-                    code = "MESSAGE_WITHOUT_ID",
-                    "SQS record without a message id: the whole event is retried"
-                );
-                failed.push(String::new());
-                continue;
-            };
-            let body = record.body.unwrap_or_default();
+        for QueueMessage {
+            id: message_id,
+            body,
+            ..
+        } in queue_messages(event.records, &mut failed)
+        {
             let job = match PlanJob::parse(&body) {
                 Ok(job) => job,
                 Err(error) => {

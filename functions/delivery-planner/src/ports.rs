@@ -2,8 +2,8 @@
 //! state in DynamoDB, list ranges in S3, batches to the deliveries queue and continuations to
 //! the planning queue.
 
-use lifecycle_adapters::aws::{AwsClients, RequestCounter, TimerQueue};
-use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::aws::{AwsClients, TimerQueue};
+use lifecycle_adapters::config::ConfigError;
 use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{DeliveryConfig, RecipientLists};
 use lifecycle_adapters::services::Services;
@@ -52,11 +52,8 @@ impl PlannerServices {
 
     /// Reads the configuration from the environment and loads the AWS clients (cold start).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let delivery = DeliveryConfig::from_env()?;
-        let requests = RequestCounter::new();
-        let clients = AwsClients::from_env(&requests).await?;
-        let services = Services::new(config, &clients, requests);
+        let (services, clients) = Services::from_env_with_clients().await?;
         Self::new(services, delivery, &clients)
     }
 }

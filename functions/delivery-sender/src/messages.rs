@@ -7,7 +7,7 @@ use std::future::Future;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_adapters::delivery::queue_messages::{
-    DeadLetters, batch_response, dead_letter_or_retry,
+    DeadLetters, QueueMessage, batch_response, dead_letter_or_retry, queue_messages,
 };
 use lifecycle_delivery::sender::ports::{Ledger, Lists, Provider, Runs, SendGate};
 use lifecycle_delivery::sender::{BatchResult, Sender, Settings};
@@ -42,16 +42,12 @@ where
     /// the messages to redeliver.
     pub async fn run(&self, event: SqsEvent, stop_at: Option<Timestamp>) -> SqsBatchResponse {
         let mut failed = Vec::new();
-        for record in event.records {
-            let Some(message_id) = record.message_id.filter(|id| !id.is_empty()) else {
-                tracing::error!(
-                    code = "MESSAGE_WITHOUT_ID",
-                    "SQS record without a message id: the whole event is retried"
-                );
-                failed.push(String::new());
-                continue;
-            };
-            let body = record.body.unwrap_or_default();
+        for QueueMessage {
+            id: message_id,
+            body,
+            receipt,
+        } in queue_messages(event.records, &mut failed)
+        {
             let job = match BatchJob::parse(&body) {
                 Ok(job) => job,
                 Err(error) => {
@@ -88,7 +84,7 @@ where
                         reason,
                         "batch not finished; redelivered later"
                     );
-                    if let Some(receipt) = record.receipt_handle.as_deref() {
+                    if let Some(receipt) = receipt.as_deref() {
                         let seconds = i32::try_from(after_ms.div_ceil(1000))
                             .unwrap_or(MAX_VISIBILITY_SECONDS)
                             .clamp(0, MAX_VISIBILITY_SECONDS);

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lifecycle_adapters::aws::{AwsClients, RequestCounter, TimerQueue};
-use lifecycle_adapters::config::{Config, ConfigError};
+use lifecycle_adapters::aws::{AwsClients, TimerQueue};
+use lifecycle_adapters::config::ConfigError;
 use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{
     DeliveryConfig, Email, EmailSender, RecipientLists, SigningSecrets, WebhookCall, WebhookClient,
@@ -134,11 +134,8 @@ impl SenderServices {
 
     /// Reads the configuration from the environment and loads the AWS clients (cold start).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let delivery = DeliveryConfig::from_env()?;
-        let requests = RequestCounter::new();
-        let clients = AwsClients::from_env(&requests).await?;
-        let services = Services::new(config, &clients, requests);
+        let (services, clients) = Services::from_env_with_clients().await?;
         Self::new(services, delivery, &clients).await
     }
 

@@ -116,9 +116,15 @@ impl Services {
     /// Reads the configuration from the environment and loads the AWS clients (what each
     /// Lambda `main` does at cold start).
     pub async fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::from_env_with_clients().await?.0)
+    }
+
+    /// [`Services::from_env`], also returning the clients (for functions that build more
+    /// adapters over them, like the delivery functions).
+    pub async fn from_env_with_clients() -> Result<(Self, AwsClients), ConfigError> {
         let config = Config::from_env()?;
         let requests = RequestCounter::new();
         let clients = AwsClients::from_env(&requests).await?;
-        Ok(Self::new(config, &clients, requests))
+        Ok((Self::new(config, &clients, requests), clients))
     }
 }

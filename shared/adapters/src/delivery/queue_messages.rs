@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use lifecycle_domain::Timestamp;
 use lifecycle_resilience::BAD_DELIVERY_INPUT;
 
@@ -21,6 +21,38 @@ pub trait DeadLetters: Sync {
         problem: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, String>> + Send;
+}
+
+/// One received message: its id, body and receipt handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub id: String,
+    pub body: String,
+    pub receipt: Option<String>,
+}
+
+/// The records of an SQS event as messages. A record without a message id cannot be named in
+/// a partial-batch response: it is logged and an empty id is added to `failed`, which fails
+/// the whole event (as Lambda does).
+pub fn queue_messages(records: Vec<SqsMessage>, failed: &mut Vec<String>) -> Vec<QueueMessage> {
+    let mut messages = Vec::with_capacity(records.len());
+    for record in records {
+        match record.message_id.filter(|id| !id.is_empty()) {
+            Some(id) => messages.push(QueueMessage {
+                id,
+                body: record.body.unwrap_or_default(),
+                receipt: record.receipt_handle,
+            }),
+            None => {
+                tracing::error!(
+                    code = "MESSAGE_WITHOUT_ID",
+                    "SQS record without a message id: the whole event is retried"
+                );
+                failed.push(String::new());
+            }
+        }
+    }
+    messages
 }
 
 /// Dead-letters a message no retry can handle (logged with its code); `false` if that was not
@@ -89,6 +121,31 @@ pub fn batch_response(failed: Vec<String>) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_without_an_id_fail_the_whole_event() {
+        let record = |id: Option<&str>| {
+            let mut record = SqsMessage::default();
+            record.message_id = id.map(str::to_owned);
+            record.body = Some("b".into());
+            record.receipt_handle = Some("r".into());
+            record
+        };
+        let mut failed = Vec::new();
+        let messages = queue_messages(
+            vec![record(Some("m1")), record(None), record(Some(""))],
+            &mut failed,
+        );
+        assert_eq!(
+            messages,
+            [QueueMessage {
+                id: "m1".into(),
+                body: "b".into(),
+                receipt: Some("r".into()),
+            }]
+        );
+        assert_eq!(failed, ["", ""]);
+    }
 
     #[test]
     fn the_response_names_each_failed_message() {
