@@ -50,7 +50,9 @@ chaos: emulator
 	cargo build -q -p local-stack --bins
 	cargo run -q -p local-stack --bin chaos -- --timers $(TIMERS) --rate $(RATE) --spread-seconds $(SPREAD)
 
-## bench: timer-path benchmark on the local stack (BENCH_ARGS="--timers 1000 --window 120")
+## bench: benchmarks on the local stack, results in docs/benchmarks.md: the timer path (default,
+## BENCH_ARGS="--timers 1000 --window 120"), a bulk email send (BENCH_ARGS="--scenario bulk
+## --recipients 10000 --send-rate 2000") or the timers during a bulk send (BENCH_ARGS="--scenario mixed")
 bench: emulator
 	cargo run --release -p local-stack --bin bench -- $(BENCH_ARGS)
 

@@ -24,7 +24,7 @@ use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, DueTimer, Timer, Ti
 use local_stack::function_calls::FunctionCalls;
 use local_stack::functions::{FunctionSpec, functions};
 use local_stack::iam::{Denial, IamCheck};
-use local_stack::runtime::LOCAL_EMAIL_SEND_RATE;
+use local_stack::runtime::{self, LOCAL_EMAIL_SEND_RATE, RuntimeClients, RuntimeOptions};
 use local_stack::{Stack, aws_env, provision_template};
 use tower::ServiceExt;
 
@@ -134,20 +134,31 @@ impl TestStack {
     /// The delivery sender of this stack, as `DeliverySenderFunction` (its template
     /// environment, clients recorded as its calls), sending email at the local rate.
     pub async fn delivery_sender(&self) -> SenderServices {
+        self.delivery_sender_with_faults("").await.0
+    }
+
+    /// [`TestStack::delivery_sender`] whose AWS responses are turned into failures by
+    /// `rules` (the `FAULT_INJECTION` syntax).
+    pub async fn delivery_sender_with_faults(
+        &self,
+        rules: &str,
+    ) -> (SenderServices, FaultInjector) {
         let mut environment = self.spec(SENDER).environment.clone();
         environment
             .entry("EMAIL_SEND_RATE".into())
             .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
         let config = DeliveryConfig::from_map(&environment).expect("valid delivery settings");
+        let injector = FaultInjector::new(parse_rules(rules).expect("valid fault rules"));
         let clients = AwsClients::instrumented(
             &self.sdk_config,
             &self.requests,
-            None,
+            Some(&injector),
             Some(&self.calls.recorder(SENDER)),
         );
-        SenderServices::new(self.function_services(SENDER), config, &clients)
+        let sender = SenderServices::new(self.function_services(SENDER), config, &clients)
             .await
-            .expect("the sender starts")
+            .expect("the sender starts");
+        (sender, injector)
     }
 
     /// The delivery planner of this stack, as `DeliveryPlannerFunction` (its template
@@ -266,6 +277,7 @@ impl TestStack {
             end_at: now.plus_millis(end_in_ms),
             claim_until: claim_until_in_ms.map(|ms| now.plus_millis(ms)),
             reward_reminder_at: reminder_in_ms.map(|ms| now.plus_millis(ms)),
+            delivery: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -329,7 +341,64 @@ impl TestStack {
         path: &str,
         body: Option<&str>,
     ) -> (StatusCode, serde_json::Value) {
-        api_of(&self.api_services, method, path, body).await
+        api_of(&self.api_services, &self.api_lists(), method, path, body).await
+    }
+
+    /// The local runtime driving every function of this stack but the API (tests call the
+    /// router in-process) like AWS, schedules every `schedule_period`; each function's calls
+    /// are recorded with the ones `api` makes, for the IAM check.
+    pub async fn run_locally(&self, schedule_period: Duration) -> LocalRun {
+        let sdk_config = aws_env::sdk_config().await;
+        let clients = RuntimeClients::new(&sdk_config, self.calls.clone());
+        let specs: Vec<_> = self
+            .specs
+            .iter()
+            .filter(|s| s.binary != "api")
+            .cloned()
+            .collect();
+        let options = RuntimeOptions {
+            api_addr: "127.0.0.1:0".parse().expect("an address"),
+            schedule_period: Some(schedule_period),
+            sweep_period: None,
+            sqs_pollers: 2,
+        };
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let tasks = runtime::start(&specs, &clients, &options, shutdown)
+            .await
+            .expect("the local runtime starts");
+        LocalRun { stop, tasks }
+    }
+
+    /// The API function's lists bucket (its template `LISTS_BUCKET`, its clients recorded
+    /// as its calls).
+    pub fn api_lists(&self) -> api::ListBucket {
+        let clients = AwsClients::instrumented(
+            &self.sdk_config,
+            &self.requests,
+            None,
+            Some(&self.calls.recorder(API)),
+        );
+        let environment = &self.spec(API).environment;
+        api::ListBucket::from_lookup(
+            |name| environment.get(name).cloned(),
+            &clients,
+            self.api_services.resilience.clone(),
+        )
+        .expect("LISTS_BUCKET in the API's environment")
+    }
+}
+
+/// The local runtime started by [`TestStack::run_locally`].
+pub struct LocalRun {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl LocalRun {
+    /// Stops every trigger and waits for the work in hand to finish.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 
@@ -337,6 +406,7 @@ impl TestStack {
 /// in-process.
 pub async fn api_of(
     services: &Services,
+    lists: &api::ListBucket,
     method: Method,
     path: &str,
     body: Option<&str>,
@@ -347,7 +417,7 @@ pub async fn api_of(
         .header("content-type", "application/json")
         .body(Body::from(body.unwrap_or_default().to_owned()))
         .expect("request");
-    let response = api::router(services.clone())
+    let response = api::router(services.clone(), lists.clone())
         .oneshot(request)
         .await
         .expect("router answers");

@@ -292,7 +292,8 @@ async fn failed_health_checks_answer_error_codes_never_error_text() {
     let stack = TestStack::new().await;
     let (services, injector) =
         stack.function_services_with_faults("ApiFunction", "*=1.0:mixed", |_| {});
-    let (status, report) = api_of(&services, Method::GET, "/health", None).await;
+    let (status, report) =
+        api_of(&services, &stack.api_lists(), Method::GET, "/health", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{report}");
     assert!(injector.total() > 0);
     let codes = [

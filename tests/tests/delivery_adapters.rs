@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use integration_tests::TestStack;
-use integration_tests::delivery::{SECRET, checked_webhook, sent_email};
+use integration_tests::delivery::{SECRET, checked_webhook, emails_by_address, sent_email};
 use lifecycle_adapters::delivery::{
     Email, EmailSender, ListError, RecipientLists, SecretError, SigningSecrets, WebhookCall,
     WebhookClient, WebhookSettings,
@@ -137,7 +137,8 @@ async fn email_is_sent_through_ses_and_refusals_are_classified() {
     // Throttled: the answer says to slow down and SES applied nothing.
     let (clients, _) = stack.clients_with_faults("SESv2.SendEmail=1:throttle");
     let throttled = EmailSender::new(clients.delivery.sesv2.clone());
-    let before = sent_email().await.len();
+    let sent_to = || async { emails_by_address().await.get(&to).copied().unwrap_or(0) };
+    let before = sent_to().await;
     assert_eq!(
         throttled.send(email).await,
         SendOutcome::Throttled {
@@ -148,7 +149,11 @@ async fn email_is_sent_through_ses_and_refusals_are_classified() {
     let (clients, _) = stack.clients_with_faults("SESv2.SendEmail=1:timeout");
     let lost = EmailSender::new(clients.delivery.sesv2.clone());
     assert!(matches!(lost.send(email).await, SendOutcome::Unknown(_)));
-    assert_eq!(sent_email().await.len(), before + 1);
+    assert_eq!(
+        sent_to().await,
+        before + 1,
+        "the throttled send was not applied, the lost one was"
+    );
 }
 
 /// What the receiver saw: (path, webhook-id, signature valid).

@@ -23,39 +23,6 @@ fn event(id: &str, body: &str) -> SqsEvent {
     event
 }
 
-/// Every message waiting in the queue `logical_id` (received and deleted).
-async fn drain(stack: &TestStack, logical_id: &str) -> Vec<String> {
-    let url = stack.queue_url(logical_id);
-    let mut bodies = Vec::new();
-    loop {
-        let received = stack
-            .setup
-            .sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for message in messages {
-            bodies.push(message.body.clone().unwrap_or_default());
-            stack
-                .setup
-                .sqs
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_stored_list_is_planned_into_batches_once_and_sent_to_completion() {
     let stack = TestStack::new().await;
@@ -92,7 +59,8 @@ async fn a_stored_list_is_planned_into_batches_once_and_sent_to_completion() {
     assert!(stored.planned);
     assert_eq!(stored.total, 120);
     assert_eq!(stored.status, RunStatus::Sending);
-    let batches: Vec<BatchJob> = drain(&stack, "DeliveriesQueue")
+    let batches: Vec<BatchJob> = stack
+        .drain("DeliveriesQueue")
         .await
         .iter()
         .map(|body| BatchJob::parse(body).unwrap())
@@ -105,7 +73,7 @@ async fn a_stored_list_is_planned_into_batches_once_and_sent_to_completion() {
     // (harmless: a batch is sent once).
     let again = delivery_planner::handle_until(&planner, event("p1", &plan.to_body()), None).await;
     assert!(again.batch_item_failures.is_empty());
-    let requeued = drain(&stack, "DeliveriesQueue").await;
+    let requeued = stack.drain("DeliveriesQueue").await;
     assert!(requeued.len() <= batches.len(), "{requeued:?}");
     assert_eq!(
         store

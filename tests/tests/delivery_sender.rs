@@ -5,17 +5,9 @@
 //! webhook batch is signed with the secret from SSM, and a gone endpoint is a failed
 //! recipient.
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use integration_tests::TestStack;
-use integration_tests::delivery::{SECRET, checked_webhook, emails_to};
+use integration_tests::delivery::{SECRET, emails_by_address, webhook_receiver};
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 use lifecycle_domain::delivery::message::{EmailMessage, WebhookMessage};
 use lifecycle_domain::delivery::secret_ref::SecretRef;
@@ -92,8 +84,9 @@ async fn an_email_batch_is_sent_once_per_recipient_and_completes_its_run() {
     let sender = stack.delivery_sender().await;
     let response = delivery_sender::handle_until(&sender, event("m1", &job.to_body()), None).await;
     assert!(response.batch_item_failures.is_empty());
+    let emails = emails_by_address().await;
     for n in 1..=3 {
-        assert_eq!(emails_to(&address(n)).await, 1, "recipient r{n}");
+        assert_eq!(emails.get(&address(n)), Some(&1), "recipient r{n}");
     }
     let stored = store
         .get_run(&run.campaign_id, &run.run_id)
@@ -108,10 +101,11 @@ async fn an_email_batch_is_sent_once_per_recipient_and_completes_its_run() {
     // The same message again (SQS delivers at least once): nothing is sent twice.
     let again = delivery_sender::handle_until(&sender, event("m1", &job.to_body()), None).await;
     assert!(again.batch_item_failures.is_empty());
+    let emails = emails_by_address().await;
     for n in 1..=3 {
         assert_eq!(
-            emails_to(&address(n)).await,
-            1,
+            emails.get(&address(n)),
+            Some(&1),
             "recipient r{n} after a redelivery"
         );
     }
@@ -138,31 +132,6 @@ async fn an_email_batch_is_sent_once_per_recipient_and_completes_its_run() {
         .and_then(|attributes| attributes.get("errorCode"))
         .and_then(|value| value.string_value.clone());
     assert_eq!(code.as_deref(), Some("BAD_DELIVERY_MESSAGE"));
-}
-
-/// A receiver that answers `/ok` with 200 and `/gone` with 410, and keeps each request's
-/// (path, webhook-id, signature valid).
-async fn webhook_receiver(key: SigningKey) -> (String, Arc<Mutex<Vec<(String, String, bool)>>>) {
-    let seen: Arc<Mutex<Vec<(String, String, bool)>>> = Arc::default();
-    let app = Router::new().route(
-        "/{path}",
-        post({
-            let seen = seen.clone();
-            move |Path(path): Path<String>, headers: HeaderMap, body: Bytes| async move {
-                let (id, valid) = checked_webhook(&key, &headers, &body);
-                seen.lock().unwrap().push((path.clone(), id, valid));
-                if path == "ok" {
-                    StatusCode::OK
-                } else {
-                    StatusCode::GONE
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, seen)
 }
 
 #[tokio::test]

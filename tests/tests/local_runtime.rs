@@ -8,31 +8,14 @@ use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::{CampaignId, CampaignStatus};
-use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     let stack = TestStack::new().await;
-    let sdk_config = local_stack::aws_env::sdk_config().await;
     // Each function's calls (the executor's event source polling included) are recorded
     // with the ones the API makes in `stack.api`, for the IAM check.
-    let clients = RuntimeClients::new(&sdk_config, stack.calls.clone());
-    // Every function but the HTTP listener (the test calls the router in-process).
-    let specs: Vec<_> = stack
-        .specs
-        .iter()
-        .filter(|s| s.binary != "api")
-        .cloned()
-        .collect();
-    let options = RuntimeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        schedule_period: Some(Duration::from_secs(2)),
-        sweep_period: None,
-        sqs_pollers: 2,
-    };
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let mut tasks = start(&specs, &clients, &options, shutdown).await.unwrap();
+    let local = stack.run_locally(Duration::from_secs(2)).await;
 
     let now = Timestamp::now();
     let body = json!({
@@ -73,8 +56,7 @@ async fn a_short_notice_campaign_starts_and_closes_on_its_own() {
     types.sort();
     assert_eq!(types, vec!["CampaignClosed", "CampaignStarted"]);
 
-    stop.send(true).unwrap();
-    while tasks.join_next().await.is_some() {}
+    local.stop().await;
 
     // Every function ran and made AWS calls, and every call is allowed by its policy.
     let calls = stack.calls.snapshot();

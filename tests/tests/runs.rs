@@ -19,6 +19,8 @@ struct Fixture {
     stack: TestStack,
     run: RunRecord,
     now: Timestamp,
+    /// Batches 0, 1 and 2 of the run.
+    batches: Vec<PlannedBatch>,
 }
 
 impl Fixture {
@@ -34,7 +36,15 @@ impl Fixture {
             now,
         );
         assert!(stack.services.store.create_run(&run, now).await.unwrap());
-        Self { stack, run, now }
+        let batches = (0..3)
+            .map(|seq| batch(seq, u64::from(seq) * 50, 50))
+            .collect();
+        Self {
+            stack,
+            run,
+            now,
+            batches,
+        }
     }
 
     fn store(&self) -> &Store {
@@ -45,7 +55,7 @@ impl Fixture {
         BatchKey {
             campaign: &self.run.campaign_id,
             run: &self.run.run_id,
-            seq,
+            batch: &self.batches[seq as usize],
         }
     }
 

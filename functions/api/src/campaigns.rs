@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::store::PageToken;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::plan_messages;
 use lifecycle_domain::timer_plan::plan_timers;
@@ -17,25 +16,32 @@ use lifecycle_domain::{CampaignId, CampaignStatus, DueTimer, NewCampaign, Timer}
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
+use crate::delivery_views::RunView;
+use crate::lists::ListBucket;
+use crate::paging::PageRequest;
 use crate::views::{CampaignView, TimerView};
 
 type App = State<Arc<Services>>;
 
-/// Page size when `limit` is not given.
-const DEFAULT_PAGE: i32 = 25;
-/// Largest accepted `limit`.
-const MAX_PAGE: i32 = 100;
+/// Runs shown with a campaign (newest first; `GET /campaigns/{id}/runs` pages through all).
+const RUNS_SHOWN: i32 = 10;
 
-/// `POST /campaigns`.
+/// `POST /campaigns`: a campaign with a `delivery` has its list stored (inline) or checked
+/// (`recipientsUri`) before the campaign, its timers and its SCHEDULED run are stored.
 pub(crate) async fn create(
     State(app): App,
+    Extension(lists): Extension<ListBucket>,
     body: Result<Json<NewCampaign>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
     let Json(request) = body.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
     let now = Timestamp::now();
-    let campaign = request
-        .validate(now)?
-        .into_campaign(CampaignId::generate(), now);
+    let mut validated = request.validate(now)?;
+    let id = CampaignId::generate();
+    let delivery = match validated.delivery.take() {
+        Some(spec) => Some(lists.resolve(&id, spec).await?),
+        None => None,
+    };
+    let campaign = validated.into_campaign(id, delivery, now);
     let mut timers = plan_timers(&campaign);
     let short_notice = mark_short_notice(&mut timers, now, &app);
     app.store
@@ -75,17 +81,29 @@ async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timest
     }
 }
 
-/// `GET /campaigns/{id}`.
+/// `GET /campaigns/{id}`: with its latest runs when it delivers.
 pub(crate) async fn get(
     State(app): App,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    app.store
-        .get_campaign(&CampaignId::new(&id))
+    let campaign_id = CampaignId::new(&id);
+    let campaign = app
+        .store
+        .get_campaign(&campaign_id)
         .await
         .map_err(|e| ApiError::store(&e))?
-        .map(|campaign| Json(campaign.into()))
-        .ok_or_else(|| ApiError::campaign_not_found(&id))
+        .ok_or_else(|| ApiError::campaign_not_found(&id))?;
+    let delivers = campaign.delivery.is_some();
+    let mut view = CampaignView::from(campaign);
+    if delivers {
+        let page = app
+            .store
+            .list_runs(&campaign_id, RUNS_SHOWN, None)
+            .await
+            .map_err(|e| ApiError::store(&e))?;
+        view.runs = Some(page.runs.iter().map(RunView::from).collect());
+    }
+    Ok(Json(view))
 }
 
 /// Query string of `GET /campaigns`.
@@ -126,31 +144,17 @@ pub(crate) async fn list(
             None
         }
     };
-    let limit = match query.limit.as_deref().map(str::parse::<i32>) {
-        None => DEFAULT_PAGE,
-        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
-        Some(_) => {
-            fields.insert(
-                "limit".into(),
-                format!("must be an integer from 1 to {MAX_PAGE}"),
-            );
-            DEFAULT_PAGE
-        }
-    };
-    let page = match query.next_token.as_deref().map(PageToken::parse) {
-        None => None,
-        Some(Ok(token)) => Some(token),
-        Some(Err(error)) => {
-            fields.insert("nextToken".into(), error.to_string());
-            None
-        }
-    };
+    let page = PageRequest::parse(
+        query.limit.as_deref(),
+        query.next_token.as_deref(),
+        &mut fields,
+    );
     let Some(status) = status.filter(|_| fields.is_empty()) else {
         return Err(ApiError::invalid_fields(fields));
     };
     let result = app
         .store
-        .list_campaigns(status, limit, page.as_ref())
+        .list_campaigns(status, page.limit, page.start.as_ref())
         .await
         .map_err(|e| ApiError::store(&e))?;
     Ok(Json(CampaignList {
@@ -175,6 +179,9 @@ pub(crate) async fn cancel(
         std::slice::from_ref(&cancelled.event),
     )
     .await;
+    if !cancelled.run_events.is_empty() {
+        publish_and_clear(&app.events, &app.store, &cancelled.run_events).await;
+    }
     Ok(Json(cancelled.campaign.into()))
 }
 

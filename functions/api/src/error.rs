@@ -41,6 +41,29 @@ impl ApiError {
         }
     }
 
+    /// 400 with one invalid field.
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        Self::invalid_fields(BTreeMap::from([(field.to_owned(), problem.into())]))
+    }
+
+    /// 503 when a dependency other than the store fails (logged by the caller).
+    pub fn dependency_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DEPENDENCY_UNAVAILABLE",
+            "a dependency is failing; retry later",
+        )
+    }
+
+    /// 404 for an unknown run of a known campaign.
+    pub fn run_not_found(campaign: &str, run: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "RUN_NOT_FOUND",
+            format!("campaign {campaign} has no run {run}"),
+        )
+    }
+
     /// 400 for a body that is not the expected JSON.
     pub fn bad_body(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_BODY", detail)

@@ -4,8 +4,10 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `POST /campaigns` | validates, stores the campaign and its timers (201) |
-//! | `GET /campaigns/{id}` | the campaign (404 if unknown) |
+//! | `POST /campaigns` | validates, stores the campaign, its timers and (with a `delivery`) its list and SCHEDULED run (201) |
+//! | `GET /campaigns/{id}` | the campaign, with its latest runs when it delivers (404 if unknown) |
+//! | `GET /campaigns/{id}/runs?limit=…&nextToken=…` | the campaign's runs and their counts, newest first |
+//! | `GET /campaigns/{id}/runs/{runId}/recipients?status=failed\|unconfirmed` | a run's recipients in that outcome, with reasons |
 //! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, next to move first |
 //! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
@@ -17,31 +19,41 @@
 //! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED (a CLOSED one is left alone) |
 
 mod campaigns;
+mod delivery_views;
 mod error;
 mod health;
+mod lists;
+mod paging;
 mod resilience;
+mod runs;
 mod views;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 
 pub use error::ApiError;
+pub use lists::ListBucket;
 
-/// The router over `services`.
-pub fn router(services: Services) -> Router {
+/// The router over `services`, storing and checking recipient lists in `lists`.
+pub fn router(services: Services, lists: ListBucket) -> Router {
     let services = Arc::new(services);
     Router::new()
         .route("/campaigns", post(campaigns::create).get(campaigns::list))
         .route("/campaigns/{id}", get(campaigns::get))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/timers", get(campaigns::timers))
+        .route("/campaigns/{id}/runs", get(runs::list))
+        .route(
+            "/campaigns/{id}/runs/{run_id}/recipients",
+            get(runs::recipients),
+        )
         .route("/health", get(health::health))
         .route(
             "/failure-patterns",
@@ -54,6 +66,7 @@ pub fn router(services: Services) -> Router {
             post(resilience::reset_breaker),
         )
         .fallback(error::not_found_route)
+        .layer(Extension(lists))
         .layer(middleware::from_fn_with_state(
             services.clone(),
             begin_invocation,

@@ -3,12 +3,14 @@
 // layout exceeds rustc's default query depth (128): "queries overflow the depth limit!".
 #![recursion_limit = "256"]
 
+use api::ListBucket;
 use lambda_http::Error;
 use lifecycle_adapters::services::Services;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let services = Services::from_env().await?;
+    let (services, clients) = Services::from_env_with_clients().await?;
     lifecycle_telemetry::logging::init(services.config.log_format);
-    lambda_http::run(api::router(services)).await
+    let lists = ListBucket::from_env(&clients, services.resilience.clone())?;
+    lambda_http::run(api::router(services, lists)).await
 }

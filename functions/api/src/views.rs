@@ -4,11 +4,14 @@
 //! and the text of internal errors — never reaches a response. Each mapping names every
 //! stored field, so a field added to a stored type stays private until it is added here.
 
+use lifecycle_domain::delivery::RunId;
 use lifecycle_domain::{
     Campaign, CampaignId, CampaignStatus, Timer, TimerEffect, TimerId, TimerKind, TimerStatus,
     Timestamp,
 };
 use serde::Serialize;
+
+use crate::delivery_views::{DeliveryView, RunView};
 
 /// A campaign as the API returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +26,11 @@ pub(crate) struct CampaignView {
     pub claim_until: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reward_reminder_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryView>,
+    /// The delivery's runs, newest first (`GET /campaigns/{id}` of a delivering campaign).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Vec<RunView>>,
     /// Incremented by every status move.
     pub version: u64,
     pub created_at: Timestamp,
@@ -39,6 +47,7 @@ impl From<Campaign> for CampaignView {
             end_at,
             claim_until,
             reward_reminder_at,
+            delivery,
             version,
             created_at,
             updated_at,
@@ -51,6 +60,8 @@ impl From<Campaign> for CampaignView {
             end_at,
             claim_until,
             reward_reminder_at,
+            delivery: delivery.as_ref().map(DeliveryView::from),
+            runs: None,
             version,
             created_at,
             updated_at,
@@ -70,6 +81,9 @@ pub(crate) struct TimerView {
     /// `effect` (`MOVE` with `from` and `to`, or `REMIND`).
     #[serde(flatten)]
     pub effect: TimerEffect,
+    /// The delivery run a START begins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<RunId>,
     pub attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fired_at: Option<Timestamp>,
@@ -86,6 +100,7 @@ impl From<Timer> for TimerView {
             status,
             due_at,
             effect,
+            run_id,
             attempts,
             fired_at,
             cancel_reason,
@@ -102,6 +117,7 @@ impl From<Timer> for TimerView {
             status,
             due_at,
             effect,
+            run_id,
             attempts,
             fired_at,
             cancel_reason,
@@ -137,6 +153,7 @@ mod tests {
                 from: CampaignStatus::Scheduled,
                 to: CampaignStatus::Running,
             },
+            run_id: None,
             attempts: 2,
             last_error: Some("lease of sweep-7f3a expired at 2026-11-23T10:01:00Z".into()),
             fired_at: Some(at("2026-11-23T10:00:01Z")),
@@ -177,6 +194,7 @@ mod tests {
             end_at: at("2026-11-24T10:00:00Z"),
             claim_until: Some(at("2026-11-30T10:00:00Z")),
             reward_reminder_at: Some(at("2026-11-29T10:00:00Z")),
+            delivery: None,
             version: 1,
             created_at: start,
             updated_at: start,
@@ -184,5 +202,44 @@ mod tests {
         let stored = serde_json::to_value(&campaign).unwrap();
         let view = serde_json::to_value(CampaignView::from(campaign)).unwrap();
         assert_eq!(view, stored);
+    }
+
+    #[test]
+    fn a_delivering_campaign_shows_its_channel_list_and_policy_not_its_message() {
+        use lifecycle_domain::delivery::message::EmailMessage;
+        use lifecycle_domain::delivery::{
+            AmbiguousPolicy, CampaignDelivery, Message, RecipientList, Template,
+        };
+        let start = at("2026-11-23T10:00:00Z");
+        let message = Message::Email(EmailMessage {
+            from: "offers@example.com".into(),
+            subject: Template::parse("Secret subject").unwrap(),
+            text: Some(Template::parse("Secret body").unwrap()),
+            html: None,
+        });
+        let campaign = Campaign {
+            id: CampaignId::new("c"),
+            name: "Spring".into(),
+            status: CampaignStatus::Scheduled,
+            start_at: start,
+            end_at: at("2026-11-24T10:00:00Z"),
+            claim_until: None,
+            reward_reminder_at: None,
+            delivery: Some(CampaignDelivery {
+                message,
+                list: RecipientList::parse_uri("s3://lists/inline/c.jsonl").unwrap(),
+                on_ambiguous: AmbiguousPolicy::Skip,
+            }),
+            version: 1,
+            created_at: start,
+            updated_at: start,
+        };
+        let view = serde_json::to_value(CampaignView::from(campaign)).unwrap();
+        let delivery = &view["delivery"];
+        assert_eq!(delivery["recipientsUri"], "s3://lists/inline/c.jsonl");
+        assert_eq!(delivery["onAmbiguous"], "skip");
+        assert_eq!(delivery["channel"], "email");
+        assert!(!view.to_string().contains("Secret"));
+        assert!(view.get("runs").is_none());
     }
 }

@@ -6,15 +6,18 @@ use lifecycle_adapters::aws::{AwsClients, TimerQueue};
 use lifecycle_adapters::config::ConfigError;
 use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{DeliveryConfig, RecipientLists};
+use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::StoreError;
 use lifecycle_delivery::planner::ports::{
     Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError,
 };
-use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 use lifecycle_domain::delivery::recipient::CsvHeader;
-use lifecycle_domain::delivery::{BatchJob, PlanCursor, PlanJob, Progress, RecipientList};
+use lifecycle_domain::delivery::{
+    BatchJob, PlanCursor, PlanJob, Progress, RecipientList, RunEvent,
+};
+use lifecycle_domain::{StoredEvent, Timestamp};
 
 /// What the planner function runs on.
 pub struct PlannerServices {
@@ -34,7 +37,7 @@ impl PlannerServices {
         config: DeliveryConfig,
         clients: &AwsClients,
     ) -> Result<Self, ConfigError> {
-        let planning_url = config.planning_queue_url.clone().ok_or(ConfigError {
+        let planning = services.planning.clone().ok_or(ConfigError {
             variable: "PLANNING_QUEUE_URL",
             problem: "is required".into(),
         })?;
@@ -43,8 +46,7 @@ impl PlannerServices {
             lists: RecipientLists::new(clients.delivery.s3.clone(), resilience.clone()),
             deliveries: TimerQueue::new(clients.sqs.clone(), &config.deliveries_queue_url)
                 .with_resilience(resilience.clone()),
-            planning: TimerQueue::new(clients.sqs.clone(), planning_url)
-                .with_resilience(resilience),
+            planning,
             services,
             config,
         })
@@ -112,20 +114,32 @@ impl PlanStore for PlannerServices {
             )
             .await
             .map_err(port)?;
+        if saved.is_some() && !commit.last {
+            lifecycle_adapters::crash::point("planner.mid_list");
+        }
         Ok(saved.map_or(Committed::Conflict, Committed::Saved))
     }
 
+    /// Completes the run and publishes its `CampaignRunCompleted` at once (if that fails,
+    /// the outbox relay publishes it later).
     async fn complete_run(
         &self,
         job: &PlanJob,
         progress: Progress,
         now: Timestamp,
     ) -> Result<bool, PortError> {
-        self.services
+        let completed = self
+            .services
             .store
             .complete_run(&job.campaign_id, &job.run_id, progress, now)
             .await
-            .map_err(port)
+            .map_err(port)?;
+        if completed {
+            let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
+            let stored = StoredEvent::run(&job.campaign_id, &event, now);
+            publish_and_clear(&self.services, &self.services, &[stored]).await;
+        }
+        Ok(completed)
     }
 }
 

@@ -219,7 +219,7 @@ fn key(job: &BatchJob) -> BatchKey<'_> {
     BatchKey {
         campaign: &job.campaign_id,
         run: &job.run_id,
-        seq: job.batch.seq,
+        batch: &job.batch,
     }
 }
 
@@ -268,6 +268,9 @@ impl Runs for SenderServices {
             .record_batch(key(job), token, counts, now)
             .await
             .map_err(port)?;
+        if matches!(recorded, BatchRecorded::Recorded(_)) {
+            lifecycle_adapters::crash::point("sender.after_progress");
+        }
         self.publish_written().await;
         if let BatchRecorded::Recorded(progress) = &recorded {
             self.publish_progress(job, progress, now).await;
@@ -325,6 +328,9 @@ impl Ledger for SenderServices {
             .ledger_write(run, write)
             .await
             .map_err(port)?;
+        if outcome == WriteOutcome::Written && write.claim.is_some() {
+            lifecycle_adapters::crash::point("sender.after_claim");
+        }
         // Written or Taken: the settlement (and its event) is in the store.
         if outcome != WriteOutcome::LeaseLost
             && let Some(event) = write.settle.as_ref().and_then(|s| s.event.as_ref())
@@ -362,7 +368,7 @@ impl Lists for SenderServices {
 
 impl Provider for SenderServices {
     async fn send(&self, message: &RenderedMessage, delivery_id: &str) -> SendOutcome {
-        match message {
+        let outcome = match message {
             RenderedMessage::Email {
                 from,
                 to,
@@ -394,8 +400,12 @@ impl Provider for SenderServices {
                 self.webhooks.post(call, Timestamp::now()).await
             }
             // The event channel's delivery is its ledger write; it has no provider call.
-            RenderedMessage::Event { .. } => SendOutcome::Delivered,
+            RenderedMessage::Event { .. } => return SendOutcome::Delivered,
+        };
+        if outcome == SendOutcome::Delivered {
+            lifecycle_adapters::crash::point("sender.after_provider");
         }
+        outcome
     }
 }
 
@@ -432,8 +442,14 @@ impl SendGate for SenderServices {
                 pool.seen = stored;
                 match grant {
                     Grant::Take { granted, .. } => {
-                        // One of the granted tokens is this send's.
-                        pool.tokens = granted.saturating_sub(1);
+                        // One of the granted tokens is this send's; the rest join what the
+                        // pool still holds (a concurrent batch may have refilled it
+                        // meanwhile: replacing its tokens would throw granted ones away).
+                        let fresh = pool
+                            .taken_at
+                            .is_some_and(|at| at.elapsed() < TOKEN_LIFETIME);
+                        let kept = if fresh { pool.tokens } else { 0 };
+                        pool.tokens = kept + granted.saturating_sub(1);
                         pool.taken_at = Some(Instant::now());
                         return Ok(());
                     }

@@ -9,7 +9,9 @@
 //! 3. `campaign_states` — campaigns whose status disagrees with the clock are moved, with an
 //!    audit record and their event ([`steps::states`]);
 //! 4. `outbox` — events and alerts nobody cleared are published again ([`steps::outbox`]);
-//! 5. `orphans` — overdue timers whose campaign is gone are cancelled ([`steps::orphans`]).
+//! 5. `orphans` — overdue timers whose campaign is gone are cancelled ([`steps::orphans`]);
+//! 6. `stalled_runs` — delivery runs that stopped moving are queued again (planning or their
+//!    unfinished batches) or completed ([`steps::runs`]).
 //!
 //! Every write is conditional, so a sweep that overlaps the executor, another sweep or its
 //! own crash applies nothing twice; a run lease keeps scheduled sweeps from overlapping
@@ -178,6 +180,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
             SweepStep::CampaignStates => steps::states::run(sweep, &mut step_report).await,
             SweepStep::Outbox => steps::outbox::run(sweep, &mut step_report).await,
             SweepStep::Orphans => steps::orphans::run(sweep, &mut step_report).await,
+            SweepStep::StalledRuns => steps::runs::run(sweep, &mut step_report).await,
         }
         step_report.duration_ms = sweep.clock.now().millis_since(started);
         tracing::info!(
@@ -236,6 +239,7 @@ fn emit_metrics(format: LogFormat, report: &RecoveryReport) {
             count("TimersFailed", report.totals.timers_failed),
             count("CampaignsFixed", report.totals.campaigns_fixed),
             count("EventsRepublished", report.totals.events_republished),
+            count("RunsRepaired", report.totals.runs_repaired),
             count("DispatcherStalled", u64::from(report.was_crash)),
         ],
     );
@@ -344,6 +348,7 @@ fn log_report(report: &RecoveryReport) {
         timers_failed = report.totals.timers_failed,
         campaigns_fixed = report.totals.campaigns_fixed,
         events_republished = report.totals.events_republished,
+        runs_repaired = report.totals.runs_repaired,
         errors = ?report.errors,
         "sweep finished in {} ms",
         report.finished_at.millis_since(report.started_at)

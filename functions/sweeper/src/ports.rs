@@ -10,11 +10,13 @@ use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{
     ApplyOutcome, Claim, HeartbeatRecord, StoreError, TakenBack, Watermarks,
 };
+use lifecycle_domain::delivery::{BatchJob, PlanJob, PlannedBatch, RunId, RunRecord, RunStatus};
 use lifecycle_domain::recovery::RecoveryReport;
 use lifecycle_domain::{
     Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, Timer,
     TimerKind, Timestamp, Transition,
 };
+use lifecycle_resilience::AwsError;
 
 /// The store operations of the sweeper (every write conditional, as in the store).
 pub trait SweepStore: Sync {
@@ -136,6 +138,72 @@ pub trait SweepStore: Sync {
 
     /// Stores `alert` once per id: `true` if new.
     fn raise_alert(&self, alert: &Alert) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Up to `limit` delivery runs in `status` that last moved before `before`.
+    fn stalled_runs(
+        &self,
+        status: RunStatus,
+        before: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+
+    /// The batches of a run whose lease ran out by `now` before they were recorded.
+    fn expired_batches(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<PlannedBatch>, StoreError>> + Send;
+
+    /// Cancels a SCHEDULED run whose START can no longer fire, with `reason`; `false` if it
+    /// was not SCHEDULED.
+    fn cancel_unstarted_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        reason: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Completes the run if every recipient is settled: its `CampaignRunCompleted`, or `None`.
+    fn complete_run_if_done(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<StoredEvent>, StoreError>> + Send;
+}
+
+/// The delivery queues the sweeper puts stalled runs' work back on.
+pub trait RunQueues: Sync {
+    /// Queues runs for planning; `false` if this stack has no planning queue.
+    fn queue_plans(&self, jobs: &[PlanJob]) -> impl Future<Output = Result<bool, AwsError>> + Send;
+
+    /// Queues batches for the sender; `false` if this stack has no deliveries queue.
+    fn queue_batches(
+        &self,
+        jobs: &[BatchJob],
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+}
+
+impl RunQueues for Services {
+    async fn queue_plans(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
+        let Some(planning) = &self.planning else {
+            return Ok(false);
+        };
+        let bodies: Vec<String> = jobs.iter().map(PlanJob::to_body).collect();
+        planning.send_bodies(&bodies).await?;
+        Ok(true)
+    }
+
+    async fn queue_batches(&self, jobs: &[BatchJob]) -> Result<bool, AwsError> {
+        let Some(deliveries) = &self.deliveries else {
+            return Ok(false);
+        };
+        let bodies: Vec<String> = jobs.iter().map(BatchJob::to_body).collect();
+        deliveries.send_bodies(&bodies).await?;
+        Ok(true)
+    }
 }
 
 impl SweepStore for Services {
@@ -273,9 +341,48 @@ impl SweepStore for Services {
     async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
         self.store.raise_alert(alert).await
     }
+
+    async fn stalled_runs(
+        &self,
+        status: RunStatus,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        self.store.stalled_runs(status, before, limit).await
+    }
+
+    async fn expired_batches(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        self.store.expired_batches(campaign, run, now).await
+    }
+
+    async fn cancel_unstarted_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .cancel_unstarted_run(campaign, run, reason, now)
+            .await
+    }
+
+    async fn complete_run_if_done(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        self.store.complete_if_done(campaign, run, now).await
+    }
 }
 
 /// Everything a sweep works through: its store operations, the bus and the outbox.
-pub trait SweepPorts: SweepStore + Publish + Outbox {}
+pub trait SweepPorts: SweepStore + RunQueues + Publish + Outbox {}
 
-impl<P: SweepStore + Publish + Outbox> SweepPorts for P {}
+impl<P: SweepStore + RunQueues + Publish + Outbox> SweepPorts for P {}

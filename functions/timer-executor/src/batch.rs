@@ -10,6 +10,11 @@
 //! straight to the DLQ and never takes the batch down. While the store's circuit breaker is
 //! open, messages are not worked on: they go back with a delay until it closes.
 //!
+//! A START that begins a delivery run starts the run in its transaction; after the batch's
+//! events are out, the executor publishes each started run's `CampaignRunStarted` and queues
+//! the run for the planner (if either is lost, the sweeper republishes the event and
+//! re-queues a run whose planning never began).
+//!
 //! A timer early for its campaign because an earlier timer of the campaign is PENDING and
 //! overdue by more than an on-time delivery takes (the executor's timeout) catches its
 //! campaign up: the earlier timers are fired first, in due order, with the same transaction,
@@ -18,20 +23,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::delivery::{PlanJob, RunEvent};
 use lifecycle_domain::timer_messages::{TimerMessage, plan_messages};
-use lifecycle_domain::{Clock, DueTimer, LifecycleEvent, Timestamp};
+use lifecycle_domain::{Clock, DueTimer, LifecycleEvent, StoredEvent, Timestamp};
 use lifecycle_resilience::{self as resilience, Backoff};
 use lifecycle_telemetry::LogFormat;
 use lifecycle_telemetry::metrics::{self, Metric, Unit};
 
 use lifecycle_adapters::relay::{Outbox, Publish, publish_and_clear};
 
-use crate::ports::{TimerStore, TimersQueue};
+use crate::ports::{RunPlanning, TimerStore, TimersQueue};
 
 /// When a breaker refused a timer without saying until when, it comes back after this.
 const REFUSED_RETRY_MS: i64 = 5_000;
@@ -67,6 +74,9 @@ enum Handled {
     TooEarly,
 }
 
+/// The delivery runs begun by the STARTs a batch fired: (campaign, run, fired at).
+type StartedRuns = Mutex<Vec<(PlanJob, Timestamp)>>;
+
 /// The messages of a batch, sorted by what happens to them.
 #[derive(Default)]
 struct Sorting {
@@ -78,7 +88,7 @@ struct Sorting {
     bodies: BTreeMap<String, String>,
 }
 
-impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
+impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, P> {
     /// Handles one SQS batch; the response lists the messages to redeliver. No timer due
     /// after `stop_at` is started.
     pub async fn run(&self, event: SqsEvent, stop_at: Option<Timestamp>) -> SqsBatchResponse {
@@ -126,9 +136,10 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
         }
 
         let applied = AtomicUsize::new(0);
+        let started = StartedRuns::default();
         let results = futures_util::future::join_all(
             work.iter()
-                .map(|(_, timer)| self.handle_timer(timer, stop_at, &applied)),
+                .map(|(_, timer)| self.handle_timer(timer, stop_at, &applied, &started)),
         )
         .await;
         let (events, message_of_event) = self.sort_results(work, results, &mut sorting).await;
@@ -140,6 +151,12 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
                 sorting.failed.insert(message_id.clone());
             }
         }
+        self.start_runs(
+            started
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+        .await;
 
         self.put_back_refused(&sorting, open_until).await;
         let Sorting {
@@ -248,13 +265,56 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
         (events, message_of_event)
     }
 
+    /// Publishes the `CampaignRunStarted` of each run the batch's STARTs began (their outbox
+    /// records are cleared) and queues the runs for planning. Failures are logged: the
+    /// sweeper republishes the events and re-queues a run whose planning never began.
+    async fn start_runs(&self, runs: Vec<(PlanJob, Timestamp)>) {
+        if runs.is_empty() {
+            return;
+        }
+        let events: Vec<StoredEvent> = runs
+            .iter()
+            .map(|(job, at)| {
+                let started = RunEvent::started(&job.campaign_id, &job.run_id, *at);
+                StoredEvent::run(&job.campaign_id, &started, *at)
+            })
+            .collect();
+        let report = publish_and_clear(self.ports, self.ports, &events).await;
+        if !report.failed.is_empty() {
+            tracing::warn!(
+                unpublished = report.failed.len(),
+                "CampaignRunStarted not published now; the outbox relay publishes it later"
+            );
+        }
+        let jobs: Vec<PlanJob> = runs.into_iter().map(|(job, _)| job).collect();
+        match self.ports.queue_runs(&jobs).await {
+            Ok(true) => {
+                for job in &jobs {
+                    tracing::info!(campaign = %job.campaign_id, run = %job.run_id, "delivery run started: queued for planning");
+                }
+            }
+            Ok(false) => tracing::error!(
+                runs = jobs.len(),
+                code = "NO_PLANNING_QUEUE",
+                "delivery runs started but PLANNING_QUEUE_URL is not set: nothing plans them"
+            ),
+            Err(error) => tracing::error!(
+                runs = jobs.len(),
+                error = %error,
+                "delivery runs not queued for planning now; the sweeper re-queues them"
+            ),
+        }
+    }
+
     /// Waits for `timer`'s due millisecond and applies it; `applied` counts the batch's
-    /// commits. Also returns the events of the earlier timers of its campaign it caught up.
+    /// commits, `started` collects the delivery runs begun. Also returns the events of the
+    /// earlier timers of its campaign it caught up.
     async fn handle_timer(
         &self,
         timer: &DueTimer,
         stop_at: Option<Timestamp>,
         applied: &AtomicUsize,
+        started: &StartedRuns,
     ) -> (Vec<LifecycleEvent>, Result<Handled, StoreError>) {
         let wait = timer.due_at.millis_since(self.clock.now());
         let past_deadline = stop_at.is_some_and(|stop| timer.due_at > stop);
@@ -267,13 +327,13 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
         if applied.load(Ordering::SeqCst) > 0 {
             lifecycle_adapters::crash::point("executor.mid_batch");
         }
-        let mut outcome = match self.ports.apply_timer(timer, self.clock.now()).await {
+        let mut outcome = match self.apply(timer, started).await {
             Ok(outcome) => outcome,
             Err(error) => return (Vec::new(), Err(error)),
         };
         let mut earlier = Vec::new();
         if matches!(outcome, ApplyOutcome::Early { .. }) {
-            let (events, retried) = self.catch_up(timer, stop_at).await;
+            let (events, retried) = self.catch_up(timer, stop_at, started).await;
             earlier = events;
             if let Some(retried) = retried {
                 outcome = retried;
@@ -284,6 +344,36 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
             lifecycle_adapters::crash::point("executor.after_transaction");
         }
         (earlier, Ok(Handled::Applied(outcome)))
+    }
+
+    /// Fires `timer` now; a START that began a delivery run adds the run to `started`. So
+    /// does a START fired before whose event is still in the outbox: the executor that fired
+    /// it died before publishing, so most likely before queuing its run too (a run queued
+    /// twice is planned once).
+    async fn apply(
+        &self,
+        timer: &DueTimer,
+        started: &StartedRuns,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let outcome = self.ports.apply_timer(timer, self.clock.now()).await?;
+        let begun = match &outcome {
+            ApplyOutcome::Applied(event)
+            | ApplyOutcome::AlreadyDone {
+                unpublished: Some(event),
+            } => Some(event),
+            _ => None,
+        };
+        if let (Some(event), Some(run_id)) = (begun, &timer.run_id) {
+            let job = PlanJob {
+                campaign_id: timer.campaign_id.clone(),
+                run_id: run_id.clone(),
+            };
+            started
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((job, event.fired_at));
+        }
+        Ok(outcome)
     }
 
     /// `timer` is early for its campaign. If earlier timers of the campaign are PENDING and
@@ -299,6 +389,7 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
         &self,
         timer: &DueTimer,
         stop_at: Option<Timestamp>,
+        started: &StartedRuns,
     ) -> (Vec<LifecycleEvent>, Option<ApplyOutcome>) {
         let mut events = Vec::new();
         let pending = match self.ports.pending_timers(&timer.campaign_id).await {
@@ -323,7 +414,7 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
             if stop_at.is_some_and(|stop| self.clock.now() >= stop) {
                 return (events, None);
             }
-            match self.ports.apply_timer(earlier, self.clock.now()).await {
+            match self.apply(earlier, started).await {
                 Ok(ApplyOutcome::Applied(event)) => events.push(event),
                 Ok(ApplyOutcome::AlreadyDone { unpublished }) => events.extend(unpublished),
                 Ok(ApplyOutcome::Obsolete { reason }) => {
@@ -344,7 +435,7 @@ impl<P: TimerStore + TimersQueue + Publish + Outbox> Executor<'_, P> {
             caught_up = overdue.len(),
             "campaign caught up: overdue earlier timers fired first"
         );
-        match self.ports.apply_timer(timer, self.clock.now()).await {
+        match self.apply(timer, started).await {
             Ok(outcome) => (events, Some(outcome)),
             Err(error) => {
                 tracing::warn!(timer = %timer.timer_id, error = %error, "timer not applied after catching up; retried later");

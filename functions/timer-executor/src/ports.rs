@@ -1,5 +1,5 @@
-//! What the executor needs from the outside world, as small traits: the timer store and the
-//! timers queue (owned here), and the bus and outbox of the relay
+//! What the executor needs from the outside world, as small traits: the timer store, the
+//! timers queue and the planning queue (owned here), and the bus and outbox of the relay
 //! ([`lifecycle_adapters::relay::Publish`], [`lifecycle_adapters::relay::Outbox`]).
 //! [`Services`] implements them over DynamoDB, SQS and EventBridge; the unit tests implement
 //! them in memory.
@@ -8,6 +8,7 @@ use std::future::Future;
 
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::delivery::PlanJob;
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_domain::{CampaignId, DueTimer, TimerStatus, Timestamp};
 use lifecycle_resilience::{AwsError, Dependency, ErrorClass};
@@ -55,6 +56,23 @@ pub trait TimersQueue: Sync {
         &self,
         delays: &[(String, i32)],
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// The planning queue, where a START that began a delivery run queues it.
+pub trait RunPlanning: Sync {
+    /// Queues `jobs` for the planner; `false` if this stack has no planning queue.
+    fn queue_runs(&self, jobs: &[PlanJob]) -> impl Future<Output = Result<bool, AwsError>> + Send;
+}
+
+impl RunPlanning for Services {
+    async fn queue_runs(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
+        let Some(planning) = &self.planning else {
+            return Ok(false);
+        };
+        let bodies: Vec<String> = jobs.iter().map(PlanJob::to_body).collect();
+        planning.send_bodies(&bodies).await?;
+        Ok(true)
+    }
 }
 
 impl TimerStore for Services {

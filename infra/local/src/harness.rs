@@ -46,11 +46,14 @@ pub const GRACE_MS: i64 = 3_000;
 const DEFAULTS_ENV: [(&str, &str); 1] = [("RUST_LOG", "info")];
 
 /// Variables of the `local` binary that change how it runs; a child never inherits them from
-/// the suite's own environment, only from its settings.
-const LOCAL_VARIABLES: [&str; 4] = [
+/// the suite's own environment, only from its settings. (Without `LOCAL_EMAIL_SENDER` a child
+/// verifies [`DEFAULT_LOCAL_SENDER`](crate::local_delivery::DEFAULT_LOCAL_SENDER), the sender
+/// the crash suite's email campaigns use.)
+const LOCAL_VARIABLES: [&str; 5] = [
     "LOCAL_SCHEDULE_SECONDS",
     "LOCAL_SWEEP_SECONDS",
     "LOCAL_SQS_POLLERS",
+    "LOCAL_EMAIL_SENDER",
     "CRASH_AT",
 ];
 
@@ -194,6 +197,13 @@ pub async fn stop_gracefully(child: &mut Child) {
 
 /// A minimal HTTP/1.1 POST; returns the status code.
 pub async fn post(port: u16, path: &str, body: &str) -> Result<u16, String> {
+    post_answer(port, path, body)
+        .await
+        .map(|(status, _)| status)
+}
+
+/// A minimal HTTP/1.1 POST; returns the status code and the body of the answer.
+pub async fn post_answer(port: u16, path: &str, body: &str) -> Result<(u16, String), String> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
@@ -210,11 +220,16 @@ pub async fn post(port: u16, path: &str, body: &str) -> Result<u16, String> {
         .read_to_string(&mut response)
         .await
         .map_err(|e| e.to_string())?;
-    response
+    let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| "no HTTP status".to_owned())
+        .ok_or_else(|| "no HTTP status".to_owned())?;
+    let answer = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, answer))
 }
 
 /// Every campaign of the stack (one ByStatus query per status, all pages).

@@ -238,7 +238,16 @@ pub async fn start(
                             addr: options.api_addr,
                             error,
                         })?;
-                    let router = api::router(services.clone());
+                    let lists = api::ListBucket::from_lookup(
+                        |name| environment.get(name).cloned(),
+                        &clients.of_function(&spec.logical_id),
+                        services.resilience.clone(),
+                    )
+                    .map_err(|source| RuntimeError::Config {
+                        function: spec.logical_id.clone(),
+                        source,
+                    })?;
+                    let router = api::router(services.clone(), lists);
                     let mut stop = shutdown.clone();
                     tasks.spawn(async move {
                         let served = axum::serve(listener, router)

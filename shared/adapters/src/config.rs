@@ -44,6 +44,13 @@ pub struct Config {
     pub event_bus_name: String,
     /// `TIMERS_DLQ_URL` (optional): the timers dead-letter queue, watched by `GET /health`.
     pub timers_dlq_url: Option<String>,
+    /// `PLANNING_QUEUE_URL` (optional; the executor, planner and sweeper of a stack with
+    /// deliveries have it): runs to plan, queued when a START begins one, when a planner runs
+    /// out of time, and by the sweeper for a run stuck mid-plan.
+    pub planning_queue_url: Option<String>,
+    /// `DELIVERIES_QUEUE_URL` (optional; the planner, sender and sweeper of a stack with
+    /// deliveries have it): batches for the sender.
+    pub deliveries_queue_url: Option<String>,
     /// `DUE_SHARDS` (default 16, 1–256): partitions of the due index. Changing it on a live
     /// table strands timers in the old shards, so it is fixed per deployment.
     pub due_shards: u16,
@@ -101,6 +108,10 @@ pub struct SweepConfig {
     /// `SWEEP_BATCH_LIMIT` (default 500, 1–10000): items read per shard and step per sweep;
     /// the rest waits for the next sweep.
     pub batch_limit: u32,
+    /// `RUN_STALL_SECONDS` (default 120, 5–86400): a delivery run that has not moved for
+    /// this long (no plan commit, no batch recorded) is stalled: the sweeper queues its
+    /// planning or its unfinished batches again (a repeat is harmless).
+    pub run_stall_secs: u32,
 }
 
 impl Config {
@@ -142,6 +153,12 @@ impl Config {
             timers_queue_url: required(&lookup, "TIMERS_QUEUE_URL")?,
             event_bus_name: required(&lookup, "EVENT_BUS_NAME")?,
             timers_dlq_url: lookup("TIMERS_DLQ_URL")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            planning_queue_url: lookup("PLANNING_QUEUE_URL")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
             due_shards: number(&lookup, "DUE_SHARDS", 16, 1, 256)? as u16,
@@ -189,6 +206,7 @@ impl Config {
                 dispatcher_stall_secs: number(&lookup, "DISPATCHER_STALL_SECONDS", 180, 60, 86_400)?
                     as u32,
                 batch_limit: number(&lookup, "SWEEP_BATCH_LIMIT", 500, 1, 10_000)? as u32,
+                run_stall_secs: number(&lookup, "RUN_STALL_SECONDS", 120, 5, 86_400)? as u32,
             },
         })
     }

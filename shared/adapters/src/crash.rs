@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 /// Every crash point, for the suite to cycle through.
 #[cfg(feature = "testing")]
-pub const POINTS: [&str; 6] = [
+pub const POINTS: [&str; 10] = [
     // The API stored the campaign but did not send its short-notice timers.
     "api.after_create",
     // The dispatcher sent timers but did not save its watermarks.
@@ -23,6 +23,14 @@ pub const POINTS: [&str; 6] = [
     "sweeper.after_claim",
     // The sweeper finished a step but not the next.
     "sweeper.between_steps",
+    // The planner committed a group of batches (not queued yet); more of the list to go.
+    "planner.mid_list",
+    // The sender's ledger write holding a claim went through; the provider call not made.
+    "sender.after_claim",
+    // The provider accepted a message; its settlement not written.
+    "sender.after_provider",
+    // The sender recorded a batch's counts into its run; the run's events not published.
+    "sender.after_progress",
 ];
 
 #[cfg(feature = "testing")]

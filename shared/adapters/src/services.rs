@@ -24,6 +24,10 @@ pub struct Services {
     pub config: Config,
     pub store: Store,
     pub timers: TimerQueue,
+    /// The planning queue, when `PLANNING_QUEUE_URL` is set.
+    pub planning: Option<TimerQueue>,
+    /// The deliveries queue, when `DELIVERIES_QUEUE_URL` is set.
+    pub deliveries: Option<TimerQueue>,
     pub events: EventPublisher,
     /// Requests sent by the clients above, per operation.
     pub requests: RequestCounter,
@@ -84,6 +88,12 @@ impl Services {
             store: unguarded.with_resilience(resilience.clone()),
             timers: TimerQueue::new(clients.sqs.clone(), &config.timers_queue_url)
                 .with_resilience(resilience.clone()),
+            planning: config.planning_queue_url.as_ref().map(|url| {
+                TimerQueue::new(clients.sqs.clone(), url).with_resilience(resilience.clone())
+            }),
+            deliveries: config.deliveries_queue_url.as_ref().map(|url| {
+                TimerQueue::new(clients.sqs.clone(), url).with_resilience(resilience.clone())
+            }),
             events: EventPublisher::new(clients.eventbridge.clone(), &config.event_bus_name)
                 .with_resilience(resilience.clone()),
             heartbeats: Heartbeats::new(config.log_format),

@@ -131,6 +131,9 @@ pub struct Campaign {
     /// When a reward reminder event is due; `None` for no reminder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward_reminder_at: Option<Timestamp>,
+    /// What each run sends, to whom; `None` for a campaign that only changes state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::delivery::CampaignDelivery>,
     /// Incremented by every status move; guards read-modify-write moves.
     pub version: u64,
     /// When it was created.
@@ -140,6 +143,14 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// The run its START begins, if it delivers: one-off campaigns have one, named after
+    /// their start.
+    pub fn scheduled_run(&self) -> Option<crate::delivery::RunRecord> {
+        self.delivery
+            .as_ref()
+            .map(|delivery| delivery.scheduled_run(&self.id, self.start_at))
+    }
+
     /// Whether the campaign opens a reward claim window when it closes.
     pub fn has_claim_window(&self) -> bool {
         self.claim_until.is_some()

@@ -55,6 +55,7 @@ mod tests {
             end_at: Timestamp::from_millis(20),
             claim_until: None,
             reward_reminder_at: None,
+            delivery: None,
             version: 3,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(5),

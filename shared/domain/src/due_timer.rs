@@ -22,6 +22,9 @@ pub struct DueTimer {
     /// What firing it does.
     #[serde(flatten)]
     pub effect: TimerEffect,
+    /// See [`Timer::run_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<crate::delivery::RunId>,
     /// See [`Timer::next_deadline`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_deadline: Option<Timestamp>,
@@ -35,6 +38,7 @@ impl From<&Timer> for DueTimer {
             kind: timer.kind,
             due_at: timer.due_at,
             effect: timer.effect,
+            run_id: timer.run_id.clone(),
             next_deadline: timer.next_deadline,
         }
     }

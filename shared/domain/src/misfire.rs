@@ -110,6 +110,7 @@ mod tests {
             end_at: Timestamp::from_millis(2_000_000),
             claim_until: Some(Timestamp::from_millis(3_000_000)),
             reward_reminder_at: Some(Timestamp::from_millis(2_500_000)),
+            delivery: None,
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

@@ -21,16 +21,20 @@ pub enum SweepStep {
     Outbox,
     /// Timers whose campaign is gone (met by the missed-timer step) → cancelled.
     Orphans,
+    /// Delivery runs that stopped moving → planning or unfinished batches queued again, or
+    /// the run completed when every recipient is settled.
+    StalledRuns,
 }
 
 impl SweepStep {
     /// Every step, in run order.
-    pub const ALL: [SweepStep; 5] = [
+    pub const ALL: [SweepStep; 6] = [
         SweepStep::StuckTimers,
         SweepStep::MissedTimers,
         SweepStep::CampaignStates,
         SweepStep::Outbox,
         SweepStep::Orphans,
+        SweepStep::StalledRuns,
     ];
 }
 
@@ -97,6 +101,9 @@ pub struct RecoveryTotals {
     pub campaigns_fixed: u64,
     /// Outbox entries (events and alerts) published again.
     pub events_republished: u64,
+    /// Stalled delivery runs queued again or completed.
+    #[serde(default)]
+    pub runs_repaired: u64,
 }
 
 /// One sweep.
@@ -146,6 +153,10 @@ impl RecoveryReport {
                     totals.events_republished += step.get("published");
                 }
                 SweepStep::Orphans => totals.timers_cancelled += step.get("cancelled"),
+                SweepStep::StalledRuns => {
+                    totals.runs_repaired +=
+                        step.get("replanned") + step.get("resent") + step.get("completed");
+                }
             }
             errors.extend(step.errors.iter().map(|e| format!("{:?}: {e}", step.step)));
         }
@@ -177,6 +188,11 @@ mod tests {
         let mut orphans = StepReport::new(SweepStep::Orphans);
         orphans.count("cancelled");
         orphans.count("cancelled");
+        let mut runs = StepReport::new(SweepStep::StalledRuns);
+        runs.count("replanned");
+        runs.count("resent");
+        runs.count("completed");
+        runs.count("found");
         let mut report = RecoveryReport {
             run_id: "r".into(),
             started_at: Timestamp::from_millis(0),
@@ -184,7 +200,7 @@ mod tests {
             dry_run: false,
             was_crash: false,
             crash_evidence: None,
-            steps: vec![stuck, missed, states, outbox, orphans],
+            steps: vec![stuck, missed, states, outbox, orphans, runs],
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,
@@ -198,6 +214,7 @@ mod tests {
                 timers_failed: 1,
                 campaigns_fixed: 1,
                 events_republished: 2,
+                runs_repaired: 3,
             }
         );
         assert_eq!(report.errors, ["MissedTimers: Query throttled"]);

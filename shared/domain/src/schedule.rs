@@ -62,6 +62,7 @@ mod tests {
             end_at: Timestamp::from_millis(20_000),
             claim_until: claim_until.map(Timestamp::from_millis),
             reward_reminder_at: None,
+            delivery: None,
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

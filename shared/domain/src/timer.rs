@@ -198,6 +198,9 @@ pub struct Timer {
     /// What firing it does.
     #[serde(flatten)]
     pub effect: TimerEffect,
+    /// The run a START begins (a campaign with a delivery); firing it starts that run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<crate::delivery::RunId>,
     /// Completions plus expired leases so far.
     pub attempts: u32,
     /// Why the last attempt failed (an expired lease), if one did.

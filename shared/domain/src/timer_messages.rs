@@ -142,6 +142,7 @@ mod tests {
                 from: CampaignStatus::Scheduled,
                 to: CampaignStatus::Running,
             },
+            run_id: None,
             next_deadline: None,
         }
     }

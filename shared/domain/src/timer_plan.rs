@@ -53,6 +53,9 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             status: TimerStatus::Pending,
             due_at,
             effect,
+            run_id: (kind == TimerKind::StartCampaign)
+                .then(|| campaign.scheduled_run().map(|run| run.run_id))
+                .flatten(),
             attempts: 0,
             last_error: None,
             fired_at: None,
@@ -84,10 +87,46 @@ mod tests {
             end_at: Timestamp::from_millis(2_000),
             claim_until: claim.map(Timestamp::from_millis),
             reward_reminder_at: remind.map(Timestamp::from_millis),
+            delivery: None,
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         }
+    }
+
+    #[test]
+    fn only_the_start_of_a_delivering_campaign_carries_its_run() {
+        use crate::delivery::message::EventMessage;
+        use crate::delivery::{AmbiguousPolicy, CampaignDelivery, Message, RecipientList, RunId};
+        assert!(
+            plan_timers(&campaign(Some(3_000), Some(2_500)))
+                .iter()
+                .all(|t| t.run_id.is_none())
+        );
+        let mut delivering = campaign(Some(3_000), None);
+        delivering.delivery = Some(CampaignDelivery {
+            message: Message::Event(EventMessage { detail: None }),
+            list: RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            on_ambiguous: AmbiguousPolicy::Resend,
+        });
+        let timers = plan_timers(&delivering);
+        let runs: Vec<_> = timers.iter().map(|t| (t.kind, t.run_id.clone())).collect();
+        assert_eq!(
+            runs,
+            vec![
+                (
+                    TimerKind::StartCampaign,
+                    Some(RunId::for_occurrence(Timestamp::from_millis(1_000)))
+                ),
+                (TimerKind::CloseCampaign, None),
+                (TimerKind::ExpireCampaign, None),
+            ]
+        );
+        assert_eq!(
+            crate::DueTimer::from(&timers[0]).run_id,
+            timers[0].run_id,
+            "the executor's message carries the run"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct NewCampaign {
     pub claim_until: Option<String>,
     /// When to remind of the reward (optional; needs a claim window).
     pub reward_reminder_at: Option<String>,
+    /// What each run sends, to whom (optional).
+    pub delivery: Option<crate::delivery::NewDelivery>,
 }
 
 /// Field name → what is wrong with it.
@@ -68,6 +70,8 @@ pub struct ValidatedCampaign {
     pub claim_until: Option<Timestamp>,
     /// When to remind of the reward (inside the claim window), if any.
     pub reward_reminder_at: Option<Timestamp>,
+    /// The delivery, if any (an inline list still to be stored by the caller).
+    pub delivery: Option<crate::delivery::DeliverySpec>,
 }
 
 impl NewCampaign {
@@ -130,6 +134,10 @@ impl NewCampaign {
                 _ => {}
             }
         }
+        let delivery = self
+            .delivery
+            .as_ref()
+            .and_then(|delivery| delivery.validate(&mut errors));
         match (errors.0.is_empty(), start_at, end_at) {
             (true, Some(start_at), Some(end_at)) => Ok(ValidatedCampaign {
                 name: name.to_owned(),
@@ -137,6 +145,7 @@ impl NewCampaign {
                 end_at,
                 claim_until,
                 reward_reminder_at,
+                delivery,
             }),
             _ => Err(errors),
         }
@@ -144,8 +153,14 @@ impl NewCampaign {
 }
 
 impl ValidatedCampaign {
-    /// A new SCHEDULED campaign at version 1.
-    pub fn into_campaign(self, id: CampaignId, now: Timestamp) -> Campaign {
+    /// A new SCHEDULED campaign at version 1 delivering `delivery` (the validated
+    /// [`ValidatedCampaign::delivery`] with its list stored).
+    pub fn into_campaign(
+        self,
+        id: CampaignId,
+        delivery: Option<crate::delivery::CampaignDelivery>,
+        now: Timestamp,
+    ) -> Campaign {
         Campaign {
             id,
             name: self.name,
@@ -154,6 +169,7 @@ impl ValidatedCampaign {
             end_at: self.end_at,
             claim_until: self.claim_until,
             reward_reminder_at: self.reward_reminder_at,
+            delivery,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -214,6 +230,49 @@ mod tests {
 
     fn fields(result: Result<ValidatedCampaign, FieldErrors>) -> Vec<String> {
         result.unwrap_err().0.into_keys().collect()
+    }
+
+    #[test]
+    fn a_delivery_is_validated_with_the_campaign_and_its_problems_named_beside_theirs() {
+        let mut request = input("2026-11-23T10:00:00Z", "2026-11-23T09:30:00Z");
+        request.delivery = serde_json::from_value(serde_json::json!({
+            "channel": "email", "from": "not an address", "subject": "Hi",
+            "text": "Hello {{name}}",
+            "recipients": [{"id": "r1", "address": "ann@example.com", "vars": {"name": "Ann"}}],
+        }))
+        .unwrap();
+        assert_eq!(
+            fields(request.validate(now())),
+            vec!["delivery.from".to_owned(), "endAt".to_owned()]
+        );
+        let mut good = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z");
+        good.delivery = serde_json::from_value(serde_json::json!({
+            "channel": "event",
+            "recipients": [{"id": "r1", "address": "member-1"}],
+        }))
+        .unwrap();
+        let validated = good.validate(now()).unwrap();
+        let spec = validated.delivery.clone().expect("a delivery");
+        assert!(
+            matches!(spec.recipients, crate::delivery::Recipients::Inline(ref list) if list.len() == 1)
+        );
+        assert_eq!(
+            input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z")
+                .validate(now())
+                .unwrap()
+                .delivery,
+            None
+        );
+    }
+
+    #[test]
+    fn field_errors_are_empty_only_until_a_problem_is_added() {
+        let mut errors = FieldErrors::default();
+        assert!(errors.is_empty());
+        errors.add("name", "is required");
+        errors.add("name", "a second problem is not kept");
+        assert!(!errors.is_empty());
+        assert_eq!(errors.0["name"], "is required");
     }
 
     #[test]
@@ -354,7 +413,7 @@ mod tests {
         let ok = input("2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z")
             .validate(now())
             .unwrap();
-        let campaign = ok.into_campaign(CampaignId::new("c"), now());
+        let campaign = ok.into_campaign(CampaignId::new("c"), None, now());
         assert_eq!(
             (campaign.status, campaign.version),
             (CampaignStatus::Scheduled, 1)

@@ -9,6 +9,9 @@ use std::sync::Mutex;
 use lifecycle_adapters::aws::PublishReport;
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::store::{ApplyOutcome, HeartbeatRecord, StoreError, TakenBack, Watermarks};
+use lifecycle_domain::delivery::{
+    BatchJob, PlanJob, PlannedBatch, RunEvent, RunId, RunRecord, RunStatus,
+};
 use lifecycle_domain::event::BusEvent;
 use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::recovery::RecoveryReport;
@@ -19,7 +22,7 @@ use lifecycle_domain::{
 };
 use lifecycle_resilience::AwsError;
 
-use crate::ports::SweepStore;
+use crate::ports::{RunQueues, SweepStore};
 
 /// Everything the fakes hold and record.
 #[derive(Debug, Default)]
@@ -40,6 +43,14 @@ pub(crate) struct World {
     pub(crate) failing_reads: bool,
     /// Writes that went through, by operation (the dry-run check).
     pub(crate) writes: Vec<&'static str>,
+    /// Delivery runs and when each last moved.
+    pub(crate) runs: Vec<(RunRecord, Timestamp)>,
+    /// Batches whose lease expired unrecorded, by run.
+    pub(crate) expired_batches: BTreeMap<RunId, Vec<PlannedBatch>>,
+    /// Runs queued for planning.
+    pub(crate) queued_plans: Vec<PlanJob>,
+    /// Batches queued for the sender.
+    pub(crate) queued_batches: Vec<BatchJob>,
 }
 
 /// The sweeper's ports in memory.
@@ -352,6 +363,101 @@ impl SweepStore for FakePorts {
         }
         world.alerts.push((alert.clone(), false));
         world.writes.push("raise_alert");
+        Ok(true)
+    }
+
+    async fn stalled_runs(
+        &self,
+        status: RunStatus,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let world = self.world();
+        if world.failing_reads {
+            return Err(read_failure());
+        }
+        Ok(world
+            .runs
+            .iter()
+            .filter(|(run, moved)| {
+                run.status == status && *moved < before && run.completed_at.is_none()
+            })
+            .take(limit as usize)
+            .map(|(run, _)| run.clone())
+            .collect())
+    }
+
+    async fn expired_batches(
+        &self,
+        _campaign: &CampaignId,
+        run: &RunId,
+        _now: Timestamp,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        Ok(self
+            .world()
+            .expired_batches
+            .get(run)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn cancel_unstarted_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        let Some((record, _)) = world.runs.iter_mut().find(|(r, _)| {
+            &r.campaign_id == campaign && &r.run_id == run && r.status == RunStatus::Scheduled
+        }) else {
+            return Ok(false);
+        };
+        record.status = RunStatus::Cancelled;
+        record.planned = true;
+        record.completed_at = Some(now);
+        record.cancel_reason = Some(reason.to_owned());
+        world.writes.push("cancel_unstarted_run");
+        Ok(true)
+    }
+
+    async fn complete_run_if_done(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let mut world = self.world();
+        let Some((record, _)) = world
+            .runs
+            .iter_mut()
+            .find(|(r, _)| &r.campaign_id == campaign && &r.run_id == run)
+        else {
+            return Ok(None);
+        };
+        let progress = record.progress();
+        if record.completed_at.is_some() || !progress.is_done() {
+            return Ok(None);
+        }
+        record.completed_at = Some(now);
+        if record.status == RunStatus::Sending {
+            record.status = RunStatus::Completed;
+        }
+        world.writes.push("complete_run");
+        let event = RunEvent::completed(campaign, run, &progress, now);
+        Ok(Some(StoredEvent::run(campaign, &event, now)))
+    }
+}
+
+impl RunQueues for FakePorts {
+    async fn queue_plans(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
+        self.world().queued_plans.extend(jobs.iter().cloned());
+        Ok(true)
+    }
+
+    async fn queue_batches(&self, jobs: &[BatchJob]) -> Result<bool, AwsError> {
+        self.world().queued_batches.extend(jobs.iter().cloned());
         Ok(true)
     }
 }

@@ -2,6 +2,7 @@
 //! ([`fakes`]) and a manual clock.
 
 mod fakes;
+mod runs;
 
 use lifecycle_adapters::config::SweepConfig;
 use lifecycle_adapters::store::Watermarks;
@@ -31,6 +32,7 @@ fn config() -> SweepConfig {
         outbox_republish_after_secs: 60,
         dispatcher_stall_secs: 180,
         batch_limit: 100,
+        run_stall_secs: 120,
     }
 }
 
@@ -51,6 +53,7 @@ fn campaign(
         end_at: at(end),
         claim_until: None,
         reward_reminder_at: None,
+        delivery: None,
         version: 1,
         created_at: at(-100 * MINUTE),
         updated_at: at(-100 * MINUTE),

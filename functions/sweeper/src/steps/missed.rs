@@ -3,11 +3,13 @@
 //! the misfire rules ([`MisfirePolicy`]): fired late — claimed under a lease first, so a
 //! concurrent executor backs off and a crash here leaves a lease the next sweep takes back —
 //! or cancelled with the reason. Timers whose campaign is gone are left to the orphans step.
+//! A late START that began a delivery run queues the run for planning.
 
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::store::ApplyOutcome;
+use lifecycle_domain::delivery::{PlanJob, RunId};
 use lifecycle_domain::recovery::StepReport;
-use lifecycle_domain::{DueTimer, MisfirePolicy, MissedTimer};
+use lifecycle_domain::{CampaignId, DueTimer, MisfirePolicy, MissedTimer};
 
 use super::{RECOVERED_PREFIX, read_shards};
 use crate::Sweep;
@@ -96,6 +98,9 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                     .await
                 {
                     Ok(ApplyOutcome::Applied(event)) => {
+                        if let Some(run_id) = &timer.run_id {
+                            queue_started_run(store, &timer.campaign_id, run_id, report).await;
+                        }
                         report.count("fired");
                         report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
                         report.action(format!(
@@ -128,5 +133,23 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
         report
             .counts
             .insert("events_published".into(), published.published.len() as u64);
+    }
+}
+
+/// Queues the delivery run a late START began for planning (if that fails, the stalled-runs
+/// step queues it once it has waited `RUN_STALL_SECONDS`).
+async fn queue_started_run<P: SweepPorts>(
+    store: &P,
+    campaign_id: &CampaignId,
+    run_id: &RunId,
+    report: &mut StepReport,
+) {
+    let job = PlanJob {
+        campaign_id: campaign_id.clone(),
+        run_id: run_id.clone(),
+    };
+    match store.queue_plans(&[job]).await {
+        Ok(true) => report.count("runs_started"),
+        Ok(false) | Err(_) => report.count("runs_left_to_stalled_step"),
     }
 }

@@ -3,6 +3,7 @@
 pub mod missed;
 pub mod orphans;
 pub mod outbox;
+pub mod runs;
 pub mod states;
 pub mod stuck;
 

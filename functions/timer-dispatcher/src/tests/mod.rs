@@ -32,6 +32,7 @@ fn timer(campaign: &str, due: Timestamp) -> DueTimer {
             from: CampaignStatus::Scheduled,
             to: CampaignStatus::Running,
         },
+        run_id: None,
         next_deadline: None,
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use lifecycle_adapters::aws::PublishReport;
 use lifecycle_adapters::store::{ApplyOutcome, StoreError};
+use lifecycle_domain::delivery::PlanJob;
 use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_domain::{
@@ -21,7 +22,7 @@ use lifecycle_domain::Alert;
 use lifecycle_domain::Outboxed;
 use lifecycle_domain::event::BusEvent;
 
-use crate::ports::{TimerStore, TimersQueue};
+use crate::ports::{RunPlanning, TimerStore, TimersQueue};
 
 /// A stored timer: its status and effect, and the timer as planned.
 #[derive(Debug, Clone)]
@@ -63,9 +64,13 @@ pub(crate) struct World {
     pub(crate) refused_events: BTreeSet<String>,
     /// Whether the timers DLQ exists / accepts messages.
     pub(crate) dlq: Dlq,
+    /// Runs queued for planning, in order.
+    pub(crate) planned_runs: Vec<PlanJob>,
+    /// Whether the planning queue exists / accepts messages.
+    pub(crate) planning: Dlq,
 }
 
-/// The state of the timers DLQ.
+/// The state of the timers DLQ (or of the planning queue).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dlq {
     #[default]
@@ -197,6 +202,20 @@ impl TimerStore for FakePorts {
 
     async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
         self.world().breaker_open_until.filter(|until| *until > now)
+    }
+}
+
+impl RunPlanning for FakePorts {
+    async fn queue_runs(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
+        let mut world = self.world();
+        match world.planning {
+            Dlq::Accepting => {
+                world.planned_runs.extend(jobs.iter().cloned());
+                Ok(true)
+            }
+            Dlq::Failing => Err(aws_error("SendMessageBatch", "InternalError")),
+            Dlq::Missing => Ok(false),
+        }
     }
 }
 

@@ -47,6 +47,7 @@ fn timer(campaign: &str, kind: TimerKind, due: Timestamp) -> DueTimer {
         kind,
         due_at: due,
         effect,
+        run_id: None,
         next_deadline: None,
     }
 }
@@ -121,6 +122,97 @@ async fn a_due_timer_fires_once_and_its_event_is_published_and_cleared() {
     );
     assert_eq!(world.published, [start_event.event_id]);
     assert!(world.outbox.is_empty(), "published events leave the outbox");
+}
+
+#[tokio::test]
+async fn a_start_that_begins_a_run_publishes_its_start_and_queues_it_for_planning_once() {
+    use lifecycle_domain::delivery::{PlanJob, RunEvent, RunId};
+    let ports = FakePorts::default();
+    let mut start = timer("c1", TimerKind::StartCampaign, now());
+    let run_id = RunId::for_occurrence(now());
+    start.run_id = Some(run_id.clone());
+    let plain = timer("c2", TimerKind::StartCampaign, now());
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    ports.with_campaign("c2", CampaignStatus::Scheduled, &[&plain]);
+    let response = run(&ports, vec![message("m1", &[&start, &plain])]).await;
+    assert!(failures(&response).is_empty());
+    let again = run(&ports, vec![message("m2", &[&start])]).await;
+    assert!(failures(&again).is_empty());
+    let world = ports.world();
+    let job = PlanJob {
+        campaign_id: CampaignId::new("c1"),
+        run_id: run_id.clone(),
+    };
+    assert_eq!(world.planned_runs, [job], "one run, queued once");
+    let started = RunEvent::started(&CampaignId::new("c1"), &run_id, now());
+    assert_eq!(world.published.len(), 3, "two starts and one run start");
+    assert_eq!(world.published.last(), Some(&started.event_id));
+}
+
+#[tokio::test]
+async fn a_start_redelivered_after_a_crash_before_publishing_queues_its_run_then() {
+    use lifecycle_domain::delivery::RunId;
+    let ports = FakePorts::default();
+    let mut start = timer("c1", TimerKind::StartCampaign, now());
+    start.run_id = Some(RunId::for_occurrence(now()));
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+    // The first executor commits, but its event is refused and its run's planning message
+    // is lost (as if it died right after the commit).
+    ports.world().planning = Dlq::Failing;
+    let event_id = lifecycle_domain::LifecycleEvent::for_timer(
+        lifecycle_domain::EventType::CampaignStarted,
+        &start.timer_id,
+        &start.campaign_id,
+        (CampaignStatus::Scheduled, CampaignStatus::Running),
+        start.due_at,
+        now(),
+    )
+    .event_id;
+    ports.world().refused_events.insert(event_id);
+    let first = run(&ports, vec![message("m1", &[&start])]).await;
+    assert_eq!(failures(&first), ["m1"]);
+    assert!(ports.world().planned_runs.is_empty());
+    {
+        let mut world = ports.world();
+        world.refused_events.clear();
+        world.planning = Dlq::Accepting;
+    }
+    let again = run(&ports, vec![message("m1", &[&start])]).await;
+    assert!(failures(&again).is_empty());
+    assert_eq!(
+        ports.world().planned_runs.len(),
+        1,
+        "queued by the redelivery"
+    );
+    let third = run(&ports, vec![message("m1", &[&start])]).await;
+    assert!(failures(&third).is_empty());
+    assert_eq!(
+        ports.world().planned_runs.len(),
+        1,
+        "a published start queues nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_run_not_queued_for_planning_leaves_the_message_done_for_the_sweeper() {
+    for planning in [Dlq::Failing, Dlq::Missing] {
+        let ports = FakePorts::default();
+        ports.world().planning = planning;
+        let mut start = timer("c1", TimerKind::StartCampaign, now());
+        start.run_id = Some(lifecycle_domain::delivery::RunId::for_occurrence(now()));
+        ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start]);
+        let response = run(&ports, vec![message("m1", &[&start])]).await;
+        assert!(
+            failures(&response).is_empty(),
+            "{planning:?}: the timer fired"
+        );
+        let world = ports.world();
+        assert!(world.planned_runs.is_empty());
+        assert_eq!(
+            world.campaigns[&CampaignId::new("c1")],
+            CampaignStatus::Running
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The delivery functions' settings from the environment, validated at cold start (each
-//! problem names its variable): the deliveries and planning queues and their DLQs, the send
+//! problem names its variable): the deliveries queue, both delivery DLQs, the send
 //! rates and the webhook timeout.
 
 use std::collections::BTreeMap;
@@ -14,8 +14,6 @@ pub struct DeliveryConfig {
     pub deliveries_queue_url: String,
     /// `DELIVERIES_DLQ_URL`: where a malformed batch message goes at once.
     pub deliveries_dlq_url: Option<String>,
-    /// `PLANNING_QUEUE_URL` (required by the planner): runs to plan.
-    pub planning_queue_url: Option<String>,
     /// `PLANNING_DLQ_URL`: where a malformed planning message goes at once.
     pub planning_dlq_url: Option<String>,
     /// `EMAIL_SEND_RATE` (sends a second, 1–10000): the email rate shared by every sender.
@@ -49,7 +47,6 @@ impl DeliveryConfig {
         Ok(Self {
             deliveries_queue_url: required(&lookup, "DELIVERIES_QUEUE_URL")?,
             deliveries_dlq_url: set("DELIVERIES_DLQ_URL").map(|url| url.trim().to_owned()),
-            planning_queue_url: set("PLANNING_QUEUE_URL").map(|url| url.trim().to_owned()),
             planning_dlq_url: set("PLANNING_DLQ_URL").map(|url| url.trim().to_owned()),
             email_send_rate,
             webhook_send_rate: number(&lookup, "WEBHOOK_SEND_RATE", 50, 1, 10_000)?,
@@ -84,7 +81,6 @@ mod tests {
             DeliveryConfig {
                 deliveries_queue_url: "q".into(),
                 deliveries_dlq_url: None,
-                planning_queue_url: None,
                 planning_dlq_url: None,
                 email_send_rate: None,
                 webhook_send_rate: 50,
@@ -94,7 +90,6 @@ mod tests {
         let set = config(&[
             ("DELIVERIES_QUEUE_URL", "q"),
             ("DELIVERIES_DLQ_URL", "d"),
-            ("PLANNING_QUEUE_URL", "p"),
             ("PLANNING_DLQ_URL", " pd "),
             ("EMAIL_SEND_RATE", "14"),
             ("WEBHOOK_SEND_RATE", "10000"),
@@ -102,7 +97,6 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(set.deliveries_dlq_url.as_deref(), Some("d"));
-        assert_eq!(set.planning_queue_url.as_deref(), Some("p"));
         assert_eq!(set.planning_dlq_url.as_deref(), Some("pd"));
         assert_eq!(set.email_send_rate, Some(14));
         assert_eq!(set.webhook_send_rate, 10_000);

@@ -18,10 +18,10 @@ pub struct CampaignPage {
 }
 
 impl Store {
-    /// Writes a new campaign and its timers in one transaction. Ids are fresh UUIDs, so if
-    /// the id exists the campaign is this call's own earlier attempt, whose answer was lost
-    /// (a retried timeout): the existing campaign is checked to be the same and the create
-    /// succeeds. A different campaign under the id is an error (`ConditionalCheckFailed`).
+    /// Writes a new campaign, its timers and (if it delivers) its SCHEDULED run in one
+    /// transaction. Ids are fresh UUIDs, so if the id exists the campaign is this call's own
+    /// earlier attempt, whose answer was lost (a retried timeout): the existing campaign is
+    /// checked to be the same and the create succeeds. A different campaign under the id is an error (`ConditionalCheckFailed`).
     pub async fn create_campaign(
         &self,
         campaign: &Campaign,
@@ -30,6 +30,12 @@ impl Store {
         let mut writes = vec![self.put_new(items::to_item(&CampaignItem::new(campaign))?)?];
         for timer in timers {
             writes.push(self.put_new(items::to_item(&TimerItem::new(timer, self.due_shards))?)?);
+        }
+        if let Some(run) = campaign.scheduled_run() {
+            writes.push(self.put_new(items::to_item(&items::RunItem::new(
+                &run,
+                campaign.created_at,
+            ))?)?);
         }
         let result = self
             .client

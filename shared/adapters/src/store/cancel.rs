@@ -1,6 +1,8 @@
 //! Cancelling a campaign: one transaction moves the campaign (conditional on the status and
-//! version it was read with), cancels its PENDING timers and writes the outbox event. A
-//! concurrent move makes the transaction fail; the cancel then re-reads and tries again.
+//! version it was read with), cancels its PENDING timers and its runs not yet over, and
+//! writes the outbox event. A concurrent move makes the transaction fail; the cancel then
+//! re-reads and tries again. A cancelled run sends nothing more (its senders count the rest
+//! `cancelled`); one with nothing left in flight is completed at once.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -12,6 +14,7 @@ use super::client::Store;
 use super::timer_writes::Claim;
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::{RunRecord, RunStatus};
 use lifecycle_domain::state_machine::{self, IllegalTransition};
 use lifecycle_domain::{
     Campaign, CampaignId, CampaignStatus, LifecycleEvent, StoredEvent, TimerStatus,
@@ -28,6 +31,8 @@ pub(super) const CANCELLED_WITH_CAMPAIGN: &str = "campaign cancelled";
 pub struct Cancelled {
     pub campaign: Campaign,
     pub event: LifecycleEvent,
+    /// `CampaignRunCompleted` of the runs the cancel completed (in the outbox).
+    pub run_events: Vec<StoredEvent>,
 }
 
 /// Why a cancel did not take effect.
@@ -73,6 +78,14 @@ impl Store {
                         .build(),
                 );
             }
+            let stopping: Vec<&RunRecord> = partition
+                .runs
+                .iter()
+                .filter(|run| !run.status.is_terminal())
+                .collect();
+            for run in &stopping {
+                writes.push(self.cancel_run(run, now)?);
+            }
             writes.push(self.outbox_put(&StoredEvent::from(&event))?);
             match self
                 .client
@@ -82,9 +95,14 @@ impl Store {
                 .await
             {
                 Ok(_) => {
+                    let mut run_events = Vec::new();
+                    for run in stopping.iter().filter(|r| r.status != RunStatus::Scheduled) {
+                        run_events.extend(self.complete_if_done(id, &run.run_id, now).await?);
+                    }
                     return Ok(Cancelled {
                         campaign: moved,
                         event,
+                        run_events,
                     });
                 }
                 Err(CallError::Failed(SdkError::ServiceError(e)))

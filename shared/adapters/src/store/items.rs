@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use lifecycle_domain::delivery::RunRecord;
+use lifecycle_domain::delivery::{RunRecord, RunStatus};
 use lifecycle_domain::schedule::status_sort_time;
 use lifecycle_domain::{
     Alert, AuditRecord, Campaign, CampaignId, StoredEvent, Timer, TimerStatus, Timestamp,
@@ -157,13 +157,20 @@ pub struct RunItem {
 impl RunItem {
     /// The item of `run` as of `now`.
     pub fn new(run: &RunRecord, now: Timestamp) -> Self {
+        // Listed by when it last moved; a run waiting for its START by when it is due to start
+        // (the sweeper cancels one whose START can no longer fire).
         let listed = !run.status.is_terminal();
+        let since = if run.status == RunStatus::Scheduled {
+            run.scheduled_at
+        } else {
+            now
+        };
         Self {
             pk: keys::campaign_pk(&run.campaign_id),
             sk: keys::run_sk(&run.run_id),
             entity: Entity::Run,
             status_pk: listed.then(|| keys::run_status_pk(run.status)),
-            status_sk: listed.then(|| keys::run_status_sk(now, &run.campaign_id, &run.run_id)),
+            status_sk: listed.then(|| keys::run_status_sk(since, &run.campaign_id, &run.run_id)),
             updated_at: now,
             run: run.clone(),
         }
@@ -265,6 +272,7 @@ mod tests {
             end_at: Timestamp::from_millis(20_000),
             claim_until: Some(Timestamp::from_millis(30_000)),
             reward_reminder_at: None,
+            delivery: None,
             version: 1,
             created_at: Timestamp::from_millis(1_000),
             updated_at: Timestamp::from_millis(1_000),

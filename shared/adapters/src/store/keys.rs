@@ -71,9 +71,12 @@ pub fn lease_due_pk(shard: u16) -> String {
     format!("LEASE#{shard:03}")
 }
 
+/// Prefix of run sort keys in a campaign's partition.
+pub const RUN_SK_PREFIX: &str = "RUN#";
+
 /// `RUN#<runId>`: a run in its campaign's partition.
 pub fn run_sk(run: &lifecycle_domain::delivery::RunId) -> String {
-    format!("RUN#{run}")
+    format!("{RUN_SK_PREFIX}{run}")
 }
 
 /// `RUN#<campaignId>#<runId>`: the partition of a run's batches.

@@ -327,13 +327,9 @@ fn ledger_entry(item: &Item) -> Result<(String, LedgerEntry), StoreError> {
             .and_then(|value| value.as_s().ok())
             .ok_or_else(|| StoreError::Corrupt(format!("ledger item without {name}")))
     };
-    let status = match text("status")?.as_str() {
-        "SENDING" => LedgerStatus::Sending,
-        "SENT" => LedgerStatus::Sent,
-        "FAILED" => LedgerStatus::Failed,
-        "UNCONFIRMED" => LedgerStatus::Unconfirmed,
-        other => return Err(StoreError::Corrupt(format!("ledger status {other}"))),
-    };
+    let status = text("status")?;
+    let status = LedgerStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("ledger status {status}")))?;
     let owner_row = item
         .get("ownerRow")
         .and_then(|value| value.as_n().ok())

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use lifecycle_domain::delivery::batch_plan::PlanCommit;
+use lifecycle_domain::delivery::batch_plan::{PlanCommit, PlannedBatch};
 use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
@@ -32,14 +32,15 @@ pub struct BatchKey<'a> {
     pub campaign: &'a CampaignId,
     /// The run.
     pub run: &'a RunId,
-    /// The batch's sequence number.
-    pub seq: u32,
+    /// The batch as planned (its sequence number keys it).
+    pub batch: &'a PlannedBatch,
 }
 
 impl Store {
     /// Creates `run` with its `CampaignRunStarted` event, once: `false` if it exists.
     pub async fn create_run(&self, run: &RunRecord, now: Timestamp) -> Result<bool, StoreError> {
-        let started = RunEvent::started(&run.campaign_id, &run.run_id, run.started_at);
+        let started_at = run.started_at.unwrap_or(run.scheduled_at);
+        let started = RunEvent::started(&run.campaign_id, &run.run_id, started_at);
         let writes = vec![
             self.put_new(items::to_item(&RunItem::new(run, now))?)?,
             self.outbox_put(&StoredEvent::run(&run.campaign_id, &started, now))?,
@@ -166,7 +167,8 @@ impl Store {
     }
 
     /// Takes batch `batch`'s lease for `token` until `until`, unless it is done or another
-    /// lease runs past `now`.
+    /// lease runs past `now`. The batch's plan is kept with it, so the sweeper can queue a
+    /// batch whose lease expired again.
     pub async fn lease_batch(
         &self,
         batch: BatchKey<'_>,
@@ -179,7 +181,10 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(batch_key(batch)))
-            .update_expression("SET #token = :token, #until = :until ADD #leases :one")
+            .update_expression(
+                "SET #token = :token, #until = :until, #batch = if_not_exists(#batch, :batch) \
+                 ADD #leases :one",
+            )
             .condition_expression(
                 "attribute_not_exists(#done) AND (attribute_not_exists(#until) OR #until <= :now)",
             )
@@ -187,6 +192,8 @@ impl Store {
             .expression_attribute_names("#until", "leaseUntil")
             .expression_attribute_names("#leases", "leases")
             .expression_attribute_names("#done", "doneAt")
+            .expression_attribute_names("#batch", "batch")
+            .expression_attribute_values(":batch", map_of(batch.batch)?)
             .expression_attribute_values(":token", s(token))
             .expression_attribute_values(":until", n(until.millis()))
             .expression_attribute_values(":now", n(now.millis()))
@@ -311,8 +318,10 @@ impl Store {
         Err(StoreError::aws("TransactWriteItems", error))
     }
 
-    /// Completes the run with its `CampaignRunCompleted` event, once (conditional on it
-    /// sending); `false` if it was not sending (already complete, cancelled, still planning).
+    /// Completes the run with its `CampaignRunCompleted` event, once: a SENDING run becomes
+    /// COMPLETED; a CANCELLED one (whose senders counted the rest `cancelled`) stays
+    /// CANCELLED and gets its `completedAt`. `false` if neither applied (already complete,
+    /// still planning).
     pub async fn complete_run(
         &self,
         campaign: &CampaignId,
@@ -320,33 +329,156 @@ impl Store {
         progress: Progress,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let completed = RunEvent::completed(campaign, run, &progress, now);
-        let update = Update::builder()
+        let completed = StoredEvent::run(
+            campaign,
+            &RunEvent::completed(campaign, run, &progress, now),
+            now,
+        );
+        for from in [RunStatus::Sending, RunStatus::Cancelled] {
+            let to = if from == RunStatus::Cancelled {
+                RunStatus::Cancelled
+            } else {
+                RunStatus::Completed
+            };
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))))
+                .update_expression(
+                    "SET #status = :to, #completedAt = :at REMOVE #statusPk, #statusSk",
+                )
+                .condition_expression("#status = :from AND attribute_not_exists(#completedAt)")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#completedAt", "completedAt")
+                .expression_attribute_names("#statusPk", keys::STATUS_PK)
+                .expression_attribute_names("#statusSk", keys::STATUS_SK)
+                .expression_attribute_values(":to", status(to))
+                .expression_attribute_values(":from", status(from))
+                .expression_attribute_values(":at", s(now.to_rfc3339()))
+                .build()?;
+            let writes = vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.outbox_put(&completed)?,
+            ];
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send_with(&self.resilience)
+                .await;
+            if condition_met("TransactWriteItems", result)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Completes the run if it is done (fully planned, every row settled) and not yet
+    /// complete: its `CampaignRunCompleted` (now in the outbox), or `None`.
+    pub async fn complete_if_done(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let Some(record) = self.get_run(campaign, run).await? else {
+            return Ok(None);
+        };
+        let progress = record.progress();
+        if record.completed_at.is_some() || !progress.is_done() {
+            return Ok(None);
+        }
+        let completed = self.complete_run(campaign, run, progress, now).await?;
+        Ok(completed.then(|| {
+            StoredEvent::run(
+                campaign,
+                &RunEvent::completed(campaign, run, &progress, now),
+                now,
+            )
+        }))
+    }
+
+    /// Cancels a run still SCHEDULED whose START can no longer fire (its campaign moved on
+    /// without it: the START was missed beyond the misfire window, or the campaign is gone):
+    /// complete at once with `reason`, nothing sent. `false` if it was not SCHEDULED.
+    pub async fn cancel_unstarted_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))))
             .update_expression(
-                "SET #status = :completed, #completedAt = :at REMOVE #statusPk, #statusSk",
+                "SET #status = :cancelled, #planned = :true, #updatedAt = :now, \
+                 #completedAt = :now, #reason = :reason REMOVE #statusPk, #statusSk",
             )
-            .condition_expression("#status = :sending")
+            .condition_expression("#status = :scheduled")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#planned", "planned")
+            .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#completedAt", "completedAt")
+            .expression_attribute_names("#reason", "cancelReason")
             .expression_attribute_names("#statusPk", keys::STATUS_PK)
             .expression_attribute_names("#statusSk", keys::STATUS_SK)
-            .expression_attribute_values(":completed", status(RunStatus::Completed))
-            .expression_attribute_values(":sending", status(RunStatus::Sending))
-            .expression_attribute_values(":at", s(now.to_rfc3339()))
-            .build()?;
-        let writes = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.outbox_put(&StoredEvent::run(campaign, &completed, now))?,
-        ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
+            .expression_attribute_values(":cancelled", status(RunStatus::Cancelled))
+            .expression_attribute_values(":scheduled", status(RunStatus::Scheduled))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":reason", s(reason))
             .send_with(&self.resilience)
             .await;
-        condition_met("TransactWriteItems", result)
+        condition_met("UpdateItem", result)
+    }
+
+    /// The write that cancels `run` within its campaign's cancel: conditional on the status
+    /// it was read in; marked planned (a planner stops at its next commit). A run that never
+    /// started is complete at once; one that did is listed among cancelled runs until its
+    /// senders have counted the rest.
+    pub(super) fn cancel_run(
+        &self,
+        run: &RunRecord,
+        now: Timestamp,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (campaign, id) = (&run.campaign_id, &run.run_id);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(id))))
+            .condition_expression("#status = :read")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#planned", "planned")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_values(":read", status(run.status))
+            .expression_attribute_values(":cancelled", status(RunStatus::Cancelled))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", s(now.to_rfc3339()));
+        update = if run.status == RunStatus::Scheduled {
+            update
+                .update_expression(
+                    "SET #status = :cancelled, #planned = :true, #updatedAt = :now, \
+                     #completedAt = :now REMOVE #statusPk, #statusSk",
+                )
+                .expression_attribute_names("#completedAt", "completedAt")
+                .expression_attribute_names("#statusPk", keys::STATUS_PK)
+                .expression_attribute_names("#statusSk", keys::STATUS_SK)
+        } else {
+            update
+                .update_expression(
+                    "SET #status = :cancelled, #planned = :true, #updatedAt = :now, \
+                     #statusPk = :statusPk, #statusSk = :statusSk",
+                )
+                .expression_attribute_names("#statusPk", keys::STATUS_PK)
+                .expression_attribute_names("#statusSk", keys::STATUS_SK)
+                .expression_attribute_values(
+                    ":statusPk",
+                    s(keys::run_status_pk(RunStatus::Cancelled)),
+                )
+                .expression_attribute_values(":statusSk", s(keys::run_status_sk(now, campaign, id)))
+        };
+        Ok(TransactWriteItem::builder().update(update.build()?).build())
     }
 }
 
@@ -368,7 +500,7 @@ fn counted(counts: &Counts) -> Vec<(&'static str, u64)> {
 fn batch_key(batch: BatchKey<'_>) -> Item {
     key(
         keys::run_batches_pk(batch.campaign, batch.run),
-        keys::batch_sk(batch.seq),
+        keys::batch_sk(batch.batch.seq),
     )
 }
 
@@ -381,7 +513,7 @@ fn number(item: &Item, name: &str) -> Option<i64> {
 }
 
 /// A value as a DynamoDB map attribute.
-fn map_of<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+pub(super) fn map_of<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     Ok(AttributeValue::M(serde_dynamo::to_item(value)?))
 }
 

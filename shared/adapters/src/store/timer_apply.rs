@@ -7,7 +7,11 @@
 //!    status a timer moves from — SCHEDULED, RUNNING, CLOSED/REWARD_CLAIM — is reached by one
 //!    path, so `status = from` pins the version too — no ABA), or, for
 //!    a reminder, a ConditionCheck that the campaign is still in the status the reminder read;
-//! 3. the outbox event, `attribute_not_exists`.
+//! 3. the outbox event, `attribute_not_exists`;
+//! 4. for a START that begins a delivery run (the timer carries its id, and the stored timer
+//!    must carry the same): the run SCHEDULED → PLANNING, conditional on `status = SCHEDULED`,
+//!    with its `CampaignRunStarted` event in the outbox. The caller queues the run for
+//!    planning after the commit (the sweeper re-queues a run whose planning never began).
 //!
 //! If the transaction is cancelled, the cancellation reasons (with `ALL_OLD` images) say why
 //! without another read: the timer was already handled (a duplicate delivery or a lost race —
@@ -28,9 +32,10 @@ use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::{RunEvent, RunId, RunStatus};
 use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::{
-    CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, TimerEffect, TimerStatus,
+    CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, TimerEffect, TimerStatus,
 };
 
 /// What firing a timer did.
@@ -95,11 +100,22 @@ impl Store {
                 timer.due_at,
                 fired_at,
             );
-            let writes = vec![
+            let mut writes = vec![
                 self.complete_timer(timer, claim, fired_at)?,
                 self.campaign_write(timer, status_before, fired_at)?,
                 self.outbox_put(&StoredEvent::from(&event))?,
             ];
+            if let Some(run) = &timer.run_id {
+                if !starts_a_run(timer.effect) {
+                    return Ok(ApplyOutcome::Mismatch {
+                        reason: format!(
+                            "{} carries a run but does not start its campaign",
+                            timer.timer_id
+                        ),
+                    });
+                }
+                writes.extend(self.start_run(&timer.campaign_id, run, fired_at)?);
+            }
             let error = match self
                 .client
                 .transact_write_items()
@@ -122,7 +138,7 @@ impl Store {
             if failed_condition(reasons.first()) {
                 let stored = reasons[0].item();
                 if let Some(stored) = stored
-                    && !stored_effect_matches(stored, timer.effect)
+                    && !stored_timer_matches(stored, timer)
                 {
                     return Ok(ApplyOutcome::Mismatch {
                         reason: format!(
@@ -150,6 +166,13 @@ impl Store {
                         .map(|c| c.status),
                 };
                 return self.not_fitting(timer, claim, status).await;
+            }
+            if let Some(run) = &timer.run_id
+                && failed_condition(reasons.get(3))
+            {
+                return Ok(ApplyOutcome::Mismatch {
+                    reason: format!("run {run} of {} is not SCHEDULED", timer.campaign_id),
+                });
             }
             // Conflicts and throttles were retried by the resilience layer already.
             Err(StoreError::aws("TransactWriteItems", error))
@@ -187,8 +210,11 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let (update, claimed) = claim.guard(update);
         let (update, same_effect) = effect_guard(update, timer.effect);
+        let (update, same_run) = run_guard(update, timer.run_id.as_ref());
         let update = update
-            .condition_expression(format!("{claimed} AND #dueAt = :due AND {same_effect}"))
+            .condition_expression(format!(
+                "{claimed} AND #dueAt = :due AND {same_effect} AND {same_run}"
+            ))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -247,6 +273,43 @@ impl Store {
                 Ok(TransactWriteItem::builder().condition_check(check).build())
             }
         }
+    }
+
+    /// The run a START begins: SCHEDULED → PLANNING, listed among planning runs for the
+    /// sweeper, with its `CampaignRunStarted` event.
+    fn start_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        fired_at: Timestamp,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))))
+            .update_expression(
+                "SET #status = :planning, #startedAt = :fired, #updatedAt = :fired, \
+                 #statusPk = :statusPk, #statusSk = :statusSk",
+            )
+            .condition_expression("#status = :scheduled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#startedAt", "startedAt")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_names("#statusPk", keys::STATUS_PK)
+            .expression_attribute_names("#statusSk", keys::STATUS_SK)
+            .expression_attribute_values(":planning", s(RunStatus::Planning.as_str()))
+            .expression_attribute_values(":scheduled", s(RunStatus::Scheduled.as_str()))
+            .expression_attribute_values(":fired", s(fired_at.to_rfc3339()))
+            .expression_attribute_values(":statusPk", s(keys::run_status_pk(RunStatus::Planning)))
+            .expression_attribute_values(
+                ":statusSk",
+                s(keys::run_status_sk(fired_at, campaign, run)),
+            )
+            .build()?;
+        let started = RunEvent::started(campaign, run, fired_at);
+        Ok([
+            TransactWriteItem::builder().update(update).build(),
+            self.outbox_put(&StoredEvent::run(campaign, &started, fired_at))?,
+        ])
     }
 
     /// The timer was handled before: hand back its event if it was never cleared from the
@@ -314,25 +377,52 @@ fn effect_guard(
     }
 }
 
+/// The condition that the stored timer begins the same run as the message says (or none).
+fn run_guard<'a>(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    run: Option<&RunId>,
+) -> (aws_sdk_dynamodb::types::builders::UpdateBuilder, &'a str) {
+    let update = update.expression_attribute_names("#runId", "runId");
+    match run {
+        Some(run) => (
+            update.expression_attribute_values(":runId", s(run.as_str())),
+            "#runId = :runId",
+        ),
+        None => (update, "attribute_not_exists(#runId)"),
+    }
+}
+
+/// Whether firing a timer with `effect` starts its campaign (only such a timer begins a run).
+fn starts_a_run(effect: TimerEffect) -> bool {
+    matches!(
+        effect,
+        TimerEffect::Move {
+            from: CampaignStatus::Scheduled,
+            to: CampaignStatus::Running
+        }
+    )
+}
+
 /// How the effect is stored (the serde tag of [`TimerEffect`]).
 const MOVE_EFFECT: &str = "MOVE";
 const REMIND_EFFECT: &str = "REMIND";
 
-/// Whether the stored timer `item` has `effect`.
-fn stored_effect_matches(item: &super::items::Item, effect: TimerEffect) -> bool {
+/// Whether the stored timer `item` has `timer`'s effect and run.
+fn stored_timer_matches(item: &super::items::Item, timer: &DueTimer) -> bool {
     let text = |name: &str| {
         item.get(name)
             .and_then(|v| v.as_s().ok())
             .map(String::as_str)
     };
-    match effect {
-        TimerEffect::Move { from, to } => {
-            text("effect") == Some(MOVE_EFFECT)
-                && text("from") == Some(from.as_str())
-                && text("to") == Some(to.as_str())
+    text("runId") == timer.run_id.as_ref().map(RunId::as_str)
+        && match timer.effect {
+            TimerEffect::Move { from, to } => {
+                text("effect") == Some(MOVE_EFFECT)
+                    && text("from") == Some(from.as_str())
+                    && text("to") == Some(to.as_str())
+            }
+            TimerEffect::Remind => text("effect") == Some(REMIND_EFFECT),
         }
-        TimerEffect::Remind => text("effect") == Some(REMIND_EFFECT),
-    }
 }
 
 fn failed_condition(reason: Option<&CancellationReason>) -> bool {
@@ -347,10 +437,8 @@ mod tests {
     use super::*;
     use crate::store::items::{TimerItem, to_item};
 
-    /// The effect check reads the stored attributes the way the items write them.
-    #[test]
-    fn stored_effects_are_recognised_and_others_are_not() {
-        let campaign = Campaign {
+    fn campaign() -> Campaign {
+        Campaign {
             id: CampaignId::new("c1"),
             name: "n".into(),
             start_at: Timestamp::from_millis(10_000),
@@ -358,16 +446,22 @@ mod tests {
             claim_until: Some(Timestamp::from_millis(30_000)),
             reward_reminder_at: Some(Timestamp::from_millis(25_000)),
             status: CampaignStatus::Scheduled,
+            delivery: None,
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
-        };
-        let timers = plan_timers(&campaign);
+        }
+    }
+
+    /// The effect check reads the stored attributes the way the items write them.
+    #[test]
+    fn stored_effects_are_recognised_and_others_are_not() {
+        let timers = plan_timers(&campaign());
         for timer in &timers {
             let item = to_item(&TimerItem::new(timer, 16)).unwrap();
             for other in &timers {
                 assert_eq!(
-                    stored_effect_matches(&item, other.effect),
+                    stored_timer_matches(&item, &DueTimer::from(other)),
                     other.effect == timer.effect,
                     "{} vs {}",
                     timer.kind,
@@ -375,5 +469,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A START stored with a run matches only a message naming the same run.
+    #[test]
+    fn a_stored_run_must_match_the_message() {
+        let mut timer = plan_timers(&campaign())[0].clone();
+        let run = RunId::new("20261202T090000000Z");
+        let mut message = DueTimer::from(&timer);
+        timer.run_id = Some(run.clone());
+        let with_run = to_item(&TimerItem::new(&timer, 16)).unwrap();
+        assert!(
+            !stored_timer_matches(&with_run, &message),
+            "message without the run"
+        );
+        message.run_id = Some(run);
+        assert!(stored_timer_matches(&with_run, &message));
+        message.run_id = Some(RunId::new("20261202T090000001Z"));
+        assert!(!stored_timer_matches(&with_run, &message), "another run");
+        timer.run_id = None;
+        let without_run = to_item(&TimerItem::new(&timer, 16)).unwrap();
+        assert!(
+            !stored_timer_matches(&without_run, &message),
+            "a run not stored"
+        );
+        assert!(starts_a_run(message.effect));
+        assert!(!starts_a_run(plan_timers(&campaign())[1].effect));
     }
 }

@@ -10,7 +10,7 @@
 use lifecycle_domain::delivery::line_splitter::{Line, LineSplitter};
 use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
-    BatchCutter, BatchJob, ListFormat, PlanCursor, PlanJob, PlannedBatch, Progress,
+    BatchCutter, BatchJob, ListFormat, PlanCursor, PlanJob, PlannedBatch, Progress, RunStatus,
 };
 use lifecycle_domain::{Clock, Timestamp};
 
@@ -101,6 +101,11 @@ where
         };
         if state.status.is_terminal() {
             return Ok(PlanResult::Planned);
+        }
+        if state.status == RunStatus::Scheduled {
+            return Ok(PlanResult::Unplannable(
+                "the run has not started (its campaign's START has not fired)".into(),
+            ));
         }
         if !state.last_group.is_empty() {
             self.ports

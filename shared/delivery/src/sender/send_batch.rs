@@ -112,6 +112,8 @@ struct Attempt<'j> {
     seen: HashSet<String>,
     entries: HashMap<String, LedgerEntry>,
     cancelled: bool,
+    /// No recipient starts, and no throttled one waits, past this.
+    stop_at: Option<Timestamp>,
 }
 
 impl<P, C> Sender<'_, P, C>
@@ -162,6 +164,7 @@ where
             pending: None,
             seen: HashSet::new(),
             entries: HashMap::new(),
+            stop_at,
         };
         match self.work(&mut attempt, resumed, stop_at).await {
             Ok(result) => result,
@@ -222,7 +225,9 @@ where
             job.batch.rows,
         );
         if resumed {
-            let ids: Vec<String> = rows.iter().map(|row| row.ledger_id.clone()).collect();
+            // Each id once: DynamoDB refuses a BatchGetItem naming a key twice (a repeated id).
+            let ids: HashSet<String> = rows.iter().map(|row| row.ledger_id.clone()).collect();
+            let ids: Vec<String> = ids.into_iter().collect();
             attempt.entries = self.ports.entries(job, &ids).await?;
         }
         for (index, row) in rows.iter().enumerate() {
@@ -370,6 +375,13 @@ where
                 SendOutcome::Throttled { retry_after_ms } => {
                     let wait = retry_after_ms.unwrap_or_else(|| self.pause_ms(throttled));
                     throttled += 1;
+                    let resume_at = self.clock.now().plus_millis(wait as i64);
+                    if attempt.stop_at.is_some_and(|stop| resume_at >= stop) {
+                        // Nothing was sent: release the claim (so the retry does not count
+                        // the recipient ambiguous) and let the batch come back later.
+                        self.abandon(attempt, &claim, ambiguous).await;
+                        return Err(Stop::Deadline);
+                    }
                     self.ports.pause(wait).await;
                     continue;
                 }

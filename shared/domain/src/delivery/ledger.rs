@@ -64,6 +64,13 @@ impl LedgerStatus {
             Self::Unconfirmed => "UNCONFIRMED",
         }
     }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Sending, Self::Sent, Self::Failed, Self::Unconfirmed]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
 }
 
 /// A recipient's ledger entry as read back.
@@ -141,6 +148,20 @@ mod tests {
             owner_row,
             ambiguous: false,
         }
+    }
+
+    #[test]
+    fn ledger_statuses_read_back_from_their_names() {
+        for status in [
+            LedgerStatus::Sending,
+            LedgerStatus::Sent,
+            LedgerStatus::Failed,
+            LedgerStatus::Unconfirmed,
+        ] {
+            assert_eq!(LedgerStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(LedgerStatus::parse("failed"), None);
+        assert_eq!(LedgerStatus::parse(""), None);
     }
 
     #[test]

@@ -58,6 +58,8 @@ impl fmt::Display for RunId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunStatus {
+    /// Created with its campaign; waits for the occurrence's START.
+    Scheduled,
     /// Its list is being split into batches (batches already planned are sending).
     Planning,
     /// Every batch is planned; batches are sending.
@@ -72,6 +74,7 @@ impl RunStatus {
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Scheduled => "SCHEDULED",
             Self::Planning => "PLANNING",
             Self::Sending => "SENDING",
             Self::Completed => "COMPLETED",
@@ -246,6 +249,7 @@ mod tests {
     #[test]
     fn stored_names_match_the_wire_names() {
         for status in [
+            RunStatus::Scheduled,
             RunStatus::Planning,
             RunStatus::Sending,
             RunStatus::Completed,
@@ -262,6 +266,7 @@ mod tests {
     fn only_completed_and_cancelled_runs_are_terminal() {
         assert!(RunStatus::Completed.is_terminal());
         assert!(RunStatus::Cancelled.is_terminal());
+        assert!(!RunStatus::Scheduled.is_terminal());
         assert!(!RunStatus::Planning.is_terminal());
         assert!(!RunStatus::Sending.is_terminal());
     }

@@ -40,15 +40,22 @@ pub struct RunRecord {
     pub total: u64,
     /// Rows settled, by outcome.
     pub counts: Counts,
-    /// When it started (the occurrence's START fired).
-    pub started_at: Timestamp,
+    /// When its occurrence is scheduled to start (its id derives from it).
+    pub scheduled_at: Timestamp,
+    /// When its START fired and planning began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
     /// When every row was settled, or it was cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
+    /// Why a run that never started was cancelled by the sweeper (its START can no longer
+    /// fire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
 }
 
 impl RunRecord {
-    /// A run that starts planning `list` at `started_at`.
+    /// A run that starts planning `list` at `started_at` (its occurrence's time).
     pub fn start(
         campaign_id: CampaignId,
         run_id: RunId,
@@ -58,9 +65,25 @@ impl RunRecord {
         started_at: Timestamp,
     ) -> Self {
         Self {
+            status: RunStatus::Planning,
+            started_at: Some(started_at),
+            ..Self::scheduled(campaign_id, run_id, message, list, on_ambiguous, started_at)
+        }
+    }
+
+    /// A run waiting for its occurrence's START at `scheduled_at`.
+    pub fn scheduled(
+        campaign_id: CampaignId,
+        run_id: RunId,
+        message: Message,
+        list: RecipientList,
+        on_ambiguous: AmbiguousPolicy,
+        scheduled_at: Timestamp,
+    ) -> Self {
+        Self {
             campaign_id,
             run_id,
-            status: RunStatus::Planning,
+            status: RunStatus::Scheduled,
             message,
             list,
             on_ambiguous,
@@ -70,8 +93,10 @@ impl RunRecord {
             planned: false,
             total: 0,
             counts: Counts::default(),
-            started_at,
+            scheduled_at,
+            started_at: None,
             completed_at: None,
+            cancel_reason: None,
         }
     }
 
@@ -102,6 +127,7 @@ mod tests {
             at,
         );
         assert_eq!(run.status, RunStatus::Planning);
+        assert_eq!((run.scheduled_at, run.started_at), (at, Some(at)));
         assert_eq!(run.cursor, PlanCursor::default());
         let progress = run.progress();
         assert!(!progress.planned && progress.total == 0 && progress.pending() == 0);

@@ -2,23 +2,32 @@
 //! of campaigns, then proves nothing was lost or applied twice.
 //!
 //! Each run starts the `local` binary (the whole service) as a child process and creates
-//! campaigns through its HTTP API, with timers due a few seconds ahead (some sent by the API,
-//! some by the dispatcher). Then the child dies: either a named crash point aborts it
-//! (`CRASH_AT`, cycling through [`lifecycle_adapters::crash::POINTS`]) or it gets a SIGKILL at a random
-//! moment. A clean child is started and the run measures the **recovery time**: from the
-//! death to the moment every timer due before it is COMPLETED or CANCELLED.
+//! campaigns through its HTTP API: three delivering campaigns starting in a second (email,
+//! webhook, event; [`deliveries`]), then campaigns with timers due a few seconds ahead (some
+//! sent by the API, some by the dispatcher). Then the child dies: either a named crash point
+//! aborts it (`CRASH_AT`, cycling through [`lifecycle_adapters::crash::POINTS`], timer and
+//! delivery points in turn) or it gets a SIGKILL at a random moment, mostly while runs plan
+//! and send. A clean child is started and the run measures the **recovery time**: from the
+//! death to the moment every timer due before it is COMPLETED or CANCELLED. Delivery runs
+//! are not waited for run by run (a batch whose sender died stays leased for 120 s): they
+//! finish in the later runs' children, and their recovery (from the last death each went
+//! through to its completion) is reported at the end.
 //!
-//! After the last run one more sweep runs and the invariants are checked from the store and
-//! from the SQS queue subscribed to the bus:
+//! After the last run the service runs until every delivery run is over, one more sweep runs,
+//! and the invariants are checked from the store, from the SQS queue subscribed to the bus
+//! and from where the deliveries arrived:
 //! - every timer due before the end is COMPLETED or CANCELLED with a reason;
 //! - each campaign transition happened exactly once (one `eventId` per move, and the
 //!   campaign's version counts exactly its moves);
 //! - every transition's event was published at least once;
 //! - no campaign's status disagrees with the clock;
+//! - every delivery run COMPLETED with its counts adding up, every recipient delivered at
+//!   least once (or settled UNCONFIRMED), more than once only if counted ambiguous
+//!   ([`deliveries`]);
 //! - every AWS call each function made is allowed by its policy in template.yaml (IAM check).
 //!
-//! Options: `--runs N` (default 6: every crash point once; more alternate crash points with
-//! random SIGKILLs), `--campaigns N` per run (default 4). Child logs go to
+//! Options: `--runs N` (default 10: every crash point once; more alternate crash points with
+//! random SIGKILLs), `--campaigns N` timer campaigns per run (default 4). Child logs go to
 //! `.local/crash-test/`. Exit status 1 if an invariant fails or a call is denied.
 //!
 //! `--defaults` runs the other mode, [`defaults`]: the template's default settings (no fast
@@ -27,8 +36,10 @@
 //! end state.
 
 mod defaults;
+mod deliveries;
 
-use std::collections::BTreeSet;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,13 +47,35 @@ use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::{Campaign, CampaignStatus};
 use local_stack::harness::{
-    GRACE_MS, Harness, free_port, invariants_hold, latest_due, percentile, post, stop_gracefully,
-    wait_exit, wait_for_api, wait_recovered,
+    GRACE_MS, Harness, free_port, invariants_hold, latest_due, percentile, post, post_answer,
+    stop_gracefully, wait_exit, wait_for_api, wait_recovered,
 };
 use serde_json::json;
 
+use crate::deliveries::{DeliveryLoad, wait_runs_over};
+
 /// A run fails if recovery takes longer than this.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(90);
+
+/// After the last run, every delivery run must be over within this: the sender's 120 s lease
+/// of a batch whose sender died and the sweeper's 120 s stall threshold, or, for a batch
+/// whose message died with a sender before it took the lease (and is not in its run's last
+/// group, which the sweeper queues again), the deliveries queue's 540 s visibility timeout.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(600);
+
+/// The crash points in the order the runs go through them: timer and delivery points in
+/// turn, so a short suite (`make test`'s six runs) reaches both kinds.
+fn rotation() -> Vec<&'static str> {
+    let (delivery, timers): (Vec<&str>, Vec<&str>) = lifecycle_adapters::crash::POINTS
+        .iter()
+        .partition(|point| point.starts_with("planner.") || point.starts_with("sender."));
+    let mut order = Vec::new();
+    for i in 0..timers.len().max(delivery.len()) {
+        order.extend(timers.get(i));
+        order.extend(delivery.get(i));
+    }
+    order
+}
 
 struct Options {
     runs: usize,
@@ -129,12 +162,15 @@ async fn run() -> Result<bool, String> {
         harness.log_dir.display()
     );
     let child = harness.child(Vec::new())?;
+    let delivery = DeliveryLoad::start(&harness.clients, &harness.stack_name).await?;
 
     let mut recoveries = Vec::new();
     let mut finished = BTreeSet::new();
     let mut deaths = Vec::new();
+    let mut died = Vec::new();
+    let refused = Cell::new(0);
+    let points = rotation();
     for run in 0..options.runs {
-        let points = lifecycle_adapters::crash::POINTS;
         // Every point once, then points (in turn) and SIGKILLs alternate.
         let armed = if run < points.len() {
             Some(points[run])
@@ -150,7 +186,12 @@ async fn run() -> Result<bool, String> {
         let mut crashing = child.spawn(run, "crash", port, armed)?;
         let listening = wait_for_api(port, &mut crashing).await?;
         let kill_after_ms = 300 + lifecycle_domain::jitter::millis(5_000);
-        let load = create_campaigns(port, options.campaigns);
+        let bodies = delivery.campaigns(run, armed == Some("planner.mid_list"));
+        let load = async {
+            if post_all(port, &bodies, &refused).await {
+                create_campaigns(port, options.campaigns).await;
+            }
+        };
         let death = match armed {
             // Work left from an earlier run (a timer due later than that run's death) reached
             // the point before the API was up.
@@ -179,6 +220,7 @@ async fn run() -> Result<bool, String> {
             }
         };
         let died_at = Timestamp::now();
+        died.push(died_at);
         let mut clean = child.spawn(run, "recover", free_port()?, None)?;
         let recovered = wait_recovered(services, died_at, &mut finished, RECOVERY_LIMIT).await?;
         stop_gracefully(&mut clean).await;
@@ -193,17 +235,24 @@ async fn run() -> Result<bool, String> {
         deaths.push(death);
     }
 
-    // Let everything come due, sweep once more, then check.
+    // Let everything come due and every delivery run end, sweep once more, then check.
     let last_due = latest_due(services).await?;
+    let final_start = tokio::time::Instant::now();
     let mut clean = child.spawn(options.runs, "final", free_port()?, None)?;
     while Timestamp::now() < last_due.plus_millis(GRACE_MS + 2_000) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let _ = wait_recovered(services, Timestamp::now(), &mut finished, RECOVERY_LIMIT).await?;
+    let runs_over = wait_runs_over(services, DELIVERY_LIMIT).await?;
+    let final_ms = final_start.elapsed().as_millis();
     stop_gracefully(&mut clean).await;
     let started = harness.started;
     let iam_allowed = harness.check_iam()?;
-    let (report, verdict, _) = harness.finish().await?;
+    let (inspection, clients) = (harness.services.clone(), harness.clients.clone());
+    let (report, verdict, events) = harness.finish().await?;
+    let delivered = delivery
+        .check(&inspection, &clients, &events, &died)
+        .await?;
     let mut times: Vec<i64> = recoveries.iter().flatten().copied().collect();
     times.sort_unstable();
     let exercised: BTreeSet<&str> = deaths
@@ -216,28 +265,59 @@ async fn run() -> Result<bool, String> {
             _ => None,
         })
         .collect();
+    let mut reached: BTreeMap<&str, usize> = BTreeMap::new();
+    for death in &deaths {
+        if let Death::CrashPoint {
+            point,
+            reached: true,
+        } = death
+        {
+            *reached.entry(point).or_default() += 1;
+        }
+    }
+    let while_delivering = |kill: bool| {
+        deaths
+            .iter()
+            .zip(&delivered.open_at_death)
+            .filter(|(death, open)| **open && matches!(death, Death::Kill { .. }) == kill)
+            .count()
+    };
     let summary = json!({
         "startedAt": started.to_rfc3339(),
         "runs": options.runs,
         "campaignsPerRun": options.campaigns,
         "crashPointsExercised": exercised,
+        "crashPointsReached": reached,
         "crashPointsNotReached": deaths.iter().filter(|d| matches!(d, Death::CrashPoint { reached: false, .. })).count(),
         "sigkills": deaths.iter().filter(|d| matches!(d, Death::Kill { .. })).count(),
+        "deathsWhileRunsOpen": {
+            "crashPoints": while_delivering(false),
+            "sigkills": while_delivering(true),
+        },
         "notRecovered": recoveries.iter().filter(|r| r.is_none()).count(),
+        "deliveringCampaignsRefused": refused.get(),
         "recoveryMs": {
             "p50": percentile(&times, 50.0),
             "p95": percentile(&times, 95.0),
             "max": times.last().copied().unwrap_or(0),
         },
+        "finalPhaseMs": final_ms,
         "finalSweep": {"success": report.success, "totals": report.totals},
         "invariants": verdict,
+        "deliveries": delivered.summary,
+        "deliveryRunsOverInTime": runs_over,
         "iamAllowed": iam_allowed,
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&summary).unwrap_or_default()
     );
-    let ok = invariants_hold(&verdict) && summary["notRecovered"] == 0 && iam_allowed;
+    let ok = invariants_hold(&verdict)
+        && delivered.ok
+        && runs_over
+        && summary["notRecovered"] == 0
+        && refused.get() == 0
+        && iam_allowed;
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
 }
@@ -253,6 +333,7 @@ async fn store_missed_campaign(services: &Services) -> Result<(), String> {
         end_at: now.plus_millis(4_000),
         claim_until: None,
         reward_reminder_at: None,
+        delivery: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -263,6 +344,23 @@ async fn store_missed_campaign(services: &Services) -> Result<(), String> {
         .create_campaign(&campaign, &timers)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Posts each campaign body to the child's API, counting (and printing) refusals: the suite's
+/// own load must be valid. `false` at the first request that gets no answer (the child may be
+/// dying).
+async fn post_all(port: u16, bodies: &[String], refused: &Cell<usize>) -> bool {
+    for body in bodies {
+        match post_answer(port, "/campaigns", body).await {
+            Ok((201, _)) => {}
+            Ok((status, answer)) => {
+                refused.set(refused.get() + 1);
+                println!("DELIVERING CAMPAIGN REFUSED: HTTP {status} {answer}");
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// Creates `count` campaigns through the child's API, due a few whole seconds ahead (so

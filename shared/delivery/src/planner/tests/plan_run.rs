@@ -144,6 +144,27 @@ async fn lists_that_cannot_be_planned_are_refused_with_a_reason() {
 }
 
 #[tokio::test]
+async fn a_run_not_started_or_cancelled_plans_nothing() {
+    for (status, expected_unplannable) in
+        [(RunStatus::Scheduled, true), (RunStatus::Cancelled, false)]
+    {
+        let ports = ports(&jsonl(12), "s3://lists/a.jsonl");
+        ports.world().state.as_mut().unwrap().status = status;
+        let result = plan(&ports, None).await;
+        assert_eq!(
+            matches!(result, PlanResult::Unplannable(_)),
+            expected_unplannable,
+            "{status:?}: {result:?}"
+        );
+        let world = ports.world();
+        assert!(
+            world.committed.is_empty() && world.queued.is_empty(),
+            "{status:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_empty_list_completes_its_run_at_once() {
     let ports = ports("\n\n", "s3://lists/a.jsonl");
     assert_eq!(plan(&ports, None).await, PlanResult::Planned);

@@ -301,6 +301,36 @@ async fn throttling_waits_and_retries_and_is_never_counted_as_sent() {
 }
 
 #[tokio::test]
+async fn a_throttle_outlasting_the_deadline_releases_the_claim_so_nothing_counts_ambiguous() {
+    let case = Case::new(email(AmbiguousPolicy::Skip), &FIVE);
+    case.answer(
+        "c",
+        vec![SendOutcome::Throttled {
+            retry_after_ms: Some(5_000),
+        }],
+    );
+    let stop_at = start().plus_millis(2_000);
+    let result = case.send_until("t1", Some(stop_at)).await;
+    assert!(matches!(result, BatchResult::Retry { .. }), "{result:?}");
+    assert!(
+        case.ports.world().pauses.is_empty(),
+        "no wait past the deadline"
+    );
+    assert_eq!(case.status_of("b"), Some(LedgerStatus::Sent));
+    assert_eq!(case.status_of("c"), None, "the claim was released");
+    case.expire_lease();
+    assert_eq!(
+        case.send("t2").await,
+        sent(Counts {
+            sent: 5,
+            ..Counts::default()
+        }),
+        "c was never accepted: not ambiguous, not lost"
+    );
+    assert!(case.accepted().values().all(|times| *times == 1));
+}
+
+#[tokio::test]
 async fn failures_that_may_pass_release_the_claim_and_the_batch_resumes_fresh() {
     let case = Case::new(email(AmbiguousPolicy::Skip), &FIVE);
     let failing = SendOutcome::Transient("InternalFailure".into());

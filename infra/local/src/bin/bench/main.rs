@@ -1,0 +1,148 @@
+//! `make bench`: the service under load on the local stack, in one of three scenarios.
+//!
+//! - `timers` (the default): stores N campaigns whose START timers are due uniformly over a
+//!   window, runs the dispatcher (on its template schedule) and the executor (SQS pollers)
+//!   like `make local`, waits until every timer fired, then reports lag from dueAt to commit
+//!   (p50/p95/p99/max), fired/s and AWS requests per fired timer by operation — our
+//!   functions' requests apart from the queue polling that Lambda's event source mapping does
+//!   on AWS ([`timers`]).
+//! - `bulk`: one email campaign to a stored list of N recipients, created through the API and
+//!   sent by the planner and the sender; reports recipients/s, requests and DynamoDB capacity
+//!   per recipient and the cost per million recipients ([`bulk`]).
+//! - `mixed`: the timer scenario while a bulk send is under way; reports the timers' lag
+//!   ([`mixed`]).
+//!
+//! Results go to `bench/results/<time>[-bulk|-mixed].json`; `docs/benchmarks.md` is
+//! regenerated from all results ([`docs`]).
+//!
+//! Options: `--scenario timers|bulk|mixed` (timers); timers: `--timers N` (1000), `--window
+//! SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is due),
+//! `--schedule-seconds S` (template period); bulk: `--recipients N` (10000), `--send-rate R`
+//! (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
+//! wait for the run; default max(300, N/20)); all: `--pollers N` (4 per queue). `--docs-only`
+//! runs nothing: it regenerates `docs/benchmarks.md` from the stored results (after adding or
+//! annotating a result file by hand).
+
+mod bulk;
+mod capacity;
+mod cost;
+mod docs;
+mod meter;
+mod mixed;
+mod results;
+mod setup;
+mod timers;
+
+use std::process::ExitCode;
+
+use lifecycle_adapters::config::LogFormat;
+
+/// Which scenario runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scenario {
+    Timers,
+    Bulk,
+    Mixed,
+}
+
+/// The command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) scenario: Scenario,
+    pub(crate) timers: usize,
+    pub(crate) window_s: u64,
+    pub(crate) lead_s: u64,
+    pub(crate) schedule_s: Option<f64>,
+    pub(crate) pollers: usize,
+    pub(crate) recipients: usize,
+    pub(crate) send_rate: u32,
+    pub(crate) patience_s: Option<u64>,
+    pub(crate) docs_only: bool,
+}
+
+impl Options {
+    /// How long a bulk run may take before the bench gives up waiting.
+    pub(crate) fn patience(&self) -> std::time::Duration {
+        let default = (self.recipients as u64 / 20).max(300);
+        std::time::Duration::from_secs(self.patience_s.unwrap_or(default))
+    }
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        scenario: Scenario::Timers,
+        timers: 1000,
+        window_s: 120,
+        lead_s: 20,
+        schedule_s: None,
+        pollers: 4,
+        recipients: 10_000,
+        send_rate: 2000,
+        patience_s: None,
+        docs_only: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--docs-only" {
+            options.docs_only = true;
+            continue;
+        }
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = || format!("{flag}: {value:?} is not a valid number");
+        match flag.as_str() {
+            "--scenario" => {
+                options.scenario = match value.as_str() {
+                    "timers" => Scenario::Timers,
+                    "bulk" => Scenario::Bulk,
+                    "mixed" => Scenario::Mixed,
+                    other => return Err(format!("--scenario: {other:?} (timers, bulk or mixed)")),
+                }
+            }
+            "--timers" => options.timers = value.parse().map_err(|_| bad())?,
+            "--window" => options.window_s = value.parse().map_err(|_| bad())?,
+            "--lead" => options.lead_s = value.parse().map_err(|_| bad())?,
+            "--schedule-seconds" => options.schedule_s = Some(value.parse().map_err(|_| bad())?),
+            "--pollers" => options.pollers = value.parse().map_err(|_| bad())?,
+            "--recipients" => options.recipients = value.parse().map_err(|_| bad())?,
+            "--send-rate" => options.send_rate = value.parse().map_err(|_| bad())?,
+            "--patience" => options.patience_s = Some(value.parse().map_err(|_| bad())?),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if options.timers == 0 || options.window_s == 0 || options.pollers == 0 {
+        return Err("--timers, --window and --pollers must be positive".into());
+    }
+    if options.recipients == 0 {
+        return Err("--recipients must be positive".into());
+    }
+    if !(1..=10_000).contains(&options.send_rate) {
+        return Err("--send-rate must be 1 to 10000 (EMAIL_SEND_RATE's range)".into());
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    lifecycle_telemetry::logging::init(LogFormat::Text);
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let options = parse_options()?;
+    if options.docs_only {
+        docs::write()?;
+        println!("written: docs/benchmarks.md");
+        return Ok(());
+    }
+    match options.scenario {
+        Scenario::Timers => timers::run(&options).await,
+        Scenario::Bulk => bulk::run(&options).await,
+        Scenario::Mixed => mixed::run(&options).await,
+    }
+}

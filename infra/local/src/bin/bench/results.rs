@@ -1,0 +1,266 @@
+//! What a run stores in `bench/results/`: one JSON file per run. A timer run's file has no
+//! `scenario` field (the format of every run before the bulk scenarios); a bulk or mixed run's
+//! says `"scenario": "bulk"` or `"mixed"`. Also the small helpers every scenario uses
+//! (percentiles, rounding, the code version, the repository root).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::capacity::CapacityFigures;
+use crate::cost::CostPerMillion;
+
+/// One timer run, as stored in `bench/results/*.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BenchResult {
+    pub(crate) started_at: String,
+    /// The commit the benchmarked code was built from (`git rev-parse --short HEAD`), with
+    /// `-dirty` if the tree had changes; absent in runs before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    pub(crate) timers: usize,
+    pub(crate) window_seconds: u64,
+    pub(crate) fired: usize,
+    pub(crate) lag_ms: LagStats,
+    pub(crate) fired_per_second: f64,
+    /// Our functions' requests per fired timer, by `Service.Operation`.
+    pub(crate) requests_per_fired_timer: BTreeMap<String, f64>,
+    pub(crate) requests_per_fired_timer_total: f64,
+    /// Queue polling Lambda does on AWS, per fired timer.
+    pub(crate) platform_requests_per_fired_timer: BTreeMap<String, f64>,
+    pub(crate) scans: u64,
+}
+
+/// Lag percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct LagStats {
+    pub(crate) p50: i64,
+    pub(crate) p95: i64,
+    pub(crate) p99: i64,
+    pub(crate) max: i64,
+}
+
+impl LagStats {
+    /// The percentiles of `lags` (sorted here).
+    pub(crate) fn of(mut lags: Vec<i64>) -> Self {
+        lags.sort_unstable();
+        Self {
+            p50: percentile(&lags, 50.0),
+            p95: percentile(&lags, 95.0),
+            p99: percentile(&lags, 99.0),
+            max: lags.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+/// What became of a bulk run, read back through `GET /campaigns/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RunFigures {
+    /// The run's status when the bench stopped waiting (`COMPLETED` unless it ran out of time).
+    pub(crate) status: String,
+    /// Rows planned so far (the list's rows once `planned`).
+    pub(crate) total: u64,
+    pub(crate) sent: u64,
+    pub(crate) failed: u64,
+    /// Planned rows not settled yet.
+    pub(crate) pending: u64,
+    pub(crate) ambiguous: u64,
+    pub(crate) duplicates: u64,
+    /// The run's `startedAt`: when its START committed.
+    pub(crate) started_at: Option<String>,
+    pub(crate) completed_at: Option<String>,
+    /// `startedAt` → `completedAt` (or → the last poll when not completed).
+    pub(crate) send_seconds: f64,
+    /// Settled recipients per second over `send_seconds`.
+    pub(crate) recipients_per_second: f64,
+    /// `POST /campaigns` → the first poll that saw the run completed.
+    pub(crate) post_to_completed_seconds: Option<f64>,
+}
+
+impl RunFigures {
+    /// Rows settled so far (sent, failed, unconfirmed, duplicate or cancelled).
+    pub(crate) fn settled(&self) -> u64 {
+        self.total.saturating_sub(self.pending)
+    }
+}
+
+/// Resident memory of the bench process (which runs every function), from `/proc/self/status`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Memory {
+    /// `VmHWM` (peak resident set) when the send began, in KiB.
+    pub(crate) peak_before_kib: Option<u64>,
+    /// `VmHWM` when the run was over, in KiB.
+    pub(crate) peak_after_kib: Option<u64>,
+    /// The largest `VmRSS` seen at the progress polls, in KiB.
+    pub(crate) largest_sampled_kib: Option<u64>,
+}
+
+/// One bulk run, as stored in `bench/results/*-bulk.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BulkResult {
+    /// Always `bulk`.
+    pub(crate) scenario: String,
+    pub(crate) started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    /// Rows of the uploaded list.
+    pub(crate) recipients: usize,
+    /// `EMAIL_SEND_RATE` of the sender (sends a second, shared by every sender).
+    pub(crate) send_rate: u32,
+    /// SQS pollers per queue (concurrent invocations of each function).
+    pub(crate) pollers: usize,
+    pub(crate) run: RunFigures,
+    /// The delivery functions' (planner and sender) requests per recipient, by
+    /// `Service.Operation`, provider calls included.
+    pub(crate) requests_per_recipient: BTreeMap<String, f64>,
+    pub(crate) requests_per_recipient_total: f64,
+    /// Queue polling of the delivery queues by Lambda's event source mapping, per recipient.
+    pub(crate) platform_requests_per_recipient: BTreeMap<String, f64>,
+    /// Requests of the other functions over the whole run (not per recipient): `timers` (the
+    /// campaign's START and the dispatcher's ticks) and `api` (the create and the progress
+    /// polls), by `Service.Operation`.
+    pub(crate) other_requests: BTreeMap<String, BTreeMap<String, u64>>,
+    /// DynamoDB capacity, events and billed queue requests of the delivery functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) capacity: Option<CapacityFigures>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cost_per_million: Option<CostPerMillion>,
+    pub(crate) memory: Memory,
+}
+
+/// One mixed run (the timer scenario while a bulk send is under way), as stored in
+/// `bench/results/*-mixed.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MixedResult {
+    /// Always `mixed`.
+    pub(crate) scenario: String,
+    pub(crate) started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    pub(crate) timers: usize,
+    pub(crate) window_seconds: u64,
+    pub(crate) fired: usize,
+    /// Lag of every timer campaign.
+    pub(crate) lag_ms: LagStats,
+    /// Timers due before the run completed (due while the send was under way).
+    pub(crate) due_during_send: usize,
+    pub(crate) lag_during_send_ms: Option<LagStats>,
+    /// The timer functions' requests per fired timer (the bulk campaign's START included).
+    pub(crate) requests_per_fired_timer_total: f64,
+    pub(crate) recipients: usize,
+    pub(crate) send_rate: u32,
+    pub(crate) pollers: usize,
+    pub(crate) run: RunFigures,
+}
+
+/// Any stored result.
+pub(crate) enum Stored {
+    Timers(BenchResult),
+    Bulk(Box<BulkResult>),
+    Mixed(MixedResult),
+}
+
+impl Stored {
+    fn parse(text: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        match value.get("scenario").and_then(|s| s.as_str()) {
+            None | Some("timers") => serde_json::from_value(value).ok().map(Self::Timers),
+            Some("bulk") => serde_json::from_value(value)
+                .ok()
+                .map(|r| Self::Bulk(Box::new(r))),
+            Some("mixed") => serde_json::from_value(value).ok().map(Self::Mixed),
+            Some(_) => None,
+        }
+    }
+
+    fn started_at(&self) -> &str {
+        match self {
+            Self::Timers(r) => &r.started_at,
+            Self::Bulk(r) => &r.started_at,
+            Self::Mixed(r) => &r.started_at,
+        }
+    }
+}
+
+/// Every result in `bench/results`, oldest first.
+pub(crate) fn load_all() -> Result<Vec<Stored>, String> {
+    let dir = repo_root().join("bench/results");
+    let mut results: Vec<Stored> = std::fs::read_dir(&dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .filter_map(|text| Stored::parse(&text))
+        .collect();
+    results.sort_by(|a, b| a.started_at().cmp(b.started_at()));
+    Ok(results)
+}
+
+/// Writes `result` as `bench/results/<started_at><suffix>.json`; returns the path.
+pub(crate) fn write_result(
+    started_at: &str,
+    suffix: &str,
+    result: &impl Serialize,
+) -> Result<PathBuf, String> {
+    let dir = repo_root().join("bench/results");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join(format!("{}{suffix}.json", started_at.replace(':', "-")));
+    let json = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json + "\n").map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The `p`th percentile of `sorted` (nearest rank).
+pub(crate) fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `value` to three decimals.
+pub(crate) fn round(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Counts divided by `basis`, rounded.
+pub(crate) fn per(counts: &BTreeMap<String, u64>, basis: f64) -> BTreeMap<String, f64> {
+    counts
+        .iter()
+        .map(|(op, n)| (op.clone(), round(*n as f64 / basis.max(1.0))))
+        .collect()
+}
+
+/// The commit of the working tree, `-dirty` when it has changes; `None` without git.
+pub(crate) fn code_version() -> Option<String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo_root())
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|status| !status.is_empty());
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
+}
+
+/// The repository's root directory.
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

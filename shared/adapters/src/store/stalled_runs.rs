@@ -1,0 +1,81 @@
+//! What the sweeper reads to repair delivery runs: runs of a status that have not moved
+//! since a time (ByStatus `RUNS#<STATUS>`, sorted by when each last moved), and the batches of
+//! a run whose lease expired before they were recorded (one Query of the run's batch
+//! partition; a batch keeps its plan from its first lease).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lifecycle_domain::delivery::{PlannedBatch, RunId, RunRecord, RunStatus};
+use lifecycle_domain::{CampaignId, Timestamp};
+
+use super::client::{Store, n, s};
+use super::items::{self, Item, RunItem};
+use super::{StoreError, keys};
+use crate::aws::SendWith;
+
+impl Store {
+    /// Up to `limit` runs in `status` that last moved before `before`, oldest first.
+    pub async fn stalled_runs(
+        &self,
+        status: RunStatus,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::BY_STATUS_INDEX)
+            .key_condition_expression("#spk = :spk AND #ssk < :before")
+            .expression_attribute_names("#spk", keys::STATUS_PK)
+            .expression_attribute_names("#ssk", keys::STATUS_SK)
+            .expression_attribute_values(":spk", s(keys::run_status_pk(status)))
+            .expression_attribute_values(":before", s(format!("{:013}", before.millis().max(0))))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send_with(&self.resilience)
+            .await
+            .map_err(|e| StoreError::aws("Query", e))?;
+        let mut runs = Vec::new();
+        for item in output.items().iter().cloned() {
+            runs.push(items::from_item::<RunItem>(item)?.run);
+        }
+        Ok(runs)
+    }
+
+    /// The batches of `run` leased before, not recorded, whose lease ran out by `now`.
+    pub async fn expired_batches(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        let mut batches = Vec::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .filter_expression("attribute_not_exists(#done) AND #until <= :now")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#done", "doneAt")
+                .expression_attribute_names("#until", "leaseUntil")
+                .expression_attribute_values(":pk", s(keys::run_batches_pk(campaign, run)))
+                .expression_attribute_values(":now", n(now.millis()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .send_with(&self.resilience)
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            for item in output.items() {
+                if let Some(AttributeValue::M(batch)) = item.get("batch") {
+                    batches.push(serde_dynamo::from_item(batch.clone())?);
+                }
+            }
+            match output.last_evaluated_key() {
+                Some(key) => start_key = Some(key.clone()),
+                None => return Ok(batches),
+            }
+        }
+    }
+}
