@@ -9,10 +9,10 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::webhook_signature::SigningKey;
 use lifecycle_domain::delivery::{ListFormat, RecipientList};
-use local_stack::aws_env;
+use local_stack::delivery_record;
+pub use local_stack::delivery_record::checked_webhook;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 
@@ -21,66 +21,18 @@ use crate::TestStack;
 /// A `whsec_` signing secret of 32 bytes.
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// The email the emulator recorded as sent (its `ses.Message` objects: source, destinations,
-/// subject, body). The dump covers every service, and moto fails it now and then when another
-/// test writes meanwhile (an HTTP 500): it is read again.
+/// The email the emulator recorded as sent (see [`delivery_record::sent_email`]).
 pub async fn sent_email() -> Vec<serde_json::Value> {
-    let url = format!("{}/moto-api/data.json", aws_env::endpoint());
-    let mut last_problem = String::new();
-    for _ in 0..20 {
-        let response = reqwest::get(&url).await.expect("the emulator answers");
-        let status = response.status();
-        match response.json::<serde_json::Value>().await {
-            Ok(data) if status.is_success() => {
-                return data["ses"]["Message"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            Ok(_) => last_problem = format!("HTTP {status}"),
-            Err(error) => last_problem = format!("HTTP {status}: {error}"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("moto-api/data.json kept failing: {last_problem}");
+    delivery_record::sent_email()
+        .await
+        .expect("the emulator's record of sent email")
 }
 
-/// How many recorded emails went to each address (one read of the emulator's dump, which
-/// grows with everything the emulator holds).
+/// How many recorded emails went to each address.
 pub async fn emails_by_address() -> std::collections::HashMap<String, usize> {
-    let mut counts = std::collections::HashMap::new();
-    for message in sent_email().await {
-        for to in message["destinations"]["ToAddresses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|to| to.as_str())
-        {
-            *counts.entry(to.to_owned()).or_default() += 1;
-        }
-    }
-    counts
-}
-
-/// What a receiver checks of a webhook request: its `webhook-id`, and whether its signature
-/// is `key`'s and its timestamp recent.
-pub fn checked_webhook(key: &SigningKey, headers: &HeaderMap, body: &[u8]) -> (String, bool) {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let id = header("webhook-id");
-    let valid = key.verify(
-        &id,
-        header("webhook-timestamp").parse().unwrap_or(0),
-        body,
-        &header("webhook-signature"),
-        Timestamp::now().millis() / 1000,
-    );
-    (id, valid)
+    delivery_record::emails_by_address()
+        .await
+        .expect("the emulator's record of sent email")
 }
 
 impl TestStack {

@@ -373,6 +373,11 @@ async fn the_sweeper_sets_a_run_going_again_after_its_planning_and_its_last_batc
     let report = sweeper::sweep(&sweeper, &request, later(), None).await;
     assert!(report.success, "{report:#?}");
     assert_eq!(report.totals.runs_repaired, 1);
+    let again = sweeper::sweep(&sweeper, &request, later(), None).await;
+    assert_eq!(
+        again.totals.runs_repaired, 0,
+        "a repaired run is held for a stall period: {again:#?}"
+    );
     let planner = stack.delivery_planner();
     for body in stack.drain("PlanningQueue").await {
         delivery_planner::handle_until(&planner, one_message(&body), None).await;

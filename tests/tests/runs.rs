@@ -1,6 +1,7 @@
 //! Runs and their batches in the store, against the emulator: a run created once with its
 //! started event, the plan cursor moved only from where it was, a CSV header saved once,
-//! batch leases, batch counts recorded once into the run, and the run completed once.
+//! batch leases, batch counts recorded once into the run, the run completed once, and a stalled
+//! run held for one repair per stall period.
 
 use integration_tests::TestStack;
 use lifecycle_adapters::store::{BatchKey, Store};
@@ -328,5 +329,60 @@ async fn a_run_completes_once_and_only_once_it_is_sending() {
     assert_eq!(
         fixture.outbox_types().await,
         vec!["CampaignRunCompleted", "CampaignRunStarted"]
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_run_is_held_for_one_repair_per_stall_period() {
+    let fixture = Fixture::new().await;
+    let store = fixture.store();
+    let mine = |runs: Vec<RunRecord>| runs.iter().any(|r| r.run_id == fixture.run.run_id);
+    let found_by = fixture.now.plus_millis(1_000);
+    assert!(mine(
+        store
+            .stalled_runs(RunStatus::Planning, found_by, 100)
+            .await
+            .unwrap()
+    ));
+    let mut sending = fixture.run.clone();
+    sending.status = RunStatus::Sending;
+    assert!(
+        !store
+            .hold_stalled_run(&sending, found_by, fixture.now)
+            .await
+            .unwrap(),
+        "a run in another status is not held"
+    );
+    let held_at = fixture.now.plus_millis(2_000);
+    assert!(
+        store
+            .hold_stalled_run(&fixture.run, found_by, held_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .hold_stalled_run(&fixture.run, found_by, held_at)
+            .await
+            .unwrap(),
+        "a second sweep that found it stalled by the same time leaves it to the first"
+    );
+    assert!(!mine(
+        store
+            .stalled_runs(RunStatus::Planning, found_by, 100)
+            .await
+            .unwrap()
+    ));
+    assert!(mine(
+        store
+            .stalled_runs(RunStatus::Planning, held_at.plus_millis(1), 100)
+            .await
+            .unwrap()
+    ));
+    let stored = fixture.stored().await;
+    assert_eq!(
+        (stored.status, stored.counts),
+        (fixture.run.status, fixture.run.counts),
+        "a hold changes nothing but when the run is looked at again"
     );
 }

@@ -1,5 +1,6 @@
 //! The shared send rate against the emulator: senders with their own caches draw from one
-//! bucket, so together they never exceed the rate.
+//! bucket, so together they never exceed the rate; the batches of one instance refill its
+//! tokens one write at a time.
 
 use integration_tests::TestStack;
 use lifecycle_domain::Timestamp;
@@ -44,4 +45,31 @@ async fn senders_with_their_own_caches_share_one_rate() {
         .await
         .unwrap();
     assert!(matches!(webhook, Grant::Take { granted: 4, .. }));
+}
+
+#[tokio::test]
+async fn concurrent_sends_of_one_instance_refill_its_tokens_one_write_at_a_time() {
+    use lifecycle_delivery::sender::ports::SendGate;
+    let stack = TestStack::new().await;
+    let sender = stack.delivery_sender().await;
+    let puts = || {
+        stack
+            .requests
+            .snapshot()
+            .get("DynamoDB.PutItem")
+            .copied()
+            .unwrap_or(0)
+    };
+    let before = puts();
+    // Forty batches of one instance each want a send slot at the same moment.
+    let sends = (0..40).map(|_| sender.acquire(Channel::Email));
+    for acquired in futures_util::future::join_all(sends).await {
+        acquired.unwrap();
+    }
+    let takes = delivery_sender::ports::TOKENS_PER_TAKE;
+    assert_eq!(
+        puts() - before,
+        u64::from(40 / takes),
+        "one bucket write per {takes} sends, none lost to races within the instance"
+    );
 }

@@ -1,7 +1,7 @@
 //! The sender's ports ([`lifecycle_delivery::sender::ports`]) over AWS: runs, batches and the
 //! ledger in DynamoDB, list ranges in S3, email through SES v2, signed webhooks, the send rate
-//! shared by every instance (a DynamoDB token bucket per channel, drawn a few tokens at a
-//! time), and the deliveries queue. The run events its writes put in the outbox (each
+//! shared by every instance (a DynamoDB token bucket per channel, drawn [`TOKENS_PER_TAKE`]
+//! tokens at a time by one refill per instance and channel), and the deliveries queue. The run events its writes put in the outbox (each
 //! `RecipientDelivery` of the event channel, `CampaignRunCompleted`) are published when a batch
 //! is recorded or its run completed, ten to a request; what fails to publish stays in the
 //! outbox for the sweeper. After a recorded batch, a `CampaignRunProgress` with the run's
@@ -72,6 +72,11 @@ pub struct SenderServices {
     email_rate: SendRate,
     webhook_rate: SendRate,
     pools: Mutex<HashMap<Channel, TokenPool>>,
+    /// One refill of a channel's pool at a time per instance: concurrent batches that find
+    /// the pool empty wait for the one refill instead of racing for the bucket item (each
+    /// lost race is a refused conditional write and another try).
+    email_refill: tokio::sync::Mutex<()>,
+    webhook_refill: tokio::sync::Mutex<()>,
     /// Run events written to the outbox and not yet published.
     written_events: Mutex<Vec<StoredEvent>>,
     /// When this instance last published each run's progress.
@@ -125,6 +130,8 @@ impl SenderServices {
             email_rate: SendRate::per_second(email_rate),
             webhook_rate: SendRate::per_second(config.webhook_send_rate as f64),
             pools: Mutex::default(),
+            email_refill: tokio::sync::Mutex::default(),
+            webhook_refill: tokio::sync::Mutex::default(),
             written_events: Mutex::default(),
             progress_published: Mutex::default(),
             services,
@@ -196,6 +203,13 @@ impl SenderServices {
     }
 
     /// Takes one of this instance's tokens for `channel`, if it holds a fresh one.
+    fn refill_lock(&self, channel: Channel) -> &tokio::sync::Mutex<()> {
+        match channel {
+            Channel::Email => &self.email_refill,
+            Channel::Webhook | Channel::Event => &self.webhook_refill,
+        }
+    }
+
     fn take_pooled(&self, channel: Channel) -> bool {
         let mut pools = self.pools.lock().expect("token pools");
         let pool = pools.entry(channel).or_default();
@@ -252,6 +266,20 @@ impl Runs for SenderServices {
             .store
             .lease_batch(key(job), token, until, Timestamp::now())
             .await
+            .map_err(port)
+    }
+
+    async fn release_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        self.services
+            .store
+            .release_batch(key(job), token, now)
+            .await
+            .map(|_| ())
             .map_err(port)
     }
 
@@ -414,7 +442,12 @@ impl SendGate for SenderServices {
         if channel == Channel::Event {
             return Ok(());
         }
+        if self.take_pooled(channel) {
+            return Ok(());
+        }
+        let _refilling = self.refill_lock(channel).lock().await;
         loop {
+            // A batch that refilled while this one waited for the lock left tokens.
             if self.take_pooled(channel) {
                 return Ok(());
             }

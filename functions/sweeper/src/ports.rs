@@ -147,6 +147,15 @@ pub trait SweepStore: Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
 
+    /// Holds a run found stalled by `before` for its repair at `now`: `false` if it moved
+    /// meanwhile or another sweep holds it. A held run is not stalled again for a stall period.
+    fn hold_stalled_run(
+        &self,
+        run: &RunRecord,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The batches of a run whose lease ran out by `now` before they were recorded.
     fn expired_batches(
         &self,
@@ -349,6 +358,15 @@ impl SweepStore for Services {
         limit: u32,
     ) -> Result<Vec<RunRecord>, StoreError> {
         self.store.stalled_runs(status, before, limit).await
+    }
+
+    async fn hold_stalled_run(
+        &self,
+        run: &RunRecord,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.store.hold_stalled_run(run, before, now).await
     }
 
     async fn expired_batches(

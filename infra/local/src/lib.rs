@@ -8,6 +8,7 @@
 //! ([`iam`]). The integration tests and `make bench` use the same code.
 
 pub mod aws_env;
+pub mod delivery_record;
 pub mod function_calls;
 pub mod functions;
 pub mod harness;

@@ -94,6 +94,10 @@ impl Runs for FakeRuns {
         })
     }
 
+    async fn release_batch(&self, _: &BatchJob, _: &str, _: Timestamp) -> Result<(), PortError> {
+        unreachable!("no batch is sent in these tests")
+    }
+
     async fn record_batch(
         &self,
         _: &BatchJob,

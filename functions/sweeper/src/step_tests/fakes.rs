@@ -47,6 +47,8 @@ pub(crate) struct World {
     pub(crate) runs: Vec<(RunRecord, Timestamp)>,
     /// Batches whose lease expired unrecorded, by run.
     pub(crate) expired_batches: BTreeMap<RunId, Vec<PlannedBatch>>,
+    /// Holds on stalled runs are refused (another sweep holds them, or they moved).
+    pub(crate) hold_refused: bool,
     /// Runs queued for planning.
     pub(crate) queued_plans: Vec<PlanJob>,
     /// Batches queued for the sender.
@@ -385,6 +387,29 @@ impl SweepStore for FakePorts {
             .take(limit as usize)
             .map(|(run, _)| run.clone())
             .collect())
+    }
+
+    async fn hold_stalled_run(
+        &self,
+        run: &RunRecord,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        if world.hold_refused {
+            return Ok(false);
+        }
+        let Some((_, moved)) = world.runs.iter_mut().find(|(r, moved)| {
+            r.campaign_id == run.campaign_id
+                && r.run_id == run.run_id
+                && r.status == run.status
+                && *moved < before
+        }) else {
+            return Ok(false);
+        };
+        *moved = now;
+        world.writes.push("hold_stalled_run");
+        Ok(true)
     }
 
     async fn expired_batches(

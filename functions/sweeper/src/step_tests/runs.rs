@@ -192,3 +192,53 @@ async fn a_run_whose_start_can_no_longer_fire_is_cancelled_and_one_still_due_wai
     assert_eq!(status_of(&waiting).0, RunStatus::Scheduled);
     assert!(world.queued_plans.is_empty() && world.published.is_empty());
 }
+
+#[tokio::test]
+async fn a_repaired_run_is_held_until_another_stall_period_has_passed() {
+    let ports = FakePorts::default();
+    add_run(&ports, "c1", RunStatus::Planning, 300);
+    let mut sending = add_run(&ports, "c2", RunStatus::Sending, 300);
+    sending.last_group = vec![batch(7)];
+    sending.total = 400;
+    ports.world().runs[1].0 = sending;
+    let first = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&first, SweepStep::StalledRuns);
+    assert_eq!((runs.get("replanned"), runs.get("resent")), (1, 1));
+    assert_eq!(
+        ports
+            .world()
+            .writes
+            .iter()
+            .filter(|w| **w == "hold_stalled_run")
+            .count(),
+        2
+    );
+
+    // The next sweeps, before the runs' senders and planners got to the copies.
+    for _ in 0..3 {
+        let again = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+        assert_eq!(step(&again, SweepStep::StalledRuns).get("found"), 0);
+    }
+    assert_eq!(ports.world().queued_plans.len(), 1);
+    assert_eq!(ports.world().queued_batches.len(), 1);
+
+    // Another stall period later, still not moved: one more copy each.
+    for (_, moved) in &mut ports.world().runs {
+        *moved = super::at(-121_000);
+    }
+    sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    assert_eq!(ports.world().queued_plans.len(), 2);
+    assert_eq!(ports.world().queued_batches.len(), 2);
+}
+
+#[tokio::test]
+async fn a_run_that_moved_or_was_held_since_it_was_found_is_left_alone() {
+    let ports = FakePorts::default();
+    add_run(&ports, "c1", RunStatus::Planning, 300);
+    ports.world().hold_refused = true;
+    let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&report, SweepStep::StalledRuns);
+    assert_eq!((runs.get("found"), runs.get("changed_meanwhile")), (1, 1));
+    assert!(ports.world().queued_plans.is_empty());
+    assert_eq!(report.totals.runs_repaired, 0);
+}

@@ -15,13 +15,19 @@
 //!   made the run SENDING) and its batches whose lease expired unrecorded (their sender
 //!   died, their message may be dead-lettered) are queued again for the sender, which sends
 //!   a batch once however often it is queued.
+//!
+//! Before it queues a run's work again, the step holds the run (a conditional write on the
+//! run not having moved since it was found stalled): a run is repaired once per stall period
+//! however many sweeps see it, and two sweeps never both queue it. Without the hold, a run
+//! whose senders are behind would get another copy of its batches on every sweep until it
+//! moved, and the copies would bury the senders.
 
 use std::collections::BTreeMap;
 
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_domain::delivery::{BatchJob, PlanJob, PlannedBatch, RunRecord, RunStatus};
 use lifecycle_domain::recovery::StepReport;
-use lifecycle_domain::{CampaignStatus, StoredEvent};
+use lifecycle_domain::{CampaignStatus, StoredEvent, Timestamp};
 
 use crate::Sweep;
 use crate::ports::SweepPorts;
@@ -67,7 +73,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 continue;
             }
             report.count("found");
-            if let Some(event) = repair(sweep, &run, report).await {
+            if let Some(event) = repair(sweep, &run, before, report).await {
                 completions.push(event);
             }
         }
@@ -80,10 +86,12 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
     }
 }
 
-/// Sets one stalled run going again; the `CampaignRunCompleted` of a run it completed.
+/// Sets one stalled run (found stalled by `before`) going again; the `CampaignRunCompleted`
+/// of a run it completed.
 async fn repair<P: SweepPorts>(
     sweep: &Sweep<'_, P>,
     run: &RunRecord,
+    before: Timestamp,
     report: &mut StepReport,
 ) -> Option<StoredEvent> {
     let name = format!("run {}/{}", run.campaign_id, run.run_id);
@@ -98,6 +106,9 @@ async fn repair<P: SweepPorts>(
     if run.status == RunStatus::Planning {
         if sweep.dry_run {
             report.action(format!("would queue {name} for planning again"));
+            return None;
+        }
+        if !hold(sweep, run, before, &name, report).await {
             return None;
         }
         match sweep.ports.queue_plans(std::slice::from_ref(&job)).await {
@@ -160,6 +171,9 @@ async fn repair<P: SweepPorts>(
         ));
         return None;
     }
+    if !hold(sweep, run, before, &name, report).await {
+        return None;
+    }
     let jobs: Vec<BatchJob> = batches
         .into_iter()
         .map(|batch| BatchJob {
@@ -180,6 +194,29 @@ async fn repair<P: SweepPorts>(
         Err(error) => report.errors.push(format!("{name}: {error}")),
     }
     None
+}
+
+/// Holds `run` for its repair: `false` (counted) if it moved meanwhile or another sweep
+/// holds it.
+async fn hold<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
+    run: &RunRecord,
+    before: Timestamp,
+    name: &str,
+    report: &mut StepReport,
+) -> bool {
+    // Held as of the sweep's time, the time the stall was measured against.
+    match sweep.ports.hold_stalled_run(run, before, sweep.now).await {
+        Ok(true) => true,
+        Ok(false) => {
+            report.count("changed_meanwhile");
+            false
+        }
+        Err(error) => {
+            report.errors.push(format!("{name}: {error}"));
+            false
+        }
+    }
 }
 
 /// Cancels a SCHEDULED run whose campaign left SCHEDULED without it (or is gone).

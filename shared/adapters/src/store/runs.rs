@@ -225,6 +225,32 @@ impl Store {
         Err(StoreError::aws("UpdateItem", error))
     }
 
+    /// Gives up `token`'s lease of a batch not done, as of `now` (the lease runs out at once:
+    /// the next sender takes it straight away, and the sweeper sees it expired). `false` if
+    /// the lease is no longer `token`'s or the batch is done.
+    pub async fn release_batch(
+        &self,
+        batch: BatchKey<'_>,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(batch_key(batch)))
+            .update_expression("SET #until = :now")
+            .condition_expression("attribute_not_exists(#done) AND #token = :token")
+            .expression_attribute_names("#until", "leaseUntil")
+            .expression_attribute_names("#done", "doneAt")
+            .expression_attribute_names("#token", "leaseToken")
+            .expression_attribute_values(":now", n(now.millis()))
+            .expression_attribute_values(":token", s(token))
+            .send_with(&self.resilience)
+            .await;
+        condition_met("UpdateItem", result)
+    }
+
     /// Marks the batch done with its counts and adds them to the run's, in one transaction
     /// conditional on our lease and the batch not being done; then reads the run's progress.
     pub async fn record_batch(

@@ -1,13 +1,16 @@
-//! What the sweeper reads to repair delivery runs: runs of a status that have not moved
-//! since a time (ByStatus `RUNS#<STATUS>`, sorted by when each last moved), and the batches of
-//! a run whose lease expired before they were recorded (one Query of the run's batch
-//! partition; a batch keeps its plan from its first lease).
+//! What the sweeper reads and writes to repair delivery runs: runs of a status that have not
+//! moved since a time (ByStatus `RUNS#<STATUS>`, sorted by when each last moved or was last
+//! repaired), the hold a repair takes on a run before queuing its work again (so a run is
+//! repaired once per stall period however many sweeps see it), and the batches of a run whose
+//! lease expired before they were recorded (one Query of the run's batch partition; a batch
+//! keeps its plan from its first lease).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lifecycle_domain::delivery::{PlannedBatch, RunId, RunRecord, RunStatus};
 use lifecycle_domain::{CampaignId, Timestamp};
 
-use super::client::{Store, n, s};
+use super::client::{Store, key, n, s};
+use super::error::condition_met;
 use super::items::{self, Item, RunItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
@@ -39,6 +42,37 @@ impl Store {
             runs.push(items::from_item::<RunItem>(item)?.run);
         }
         Ok(runs)
+    }
+
+    /// Holds a stalled run for its repair: moves its ByStatus sort key to `now` and stamps
+    /// `repairedAt`, on condition that it is still in `status` and has not moved since
+    /// `before` (the time it was found stalled by). `false` if it moved meanwhile or another
+    /// sweep holds it: that sweep, or the run itself, is the repair. A held run is found
+    /// stalled again only after another stall period.
+    pub async fn hold_stalled_run(
+        &self,
+        run: &RunRecord,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (campaign, id) = (&run.campaign_id, &run.run_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(id))))
+            .update_expression("SET #ssk = :held, #repairedAt = :now")
+            .condition_expression("#status = :status AND #ssk < :before")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#ssk", keys::STATUS_SK)
+            .expression_attribute_names("#repairedAt", "repairedAt")
+            .expression_attribute_values(":status", s(run.status.as_str()))
+            .expression_attribute_values(":before", s(format!("{:013}", before.millis().max(0))))
+            .expression_attribute_values(":held", s(keys::run_status_sk(now, campaign, id)))
+            .expression_attribute_values(":now", n(now.millis()))
+            .send_with(&self.resilience)
+            .await;
+        condition_met("UpdateItem", result)
     }
 
     /// The batches of `run` leased before, not recorded, whose lease ran out by `now`.

@@ -61,6 +61,15 @@ pub trait Runs: Sync {
         until: Timestamp,
     ) -> impl Future<Output = Result<Lease, PortError>> + Send;
 
+    /// Gives up `token`'s lease of the batch (its attempt stops unfinished), so the next
+    /// attempt need not wait for it to run out.
+    fn release_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
     /// Marks the batch done with its counts and adds them to the run's, once (conditional on
     /// the lease and on the batch not being done); emits progress at most every few seconds.
     fn record_batch(

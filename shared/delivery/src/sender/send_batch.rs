@@ -170,10 +170,7 @@ where
             Ok(result) => result,
             Err(Stop::Port(error)) => self.retry(error.0),
             Err(Stop::LeaseLost) => self.retry("the batch's lease was taken over".into()),
-            Err(Stop::Deadline) => BatchResult::Retry {
-                after_ms: u64::try_from(self.settings.lease_ms).unwrap_or(0),
-                reason: "the invocation's time ran out; the batch resumes".into(),
-            },
+            Err(Stop::Deadline) => self.stop_for_deadline(job, token).await,
             Err(Stop::GaveUp(reason)) => self.retry(reason),
         }
     }
@@ -196,6 +193,22 @@ where
         match completed {
             Ok(_) => BatchResult::Sent(Counts::default()),
             Err(error) => self.retry(error.0),
+        }
+    }
+
+    /// The invocation's time ran out: gives the lease up so the batch resumes at once on its
+    /// redelivery, or, if the release fails, when the lease runs out.
+    async fn stop_for_deadline(&self, job: &BatchJob, token: &str) -> BatchResult {
+        let after_ms = match self.ports.release_batch(job, token, self.clock.now()).await {
+            Ok(()) => 0,
+            Err(error) => {
+                tracing::warn!(batch = job.batch.seq, error = %error.0, "batch lease not released: the batch resumes when it runs out");
+                u64::try_from(self.settings.lease_ms).unwrap_or(0)
+            }
+        };
+        BatchResult::Retry {
+            after_ms,
+            reason: "the invocation's time ran out; the batch resumes".into(),
         }
     }
 

@@ -31,12 +31,12 @@ use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::recipient::parse_json_row;
 use lifecycle_domain::delivery::webhook_signature::{SigningKey, webhook_id};
 use lifecycle_domain::delivery::{Channel, LedgerStatus, RecipientList, RunRecord, RunStatus};
+use local_stack::delivery_record::{checked_webhook, emails_by_address};
 use local_stack::harness::{all_campaigns, percentile};
 use local_stack::local_delivery::{
     DEFAULT_LOCAL_SENDER, LOCAL_WEBHOOK_SECRET, provision_delivery_fixtures,
 };
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The shape of a list: `rows` rows cycling through `ids` recipient ids, so every row after
 /// the first `ids` repeats an id (a duplicate: sent nothing, counted). Each id is one ledger
@@ -287,21 +287,7 @@ pub(crate) async fn wait_runs_over(services: &Services, limit: Duration) -> Resu
 
 /// Records one webhook request: its `webhook-id`, and whether its signature checks out.
 fn record_webhook(calls: &Mutex<WebhookCalls>, key: &SigningKey, headers: &HeaderMap, body: &[u8]) {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let id = header("webhook-id");
-    let valid = key.verify(
-        &id,
-        header("webhook-timestamp").parse().unwrap_or(0),
-        body,
-        &header("webhook-signature"),
-        Timestamp::now().millis() / 1000,
-    );
+    let (id, valid) = checked_webhook(key, headers, body);
     let mut calls = calls.lock().expect("webhook calls");
     *calls.by_id.entry(id).or_default() += 1;
     calls.bad_signatures += u64::from(!valid);
@@ -371,75 +357,15 @@ async fn read_list(
         .collect()
 }
 
-/// The emails the emulator recorded as sent to an address of `domain`, per address. The
-/// record is moto's `/moto-api/data.json` (read over HTTP/1.0, so the body comes whole), which
-/// fails now and then while others write: read again.
+/// The emails the emulator recorded as sent to an address of `domain`, per address.
 async fn emails_sent(domain: &str) -> Result<Arrivals, String> {
-    let endpoint = local_stack::aws_env::endpoint();
-    let authority = endpoint
-        .strip_prefix("http://")
-        .ok_or(format!(
-            "{endpoint}: the email check reads moto over plain HTTP"
-        ))?
-        .trim_end_matches('/')
-        .to_owned();
     let suffix = format!("@{domain}");
-    let mut problem = String::new();
-    for _ in 0..20 {
-        match http_get(&authority, "/moto-api/data.json").await {
-            Ok(body) => match serde_json::from_slice::<Value>(&body) {
-                Ok(data) => {
-                    let mut by_key = BTreeMap::new();
-                    for message in data["ses"]["Message"].as_array().into_iter().flatten() {
-                        for to in message["destinations"]["ToAddresses"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                            .filter(|to| to.ends_with(&suffix))
-                        {
-                            *by_key.entry(to.to_owned()).or_default() += 1;
-                        }
-                    }
-                    return Ok(by_key);
-                }
-                Err(error) => problem = error.to_string(),
-            },
-            Err(error) => problem = error,
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(format!("moto-api/data.json kept failing: {problem}"))
-}
-
-/// An HTTP/1.0 GET; the body of a 200 answer.
-async fn http_get(authority: &str, path: &str) -> Result<Vec<u8>, String> {
-    let mut stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .map_err(|e| e.to_string())?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no end of headers")?;
-    let status = String::from_utf8_lossy(&response[..split])
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    if status != "200" {
-        return Err(format!("HTTP {status}"));
-    }
-    Ok(response.split_off(split + 4))
+    Ok(emails_by_address()
+        .await?
+        .into_iter()
+        .filter(|(to, _)| to.ends_with(&suffix))
+        .map(|(to, count)| (to, count as u64))
+        .collect())
 }
 
 /// Prints the first few of `problems` (a run's recipients share one fault more often than not).

@@ -182,6 +182,23 @@ impl Runs for FakePorts {
         })
     }
 
+    async fn release_batch(
+        &self,
+        job: &BatchJob,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        self.port(|world| {
+            let batch = world.batches.entry(job.batch.seq).or_default();
+            if let Some((held_by, until)) = &mut batch.lease
+                && held_by == token
+                && !batch.done
+            {
+                *until = now;
+            }
+        })
+    }
+
     async fn record_batch(
         &self,
         job: &BatchJob,

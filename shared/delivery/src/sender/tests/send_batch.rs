@@ -499,18 +499,35 @@ async fn the_event_channel_writes_each_delivery_with_its_ledger_entry() {
 }
 
 #[tokio::test]
-async fn a_deadline_stops_between_recipients_and_the_batch_resumes() {
+async fn a_deadline_stops_between_recipients_and_gives_the_lease_up_so_the_batch_resumes_at_once() {
     let case = Case::new(email(AmbiguousPolicy::Skip), &FIVE);
     let result = case.send_until("t1", Some(start())).await;
-    assert!(matches!(result, BatchResult::Retry { .. }), "{result:?}");
+    assert!(
+        matches!(result, BatchResult::Retry { after_ms: 0, .. }),
+        "{result:?}"
+    );
     assert_eq!(case.ports.world().provider_calls, 0);
-    case.expire_lease();
     assert_eq!(
         case.send("t2").await,
         sent(Counts {
             sent: 5,
             ..Counts::default()
         })
+    );
+}
+
+#[tokio::test]
+async fn a_deadline_whose_lease_release_is_not_confirmed_redelivers_after_the_lease() {
+    let clean = Case::new(email(AmbiguousPolicy::Skip), &FIVE);
+    clean.send_until("t1", Some(start())).await;
+    let release = clean.ports.world().calls;
+    let case = Case::new(email(AmbiguousPolicy::Skip), &FIVE);
+    case.ports.world().crash_at = Some(release);
+    let result = case.send_until("t1", Some(start())).await;
+    let lease_ms = case.settings.lease_ms as u64;
+    assert!(
+        matches!(result, BatchResult::Retry { after_ms, .. } if after_ms == lease_ms),
+        "{result:?}"
     );
 }
 
