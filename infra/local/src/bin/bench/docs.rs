@@ -370,6 +370,19 @@ the progress). It stops when the run is `COMPLETED`.
   - **44.2 recipients/s** (START → completed, 226 s), the emulator's pace, with no slowing as
     the table grew (30–58 a second over each 20 s) and no batch redelivered. The planner cut
     all 200 batches in 3.6 s. The process's peak RSS went from 17 to 27 MiB.
+- **2026-12-02, later: one refill of the send-rate tokens at a time** (`c1a18df`; the results
+  file says `-dirty` for uncommitted docs). On an emulator of the bench's own (port 4567,
+  started afresh) while the crash suite's 200 runs kept the other core busy (load average
+  4–5), so recipients/s (31.1) is under load and not comparable with the run above.
+  - **2.313 requests per recipient**, under the aim of 2.5: `PutItem` 0.121 (the bucket 0.1,
+    exactly one write per 10 sends; each batch's first claim 0.02), down from 0.366, now that
+    the batches of one instance wait for one refill instead of racing for the bucket item.
+    `GetItem` 0.105, `UpdateItem` 0.059, `S3.GetObject` 0.02 as before.
+  - **4.311 WRU per recipient** (send-rate bucket 0.1, was 0.345); **$2.74 per million
+    recipients without SES, $102.74 with SES**.
+  - One batch message arrived twice while its first copy was being sent; the second copy
+    found the lease held and was put back for the lease's 120 s, then found the batch done:
+    nothing was sent twice.
 
 ";
 
