@@ -75,6 +75,8 @@ pub(crate) struct BulkSend {
     pub(crate) campaign_id: String,
     /// Rows of its list.
     pub(crate) recipients: usize,
+    /// Size of its list.
+    pub(crate) list_bytes: usize,
     posted_at: Instant,
 }
 
@@ -158,6 +160,7 @@ pub(crate) async fn start_send(
     Ok(BulkSend {
         campaign_id,
         recipients,
+        list_bytes: bytes,
         posted_at,
     })
 }

@@ -11,13 +11,16 @@
 //!   per recipient and the cost per million recipients ([`bulk`]).
 //! - `mixed`: the timer scenario while a bulk send is under way; reports the timers' lag
 //!   ([`mixed`]).
+//! - `plan`: the planner alone on a list of N recipients (default 200,000: a 19 MB list,
+//!   nineteen of the planner's 1 MiB ranges); reports the process's peak memory while
+//!   planning beside the list's size, and the planning time ([`plan`]).
 //!
 //! Results go to `bench/results/<time>[-bulk|-mixed].json`; `docs/benchmarks.md` is
 //! regenerated from all results ([`docs`]).
 //!
-//! Options: `--scenario timers|bulk|mixed` (timers); timers: `--timers N` (1000), `--window
+//! Options: `--scenario timers|bulk|mixed|plan` (timers); timers: `--timers N` (1000), `--window
 //! SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is due),
-//! `--schedule-seconds S` (template period); bulk: `--recipients N` (10000), `--send-rate R`
+//! `--schedule-seconds S` (template period); bulk: `--recipients N` (10000; plan: 200000), `--send-rate R`
 //! (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
 //! wait for the run; default max(300, N/20)); all: `--pollers N` (4 per queue). `--docs-only`
 //! runs nothing: it regenerates `docs/benchmarks.md` from the stored results (after adding or
@@ -29,6 +32,7 @@ mod cost;
 mod docs;
 mod meter;
 mod mixed;
+mod plan;
 mod results;
 mod setup;
 mod timers;
@@ -43,6 +47,7 @@ pub(crate) enum Scenario {
     Timers,
     Bulk,
     Mixed,
+    Plan,
 }
 
 /// The command line.
@@ -81,6 +86,7 @@ fn parse_options() -> Result<Options, String> {
         patience_s: None,
         docs_only: false,
     };
+    let mut recipients = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--docs-only" {
@@ -95,7 +101,12 @@ fn parse_options() -> Result<Options, String> {
                     "timers" => Scenario::Timers,
                     "bulk" => Scenario::Bulk,
                     "mixed" => Scenario::Mixed,
-                    other => return Err(format!("--scenario: {other:?} (timers, bulk or mixed)")),
+                    "plan" => Scenario::Plan,
+                    other => {
+                        return Err(format!(
+                            "--scenario: {other:?} (timers, bulk, mixed or plan)"
+                        ));
+                    }
                 }
             }
             "--timers" => options.timers = value.parse().map_err(|_| bad())?,
@@ -103,12 +114,17 @@ fn parse_options() -> Result<Options, String> {
             "--lead" => options.lead_s = value.parse().map_err(|_| bad())?,
             "--schedule-seconds" => options.schedule_s = Some(value.parse().map_err(|_| bad())?),
             "--pollers" => options.pollers = value.parse().map_err(|_| bad())?,
-            "--recipients" => options.recipients = value.parse().map_err(|_| bad())?,
+            "--recipients" => recipients = Some(value.parse().map_err(|_| bad())?),
             "--send-rate" => options.send_rate = value.parse().map_err(|_| bad())?,
             "--patience" => options.patience_s = Some(value.parse().map_err(|_| bad())?),
             other => return Err(format!("unknown option {other}")),
         }
     }
+    options.recipients = recipients.unwrap_or(if options.scenario == Scenario::Plan {
+        200_000
+    } else {
+        10_000
+    });
     if options.timers == 0 || options.window_s == 0 || options.pollers == 0 {
         return Err("--timers, --window and --pollers must be positive".into());
     }
@@ -144,5 +160,6 @@ async fn run() -> Result<(), String> {
         Scenario::Timers => timers::run(&options).await,
         Scenario::Bulk => bulk::run(&options).await,
         Scenario::Mixed => mixed::run(&options).await,
+        Scenario::Plan => plan::run(&options).await,
     }
 }

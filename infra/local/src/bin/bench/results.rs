@@ -1,6 +1,6 @@
 //! What a run stores in `bench/results/`: one JSON file per run. A timer run's file has no
 //! `scenario` field (the format of every run before the bulk scenarios); a bulk or mixed run's
-//! says `"scenario": "bulk"` or `"mixed"`. Also the small helpers every scenario uses
+//! says `"scenario": "bulk"`, `"mixed"` or `"plan"`. Also the small helpers every scenario uses
 //! (percentiles, rounding, the code version, the repository root).
 
 use std::collections::BTreeMap;
@@ -162,11 +162,41 @@ pub(crate) struct MixedResult {
     pub(crate) run: RunFigures,
 }
 
+/// One planning run (the planner alone on a large list), as stored in
+/// `bench/results/*-plan.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PlanResult {
+    /// Always `plan`.
+    pub(crate) scenario: String,
+    pub(crate) started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    /// Rows of the uploaded list.
+    pub(crate) recipients: usize,
+    /// Size of the list in bytes.
+    pub(crate) list_bytes: usize,
+    /// The run's status when the bench stopped waiting (SENDING once planned).
+    pub(crate) status: String,
+    /// Rows planned into batches.
+    pub(crate) planned_rows: u64,
+    /// The campaign's creation → the poll that saw the run planned (1 s polls).
+    pub(crate) plan_seconds: f64,
+    /// `VmRSS` of the bench process (every function) when planning began, in KiB.
+    pub(crate) rss_at_start_kib: Option<u64>,
+    /// `VmHWM` once the run was planned, the peak reset when planning began, in KiB.
+    pub(crate) peak_kib: Option<u64>,
+    /// The planner's requests over the whole run, by `Service.Operation`.
+    pub(crate) planner_requests: BTreeMap<String, u64>,
+}
+
 /// Any stored result.
 pub(crate) enum Stored {
     Timers(BenchResult),
     Bulk(Box<BulkResult>),
     Mixed(MixedResult),
+    Plan(PlanResult),
 }
 
 impl Stored {
@@ -178,6 +208,7 @@ impl Stored {
                 .ok()
                 .map(|r| Self::Bulk(Box::new(r))),
             Some("mixed") => serde_json::from_value(value).ok().map(Self::Mixed),
+            Some("plan") => serde_json::from_value(value).ok().map(Self::Plan),
             Some(_) => None,
         }
     }
@@ -187,6 +218,7 @@ impl Stored {
             Self::Timers(r) => &r.started_at,
             Self::Bulk(r) => &r.started_at,
             Self::Mixed(r) => &r.started_at,
+            Self::Plan(r) => &r.started_at,
         }
     }
 }
