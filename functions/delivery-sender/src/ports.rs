@@ -1,10 +1,10 @@
 //! The sender's ports ([`lifecycle_delivery::sender::ports`]) over AWS: runs, batches and the
 //! ledger in DynamoDB, list ranges in S3, email through SES v2, signed webhooks, the send rate
 //! shared by every instance (a DynamoDB token bucket per channel, drawn [`TOKENS_PER_TAKE`]
-//! tokens at a time by one refill per instance and channel), and the deliveries queue. The run events its writes put in the outbox (each
-//! `RecipientDelivery` of the event channel, `CampaignRunCompleted`) are published when a batch
-//! is recorded or its run completed, ten to a request; what fails to publish stays in the
-//! outbox for the sweeper. After a recorded batch, a `CampaignRunProgress` with the run's
+//! tokens at a time by one refill per instance and channel), and the deliveries queue. The
+//! run events its writes put in the outbox (each `RecipientDelivery` of the event channel,
+//! `CampaignRunCompleted`) are published when a batch is recorded or its run completed, ten
+//! to a request; what fails to publish stays in the outbox for the sweeper. After a recorded batch, a `CampaignRunProgress` with the run's
 //! counts is published straight to the bus, at most every [`PROGRESS_EVERY`] per run and
 //! instance (informational: a lost one is superseded by the next or by the completion).
 
@@ -202,7 +202,7 @@ impl SenderServices {
         }
     }
 
-    /// Takes one of this instance's tokens for `channel`, if it holds a fresh one.
+    /// The lock that lets one batch at a time refill `channel`'s pool.
     fn refill_lock(&self, channel: Channel) -> &tokio::sync::Mutex<()> {
         match channel {
             Channel::Email => &self.email_refill,
@@ -210,6 +210,7 @@ impl SenderServices {
         }
     }
 
+    /// Takes one of this instance's tokens for `channel`, if it holds a fresh one.
     fn take_pooled(&self, channel: Channel) -> bool {
         let mut pools = self.pools.lock().expect("token pools");
         let pool = pools.entry(channel).or_default();

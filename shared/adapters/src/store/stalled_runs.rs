@@ -32,7 +32,7 @@ impl Store {
             .expression_attribute_names("#spk", keys::STATUS_PK)
             .expression_attribute_names("#ssk", keys::STATUS_SK)
             .expression_attribute_values(":spk", s(keys::run_status_pk(status)))
-            .expression_attribute_values(":before", s(format!("{:013}", before.millis().max(0))))
+            .expression_attribute_values(":before", stalled_before(before))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send_with(&self.resilience)
             .await
@@ -67,7 +67,7 @@ impl Store {
             .expression_attribute_names("#ssk", keys::STATUS_SK)
             .expression_attribute_names("#repairedAt", "repairedAt")
             .expression_attribute_values(":status", s(run.status.as_str()))
-            .expression_attribute_values(":before", s(format!("{:013}", before.millis().max(0))))
+            .expression_attribute_values(":before", stalled_before(before))
             .expression_attribute_values(":held", s(keys::run_status_sk(now, campaign, id)))
             .expression_attribute_values(":now", n(now.millis()))
             .send_with(&self.resilience)
@@ -112,4 +112,9 @@ impl Store {
             }
         }
     }
+}
+
+/// The ByStatus sort key every run that last moved before `before` sorts below.
+fn stalled_before(before: Timestamp) -> AttributeValue {
+    s(format!("{:013}", before.millis().max(0)))
 }

@@ -15,13 +15,13 @@
 //!   nineteen of the planner's 1 MiB ranges); reports the process's peak memory while
 //!   planning beside the list's size, and the planning time ([`plan`]).
 //!
-//! Results go to `bench/results/<time>[-bulk|-mixed].json`; `docs/benchmarks.md` is
+//! Results go to `bench/results/<time>[-bulk|-mixed|-plan].json`; `docs/benchmarks.md` is
 //! regenerated from all results ([`docs`]).
 //!
-//! Options: `--scenario timers|bulk|mixed|plan` (timers); timers: `--timers N` (1000), `--window
-//! SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is due),
-//! `--schedule-seconds S` (template period); bulk: `--recipients N` (10000; plan: 200000), `--send-rate R`
-//! (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
+//! Options: `--scenario timers|bulk|mixed|plan` (timers); timers: `--timers N` (1000),
+//! `--window SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is
+//! due), `--schedule-seconds S` (template period); bulk and plan: `--recipients N` (bulk
+//! 10000, plan 200000); bulk: `--send-rate R` (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
 //! wait for the run; default max(300, N/20)); all: `--pollers N` (4 per queue). `--docs-only`
 //! runs nothing: it regenerates `docs/benchmarks.md` from the stored results (after adding or
 //! annotating a result file by hand).
