@@ -20,9 +20,11 @@ invoke:
 	@bash infra/emulator.sh start >&2
 	@cargo run -q -p local-stack --bin invoke -- $(FUNCTION) '$(EVENT)'
 
-## test: unit tests, integration tests against the local emulator (started if needed), a
-## short crash-injection run (every crash point once) and a short chaos run (100 timers)
+## test: the emulator patches' tests, unit tests, integration tests against the local emulator
+## (started if needed), a short crash-injection run (every crash point once) and a short chaos
+## run (100 timers)
 test: emulator
+	$(VENV)/bin/python -m unittest infra/moto_server_test.py
 	cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory crash-test RUNS=6
 	$(MAKE) --no-print-directory chaos TIMERS=100 SPREAD=15

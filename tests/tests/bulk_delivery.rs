@@ -392,8 +392,34 @@ async fn the_sweeper_sets_a_run_going_again_after_its_planning_and_its_last_batc
     let run = run_in(&stack, &id, "SENDING", Duration::from_secs(1)).await;
     assert_eq!(run["pending"], 20, "{run}");
 
-    let report = sweeper::sweep(&sweeper, &request, later(), None).await;
+    // The senders are behind: a message waits in the deliveries queue (a copy of a sent
+    // batch). Two stall periods on, within the backstop, the run is left to the backlog: not
+    // held, no copy queued.
+    stack
+        .setup
+        .sqs
+        .send_message()
+        .queue_url(stack.queue_url("DeliveriesQueue"))
+        .message_body(&batches[0])
+        .send()
+        .await
+        .unwrap();
+    let stall_ms = i64::from(sweeper.config.sweep.run_stall_secs) * 1000;
+    let soon = || Timestamp::now().plus_millis(2 * stall_ms);
+    let report = sweeper::sweep(&sweeper, &request, soon(), None).await;
     assert!(report.success, "{report:#?}");
+    let step = report
+        .steps
+        .iter()
+        .find(|s| s.step == SweepStep::StalledRuns);
+    assert_eq!(step.unwrap().get("queue_behind"), 1, "{report:#?}");
+    assert_eq!(report.totals.runs_repaired, 0);
+    assert_eq!(stack.drain("DeliveriesQueue").await, [batches[0].clone()]);
+
+    // The queue drained: the lost batch is queued again.
+    let report = sweeper::sweep(&sweeper, &request, soon(), None).await;
+    assert!(report.success, "{report:#?}");
+    assert_eq!(report.totals.runs_repaired, 1, "{report:#?}");
     let requeued = stack.drain("DeliveriesQueue").await;
     assert!(!requeued.is_empty());
     for batch in &requeued {

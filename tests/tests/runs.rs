@@ -4,7 +4,7 @@
 //! run held for one repair per stall period.
 
 use integration_tests::TestStack;
-use lifecycle_adapters::store::{BatchKey, Store};
+use lifecycle_adapters::store::{BatchKey, StalledRun, Store};
 use lifecycle_domain::delivery::batch_plan::PlanCommit;
 use lifecycle_domain::delivery::batch_state::{BatchRecorded, Lease};
 use lifecycle_domain::delivery::message::EventMessage;
@@ -336,14 +336,23 @@ async fn a_run_completes_once_and_only_once_it_is_sending() {
 async fn a_stalled_run_is_held_for_one_repair_per_stall_period() {
     let fixture = Fixture::new().await;
     let store = fixture.store();
-    let mine = |runs: Vec<RunRecord>| runs.iter().any(|r| r.run_id == fixture.run.run_id);
+    // When the run last moved, if it is among `runs`.
+    let mine = |runs: Vec<StalledRun>| {
+        runs.iter()
+            .find(|r| r.run.run_id == fixture.run.run_id)
+            .map(|r| r.moved_at)
+    };
     let found_by = fixture.now.plus_millis(1_000);
-    assert!(mine(
-        store
-            .stalled_runs(RunStatus::Planning, found_by, 100)
-            .await
-            .unwrap()
-    ));
+    assert_eq!(
+        mine(
+            store
+                .stalled_runs(RunStatus::Planning, found_by, 100)
+                .await
+                .unwrap()
+        ),
+        Some(fixture.now),
+        "listed with when it last moved (its start)"
+    );
     let mut sending = fixture.run.clone();
     sending.status = RunStatus::Sending;
     assert!(
@@ -367,18 +376,25 @@ async fn a_stalled_run_is_held_for_one_repair_per_stall_period() {
             .unwrap(),
         "a second sweep that found it stalled by the same time leaves it to the first"
     );
-    assert!(!mine(
-        store
-            .stalled_runs(RunStatus::Planning, found_by, 100)
-            .await
-            .unwrap()
-    ));
-    assert!(mine(
-        store
-            .stalled_runs(RunStatus::Planning, held_at.plus_millis(1), 100)
-            .await
-            .unwrap()
-    ));
+    assert_eq!(
+        mine(
+            store
+                .stalled_runs(RunStatus::Planning, found_by, 100)
+                .await
+                .unwrap()
+        ),
+        None
+    );
+    assert_eq!(
+        mine(
+            store
+                .stalled_runs(RunStatus::Planning, held_at.plus_millis(1), 100)
+                .await
+                .unwrap()
+        ),
+        Some(held_at),
+        "listed again a stall period after the hold, with the hold's time"
+    );
     let stored = fixture.stored().await;
     assert_eq!(
         (stored.status, stored.counts),

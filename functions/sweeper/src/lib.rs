@@ -10,8 +10,8 @@
 //!    audit record and their event ([`steps::states`]);
 //! 4. `outbox` — events and alerts nobody cleared are published again ([`steps::outbox`]);
 //! 5. `orphans` — overdue timers whose campaign is gone are cancelled ([`steps::orphans`]);
-//! 6. `stalled_runs` — delivery runs that stopped moving are queued again (planning or their
-//!    unfinished batches) or completed ([`steps::runs`]).
+//! 6. `stalled_runs` — delivery runs that stopped moving are queued again (planning, or their
+//!    unfinished batches unless the deliveries queue is behind) or completed ([`steps::runs`]).
 //!
 //! Every write is conditional, so a sweep that overlaps the executor, another sweep or its
 //! own crash applies nothing twice; a run lease keeps scheduled sweeps from overlapping

@@ -8,7 +8,7 @@ use std::future::Future;
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{
-    ApplyOutcome, Claim, HeartbeatRecord, StoreError, TakenBack, Watermarks,
+    ApplyOutcome, Claim, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
 };
 use lifecycle_domain::delivery::{BatchJob, PlanJob, PlannedBatch, RunId, RunRecord, RunStatus};
 use lifecycle_domain::recovery::RecoveryReport;
@@ -139,13 +139,14 @@ pub trait SweepStore: Sync {
     /// Stores `alert` once per id: `true` if new.
     fn raise_alert(&self, alert: &Alert) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Up to `limit` delivery runs in `status` that last moved before `before`.
+    /// Up to `limit` delivery runs in `status` that last moved before `before`, each with
+    /// when it last moved (or was last held).
     fn stalled_runs(
         &self,
         status: RunStatus,
         before: Timestamp,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<StalledRun>, StoreError>> + Send;
 
     /// Holds a run found stalled by `before` for its repair at `now`: `false` if it moved
     /// meanwhile or another sweep holds it. A held run is not stalled again for a stall period.
@@ -185,6 +186,10 @@ pub trait SweepStore: Sync {
 
 /// The delivery queues the sweeper puts stalled runs' work back on.
 pub trait RunQueues: Sync {
+    /// Messages waiting in the deliveries queue that no sender has taken yet (in-flight and
+    /// delayed ones not counted); `None` if this stack has no deliveries queue.
+    fn deliveries_backlog(&self) -> impl Future<Output = Result<Option<u64>, AwsError>> + Send;
+
     /// Queues runs for planning; `false` if this stack has no planning queue.
     fn queue_plans(&self, jobs: &[PlanJob]) -> impl Future<Output = Result<bool, AwsError>> + Send;
 
@@ -196,6 +201,13 @@ pub trait RunQueues: Sync {
 }
 
 impl RunQueues for Services {
+    async fn deliveries_backlog(&self) -> Result<Option<u64>, AwsError> {
+        let Some(deliveries) = &self.deliveries else {
+            return Ok(None);
+        };
+        Ok(Some(deliveries.depth(deliveries.url()).await?.visible))
+    }
+
     async fn queue_plans(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
         let Some(planning) = &self.planning else {
             return Ok(false);
@@ -356,7 +368,7 @@ impl SweepStore for Services {
         status: RunStatus,
         before: Timestamp,
         limit: u32,
-    ) -> Result<Vec<RunRecord>, StoreError> {
+    ) -> Result<Vec<StalledRun>, StoreError> {
         self.store.stalled_runs(status, before, limit).await
     }
 

@@ -1,14 +1,17 @@
 //! In-memory ports for the sweeper's unit tests: one due-index shard, campaigns and timers
 //! changed by the same rules as the store (conditional on what was read; moves through
 //! `Campaign::apply`; early or obsolete by `lifecycle_domain::firing`), an outbox, alerts, the
-//! sweep lease, reports, and a bus that records what it was given.
+//! sweep lease, reports, a bus that records what it was given, and delivery queues that record
+//! what was queued, with a deliveries backlog a test sets (or makes unreadable).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use lifecycle_adapters::aws::PublishReport;
 use lifecycle_adapters::relay::{Outbox, Publish};
-use lifecycle_adapters::store::{ApplyOutcome, HeartbeatRecord, StoreError, TakenBack, Watermarks};
+use lifecycle_adapters::store::{
+    ApplyOutcome, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
+};
 use lifecycle_domain::delivery::{
     BatchJob, PlanJob, PlannedBatch, RunEvent, RunId, RunRecord, RunStatus,
 };
@@ -53,6 +56,12 @@ pub(crate) struct World {
     pub(crate) queued_plans: Vec<PlanJob>,
     /// Batches queued for the sender.
     pub(crate) queued_batches: Vec<BatchJob>,
+    /// Messages visible in the deliveries queue that no sender has taken.
+    pub(crate) deliveries_backlog: u64,
+    /// Reads of the deliveries queue's depth fail.
+    pub(crate) failing_backlog: bool,
+    /// Reads of the deliveries queue's depth, failed ones included.
+    pub(crate) backlog_reads: usize,
 }
 
 /// The sweeper's ports in memory.
@@ -373,7 +382,7 @@ impl SweepStore for FakePorts {
         status: RunStatus,
         before: Timestamp,
         limit: u32,
-    ) -> Result<Vec<RunRecord>, StoreError> {
+    ) -> Result<Vec<StalledRun>, StoreError> {
         let world = self.world();
         if world.failing_reads {
             return Err(read_failure());
@@ -385,7 +394,10 @@ impl SweepStore for FakePorts {
                 run.status == status && *moved < before && run.completed_at.is_none()
             })
             .take(limit as usize)
-            .map(|(run, _)| run.clone())
+            .map(|(run, moved)| StalledRun {
+                run: run.clone(),
+                moved_at: *moved,
+            })
             .collect())
     }
 
@@ -476,6 +488,20 @@ impl SweepStore for FakePorts {
 }
 
 impl RunQueues for FakePorts {
+    async fn deliveries_backlog(&self) -> Result<Option<u64>, AwsError> {
+        let mut world = self.world();
+        world.backlog_reads += 1;
+        if world.failing_backlog {
+            return Err(AwsError {
+                operation: "GetQueueAttributes",
+                code: "InternalError".into(),
+                message: "injected by the test".into(),
+                status: Some(500),
+            });
+        }
+        Ok(Some(world.deliveries_backlog))
+    }
+
     async fn queue_plans(&self, jobs: &[PlanJob]) -> Result<bool, AwsError> {
         self.world().queued_plans.extend(jobs.iter().cloned());
         Ok(true)

@@ -1,6 +1,7 @@
 //! The `stalled_runs` step against the in-memory ports: stalled planning runs queued for
 //! planning, stalled sending runs' unfinished batches queued once each, done runs completed
-//! once, fresh runs and dry runs left alone.
+//! once, fresh runs and dry runs left alone; sending runs left alone while the deliveries
+//! queue is behind, up to the backstop, with the queue's depth read once per step at most.
 
 use lifecycle_domain::delivery::message::EventMessage;
 use lifecycle_domain::delivery::{
@@ -39,6 +40,31 @@ fn add_run(ports: &FakePorts, campaign: &str, status: RunStatus, moved_ago_s: i6
         .runs
         .push((run.clone(), at(-moved_ago_s * 1000)));
     run
+}
+
+/// A run in `status` (SENDING or CANCELLED) with batch 7 of its last group unsent, last moved
+/// `moved_ago_s` seconds ago.
+fn add_unsent_run(
+    ports: &FakePorts,
+    campaign: &str,
+    status: RunStatus,
+    moved_ago_s: i64,
+) -> RunRecord {
+    let mut run = add_run(ports, campaign, status, moved_ago_s);
+    run.last_group = vec![batch(7)];
+    run.total = 400;
+    ports.world().runs.last_mut().expect("added").0 = run.clone();
+    run
+}
+
+/// How many holds on stalled runs went through.
+fn holds(ports: &FakePorts) -> usize {
+    ports
+        .world()
+        .writes
+        .iter()
+        .filter(|w| **w == "hold_stalled_run")
+        .count()
 }
 
 #[tokio::test]
@@ -241,4 +267,144 @@ async fn a_run_that_moved_or_was_held_since_it_was_found_is_left_alone() {
     assert_eq!((runs.get("found"), runs.get("changed_meanwhile")), (1, 1));
     assert!(ports.world().queued_plans.is_empty());
     assert_eq!(report.totals.runs_repaired, 0);
+}
+
+#[tokio::test]
+async fn a_stalled_sending_run_is_neither_held_nor_queued_while_the_deliveries_queue_is_behind() {
+    for dry_run in [false, true] {
+        let ports = FakePorts::default();
+        add_unsent_run(&ports, "c1", RunStatus::Sending, 300);
+        ports.world().deliveries_backlog = 12;
+        let report = sweep(&ports, dry_run, &[SweepStep::StalledRuns]).await;
+        let runs = step(&report, SweepStep::StalledRuns);
+        assert_eq!(
+            (
+                runs.get("found"),
+                runs.get("queue_behind"),
+                runs.get("resent")
+            ),
+            (1, 1, 0),
+            "{runs:?}"
+        );
+        assert!(
+            runs.actions.is_empty() && runs.errors.is_empty(),
+            "{runs:?}"
+        );
+        assert_eq!(holds(&ports), 0, "not held: found again by the next sweep");
+        assert!(ports.world().queued_batches.is_empty());
+        assert_eq!(report.totals.runs_repaired, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_sending_run_is_queued_when_the_deliveries_queue_is_empty() {
+    let ports = FakePorts::default();
+    let run = add_unsent_run(&ports, "c1", RunStatus::Sending, 300);
+    let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&report, SweepStep::StalledRuns);
+    assert_eq!((runs.get("resent"), runs.get("queue_behind")), (1, 0));
+    assert_eq!(holds(&ports), 1);
+    let world = ports.world();
+    assert_eq!(world.backlog_reads, 1);
+    assert_eq!(world.queued_batches.len(), 1);
+    assert_eq!(world.queued_batches[0].run_id, run.run_id);
+}
+
+#[tokio::test]
+async fn a_run_stalled_beyond_the_backstop_is_queued_even_though_the_queue_is_behind() {
+    let ports = FakePorts::default();
+    // The backstop is 5 stall periods of 120 s: 600 s.
+    let old = add_unsent_run(&ports, "old", RunStatus::Sending, 601);
+    add_unsent_run(&ports, "young", RunStatus::Sending, 600);
+    ports.world().deliveries_backlog = 1;
+    let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&report, SweepStep::StalledRuns);
+    assert_eq!(
+        (runs.get("resent"), runs.get("queue_behind")),
+        (1, 1),
+        "{runs:?}"
+    );
+    assert_eq!(holds(&ports), 1, "the repaired run is held as before");
+    let world = ports.world();
+    assert_eq!(world.queued_batches.len(), 1);
+    assert_eq!(world.queued_batches[0].campaign_id, old.campaign_id);
+}
+
+#[tokio::test]
+async fn a_failed_depth_read_is_reported_and_the_runs_are_queued_as_if_not_behind() {
+    let ports = FakePorts::default();
+    add_unsent_run(&ports, "c1", RunStatus::Sending, 300);
+    add_unsent_run(&ports, "c2", RunStatus::Cancelled, 300);
+    {
+        let mut world = ports.world();
+        world.deliveries_backlog = 50;
+        world.failing_backlog = true;
+    }
+    let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&report, SweepStep::StalledRuns);
+    assert_eq!(
+        (runs.get("resent"), runs.get("queue_behind")),
+        (2, 0),
+        "{runs:?}"
+    );
+    assert_eq!(runs.errors.len(), 1, "{:?}", runs.errors);
+    assert!(
+        runs.errors[0].contains("deliveries queue depth") && runs.errors[0].contains("injected"),
+        "{:?}",
+        runs.errors
+    );
+    assert!(!report.success);
+    let world = ports.world();
+    assert_eq!(world.backlog_reads, 1, "a failed read is not repeated");
+    assert_eq!(world.queued_batches.len(), 2);
+}
+
+#[tokio::test]
+async fn the_depth_is_read_once_per_step_however_many_runs_need_it() {
+    for backlog in [0, 3] {
+        let ports = FakePorts::default();
+        for campaign in ["c1", "c2", "c3"] {
+            add_unsent_run(&ports, campaign, RunStatus::Sending, 300);
+        }
+        add_unsent_run(&ports, "c4", RunStatus::Cancelled, 300);
+        ports.world().deliveries_backlog = backlog;
+        let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+        let runs = step(&report, SweepStep::StalledRuns);
+        let expected = if backlog == 0 { (4, 0) } else { (0, 4) };
+        assert_eq!(
+            (runs.get("resent"), runs.get("queue_behind")),
+            expected,
+            "{runs:?}"
+        );
+        assert_eq!(ports.world().backlog_reads, 1, "backlog {backlog}");
+    }
+}
+
+#[tokio::test]
+async fn the_depth_is_not_read_when_no_run_has_batches_to_queue() {
+    let ports = FakePorts::default();
+    add_run(&ports, "planning", RunStatus::Planning, 300);
+    // Every recipient settled: completed, nothing queued.
+    let mut done = add_run(&ports, "done", RunStatus::Sending, 300);
+    done.planned = true;
+    ports.world().runs[1].0 = done;
+    // Nothing planned, nothing expired: waits.
+    add_run(&ports, "idle", RunStatus::Sending, 300);
+    // Beyond the backstop: repaired without asking.
+    add_unsent_run(&ports, "old", RunStatus::Sending, 900);
+    ports.world().deliveries_backlog = 40;
+    let report = sweep(&ports, false, &[SweepStep::StalledRuns]).await;
+    let runs = step(&report, SweepStep::StalledRuns);
+    assert_eq!(
+        (
+            runs.get("replanned"),
+            runs.get("completed"),
+            runs.get("waiting"),
+            runs.get("resent"),
+            runs.get("queue_behind")
+        ),
+        (1, 1, 1, 1, 0),
+        "{runs:?}"
+    );
+    assert_eq!(ports.world().backlog_reads, 0);
 }

@@ -21,10 +21,24 @@
 //! however many sweeps see it, and two sweeps never both queue it. Without the hold, a run
 //! whose senders are behind would get another copy of its batches on every sweep until it
 //! moved, and the copies would bury the senders.
+//!
+//! The hold still leaves one copy per stall period, and when the senders are merely behind
+//! every waiting run looks stalled, so the copies would grow faster than the senders take
+//! them. Before it queues a SENDING or CANCELLED run's batches again, the step therefore asks
+//! whether the deliveries queue is behind: messages visible in it that no sender has taken
+//! (in-flight and delayed ones do not count; read once per step, when the first run has
+//! batches to queue; no deliveries queue is not behind). If it is, the run's batches are most
+//! likely waiting there: the run is neither held nor queued (`queue_behind`). The backstop:
+//! a run that last moved more than `BACKSTOP_STALL_PERIODS` stall periods ago is repaired
+//! anyway, so a message lost while the queue never drains is still queued again (at most
+//! once per that many periods, the hold moving the run's time on). A failed read counts as
+//! not behind (reported as an error): the sender tolerates copies, a lost batch stays lost.
 
 use std::collections::BTreeMap;
 
+use lifecycle_adapters::config::SweepConfig;
 use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_adapters::store::StalledRun;
 use lifecycle_domain::delivery::{BatchJob, PlanJob, PlannedBatch, RunRecord, RunStatus};
 use lifecycle_domain::recovery::StepReport;
 use lifecycle_domain::{CampaignStatus, StoredEvent, Timestamp};
@@ -40,10 +54,16 @@ const REPAIRED: [RunStatus; 4] = [
     RunStatus::Cancelled,
 ];
 
+/// How many stall periods a SENDING or CANCELLED run waits for a backlog on the deliveries
+/// queue before its batches are queued again anyway (the backstop for a lost message while
+/// the queue never drains).
+const BACKSTOP_STALL_PERIODS: i64 = 5;
+
 /// Runs the step of `sweep`, filling `report`.
 pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
     let config = &sweep.config;
-    let stall_ms = i64::from(config.run_stall_secs) * 1000;
+    let stall_ms = stall_ms(config);
+    let mut backlog = Backlog::default();
     let mut completions = Vec::new();
     for status in REPAIRED {
         // A SCHEDULED run is listed by its start: its START may still fire until the misfire
@@ -67,13 +87,13 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 continue;
             }
         };
-        for run in runs {
+        for stalled in runs {
             if sweep.out_of_time() {
                 report.count("deferred");
                 continue;
             }
             report.count("found");
-            if let Some(event) = repair(sweep, &run, before, report).await {
+            if let Some(event) = repair(sweep, &stalled, before, &mut backlog, report).await {
                 completions.push(event);
             }
         }
@@ -86,14 +106,21 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
     }
 }
 
+/// `RUN_STALL_SECONDS` in milliseconds.
+fn stall_ms(config: &SweepConfig) -> i64 {
+    i64::from(config.run_stall_secs) * 1000
+}
+
 /// Sets one stalled run (found stalled by `before`) going again; the `CampaignRunCompleted`
 /// of a run it completed.
 async fn repair<P: SweepPorts>(
     sweep: &Sweep<'_, P>,
-    run: &RunRecord,
+    stalled: &StalledRun,
     before: Timestamp,
+    backlog: &mut Backlog,
     report: &mut StepReport,
 ) -> Option<StoredEvent> {
+    let run = &stalled.run;
     let name = format!("run {}/{}", run.campaign_id, run.run_id);
     if run.status == RunStatus::Scheduled {
         cancel_unstarted(sweep, run, &name, report).await;
@@ -148,6 +175,22 @@ async fn repair<P: SweepPorts>(
             }
         };
     }
+    resend(sweep, stalled, before, backlog, &name, report).await;
+    None
+}
+
+/// Queues the last group and the expired batches of a SENDING or CANCELLED run (found stalled
+/// by `before`) again, unless the deliveries queue is behind and the run is within the
+/// backstop.
+async fn resend<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
+    stalled: &StalledRun,
+    before: Timestamp,
+    backlog: &mut Backlog,
+    name: &str,
+    report: &mut StepReport,
+) {
+    let run = &stalled.run;
     let expired = match sweep
         .ports
         .expired_batches(&run.campaign_id, &run.run_id, sweep.clock.now())
@@ -156,23 +199,30 @@ async fn repair<P: SweepPorts>(
         Ok(expired) => expired,
         Err(error) => {
             report.errors.push(format!("{name}: {error}"));
-            return None;
+            return;
         }
     };
     let batches = unfinished(&run.last_group, expired);
     if batches.is_empty() {
         report.count("waiting");
-        return None;
+        return;
+    }
+    let backstop = sweep
+        .now
+        .plus_millis(-BACKSTOP_STALL_PERIODS * stall_ms(&sweep.config));
+    if stalled.moved_at >= backstop && backlog.is_behind(sweep.ports, report).await {
+        report.count("queue_behind");
+        return;
     }
     if sweep.dry_run {
         report.action(format!(
             "would queue {} batches of {name} again",
             batches.len()
         ));
-        return None;
+        return;
     }
-    if !hold(sweep, run, before, &name, report).await {
-        return None;
+    if !hold(sweep, run, before, name, report).await {
+        return;
     }
     let jobs: Vec<BatchJob> = batches
         .into_iter()
@@ -193,7 +243,33 @@ async fn repair<P: SweepPorts>(
         )),
         Err(error) => report.errors.push(format!("{name}: {error}")),
     }
-    None
+}
+
+/// Whether the deliveries queue is behind (messages visible that no sender has taken), read
+/// once per step when the first run has batches to queue again.
+#[derive(Debug, Default)]
+struct Backlog {
+    behind: Option<bool>,
+}
+
+impl Backlog {
+    /// The answer of the step's one read; a failed read (reported) counts as not behind.
+    async fn is_behind<P: SweepPorts>(&mut self, ports: &P, report: &mut StepReport) -> bool {
+        if let Some(behind) = self.behind {
+            return behind;
+        }
+        let behind = match ports.deliveries_backlog().await {
+            Ok(waiting) => waiting.is_some_and(|count| count > 0),
+            Err(error) => {
+                report.errors.push(format!(
+                    "deliveries queue depth: {error} (stalled runs queued as if it were not behind)"
+                ));
+                false
+            }
+        };
+        self.behind = Some(behind);
+        behind
+    }
 }
 
 /// Holds `run` for its repair: `false` (counted) if it moved meanwhile or another sweep

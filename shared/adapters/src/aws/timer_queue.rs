@@ -72,7 +72,7 @@ impl TimerQueue {
         })
     }
 
-    /// The URL of the timers queue.
+    /// The URL of this queue (the timers queue, or a delivery queue).
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -42,6 +42,7 @@ pub use partition::CampaignPartition;
 pub use patterns::PatternCreate;
 pub use run_listing::{RecipientOutcome, RecipientPage, RunPage};
 pub use runs::BatchKey;
+pub use stalled_runs::StalledRun;
 pub use timer_apply::ApplyOutcome;
 pub use timer_writes::Claim;
 pub use watermarks::Watermarks;

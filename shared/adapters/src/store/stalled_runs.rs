@@ -1,6 +1,6 @@
 //! What the sweeper reads and writes to repair delivery runs: runs of a status that have not
 //! moved since a time (ByStatus `RUNS#<STATUS>`, sorted by when each last moved or was last
-//! repaired), the hold a repair takes on a run before queuing its work again (so a run is
+//! repaired; each listed with that time), the hold a repair takes on a run before queuing its work again (so a run is
 //! repaired once per stall period however many sweeps see it), and the batches of a run whose
 //! lease expired before they were recorded (one Query of the run's batch partition; a batch
 //! keeps its plan from its first lease).
@@ -15,6 +15,14 @@ use super::items::{self, Item, RunItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 
+/// A run found stalled, with when it last moved (or was last held for a repair): the time of
+/// its ByStatus sort key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalledRun {
+    pub run: RunRecord,
+    pub moved_at: Timestamp,
+}
+
 impl Store {
     /// Up to `limit` runs in `status` that last moved before `before`, oldest first.
     pub async fn stalled_runs(
@@ -22,7 +30,7 @@ impl Store {
         status: RunStatus,
         before: Timestamp,
         limit: u32,
-    ) -> Result<Vec<RunRecord>, StoreError> {
+    ) -> Result<Vec<StalledRun>, StoreError> {
         let output = self
             .client
             .query()
@@ -39,7 +47,18 @@ impl Store {
             .map_err(|e| StoreError::aws("Query", e))?;
         let mut runs = Vec::new();
         for item in output.items().iter().cloned() {
-            runs.push(items::from_item::<RunItem>(item)?.run);
+            let item = items::from_item::<RunItem>(item)?;
+            let moved_at = item
+                .status_sk
+                .as_deref()
+                .and_then(keys::due_of_sk)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("run {} without a statusSk time", item.sk))
+                })?;
+            runs.push(StalledRun {
+                run: item.run,
+                moved_at,
+            });
         }
         Ok(runs)
     }
