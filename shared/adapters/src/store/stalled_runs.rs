@@ -1,9 +1,9 @@
 //! What the sweeper reads and writes to repair delivery runs: runs of a status that have not
 //! moved since a time (ByStatus `RUNS#<STATUS>`, sorted by when each last moved or was last
-//! repaired; each listed with that time), the hold a repair takes on a run before queuing its work again (so a run is
-//! repaired once per stall period however many sweeps see it), and the batches of a run whose
-//! lease expired before they were recorded (one Query of the run's batch partition; a batch
-//! keeps its plan from its first lease).
+//! repaired; each listed with that time), the hold a repair takes on a run before queuing its
+//! work again (so a run is repaired once per stall period however many sweeps see it), and
+//! the batches of a run whose lease expired before they were recorded (one Query of the run's
+//! batch partition; a batch keeps its plan from its first lease).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lifecycle_domain::delivery::{PlannedBatch, RunId, RunRecord, RunStatus};
@@ -19,7 +19,9 @@ use crate::aws::SendWith;
 /// its ByStatus sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StalledRun {
+    /// The run as listed.
     pub run: RunRecord,
+    /// When it last moved or was last held.
     pub moved_at: Timestamp,
 }
 
