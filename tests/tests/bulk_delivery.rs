@@ -3,7 +3,8 @@
 //! the run and queues it for planning; planner and sender send each recipient once; the run's
 //! counts and recipients are read back through the API and its events reach the bus. Also:
 //! a campaign cancelled mid-run or before its start, throttling that delays but never loses or
-//! doubles, and a 400 naming every bad delivery field.
+//! doubles, the sweeper repairing a run and starting one with a late START it made itself,
+//! and a 400 naming every bad delivery field.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,9 +12,9 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
 use integration_tests::delivery::{SECRET, emails_by_address, one_message, webhook_receiver};
-use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::webhook_signature::SigningKey;
 use lifecycle_domain::recovery::SweepStep;
+use lifecycle_domain::{CampaignId, CampaignStatus, TimerKind, Timestamp};
 use serde_json::{Value, json};
 
 /// A campaign body starting now (its START is sent to the timers queue at once).
@@ -435,6 +436,110 @@ async fn the_sweeper_sets_a_run_going_again_after_its_planning_and_its_last_batc
     assert_eq!(events.get("RecipientDelivery"), Some(&120), "{events:?}");
     assert_eq!(events.get("CampaignRunCompleted"), Some(&1), "{events:?}");
     stack.assert_iam_allowed();
+}
+
+#[tokio::test]
+async fn a_start_made_by_the_state_correction_starts_the_run_and_everyone_is_sent_to() {
+    let stack = TestStack::new().await;
+    let id = create(&stack, &campaign(to_members(60))).await;
+    // The executor that took the START died holding its lease: its message is gone and the
+    // missed-timer step cannot fire the leased timer yet.
+    assert_eq!(stack.drain("TimersQueue").await.len(), 1);
+    let campaign_id = CampaignId::new(&id);
+    let start = stack.timer(&campaign_id, TimerKind::StartCampaign).await;
+    let lease_until = Timestamp::now().plus_millis(3_600_000);
+    assert!(
+        stack
+            .services
+            .store
+            .claim_timer(&start, "dead-executor", lease_until)
+            .await
+            .unwrap()
+    );
+    // Two minutes on, past the grace: the state correction starts the campaign and its run.
+    let sweeper = stack.function_services("SweeperFunction");
+    let request = sweeper::SweepRequest {
+        dry_run: false,
+        steps: Some(vec![SweepStep::CampaignStates]),
+    };
+    let later = Timestamp::now().plus_millis(120_000);
+    let report = sweeper::sweep(&sweeper, &request, later, None).await;
+    assert!(report.success, "{report:#?}");
+    let states = report
+        .steps
+        .iter()
+        .find(|s| s.step == SweepStep::CampaignStates)
+        .expect("step ran");
+    assert_eq!(
+        (states.get("runs_started"), states.get("runs_queued")),
+        (1, 1),
+        "{states:#?}"
+    );
+    let run = run_in(&stack, &id, "PLANNING", Duration::from_secs(1)).await;
+    assert_eq!(run["startedAt"], json!(later.to_rfc3339()), "{run}");
+    assert_eq!(
+        stack.campaign(&campaign_id).await.status,
+        CampaignStatus::Running
+    );
+
+    let planner = stack.delivery_planner();
+    let plans = stack.drain("PlanningQueue").await;
+    assert_eq!(plans.len(), 1, "queued once: {plans:?}");
+    delivery_planner::handle_until(&planner, one_message(&plans[0]), None).await;
+    let sender = stack.delivery_sender().await;
+    for batch in stack.drain("DeliveriesQueue").await {
+        delivery_sender::handle_until(&sender, one_message(&batch), None).await;
+    }
+    let run = run_in(&stack, &id, "COMPLETED", Duration::from_secs(1)).await;
+    assert_eq!(
+        (&run["status"], &run["sent"]),
+        (&json!("COMPLETED"), &json!(60)),
+        "{run}"
+    );
+    let events = run_events(&stack, &id, 63).await;
+    assert_eq!(events.get("CampaignStarted"), Some(&1), "{events:?}");
+    assert_eq!(events.get("CampaignRunStarted"), Some(&1), "{events:?}");
+    assert_eq!(events.get("RecipientDelivery"), Some(&60), "{events:?}");
+    assert_eq!(events.get("CampaignRunCompleted"), Some(&1), "{events:?}");
+    stack.assert_iam_allowed();
+}
+
+#[tokio::test]
+async fn a_correction_starts_only_a_scheduled_run_and_a_campaign_moved_meanwhile_is_no_error() {
+    let stack = TestStack::new().await;
+    let store = &stack.services.store;
+    let id = CampaignId::new(&create(&stack, &campaign(to_members(3))).await);
+    let read = stack.campaign(&id).await;
+    let later = Timestamp::now().plus_millis(120_000);
+    let start = read.overdue_moves(later, 30_000)[0];
+    let run = read.scheduled_run().expect("a run").run_id;
+
+    // A run that is not SCHEDULED while its campaign is: an error, nothing written.
+    assert!(
+        store
+            .cancel_unstarted_run(&id, &run, "by the test", later)
+            .await
+            .unwrap()
+    );
+    let refused = store
+        .correct_campaign(&read, start, "sweeper/test", later, Some(&run))
+        .await;
+    assert!(
+        matches!(&refused, Err(error) if error.to_string().contains("is not SCHEDULED")),
+        "{refused:?}"
+    );
+    let unchanged = stack.campaign(&id).await;
+    assert_eq!((unchanged.status, unchanged.version), (read.status, 1));
+
+    // The campaign was cancelled since it was read: changed meanwhile, whatever its run says.
+    let (status, _) = stack
+        .api(Method::POST, &format!("/campaigns/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let outcome = store
+        .correct_campaign(&read, start, "sweeper/test", later, Some(&run))
+        .await;
+    assert!(matches!(outcome, Ok(None)), "{outcome:?}");
 }
 
 #[tokio::test]

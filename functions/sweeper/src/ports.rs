@@ -8,13 +8,13 @@ use std::future::Future;
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{
-    ApplyOutcome, Claim, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
+    ApplyOutcome, Claim, Correction, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
 };
 use lifecycle_domain::delivery::{BatchJob, PlanJob, PlannedBatch, RunId, RunRecord, RunStatus};
 use lifecycle_domain::recovery::RecoveryReport;
 use lifecycle_domain::{
-    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, Timer,
-    TimerKind, Timestamp, Transition,
+    Alert, Campaign, CampaignId, CampaignStatus, DueTimer, StoredEvent, Timer, TimerKind,
+    Timestamp, Transition,
 };
 use lifecycle_resilience::AwsError;
 
@@ -87,15 +87,16 @@ pub trait SweepStore: Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Campaign>, StoreError>> + Send;
 
-    /// Moves `campaign` along `transition` with its event and an audit record; `None` if it
-    /// changed since it was read.
+    /// Moves `campaign` along `transition` with its event and an audit record, starting its
+    /// SCHEDULED delivery run `start_run` if given; `None` if it changed since it was read.
     fn correct_campaign(
         &self,
         campaign: &Campaign,
         transition: Transition,
         actor: &str,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Option<(Campaign, LifecycleEvent)>, StoreError>> + Send;
+        start_run: Option<&RunId>,
+    ) -> impl Future<Output = Result<Option<Correction>, StoreError>> + Send;
 
     /// Outbox events of `shard` committed at or before `until`, at most `limit`.
     fn stale_outbox(
@@ -311,9 +312,10 @@ impl SweepStore for Services {
         transition: Transition,
         actor: &str,
         now: Timestamp,
-    ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
+        start_run: Option<&RunId>,
+    ) -> Result<Option<Correction>, StoreError> {
         self.store
-            .correct_campaign(campaign, transition, actor, now)
+            .correct_campaign(campaign, transition, actor, now, start_run)
             .await
     }
 

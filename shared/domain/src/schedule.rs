@@ -1,8 +1,10 @@
 //! The campaign's schedule as a clock: when each status is due to end, which status comes
-//! next, and which moves a campaign is overdue for (the sweeper's state correction).
+//! next, which moves a campaign is overdue for (the sweeper's state correction), and which
+//! delivery run such a correction starts.
 
 use crate::Timestamp;
 use crate::campaign::{Campaign, CampaignStatus};
+use crate::delivery::RunId;
 use crate::state_machine::{Transition, transition};
 
 impl Campaign {
@@ -31,6 +33,24 @@ impl Campaign {
             status = to;
         }
         moves
+    }
+
+    /// The delivery run a correction along `step` at `now` starts in the same write, as its
+    /// START would have: only a SCHEDULED → RUNNING move of a campaign that sends, made at
+    /// most `window_ms` after `startAt` (the misfire window a missed START still fires in;
+    /// later, the run is not sent and the sweeper cancels it).
+    pub fn run_started_by_correction(
+        &self,
+        step: Transition,
+        now: Timestamp,
+        window_ms: i64,
+    ) -> Option<RunId> {
+        let starts = (step.from, step.to) == (CampaignStatus::Scheduled, CampaignStatus::Running);
+        let in_window = now.millis_since(self.start_at) <= window_ms;
+        (starts && in_window)
+            .then(|| self.scheduled_run())
+            .flatten()
+            .map(|run| run.run_id)
     }
 }
 
@@ -112,6 +132,40 @@ mod tests {
         for status in [Closed, Expired, Cancelled] {
             assert!(moves(&campaign(status, Some(30_000)), 1_000_000, 0).is_empty());
         }
+    }
+
+    #[test]
+    fn a_correction_starts_the_run_of_a_sending_campaign_within_the_misfire_window() {
+        use crate::delivery::message::EventMessage;
+        use crate::delivery::{AmbiguousPolicy, CampaignDelivery, Message, RecipientList};
+        let mut sending = campaign(Scheduled, Some(30_000));
+        sending.delivery = Some(CampaignDelivery {
+            message: Message::Event(EventMessage { detail: None }),
+            list: RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            on_ambiguous: AmbiguousPolicy::Skip,
+        });
+        let [start, close, expire] = sending.overdue_moves(Timestamp::from_millis(99_000), 0)[..]
+        else {
+            panic!("three moves")
+        };
+        let run = RunId::for_occurrence(sending.start_at);
+        let started =
+            |step, now| sending.run_started_by_correction(step, Timestamp::from_millis(now), 5_000);
+        assert_eq!(
+            started(start, 15_000),
+            Some(run.clone()),
+            "at the window's end"
+        );
+        assert_eq!(started(start, 15_001), None, "beyond the window");
+        for later in [close, expire] {
+            assert_eq!(started(later, 11_000), None, "{later:?} starts nothing");
+        }
+        let silent = campaign(Scheduled, None);
+        assert_eq!(
+            silent.run_started_by_correction(start, Timestamp::from_millis(11_000), 5_000),
+            None,
+            "a campaign without delivery has no run"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use lifecycle_adapters::aws::PublishReport;
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::store::{
-    ApplyOutcome, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
+    ApplyOutcome, Correction, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
 };
 use lifecycle_domain::delivery::{
     BatchJob, PlanJob, PlannedBatch, RunEvent, RunId, RunRecord, RunStatus,
@@ -275,7 +275,8 @@ impl SweepStore for FakePorts {
         transition: Transition,
         _actor: &str,
         now: Timestamp,
-    ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
+        start_run: Option<&RunId>,
+    ) -> Result<Option<Correction>, StoreError> {
         let mut world = self.world();
         let current = world.campaigns.get(&campaign.id);
         if current.is_none_or(|c| (c.status, c.version) != (campaign.status, campaign.version)) {
@@ -284,10 +285,33 @@ impl SweepStore for FakePorts {
         let (moved, event) = campaign
             .apply(transition, now)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let run_started = match start_run {
+            Some(run_id) => {
+                let Some((run, moved_at)) = world.runs.iter_mut().find(|(r, _)| {
+                    r.campaign_id == campaign.id
+                        && &r.run_id == run_id
+                        && r.status == RunStatus::Scheduled
+                }) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "run {run_id} is not SCHEDULED"
+                    )));
+                };
+                run.status = RunStatus::Planning;
+                run.started_at = Some(now);
+                *moved_at = now;
+                let started = RunEvent::started(&campaign.id, run_id, now);
+                Some(StoredEvent::run(&campaign.id, &started, now))
+            }
+            None => None,
+        };
         world.campaigns.insert(moved.id.clone(), moved.clone());
         world.outbox.push((event.clone(), now));
         world.writes.push("correct_campaign");
-        Ok(Some((moved, event)))
+        Ok(Some(Correction {
+            campaign: moved,
+            event,
+            run_started,
+        }))
     }
 
     async fn stale_outbox(

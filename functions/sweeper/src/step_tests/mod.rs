@@ -3,6 +3,7 @@
 
 mod fakes;
 mod runs;
+mod states;
 
 use lifecycle_adapters::config::SweepConfig;
 use lifecycle_adapters::store::Watermarks;

@@ -3,10 +3,17 @@
 //! grace) are found with one ByStatus range Query per status and moved along the schedule by
 //! the conditional move, each move with its event and an audit record. The PENDING timer
 //! that should have made the move is then cancelled as superseded.
+//!
+//! A START made this way within the misfire window (the window a missed START timer still
+//! fires in) does what the START would have done: the campaign's delivery run starts in the
+//! move's transaction and is queued for planning after it (a run whose planning message is
+//! lost is queued again by the `stalled_runs` step). Beyond the window the run is not sent:
+//! the `stalled_runs` step cancels it, as it cancels the run of a START cancelled as missed.
 
 use lifecycle_adapters::relay::publish_and_clear;
+use lifecycle_domain::delivery::PlanJob;
 use lifecycle_domain::recovery::StepReport;
-use lifecycle_domain::{CampaignStatus, TimerKind};
+use lifecycle_domain::{CampaignStatus, StoredEvent, TimerKind};
 
 use crate::Sweep;
 use crate::ports::SweepPorts;
@@ -23,8 +30,10 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
     let store = sweep.ports;
     let config = &sweep.config;
     let grace_ms = i64::from(config.grace_secs) * 1000;
+    let window_ms = i64::from(config.misfire_window_secs) * 1000;
     let until = sweep.now.plus_millis(-grace_ms);
     let mut events = Vec::new();
+    let mut started = Vec::new();
     for status in SCHEDULED_STATUSES {
         let campaigns = match store
             .overdue_campaigns(status, until, config.batch_limit)
@@ -60,16 +69,34 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 let path: Vec<&str> = std::iter::once(campaign.status.as_str())
                     .chain(moves.iter().map(|m| m.to.as_str()))
                     .collect();
-                report.action(format!("would move {}: {}", campaign.id, path.join(" → ")));
+                let run = moves
+                    .iter()
+                    .find_map(|m| campaign.run_started_by_correction(*m, sweep.now, window_ms))
+                    .map(|run| format!(", starting run {run}"))
+                    .unwrap_or_default();
+                report.action(format!(
+                    "would move {}: {}{run}",
+                    campaign.id,
+                    path.join(" → ")
+                ));
                 continue;
             }
             let mut corrected = false;
             for transition in moves {
+                let start_run =
+                    campaign.run_started_by_correction(transition, sweep.now, window_ms);
                 match store
-                    .correct_campaign(&campaign, transition, &sweep.actor(), sweep.now)
+                    .correct_campaign(
+                        &campaign,
+                        transition,
+                        &sweep.actor(),
+                        sweep.now,
+                        start_run.as_ref(),
+                    )
                     .await
                 {
-                    Ok(Some((moved, event))) => {
+                    Ok(Some(correction)) => {
+                        let (moved, event) = (correction.campaign, correction.event);
                         corrected = true;
                         report.count("moves");
                         report.action(format!(
@@ -85,7 +112,17 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                             transition.from,
                             transition.to
                         );
-                        events.push(event);
+                        events.push(StoredEvent::from(&event));
+                        if let (Some(run_id), Some(run_event)) = (start_run, correction.run_started)
+                        {
+                            report.count("runs_started");
+                            report.action(format!("run {}/{run_id} started", campaign.id));
+                            events.push(run_event);
+                            started.push(PlanJob {
+                                campaign_id: campaign.id.clone(),
+                                run_id,
+                            });
+                        }
                         supersede_timer(sweep, report, &campaign.id, transition.from).await;
                         campaign = moved;
                     }
@@ -109,6 +146,34 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
         report
             .counts
             .insert("events_published".into(), published.published.len() as u64);
+    }
+    queue_started_runs(sweep, report, &started).await;
+}
+
+/// Queues the runs the corrections started for planning; a failure is reported (the
+/// `stalled_runs` step queues a run whose planning never began).
+async fn queue_started_runs<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
+    report: &mut StepReport,
+    started: &[PlanJob],
+) {
+    if started.is_empty() {
+        return;
+    }
+    match sweep.ports.queue_plans(started).await {
+        Ok(true) => {
+            report
+                .counts
+                .insert("runs_queued".into(), started.len() as u64);
+        }
+        Ok(false) => report.errors.push(format!(
+            "{} started runs: no planning queue (PLANNING_QUEUE_URL)",
+            started.len()
+        )),
+        Err(error) => report.errors.push(format!(
+            "{} started runs not queued: {error}",
+            started.len()
+        )),
     }
 }
 

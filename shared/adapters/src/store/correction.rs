@@ -1,9 +1,13 @@
 //! The sweeper's state correction: campaigns whose status disagrees with the clock are found
 //! through the ByStatus index (sorted by when each status is due to end) and moved with the
 //! same conditional move as cancel, plus the lifecycle event (outbox) and an audit record, in
-//! one transaction.
+//! one transaction. A correction that starts a campaign may also start its delivery run in
+//! that transaction, with the same write as a START timer (run SCHEDULED → PLANNING and its
+//! `CampaignRunStarted` in the outbox); the caller queues the run for planning after the
+//! commit (the sweeper re-queues a run whose planning never began).
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use lifecycle_resilience::CallError;
 
@@ -12,8 +16,21 @@ use super::items::{self, AuditItem, CampaignItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
+use lifecycle_domain::delivery::{RunEvent, RunId};
 use lifecycle_domain::state_machine::Transition;
 use lifecycle_domain::{AuditRecord, Campaign, CampaignStatus, LifecycleEvent, StoredEvent};
+
+/// A committed state correction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    /// The campaign as moved.
+    pub campaign: Campaign,
+    /// The move's lifecycle event (in the outbox until published).
+    pub event: LifecycleEvent,
+    /// The `CampaignRunStarted` of the delivery run the move started (in the outbox until
+    /// published), if it started one.
+    pub run_started: Option<StoredEvent>,
+}
 
 impl Store {
     /// Campaigns in `status` due to leave it at or before `until`, soonest first, at most
@@ -47,14 +64,17 @@ impl Store {
     }
 
     /// Moves `campaign` along `transition` at `now` on behalf of `actor`, with its event and
-    /// an audit record. `None` if the campaign changed since it was read.
+    /// an audit record, starting delivery run `start_run` too if given (it must be
+    /// SCHEDULED: anything else is an error and nothing is written). `None` if the campaign
+    /// changed since it was read.
     pub async fn correct_campaign(
         &self,
         campaign: &Campaign,
         transition: Transition,
         actor: &str,
         now: Timestamp,
-    ) -> Result<Option<(Campaign, LifecycleEvent)>, StoreError> {
+        start_run: Option<&RunId>,
+    ) -> Result<Option<Correction>, StoreError> {
         let (moved, event) = campaign
             .apply(transition, now)
             .map_err(|illegal| StoreError::Corrupt(format!("state correction: {illegal}")))?;
@@ -76,22 +96,58 @@ impl Store {
                 &record,
             ))?))
             .build()?;
+        let mut writes = vec![
+            self.move_campaign(campaign, &moved)?,
+            self.outbox_put(&StoredEvent::from(&event))?,
+            TransactWriteItem::builder().put(audit).build(),
+        ];
+        if let Some(run) = start_run {
+            writes.extend(self.start_run(&campaign.id, run, now)?);
+        }
         let result = self
             .client
             .transact_write_items()
-            .transact_items(self.move_campaign(campaign, &moved)?)
-            .transact_items(self.outbox_put(&StoredEvent::from(&event))?)
-            .transact_items(TransactWriteItem::builder().put(audit).build())
+            .set_transact_items(Some(writes))
             .send_with(&self.resilience)
             .await;
-        match result {
-            Ok(_) => Ok(Some((moved, event))),
-            Err(CallError::Failed(SdkError::ServiceError(e)))
-                if e.err().is_transaction_canceled_exception() =>
-            {
-                Ok(None)
+        let error = match result {
+            Ok(_) => {
+                let run_started = start_run.map(|run| {
+                    StoredEvent::run(
+                        &campaign.id,
+                        &RunEvent::started(&campaign.id, run, now),
+                        now,
+                    )
+                });
+                return Ok(Some(Correction {
+                    campaign: moved,
+                    event,
+                    run_started,
+                }));
             }
-            Err(e) => Err(StoreError::aws("TransactWriteItems", e)),
+            Err(error) => error,
+        };
+        let CallError::Failed(SdkError::ServiceError(service)) = &error else {
+            return Err(StoreError::aws("TransactWriteItems", error));
+        };
+        let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() else {
+            return Err(StoreError::aws("TransactWriteItems", error));
+        };
+        // Items: the move, its event, the audit record, then the run's update and event. A
+        // campaign that changed meanwhile (its START fired, say) explains a run that moved.
+        let refused = |index: usize| {
+            cancelled
+                .cancellation_reasons()
+                .get(index)
+                .and_then(|reason| reason.code())
+                == Some("ConditionalCheckFailed")
+        };
+        match start_run {
+            Some(run) if !refused(0) && refused(3) => Err(StoreError::Corrupt(format!(
+                "state correction: run {run} of {} is not SCHEDULED",
+                campaign.id
+            ))),
+            _ => Ok(None),
         }
     }
 }

@@ -32,6 +32,7 @@ mod watermarks;
 pub use campaigns::CampaignPage;
 pub use cancel::{CancelError, Cancelled};
 pub use client::Store;
+pub use correction::Correction;
 pub use due_index::{DuePage, IndexedTimer};
 pub use error::StoreError;
 pub use heartbeats::HeartbeatRecord;

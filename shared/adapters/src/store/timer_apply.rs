@@ -277,7 +277,7 @@ impl Store {
 
     /// The run a START begins: SCHEDULED → PLANNING, listed among planning runs for the
     /// sweeper, with its `CampaignRunStarted` event.
-    fn start_run(
+    pub(super) fn start_run(
         &self,
         campaign: &CampaignId,
         run: &RunId,
