@@ -50,7 +50,7 @@ pub(crate) async fn create(
         .map_err(|e| ApiError::store(&e))?;
     tracing::info!(campaign = %campaign.id, name = campaign.name, start_at = %campaign.start_at, "campaign created (SCHEDULED)");
     lifecycle_adapters::crash::point("api.after_create");
-    send_short_notice_timers(&app, &short_notice, now).await;
+    send_short_notice_timers(&app, &short_notice).await;
     Ok((StatusCode::CREATED, Json(campaign.into())))
 }
 
@@ -72,11 +72,11 @@ fn mark_short_notice(timers: &mut [Timer], now: Timestamp, app: &Services) -> Ve
 /// Sends the short-notice timers of a campaign just stored. If this fails (or the function
 /// dies first) the campaign still exists and the timers stay PENDING in the due index, where
 /// the sweeper's missed-timer step finds them. Logged as an error.
-async fn send_short_notice_timers(app: &Services, soon: &[DueTimer], now: Timestamp) {
+async fn send_short_notice_timers(app: &Services, soon: &[DueTimer]) {
     if soon.is_empty() {
         return;
     }
-    if let Err(error) = app.timers.send(&plan_messages(soon, now)).await {
+    if let Err(error) = app.timers.send(&plan_messages(soon)).await {
         tracing::error!(error = %error, "short-notice timers not queued; they stay PENDING until the missed-timer sweep");
     }
 }

@@ -124,8 +124,9 @@ impl<P: DueIndex + TimersQueue> Dispatcher<'_, P> {
         }
 
         // Timers of every shard due in the same second share a message. Delays count from the
-        // moment of sending, not from the tick's start: reading the shards takes time.
-        let messages = plan_messages(&due, self.clock.now());
+        // moment each request is sent (the queue takes them then), not from the tick's start:
+        // reading the shards and sending the requests before it take time.
+        let messages = plan_messages(&due);
         match ports.send(&messages).await {
             Ok(()) => {
                 report.timers_sent = due.len();

@@ -253,11 +253,7 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
         }
         if !requeue.is_empty() {
             let timers: Vec<DueTimer> = requeue.iter().map(|(_, t)| t.clone()).collect();
-            if let Err(error) = self
-                .ports
-                .send(&plan_messages(&timers, self.clock.now()))
-                .await
-            {
+            if let Err(error) = self.ports.send(&plan_messages(&timers)).await {
                 tracing::error!(error = %error, "early timers not re-queued; their messages are retried");
                 sorting.failed.extend(requeue.into_iter().map(|(id, _)| id));
             }

@@ -80,13 +80,22 @@ fn check_timer(timer: &DueTimer) -> Result<(), MalformedTimerMessage> {
     Ok(())
 }
 
-/// A message ready to send: its body and delay.
+/// A message ready to send: its timers and when the earliest of them is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    /// The SQS delay, 0–[`MAX_DELAY_SECONDS`].
-    pub delay_seconds: i32,
+    /// When its earliest timer is due: its delay runs until then from the moment it is sent.
+    pub first_due: Timestamp,
     /// The body.
     pub message: TimerMessage,
+}
+
+impl OutgoingMessage {
+    /// Its SQS delay when sent at `now`: whole seconds until its earliest timer, 0–
+    /// [`MAX_DELAY_SECONDS`]. Taken at the moment of sending, since a delay taken earlier
+    /// delivers the message late by the time in between.
+    pub fn delay_seconds(&self, now: Timestamp) -> i32 {
+        delay_seconds(self.first_due, now)
+    }
 }
 
 /// Whole seconds from `now` until `due`, clamped to what SQS accepts.
@@ -97,7 +106,7 @@ pub fn delay_seconds(due: Timestamp, now: Timestamp) -> i32 {
 
 /// Groups `timers` into messages: same due second together, at most
 /// [`MAX_TIMERS_PER_MESSAGE`] each, in due order.
-pub fn plan_messages(timers: &[DueTimer], now: Timestamp) -> Vec<OutgoingMessage> {
+pub fn plan_messages(timers: &[DueTimer]) -> Vec<OutgoingMessage> {
     let mut sorted: Vec<&DueTimer> = timers.iter().collect();
     sorted.sort_by_key(|t| (t.due_at, t.timer_id.clone()));
     let mut messages: Vec<OutgoingMessage> = Vec::new();
@@ -111,16 +120,15 @@ pub fn plan_messages(timers: &[DueTimer], now: Timestamp) -> Vec<OutgoingMessage
             _ => true,
         };
         if starts_new {
+            // In due order, the first timer of a message is its earliest: it decides the
+            // delay; later ones in the same second wait in the executor.
             messages.push(OutgoingMessage {
-                delay_seconds: delay_seconds(timer.due_at, now),
+                first_due: timer.due_at,
                 message: TimerMessage { timers: Vec::new() },
             });
             current_second = Some(second);
         }
         let last = messages.last_mut().expect("a message was just pushed");
-        // The earliest timer of a message decides its delay; later ones in the same second
-        // wait in the executor.
-        last.delay_seconds = last.delay_seconds.min(delay_seconds(timer.due_at, now));
         last.message.timers.push(timer.clone());
     }
     messages
@@ -163,11 +171,18 @@ mod tests {
             .map(|i| timer(&format!("c{i:02}"), 5_000 + i * 10))
             .collect();
         timers.push(timer("late", 6_200));
-        let messages = plan_messages(&timers, now);
+        let messages = plan_messages(&timers);
         let sizes: Vec<usize> = messages.iter().map(|m| m.message.timers.len()).collect();
         assert_eq!(sizes, vec![10, 2, 1]);
-        let delays: Vec<i32> = messages.iter().map(|m| m.delay_seconds).collect();
+        let delays: Vec<i32> = messages.iter().map(|m| m.delay_seconds(now)).collect();
         assert_eq!(delays, vec![5, 5, 6]);
+        let later: Vec<i32> = messages
+            .iter()
+            .map(|m| m.delay_seconds(now.plus_millis(1_500)))
+            .collect();
+        assert_eq!(later, vec![3, 3, 4], "counted from the moment of sending");
+        let firsts: Vec<i64> = messages.iter().map(|m| m.first_due.millis()).collect();
+        assert_eq!(firsts, vec![5_000, 5_100, 6_200]);
         assert_eq!(messages[2].message.timers[0].campaign_id.as_str(), "late");
     }
 

@@ -70,7 +70,7 @@ async fn due_timers_of_every_shard_are_sent_delayed_and_every_watermark_advances
     assert!(report.watermarks_saved && report.errors.is_empty());
     {
         let world = ports.world();
-        let delays: Vec<i32> = world.sent.iter().map(|m| m.delay_seconds).collect();
+        let delays: Vec<i32> = world.sent.iter().map(|m| m.delay_seconds(at(0))).collect();
         assert_eq!(delays, [1, 30], "a and b share their second's message");
         for shard in 0..3 {
             assert_eq!(
@@ -244,7 +244,7 @@ async fn missed_timers_are_sent_again_for_the_span_even_those_queued_at_creation
         "in due order, whoever queued them"
     );
     assert_eq!(
-        ports.world().sent[0].delay_seconds,
+        ports.world().sent[0].delay_seconds(at(0)),
         0,
         "late timers go at once"
     );

@@ -9,6 +9,7 @@ use lifecycle_resilience::AwsError;
 
 use super::Describe;
 use crate::aws::SendWith;
+use lifecycle_domain::Timestamp;
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_resilience::Resilience;
 
@@ -77,15 +78,21 @@ impl TimerQueue {
         &self.url
     }
 
-    /// Sends every message. Entries SQS refuses are retried once in the next request; if any
-    /// still fails, the first failure is returned (the messages that went out stay sent —
-    /// duplicates are harmless to the executor).
+    /// Sends every message, in order, each request's delays taken as it goes out (a tick
+    /// sending many messages would otherwise deliver its last ones late by the time the
+    /// requests before them took). Entries SQS refuses are retried once in the next request;
+    /// if any still fails, the first failure is returned (the messages that went out stay
+    /// sent — duplicates are harmless to the executor).
     pub async fn send(&self, messages: &[OutgoingMessage]) -> Result<(), AwsError> {
-        let entries: Vec<(i32, String)> = messages
-            .iter()
-            .map(|message| (message.delay_seconds, message.message.to_body()))
-            .collect();
-        self.send_entries(&entries).await
+        for chunk in messages.chunks(BATCH_ENTRIES) {
+            let now = Timestamp::now();
+            let entries: Vec<(i32, String)> = chunk
+                .iter()
+                .map(|message| (message.delay_seconds(now), message.message.to_body()))
+                .collect();
+            self.send_entries(&entries).await?;
+        }
+        Ok(())
     }
 
     /// Sends each body as a message without delay, like [`TimerQueue::send`] (used by the
