@@ -11,14 +11,20 @@ moto 5.2's TransactWriteItems deep-copies every table it touches to roll back on
    still tests every item of the table (about 1.1 µs each): with 20,000 items each costs
    ~20 ms, and a service polling its indexes a few dozen times a second saturates the
    emulator, so every other request waits behind the walks.
+4. It turns every answer into JSON through botocore's shape model, value by value: about
+   1.8 ms per item returned, so a Query of a few hundred items (the timer dispatcher's tick)
+   holds the emulator for most of a second and every other request waits behind it.
 Real DynamoDB has none of these problems. This launcher runs the stock moto app with (1) one
 lock around DynamoDB requests (SQS and EventBridge stay concurrent: SQS long polls must not
 block everything; DynamoDB on moto is bound by the Python GIL anyway), (2) a rollback that
 snapshots only the items a transaction touches instead of whole tables and (3) a Query that
 takes its candidates from the one partition it names (base table) or, on an index, from an
 in-memory map of the index's partitions (built on the first Query of the table, kept up to
-date after every write of an item; moto filters and sorts the matches itself). Semantics are
-unchanged: all-or-nothing, same errors and cancellation reasons, same Query results and order.
+date after every write of an item; moto filters and sorts the matches itself) and (4) answers
+with items (Query, Scan) whose `Items` list is written with `json.dumps`, the rest
+of the answer through the stock serializer (an item with a binary value goes the stock way).
+Semantics are unchanged: all-or-nothing, same errors and cancellation reasons, same Query
+results and order, the same JSON.
 `MOTO_INDEX_CHECK=1` runs every index Query the stock way too and reports any difference on
 stderr (a check of the map, slow).
 
@@ -26,6 +32,7 @@ Usage: python infra/moto_server.py -H 127.0.0.1 -p 4566
 """
 
 import argparse
+import json
 import os
 import threading
 
@@ -39,6 +46,7 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 
@@ -275,6 +283,38 @@ DynamoDBBackend.put_item = _refiling(DynamoDBBackend.put_item, "item_attrs")
 DynamoDBBackend.update_item = _refiling(DynamoDBBackend.update_item, "key")
 DynamoDBBackend.delete_item = _refiling(DynamoDBBackend.delete_item, "key")
 DynamoDBBackend.update_table = _forgetting_partitions(DynamoDBBackend.update_table)
+
+
+# moto serialises an answer through the shape model value by value; an answer's items are
+# already DynamoDB JSON (plain dicts and strings after `dynamo_to_dict`), so write them with
+# json.dumps and let the stock serializer do the rest of the answer.
+_stock_execute_result = DynamoResult.execute_result
+
+
+def _execute_result(self, context):
+    result = self.result
+    items = result.get("Items") if isinstance(result, dict) else None
+    if not items:
+        return _stock_execute_result(self, context)
+    try:
+        items_json = json.dumps(items)
+    except TypeError:  # bytes of a binary value: the stock serializer base64-encodes them
+        return _stock_execute_result(self, context)
+    self._result = {**result, "Items": []}
+    try:
+        status, headers, body = _stock_execute_result(self, context)
+    finally:
+        self._result = result
+    answer = json.loads(body)
+    if answer.get("Items") != []:
+        return _stock_execute_result(self, context)
+    del answer["Items"]
+    rest = json.dumps(answer)
+    body = '{"Items":' + items_json + ("," + rest[1:] if rest != "{}" else "}")
+    return status, headers, body
+
+
+DynamoResult.execute_result = _execute_result
 
 
 class SerialiseDynamoDB:

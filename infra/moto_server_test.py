@@ -1,5 +1,6 @@
-"""Tests of infra/moto_server.py's index partitions: after random writes of every kind, each
-index Query answers exactly what stock moto's walk of the table answers.
+"""Tests of infra/moto_server.py: after random writes of every kind, each index Query answers
+exactly what stock moto's walk of the table answers; answers with items are the JSON stock
+moto's serializer writes, for every attribute type.
 
 Run: infra/.venv/bin/python -m unittest infra/moto_server_test.py (part of `make test`).
 `MOTO_INDEX_BENCH=20000` also times index Queries on a table of that many items.
@@ -232,6 +233,75 @@ class IndexPartitionsTest(unittest.TestCase):
             query_all(self.ddb, IndexName="ByG2", KeyConditionExpression="g2 = :g",
                       ExpressionAttributeValues={":g": {"S": f"b{i}"}})
         print(f"\n{count} items: {(time.perf_counter() - started) / 200 * 1000:.2f} ms per index Query")
+
+
+def typed_item(n):
+    """An item with a value of every attribute type (binary only on the first)."""
+    item = {
+        "pk": {"S": "typed"},
+        "sk": {"S": f"s{n:03}"},
+        "n": {"N": str(n * 1.5)},
+        "flag": {"BOOL": n % 2 == 0},
+        "none": {"NULL": True},
+        "map": {"M": {"a": {"S": "é\"\\"}, "b": {"L": [{"N": "1"}, {"BOOL": False}]}}},
+        "list": {"L": [{"S": "x"}, {"M": {"c": {"NULL": True}}}]},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+    }
+    if n == 0:
+        item["bin"] = {"B": bytes([n, 0, 255])}
+    return item
+
+
+class ItemAnswersTest(unittest.TestCase):
+    """Answers with items are written with json.dumps: the same as the stock serializer's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emulator = Emulator()
+        cls.ddb = boto3.client("dynamodb", endpoint_url=cls.emulator.url, region_name="us-east-1")
+        create_table(cls.ddb)
+        for n in range(12):
+            cls.ddb.put_item(TableName=TABLE, Item=typed_item(n))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ddb.delete_table(TableName=TABLE)
+        cls.emulator.stop()
+
+    def answers(self):
+        key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "typed"}}}
+        textual = {  # the items without a binary value: the json.dumps way
+            "KeyConditionExpression": "pk = :p AND sk > :s",
+            "ExpressionAttributeValues": {":p": {"S": "typed"}, ":s": {"S": "s000"}},
+        }
+        requests = [
+            lambda: self.ddb.query(TableName=TABLE, **textual),
+            lambda: self.ddb.query(TableName=TABLE, **key),
+            lambda: self.ddb.query(TableName=TABLE, Limit=4, ReturnConsumedCapacity="TOTAL", **key),
+            lambda: self.ddb.query(TableName=TABLE, Select="COUNT", **key),
+            lambda: self.ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                                   ExpressionAttributeValues={":p": {"S": "none"}}),
+            lambda: self.ddb.scan(TableName=TABLE, Limit=5),
+        ]
+        answers = []
+        for request in requests:
+            answer = request()
+            answer.pop("ResponseMetadata")
+            answers.append(answer)
+        return answers
+
+    def test_every_attribute_type_is_answered_as_the_stock_serializer_answers_it(self):
+        fast = self.answers()
+        moto_server.DynamoResult.execute_result = moto_server._stock_execute_result
+        try:
+            stock = self.answers()
+        finally:
+            moto_server.DynamoResult.execute_result = moto_server._execute_result
+        self.assertEqual(fast, stock)
+        self.assertEqual((len(fast[0]["Items"]), len(fast[1]["Items"])), (11, 12))
+        self.assertIn("LastEvaluatedKey", fast[2])
+        self.assertEqual(fast[2]["ConsumedCapacity"]["TableName"], TABLE)
 
 
 if __name__ == "__main__":
