@@ -460,6 +460,32 @@ p99 ≤ 50 ms.
   bench runs no sweeper); the machine was not quiet either (the crash suite's emulator, 1 GB,
   was stopped only at 23:02). To do: the pair again on a quiet machine, and if the lag
   stays, find where the executor waits while the sender sends.
+- **2026-12-03, a quiet machine** (nothing else running; an emulator of the bench's own,
+  started afresh before each run). Three pairs, each a solo run then a mixed run, with a
+  change between pairs (a mixed result says `-dirty`: the solo run before it had rewritten
+  this page):
+  - `1951188`: solo p99 249 ms, mixed p99 580 ms (max 342 and 869 ms). In both runs every
+    late timer was one the dispatcher's second tick sent: the first tick's 644 timers fired
+    within 50 ms, about half of the second tick's 356 did not. The tick planned its messages'
+    delays when it had read the shards, then sent them in 5 SendMessageBatch requests one
+    after the other; on the emulator, busy with the sender, those took up to a second, and
+    each message was delivered that much late.
+  - `fff64d7`, each request's delays taken as it goes out (`TimerQueue::send`): solo **p99
+    4 ms** (max 17 ms), mixed p99 249 ms, max 1,259 ms: the second tick no longer delivers
+    late, but one executor batch of 11 timers committed together up to 1.26 s late while the
+    tick ran. The emulator answered only 47–54 requests a second then (110 before and after):
+    moto writes every answer through botocore's shape model value by value, and the tick's
+    356-item Query held the launcher's DynamoDB lock for 640–760 ms.
+  - `6f34ea5`, the launcher writing an answer's items with `json.dumps` (the same JSON, checked
+    by `infra/moto_server_test.py`; that Query now 130–240 ms): solo **p99 5 ms** (max 14 ms),
+    mixed **p99 142 ms**, max 314 ms, 34.1 recipients/s. No late tick any more: about 30
+    timers were 60–314 ms late, spread over the send, none more than 50 ms late while the
+    sender was idle.
+  The aim (mixed p99 ≤ 50 ms) is not met on the emulator. What is left is the emulator's one
+  lock: every DynamoDB request of every function waits for the one before it, and the sender
+  makes about 80 of them a second, so an executor's transaction now and then waits behind a
+  few; DynamoDB serves requests independently. Not shown yet: the executor's own request
+  latency during a mixed run, beside the solo run's, which would measure that wait directly.
 
 ";
 
