@@ -296,10 +296,6 @@ def _execute_result(self, context):
     items = result.get("Items") if isinstance(result, dict) else None
     if not items:
         return _stock_execute_result(self, context)
-    try:
-        items_json = json.dumps(items)
-    except TypeError:  # bytes of a binary value: the stock serializer base64-encodes them
-        return _stock_execute_result(self, context)
     self._result = {**result, "Items": []}
     try:
         status, headers, body = _stock_execute_result(self, context)
@@ -308,10 +304,11 @@ def _execute_result(self, context):
     answer = json.loads(body)
     if answer.get("Items") != []:
         return _stock_execute_result(self, context)
-    del answer["Items"]
-    rest = json.dumps(answer)
-    body = '{"Items":' + items_json + ("," + rest[1:] if rest != "{}" else "}")
-    return status, headers, body
+    answer["Items"] = items
+    try:
+        return status, headers, json.dumps(answer)
+    except TypeError:  # bytes of a binary value: the stock serializer base64-encodes them
+        return _stock_execute_result(self, context)
 
 
 DynamoResult.execute_result = _execute_result

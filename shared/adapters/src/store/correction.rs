@@ -13,10 +13,11 @@ use lifecycle_resilience::CallError;
 
 use super::client::{Store, s};
 use super::items::{self, AuditItem, CampaignItem};
+use super::timer_apply::run_started_event;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::delivery::{RunEvent, RunId};
+use lifecycle_domain::delivery::RunId;
 use lifecycle_domain::state_machine::Transition;
 use lifecycle_domain::{AuditRecord, Campaign, CampaignStatus, LifecycleEvent, StoredEvent};
 
@@ -112,13 +113,7 @@ impl Store {
             .await;
         let error = match result {
             Ok(_) => {
-                let run_started = start_run.map(|run| {
-                    StoredEvent::run(
-                        &campaign.id,
-                        &RunEvent::started(&campaign.id, run, now),
-                        now,
-                    )
-                });
+                let run_started = start_run.map(|run| run_started_event(&campaign.id, run, now));
                 return Ok(Some(Correction {
                     campaign: moved,
                     event,

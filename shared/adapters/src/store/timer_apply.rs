@@ -305,10 +305,9 @@ impl Store {
                 s(keys::run_status_sk(fired_at, campaign, run)),
             )
             .build()?;
-        let started = RunEvent::started(campaign, run, fired_at);
         Ok([
             TransactWriteItem::builder().update(update).build(),
-            self.outbox_put(&StoredEvent::run(campaign, &started, fired_at))?,
+            self.outbox_put(&run_started_event(campaign, run, fired_at))?,
         ])
     }
 
@@ -390,6 +389,11 @@ fn run_guard<'a>(
         ),
         None => (update, "attribute_not_exists(#runId)"),
     }
+}
+
+/// The `CampaignRunStarted` of `run` started at `at`, as [`Store::start_run`] stores it.
+pub(super) fn run_started_event(campaign: &CampaignId, run: &RunId, at: Timestamp) -> StoredEvent {
+    StoredEvent::run(campaign, &RunEvent::started(campaign, run, at), at)
 }
 
 /// Whether firing a timer with `effect` starts its campaign (only such a timer begins a run).
