@@ -3,8 +3,9 @@
 //!
 //! Timers due in the same second share one message (at most [`MAX_TIMERS_PER_MESSAGE`]), so
 //! the executor publishes their events and clears their outbox with one request each. The
-//! delay is the whole seconds until the due time (SQS delays in seconds, at most 15 minutes);
-//! the executor waits out the sub-second rest.
+//! delay is the whole seconds until [`PICKUP_MARGIN_MS`] before the due time (SQS delays in
+//! seconds, at most 15 minutes), so a message arrives 0.25–1.25 s early; the executor waits
+//! out the rest.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,12 @@ use crate::timer::TimerId;
 pub const MAX_TIMERS_PER_MESSAGE: usize = 10;
 /// The longest per-message delay SQS accepts.
 pub const MAX_DELAY_SECONDS: i32 = 900;
+/// How early, at the least, a delayed message arrives before its first timer is due: time for
+/// the executor's poll to pick it up and its batch to begin (the store's breaker read) while
+/// the timer waits, instead of after it was due. Without it a tenth of the messages would
+/// arrive less than 100 ms early, and any pickup slower than that made their timers late.
+/// Costs the executor this much more waiting per message (Lambda duration).
+pub const PICKUP_MARGIN_MS: i64 = 250;
 
 /// The JSON body of a timers queue message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,17 +97,18 @@ pub struct OutgoingMessage {
 }
 
 impl OutgoingMessage {
-    /// Its SQS delay when sent at `now`: whole seconds until its earliest timer, 0–
-    /// [`MAX_DELAY_SECONDS`]. Taken at the moment of sending, since a delay taken earlier
-    /// delivers the message late by the time in between.
+    /// Its SQS delay when sent at `now`: whole seconds until [`PICKUP_MARGIN_MS`] before its
+    /// earliest timer, 0–[`MAX_DELAY_SECONDS`]. Taken at the moment of sending, since a delay
+    /// taken earlier delivers the message late by the time in between.
     pub fn delay_seconds(&self, now: Timestamp) -> i32 {
         delay_seconds(self.first_due, now)
     }
 }
 
-/// Whole seconds from `now` until `due`, clamped to what SQS accepts.
+/// Whole seconds from `now` until [`PICKUP_MARGIN_MS`] before `due`, clamped to what SQS
+/// accepts.
 pub fn delay_seconds(due: Timestamp, now: Timestamp) -> i32 {
-    let seconds = due.millis_since(now).div_euclid(1000);
+    let seconds = (due.millis_since(now) - PICKUP_MARGIN_MS).div_euclid(1000);
     seconds.clamp(0, i64::from(MAX_DELAY_SECONDS)) as i32
 }
 
@@ -156,12 +164,20 @@ mod tests {
     }
 
     #[test]
-    fn delay_is_whole_seconds_until_due_clamped_to_sqs_limits() {
+    fn delay_is_whole_seconds_until_the_pickup_margin_clamped_to_sqs_limits() {
         let now = Timestamp::from_millis(10_000);
-        assert_eq!(delay_seconds(Timestamp::from_millis(10_999), now), 0);
+        assert_eq!(delay_seconds(Timestamp::from_millis(11_249), now), 0);
+        assert_eq!(delay_seconds(Timestamp::from_millis(11_250), now), 1);
         assert_eq!(delay_seconds(Timestamp::from_millis(12_500), now), 2);
+        assert_eq!(delay_seconds(Timestamp::from_millis(13_249), now), 2);
         assert_eq!(delay_seconds(Timestamp::from_millis(5_000), now), 0);
         assert_eq!(delay_seconds(Timestamp::from_millis(10_000_000), now), 900);
+        // Every message arrives between the margin and a second more before it is due.
+        for due in 11_250..20_000 {
+            let due = Timestamp::from_millis(due);
+            let early = due.millis_since(now) - i64::from(delay_seconds(due, now)) * 1000;
+            assert!((PICKUP_MARGIN_MS..PICKUP_MARGIN_MS + 1000).contains(&early));
+        }
     }
 
     #[test]
@@ -175,7 +191,7 @@ mod tests {
         let sizes: Vec<usize> = messages.iter().map(|m| m.message.timers.len()).collect();
         assert_eq!(sizes, vec![10, 2, 1]);
         let delays: Vec<i32> = messages.iter().map(|m| m.delay_seconds(now)).collect();
-        assert_eq!(delays, vec![5, 5, 6]);
+        assert_eq!(delays, vec![4, 4, 5]);
         let later: Vec<i32> = messages
             .iter()
             .map(|m| m.delay_seconds(now.plus_millis(1_500)))

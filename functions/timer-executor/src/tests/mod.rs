@@ -313,7 +313,7 @@ async fn a_timer_delivered_too_early_goes_back_on_the_queue_with_its_delay() {
     let world = ports.world();
     assert!(world.applies.is_empty());
     assert_eq!(world.sent.len(), 1);
-    assert_eq!(world.sent[0].delay_seconds(now()), 60);
+    assert_eq!(world.sent[0].delay_seconds(now()), 59);
     assert_eq!(world.sent[0].message.timers, vec![start.clone()]);
 }
 

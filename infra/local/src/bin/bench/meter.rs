@@ -12,17 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use http_body_util::BodyExt;
 use serde_json::{Map, Value};
+
+use crate::observed_client::{self, Exchange, Observer};
 
 /// Which functions a request came from (`delivery`, `timers`, `api`, …).
 pub(crate) type Group = &'static str;
@@ -107,16 +99,13 @@ impl Meter {
         base: &aws_config::SdkConfig,
         group: Group,
     ) -> aws_config::SdkConfig {
-        let inner = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build_https();
-        base.to_builder()
-            .http_client(Metered {
-                inner,
+        observed_client::sdk_config(
+            base,
+            GroupMeter {
                 meter: self.clone(),
                 group,
-            })
-            .build()
+            },
+        )
     }
 
     /// What was seen so far (the meter starts again from nothing).
@@ -174,6 +163,31 @@ impl Meter {
             }
             _ => {}
         }
+    }
+}
+
+/// The meter of one group's clients.
+#[derive(Debug, Clone)]
+struct GroupMeter {
+    meter: Meter,
+    group: Group,
+}
+
+impl Observer for GroupMeter {
+    fn observes(&self, target: &str) -> bool {
+        target.starts_with("DynamoDB")
+            || target == "AmazonSQS.ReceiveMessage"
+            || target == "AWSEvents.PutEvents"
+    }
+
+    fn observe(&self, exchange: &Exchange<'_>) {
+        self.meter.observe(
+            self.group,
+            exchange.target,
+            exchange.request,
+            exchange.status,
+            exchange.answer,
+        );
     }
 }
 
@@ -401,69 +415,5 @@ fn value_size(value: &Value) -> usize {
             })
         }
         _ => 0,
-    }
-}
-
-/// The metered HTTP client: a real one whose answers are read on the way back.
-#[derive(Debug)]
-struct Metered {
-    inner: SharedHttpClient,
-    meter: Meter,
-    group: Group,
-}
-
-impl HttpClient for Metered {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(MeteredConnector {
-            inner: self.inner.http_connector(settings, components),
-            meter: self.meter.clone(),
-            group: self.group,
-        })
-    }
-}
-
-#[derive(Debug)]
-struct MeteredConnector {
-    inner: SharedHttpConnector,
-    meter: Meter,
-    group: Group,
-}
-
-impl HttpConnector for MeteredConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .filter(|t| {
-                t.starts_with("DynamoDB")
-                    || *t == "AmazonSQS.ReceiveMessage"
-                    || *t == "AWSEvents.PutEvents"
-            })
-            .map(str::to_owned);
-        let Some(target) = target else {
-            return self.inner.call(request);
-        };
-        let body = request
-            .body()
-            .bytes()
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default();
-        let (inner, meter, group) = (self.inner.clone(), self.meter.clone(), self.group);
-        HttpConnectorFuture::new(async move {
-            let mut response = inner.call(request).await?;
-            let answer = response
-                .take_body()
-                .collect()
-                .await
-                .map_err(ConnectorError::io)?
-                .to_bytes();
-            meter.observe(group, &target, &body, response.status().as_u16(), &answer);
-            *response.body_mut() = SdkBody::from(answer);
-            Ok(response)
-        })
     }
 }

@@ -3,7 +3,8 @@
 //! then the timer functions start, as in the timer scenario (the dispatcher's first tick
 //! finds the stored timers): the executor fires the bulk START first, the planner and sender
 //! send while the timers come due. Reported: the timers' lag, all of them and those due
-//! while the run was sending, beside the solo figure in `docs/benchmarks.md`.
+//! while the run was sending, and the timer functions' request times, beside the solo
+//! figures in `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use local_stack::aws_env;
 
 use crate::Options;
 use crate::bulk::{Api, BulkSend, DELIVERY_FUNCTIONS, start_send};
+use crate::latency::RequestLatency;
 use crate::results::{LagStats, MixedResult, write_result};
 use crate::setup::{Running, Setup, StartedWatch, free_address, runtime_options};
 use crate::timers::{self, TIMER_FUNCTIONS, TimerPlan, lags, running_campaigns, store_campaigns};
@@ -26,13 +28,15 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let api_addr = free_address()?;
     let runtime = runtime_options(options, Some(api_addr));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let start = |binaries: &'static [&'static str]| {
+    let latency = RequestLatency::new();
+    let timed_config = latency.sdk_config(&setup.sdk_config);
+    let start = |binaries: &'static [&'static str], config: &aws_config::SdkConfig| {
         let specs = setup.specs_of(binaries, options.send_rate);
-        let (runtime, shutdown, config) = (&runtime, shutdown.clone(), &setup.sdk_config);
-        async move { Running::start(&specs, config, runtime, shutdown).await }
+        let (runtime, shutdown, config) = (&runtime, shutdown.clone(), config.clone());
+        async move { Running::start(&specs, &config, runtime, shutdown).await }
     };
-    let api_functions = start(&["api"]).await?;
-    let delivery = start(&DELIVERY_FUNCTIONS).await?;
+    let api_functions = start(&["api"], &setup.sdk_config).await?;
+    let delivery = start(&DELIVERY_FUNCTIONS, &setup.sdk_config).await?;
     let watch = StartedWatch::spawn(&setup);
     let api = Api::new(api_addr);
     let send = start_send(&setup, &api, options.recipients).await?;
@@ -44,7 +48,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         options.timers, options.window_s, plan.first_due, setup.stack.name
     );
     store_campaigns(&setup, &plan, stored_from).await?;
-    let timer_functions = start(&TIMER_FUNCTIONS).await?;
+    let timer_functions = start(&TIMER_FUNCTIONS, &timed_config).await?;
     let give_up = Instant::now() + options.patience();
     let run = loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -78,6 +82,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         &fired,
         counts.0.snapshot(),
         counts.1.snapshot(),
+        latency.stats(),
     );
     let parse = |t: &Option<String>| t.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let (send_start, send_end) = (parse(&run.started_at), parse(&run.completed_at));
@@ -99,6 +104,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         due_during_send: during.len(),
         lag_during_send_ms: (!during.is_empty()).then(|| LagStats::of(lags(&during))),
         requests_per_fired_timer_total: timer_result.requests_per_fired_timer_total,
+        request_latency_ms: timer_result.request_latency_ms.clone(),
         recipients: options.recipients,
         send_rate: options.send_rate,
         pollers: options.pollers,

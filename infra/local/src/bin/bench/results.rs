@@ -32,6 +32,10 @@ pub(crate) struct BenchResult {
     /// Queue polling Lambda does on AWS, per fired timer.
     pub(crate) platform_requests_per_fired_timer: BTreeMap<String, f64>,
     pub(crate) scans: u64,
+    /// How long the timer functions' requests took, by `Service.Operation` (absent in runs
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) request_latency_ms: BTreeMap<String, LagStats>,
 }
 
 /// Lag percentiles in milliseconds.
@@ -156,6 +160,10 @@ pub(crate) struct MixedResult {
     pub(crate) lag_during_send_ms: Option<LagStats>,
     /// The timer functions' requests per fired timer (the bulk campaign's START included).
     pub(crate) requests_per_fired_timer_total: f64,
+    /// How long the timer functions' requests took, by `Service.Operation` (absent in runs
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) request_latency_ms: BTreeMap<String, LagStats>,
     pub(crate) recipients: usize,
     pub(crate) send_rate: u32,
     pub(crate) pollers: usize,

@@ -12,6 +12,7 @@ use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, Timestamp};
 use local_stack::aws_env;
 
 use crate::Options;
+use crate::latency::RequestLatency;
 use crate::results::{BenchResult, LagStats, round, write_result};
 use crate::setup::{PLATFORM_OPERATIONS, Running, Setup, StartedWatch, runtime_options};
 
@@ -55,9 +56,10 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     // Run the functions like `make local`.
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let specs = setup.specs_of(&TIMER_FUNCTIONS, 1);
+    let latency = RequestLatency::new();
     let running = Running::start(
         &specs,
-        &setup.sdk_config,
+        &latency.sdk_config(&setup.sdk_config),
         &runtime_options(options, None),
         shutdown,
     )
@@ -83,6 +85,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         &fired,
         requests.snapshot(),
         platform.snapshot(),
+        latency.stats(),
     );
     print_result(&result);
     let path = write_result(&result.started_at, "", &result)?;
@@ -182,8 +185,8 @@ pub(crate) fn lags(fired: &[Campaign]) -> Vec<i64> {
         .collect()
 }
 
-/// The timer result of `fired`, with the functions' request counts (`ours`) and the event
-/// source polling (`platform`).
+/// The timer result of `fired`, with the functions' request counts (`ours`), the event
+/// source polling (`platform`) and the functions' request times (`latency`).
 pub(crate) fn result(
     options: &Options,
     setup: &Setup,
@@ -191,6 +194,7 @@ pub(crate) fn result(
     fired: &[Campaign],
     ours: BTreeMap<String, u64>,
     mut platform: BTreeMap<String, u64>,
+    latency: BTreeMap<String, LagStats>,
 ) -> BenchResult {
     let last_fire = fired
         .iter()
@@ -226,6 +230,7 @@ pub(crate) fn result(
         requests_per_fired_timer: requests,
         platform_requests_per_fired_timer: per_timer(&platform, true),
         scans: ours.get("DynamoDB.Scan").copied().unwrap_or(0),
+        request_latency_ms: latency,
     }
 }
 
@@ -252,4 +257,13 @@ pub(crate) fn print_result(r: &BenchResult) {
         println!("  {op:<32} {n}");
     }
     println!("Scan requests: {}", r.scans);
+    print_latency(&r.request_latency_ms);
+}
+
+/// Prints the timer functions' request times.
+pub(crate) fn print_latency(latency: &BTreeMap<String, LagStats>) {
+    println!("the timer functions' request times (p50 / p99 / max):");
+    for (op, t) in latency {
+        println!("  {op:<32} {} / {} / {} ms", t.p50, t.p99, t.max);
+    }
 }
