@@ -1,6 +1,7 @@
 //! The I/O-free core of campaign-lifecycle: campaigns, their timers, the one state machine
 //! that moves them, validation of new campaigns, bulk deliveries (runs, batches, the
-//! recipient ledger), the campaign schedule and misfire rules,
+//! recipient ledger), the campaign schedule and misfire rules, recurring series (cron in a
+//! time zone, DST, misfire and overlap policies),
 //! lifecycle events, alerts, timer messages, timestamps and the clock port. No AWS types, no
 //! async runtime, no I/O: every function here is a pure function of its arguments (and of an
 //! injected [`Clock`]), so it is unit-tested without an emulator.
@@ -21,6 +22,7 @@ pub mod health;
 pub mod jitter;
 pub mod misfire;
 pub mod recovery;
+pub mod recurrence;
 pub mod schedule;
 pub mod state_machine;
 pub mod stored_event;

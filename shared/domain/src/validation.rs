@@ -189,7 +189,9 @@ fn required_time(
     optional_time(errors, field, text, now)
 }
 
-fn optional_time(
+/// An optional RFC 3339 time at most ten years after `now`; `None` when absent or bad (a bad
+/// one is recorded against `field`).
+pub(crate) fn optional_time(
     errors: &mut FieldErrors,
     field: &'static str,
     text: Option<&str>,
