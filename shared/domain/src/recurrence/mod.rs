@@ -1,12 +1,14 @@
 //! Recurring campaigns: a cron schedule in the user's time zone with EventBridge's DST
 //! policy ([`cron_schedule`]), the series' bounds and policies as requested and stored
 //! ([`series`]), what becomes of missed occurrences ([`catch_up`]) and of overlapping ones
-//! ([`overlap`]). The semantics are written up in `docs/recurring.md`.
+//! ([`overlap`]), and the preview of the next occurrences ([`preview`]). The semantics are
+//! written up in `docs/recurring.md`.
 
 pub mod catch_up;
 pub mod cron_schedule;
 pub mod iso_duration;
 pub mod overlap;
+pub mod preview;
 pub mod series;
 
 #[cfg(test)]
@@ -17,4 +19,5 @@ mod series_tests;
 pub use catch_up::{CatchUp, Misfire};
 pub use cron_schedule::{CronSchedule, LocalTime, Slot};
 pub use overlap::{Overlap, OverlapDecision};
+pub use preview::{PreviewEntry, preview};
 pub use series::{NewSchedule, Series};

@@ -90,8 +90,8 @@ impl NewSchedule {
                 None
             }
         };
-        let start_at = optional_time(errors, "schedule.startAt", self.start_at.as_deref(), now)
-            .unwrap_or(now);
+        let start_at =
+            optional_time(errors, "schedule.startAt", self.start_at.as_deref(), now).unwrap_or(now);
         let end_at = optional_time(errors, "schedule.endAt", self.end_at.as_deref(), now);
         if start_at.millis_since(now) < -MAX_PAST_MILLIS {
             errors.add(
