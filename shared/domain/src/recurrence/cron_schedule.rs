@@ -78,9 +78,7 @@ impl CronSchedule {
     /// The first instant strictly after `after` at which the schedule runs; `None` if it never
     /// runs again.
     pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
-        self.slots_after(after)
-            .take(MAX_SKIPPED_IN_A_ROW + 1)
-            .find_map(|slot| slot.at)
+        self.slots_after(after).find_map(|slot| slot.at)
     }
 
     /// The local times the expression names after `after`, in order, skipped ones included

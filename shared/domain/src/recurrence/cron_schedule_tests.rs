@@ -213,6 +213,14 @@ fn an_expression_naming_only_skipped_times_never_runs() {
     // 02:30 on the last Sunday of March (days 25-31 that are Sundays, with `+` for AND).
     let never = schedule("30 2 25-31 3 +SUN", "Europe/Berlin");
     assert_eq!(never.next_after(at("2027-01-01T00:00:00Z")), None);
+    // A preview of it ends too: after 33 skipped local times in a row (yearly: 33 years).
+    let slots: Vec<_> = never.slots_after(at("2027-01-01T00:00:00Z")).collect();
+    assert_eq!(slots.len(), 33);
+    assert!(
+        slots
+            .iter()
+            .all(|s| s.dst == LocalTime::Skipped && s.at.is_none())
+    );
     // In UTC the same expression runs.
     let utc = schedule("30 2 25-31 3 +SUN", "UTC");
     assert_eq!(

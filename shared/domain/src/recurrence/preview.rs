@@ -181,6 +181,18 @@ mod tests {
             preview(&s, &cron, at("2027-01-11T09:00:00Z"), 1, None).len(),
             1
         );
+        let from_start = series("0 9 * * *", "UTC", "2027-01-10T09:00:00Z", None);
+        assert_eq!(
+            utc_list(&preview(
+                &from_start,
+                &cron,
+                at("2027-01-01T00:00:00Z"),
+                1,
+                None
+            )),
+            [Some("2027-01-10T09:00:00Z".into())],
+            "an occurrence at startAt itself is the first"
+        );
         let open = series("* * * * *", "UTC", "2027-01-01T00:00:00Z", None);
         let cron = open.cron_schedule().unwrap();
         assert_eq!(
