@@ -477,6 +477,12 @@ async fn a_start_made_by_the_state_correction_starts_the_run_and_everyone_is_sen
     );
     let run = run_in(&stack, &id, "PLANNING", Duration::from_secs(1)).await;
     assert_eq!(run["startedAt"], json!(later.to_rfc3339()), "{run}");
+    let scheduled = Timestamp::parse_rfc3339(run["scheduledAt"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        run["lateMs"],
+        json!(later.millis_since(scheduled)),
+        "started two minutes after its time: {run}"
+    );
     assert_eq!(
         stack.campaign(&campaign_id).await.status,
         CampaignStatus::Running

@@ -49,6 +49,9 @@ pub(crate) struct RunView {
     pub scheduled_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
+    /// How late it started (ms), when more than a second after `scheduledAt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
     /// Why a run that never started was cancelled.
@@ -74,6 +77,7 @@ impl From<&RunRecord> for RunView {
             cancelled: counts.cancelled,
             scheduled_at: run.scheduled_at,
             started_at: run.started_at,
+            late_ms: run.late_ms(),
             completed_at: run.completed_at,
             cancel_reason: run.cancel_reason.clone(),
         }

@@ -54,6 +54,10 @@ pub struct RunRecord {
     pub cancel_reason: Option<String>,
 }
 
+/// A run that started more than this after its scheduled time is reported late: beyond what
+/// an on-time START takes (milliseconds), within what a retried one can.
+pub const LATE_AFTER_MS: i64 = 1_000;
+
 impl RunRecord {
     /// A run that starts planning `list` at `started_at` (its occurrence's time).
     pub fn start(
@@ -100,6 +104,14 @@ impl RunRecord {
         }
     }
 
+    /// How late it started, in milliseconds, when it started more than [`LATE_AFTER_MS`]
+    /// after its scheduled time (its START fired late: by the sweeper after an outage, by a
+    /// state correction); `None` for a run on time or not started.
+    pub fn late_ms(&self) -> Option<i64> {
+        let late = self.started_at?.millis_since(self.scheduled_at);
+        (late > LATE_AFTER_MS).then_some(late)
+    }
+
     /// Its progress.
     pub const fn progress(&self) -> Progress {
         Progress {
@@ -128,6 +140,7 @@ mod tests {
         );
         assert_eq!(run.status, RunStatus::Planning);
         assert_eq!((run.scheduled_at, run.started_at), (at, Some(at)));
+        assert_eq!(run.late_ms(), None, "on time");
         assert_eq!(run.cursor, PlanCursor::default());
         let progress = run.progress();
         assert!(!progress.planned && progress.total == 0 && progress.pending() == 0);
@@ -136,5 +149,28 @@ mod tests {
         assert_eq!(json["status"], "PLANNING");
         assert!(json.get("completedAt").is_none());
         assert_eq!(serde_json::from_value::<RunRecord>(json).unwrap(), run);
+    }
+
+    #[test]
+    fn a_run_started_more_than_a_second_after_its_time_is_late_by_the_difference() {
+        let at = Timestamp::parse_rfc3339("2026-12-02T09:00:00Z").unwrap();
+        let run = |started: Option<i64>| RunRecord {
+            started_at: started.map(|ms| at.plus_millis(ms)),
+            ..RunRecord::scheduled(
+                CampaignId::new("c1"),
+                RunId::for_occurrence(at),
+                Message::Event(EventMessage { detail: None }),
+                RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+                AmbiguousPolicy::Resend,
+                at,
+            )
+        };
+        assert_eq!(run(None).late_ms(), None, "not started");
+        assert_eq!(run(Some(LATE_AFTER_MS)).late_ms(), None);
+        assert_eq!(
+            run(Some(LATE_AFTER_MS + 1)).late_ms(),
+            Some(LATE_AFTER_MS + 1)
+        );
+        assert_eq!(run(Some(120_000)).late_ms(), Some(120_000));
     }
 }
