@@ -127,14 +127,22 @@ mod tests {
     use super::*;
     use crate::delivery::message::EventMessage;
 
+    fn event_message() -> Message {
+        Message::Event(EventMessage { detail: None })
+    }
+
+    fn list() -> RecipientList {
+        RecipientList::parse_uri("s3://lists/a.jsonl").unwrap()
+    }
+
     #[test]
     fn a_new_run_is_planning_from_the_start_of_its_list_with_nothing_counted() {
         let at = Timestamp::parse_rfc3339("2026-12-02T09:00:00Z").unwrap();
         let run = RunRecord::start(
             CampaignId::new("c1"),
             RunId::for_occurrence(at),
-            Message::Event(EventMessage { detail: None }),
-            RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            event_message(),
+            list(),
             AmbiguousPolicy::Resend,
             at,
         );
@@ -159,8 +167,8 @@ mod tests {
             ..RunRecord::scheduled(
                 CampaignId::new("c1"),
                 RunId::for_occurrence(at),
-                Message::Event(EventMessage { detail: None }),
-                RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+                event_message(),
+                list(),
                 AmbiguousPolicy::Resend,
                 at,
             )

@@ -39,17 +39,11 @@ pub fn preview(
         count.min(usize::try_from(left).unwrap_or(usize::MAX))
     });
     let limit = limit.min(MAX_PREVIEW);
-    let from = after.max(series.start_at.plus_millis(-1));
     let zone = cron.zone_name();
     let mut entries = Vec::new();
     let mut runs = 0;
-    for slot in cron.slots_after(from) {
+    for slot in series.slots_after(cron, after) {
         if runs >= limit {
-            break;
-        }
-        if let Some(at) = slot.at
-            && series.end_at.is_some_and(|end| at > end)
-        {
             break;
         }
         let day = slot.local.format("%Y-%m-%d");

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Timestamp;
 use crate::recurrence::catch_up::{DEFAULT_MAX_CATCH_UP, MAX_CATCH_UP, Misfire};
-use crate::recurrence::cron_schedule::CronSchedule;
+use crate::recurrence::cron_schedule::{CronSchedule, Slot};
 use crate::recurrence::iso_duration::parse_duration_ms;
 use crate::recurrence::overlap::Overlap;
 use crate::validation::{FieldErrors, MAX_PAST_MILLIS, optional_time};
@@ -134,17 +134,7 @@ impl NewSchedule {
             return None;
         }
         let (cron, misfire, overlap) = (cron?, misfire?, overlap?);
-        match cron.next_after(start_at.plus_millis(-1)) {
-            Some(first) if end_at.is_none_or(|end| first <= end) => {}
-            _ => {
-                errors.add(
-                    "schedule.cron",
-                    "has no occurrence between schedule.startAt and schedule.endAt",
-                );
-                return None;
-            }
-        }
-        Some(Series {
+        let series = Series {
             cron: cron.expression().to_owned(),
             timezone: cron.zone_name().to_owned(),
             start_at,
@@ -153,7 +143,18 @@ impl NewSchedule {
             run_duration_ms,
             misfire,
             overlap,
-        })
+        };
+        if series
+            .next_occurrence(&cron, start_at.plus_millis(-1))
+            .is_none()
+        {
+            errors.add(
+                "schedule.cron",
+                "has no occurrence between schedule.startAt and schedule.endAt",
+            );
+            return None;
+        }
+        Some(series)
     }
 
     fn misfire(&self, errors: &mut FieldErrors) -> Option<Misfire> {
@@ -185,13 +186,22 @@ impl NewSchedule {
 }
 
 impl Series {
-    /// The first occurrence of the series strictly after `after` and inside its bounds
-    /// (`startAt` ≤ it ≤ `endAt`; `maxRuns` is counted by the caller), read with `cron`, its
-    /// [`Series::cron_schedule`].
+    /// The local times `cron` (its [`Series::cron_schedule`]) names after `after` inside the
+    /// series' bounds (`startAt` ≤ it ≤ `endAt`; `maxRuns` is counted by the caller), DST
+    /// skipped ones included (a skipped one is listed until an occurrence past `endAt`).
+    pub fn slots_after<'a>(
+        &self,
+        cron: &'a CronSchedule,
+        after: Timestamp,
+    ) -> impl Iterator<Item = Slot> + 'a {
+        let end_at = self.end_at;
+        cron.slots_after(after.max(self.start_at.plus_millis(-1)))
+            .take_while(move |slot| slot.at.is_none_or(|at| end_at.is_none_or(|end| at <= end)))
+    }
+
+    /// The first occurrence of the series strictly after `after` and inside its bounds.
     pub fn next_occurrence(&self, cron: &CronSchedule, after: Timestamp) -> Option<Timestamp> {
-        let after = after.max(self.start_at.plus_millis(-1));
-        cron.next_after(after)
-            .filter(|at| self.end_at.is_none_or(|end| *at <= end))
+        self.slots_after(cron, after).find_map(|slot| slot.at)
     }
 
     /// Its cron schedule; an error if the stored expression or zone no longer parses (a
