@@ -278,6 +278,8 @@ impl TestStack {
             claim_until: claim_until_in_ms.map(|ms| now.plus_millis(ms)),
             reward_reminder_at: reminder_in_ms.map(|ms| now.plus_millis(ms)),
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: now,
             updated_at: now,

@@ -293,10 +293,11 @@ async fn a_run_completes_once_and_only_once_it_is_sending() {
     let (campaign, run) = (&fixture.run.campaign_id, &fixture.run.run_id);
     let progress = fixture.run.progress();
     assert!(
-        !store
+        store
             .complete_run(campaign, run, progress, fixture.now)
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "a run still planning is not complete"
     );
     let last = [batch(0, 0, 1)];
@@ -316,12 +317,14 @@ async fn a_run_completes_once_and_only_once_it_is_sending() {
             .complete_run(campaign, run, planned, fixture.now)
             .await
             .unwrap()
+            .is_some()
     );
     assert!(
-        !store
+        store
             .complete_run(campaign, run, planned, fixture.now)
             .await
             .unwrap()
+            .is_none()
     );
     let stored = fixture.stored().await;
     assert_eq!(stored.status, RunStatus::Completed);

@@ -21,7 +21,7 @@ use crate::lists::ListBucket;
 use crate::paging::PageRequest;
 use crate::views::{CampaignView, TimerView};
 
-type App = State<Arc<Services>>;
+pub(crate) type App = State<Arc<Services>>;
 
 /// Runs shown with a campaign (newest first; `GET /campaigns/{id}/runs` pages through all).
 const RUNS_SHOWN: i32 = 10;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lifecycle_adapters::store::{CancelError, StoreError};
+use lifecycle_adapters::store::{CancelError, SeriesControlError, StoreError};
 use lifecycle_domain::{FieldErrors, IllegalTransition};
 use lifecycle_resilience::{self as resilience, ErrorCategory, ErrorClass, StoreFailure};
 use serde_json::json;
@@ -67,6 +67,15 @@ impl ApiError {
     /// 400 for a body that is not the expected JSON.
     pub fn bad_body(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_BODY", detail)
+    }
+
+    /// 409 for a series route on a campaign without a schedule.
+    pub fn not_recurring(id: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "NOT_RECURRING",
+            format!("campaign {id} has no recurring schedule"),
+        )
     }
 
     /// 404 for an unknown campaign.
@@ -202,6 +211,30 @@ impl From<CancelError> for ApiError {
             CancelError::Illegal(illegal) => illegal.into(),
             CancelError::Contended => Self::concurrent_change(&error.to_string()),
             CancelError::Store(store) => Self::store(&store),
+        }
+    }
+}
+
+impl From<SeriesControlError> for ApiError {
+    fn from(error: SeriesControlError) -> Self {
+        let message = error.to_string();
+        match error {
+            SeriesControlError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "CAMPAIGN_NOT_FOUND",
+                "campaign does not exist",
+            ),
+            SeriesControlError::NotRecurring => {
+                Self::new(StatusCode::CONFLICT, "NOT_RECURRING", message)
+            }
+            SeriesControlError::NotActive(_) => {
+                Self::new(StatusCode::CONFLICT, "SERIES_NOT_ACTIVE", message)
+            }
+            SeriesControlError::SeriesOver => {
+                Self::new(StatusCode::CONFLICT, "SERIES_OVER", message)
+            }
+            SeriesControlError::Contended => Self::concurrent_change(&message),
+            SeriesControlError::Store(store) => Self::store(&store),
         }
     }
 }

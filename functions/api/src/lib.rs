@@ -4,12 +4,14 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `POST /campaigns` | validates, stores the campaign, its timers and (with a `delivery`) its list and SCHEDULED run (201) |
+//! | `POST /campaigns` | validates, stores the campaign, its timers and (with a `delivery`) its list and SCHEDULED run — none for a recurring campaign (`schedule`), whose occurrences each start one (201) |
 //! | `GET /campaigns/{id}` | the campaign, with its latest runs when it delivers (404 if unknown) |
 //! | `GET /campaigns/{id}/runs?limit=…&nextToken=…` | the campaign's runs and their counts, newest first |
 //! | `GET /campaigns/{id}/runs/{runId}/recipients?status=failed\|unconfirmed` | a run's recipients in that outcome, with reasons |
 //! | `GET /campaigns?status=…&limit=…&nextToken=…` | campaigns in a status, next to move first |
 //! | `POST /campaigns/{id}/cancel` | cancels (409 if it is already terminal) |
+//! | `GET /campaigns/{id}/schedule?next=N` | a recurring campaign's next N occurrences in UTC and local time, with DST notes (409 `NOT_RECURRING` without a schedule) |
+//! | `POST /campaigns/{id}/pause`, `/resume` | pauses or resumes its series (idempotent; resuming applies the misfire policy to what was missed) |
 //! | `GET /campaigns/{id}/timers` | the campaign's timers |
 //! | `GET /health` | health of every component (503 if unhealthy) |
 //! | `GET /failure-patterns` | operators' and built-in failure patterns |
@@ -26,6 +28,7 @@ mod lists;
 mod paging;
 mod resilience;
 mod runs;
+mod series;
 mod views;
 
 use std::sync::Arc;
@@ -50,6 +53,9 @@ pub fn router(services: Services, lists: ListBucket) -> Router {
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/timers", get(campaigns::timers))
         .route("/campaigns/{id}/runs", get(runs::list))
+        .route("/campaigns/{id}/schedule", get(series::preview_schedule))
+        .route("/campaigns/{id}/pause", post(series::pause))
+        .route("/campaigns/{id}/resume", post(series::resume))
         .route(
             "/campaigns/{id}/runs/{run_id}/recipients",
             get(runs::recipients),

@@ -5,6 +5,7 @@
 //! stored field, so a field added to a stored type stays private until it is added here.
 
 use lifecycle_domain::delivery::RunId;
+use lifecycle_domain::recurrence::Series;
 use lifecycle_domain::{
     Campaign, CampaignId, CampaignStatus, Timer, TimerEffect, TimerId, TimerKind, TimerStatus,
     Timestamp,
@@ -28,6 +29,12 @@ pub(crate) struct CampaignView {
     pub reward_reminder_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryView>,
+    /// Its recurring series, as validated (defaults filled in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Series>,
+    /// Where its series stands (a recurring campaign only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesView>,
     /// The delivery's runs, newest first (`GET /campaigns/{id}` of a delivering campaign).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs: Option<Vec<RunView>>,
@@ -35,6 +42,22 @@ pub(crate) struct CampaignView {
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A recurring campaign's series as the API returns it (its version is the engine's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SeriesView {
+    /// Occurrences handled so far (run, missed or skipped).
+    pub occurrences: u64,
+    /// The run still delivering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_run: Option<RunId>,
+    /// The occurrence waiting for it (overlap `bufferOne`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffered_run: Option<RunId>,
+    /// Whether an operator paused it.
+    pub paused: bool,
 }
 
 impl From<Campaign> for CampaignView {
@@ -48,10 +71,18 @@ impl From<Campaign> for CampaignView {
             claim_until,
             reward_reminder_at,
             delivery,
+            schedule,
+            series_progress,
             version,
             created_at,
             updated_at,
         } = campaign;
+        let series = schedule.is_some().then_some(SeriesView {
+            occurrences: series_progress.occurrences,
+            active_run: series_progress.active_run,
+            buffered_run: series_progress.buffered_run,
+            paused: series_progress.paused,
+        });
         Self {
             id,
             name,
@@ -61,6 +92,8 @@ impl From<Campaign> for CampaignView {
             claim_until,
             reward_reminder_at,
             delivery: delivery.as_ref().map(DeliveryView::from),
+            schedule,
+            series,
             runs: None,
             version,
             created_at,
@@ -195,6 +228,8 @@ mod tests {
             claim_until: Some(at("2026-11-30T10:00:00Z")),
             reward_reminder_at: Some(at("2026-11-29T10:00:00Z")),
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: start,
             updated_at: start,
@@ -230,6 +265,8 @@ mod tests {
                 list: RecipientList::parse_uri("s3://lists/inline/c.jsonl").unwrap(),
                 on_ambiguous: AmbiguousPolicy::Skip,
             }),
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: start,
             updated_at: start,

@@ -8,6 +8,7 @@ use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{DeliveryConfig, RecipientLists};
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
+use lifecycle_adapters::started_runs::queue_started_run;
 use lifecycle_adapters::store::StoreError;
 use lifecycle_delivery::planner::ports::{
     Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError,
@@ -121,7 +122,8 @@ impl PlanStore for PlannerServices {
     }
 
     /// Completes the run and publishes its `CampaignRunCompleted` at once (if that fails,
-    /// the outbox relay publishes it later).
+    /// the outbox relay publishes it later); a series' buffered run its completion started
+    /// is announced and queued for planning.
     async fn complete_run(
         &self,
         job: &PlanJob,
@@ -134,12 +136,16 @@ impl PlanStore for PlannerServices {
             .complete_run(&job.campaign_id, &job.run_id, progress, now)
             .await
             .map_err(port)?;
-        if completed {
-            let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
-            let stored = StoredEvent::run(&job.campaign_id, &event, now);
-            publish_and_clear(&self.services, &self.services, &[stored]).await;
+        let Some(completed) = completed else {
+            return Ok(false);
+        };
+        let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
+        let stored = StoredEvent::run(&job.campaign_id, &event, now);
+        publish_and_clear(&self.services, &self.services, &[stored]).await;
+        if let Some(next) = completed.started_next {
+            queue_started_run(&self.services, &job.campaign_id, next, now).await;
         }
-        Ok(completed)
+        Ok(true)
     }
 }
 

@@ -21,6 +21,7 @@ use lifecycle_adapters::delivery::{
 };
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
+use lifecycle_adapters::started_runs::queue_started_run;
 use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError};
 use lifecycle_delivery::sender::ports::{
     Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
@@ -319,7 +320,7 @@ impl Runs for SenderServices {
             .complete_run(&job.campaign_id, &job.run_id, progress, now)
             .await
             .map_err(port)?;
-        if completed {
+        if completed.is_some() {
             let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
             self.written_events
                 .lock()
@@ -327,7 +328,10 @@ impl Runs for SenderServices {
                 .push(StoredEvent::run(&job.campaign_id, &event, now));
         }
         self.publish_written().await;
-        Ok(completed)
+        if let Some(next) = completed.as_ref().and_then(|c| c.started_next.clone()) {
+            queue_started_run(&self.services, &job.campaign_id, next, now).await;
+        }
+        Ok(completed.is_some())
     }
 }
 

@@ -199,6 +199,13 @@ pub trait RunQueues: Sync {
         &self,
         jobs: &[BatchJob],
     ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+
+    /// Hands `timers` to the timers queue, each delayed to its due second (a series' next
+    /// occurrence after a missed one this sweep fired).
+    fn queue_timers(
+        &self,
+        timers: &[DueTimer],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 impl RunQueues for Services {
@@ -225,6 +232,12 @@ impl RunQueues for Services {
         let bodies: Vec<String> = jobs.iter().map(BatchJob::to_body).collect();
         deliveries.send_bodies(&bodies).await?;
         Ok(true)
+    }
+
+    async fn queue_timers(&self, timers: &[DueTimer]) -> Result<(), AwsError> {
+        self.timers
+            .send(&lifecycle_domain::timer_messages::plan_messages(timers))
+            .await
     }
 }
 

@@ -19,7 +19,12 @@
 //! overdue by more than an on-time delivery takes (the executor's timeout) catches its
 //! campaign up: the earlier timers are fired first, in due order, with the same transaction,
 //! then the timer itself. So a campaign whose START died with an executor still closes on
-//! time, instead of waiting for that message's redelivery.
+//! time, instead of waiting for that message's redelivery. A recurring campaign's OCCURRENCE
+//! due with (or just after) its START fires that START at once, so its first run is on time.
+//!
+//! An OCCURRENCE handles its series' occurrences due (the store's one transaction per step):
+//! the runs it started are queued for planning and its run events published like a START's,
+//! and the timer at its next occurrence, when that is due soon, is sent back to the queue.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,8 +79,15 @@ enum Handled {
     TooEarly,
 }
 
-/// The delivery runs begun by the STARTs a batch fired: (campaign, run, fired at).
-type StartedRuns = Mutex<Vec<(PlanJob, Timestamp)>>;
+/// The delivery runs begun by the STARTs and OCCURRENCEs a batch fired, to queue for
+/// planning, and the run events their transactions wrote to the outbox, to publish.
+#[derive(Default)]
+struct RunWork {
+    jobs: Vec<PlanJob>,
+    events: Vec<StoredEvent>,
+}
+
+type StartedRuns = Mutex<RunWork>;
 
 /// The messages of a batch, sorted by what happens to them.
 #[derive(Default)]
@@ -225,6 +237,19 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
                 Ok(Handled::Applied(ApplyOutcome::Mismatch { reason })) => {
                     mismatched.insert(message_id, reason);
                 }
+                Ok(Handled::Applied(ApplyOutcome::Occurred(applied))) => {
+                    tracing::info!(
+                        timer = %timer.timer_id,
+                        handled = applied.handled,
+                        started = applied.started.len(),
+                        next_due = ?applied.send_next.as_ref().map(|next| next.due_at),
+                        "occurrences of the series handled"
+                    );
+                    // The next occurrence soon (or still behind now): sent like an early timer.
+                    if let Some(next) = applied.send_next {
+                        requeue.push((message_id, next));
+                    }
+                }
                 Ok(Handled::TooEarly) => requeue.push((message_id, timer)),
                 Err(error) => {
                     let class = error.class();
@@ -261,28 +286,24 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
         (events, message_of_event)
     }
 
-    /// Publishes the `CampaignRunStarted` of each run the batch's STARTs began (their outbox
-    /// records are cleared) and queues the runs for planning. Failures are logged: the
+    /// Publishes the run events the batch's STARTs and OCCURRENCEs wrote (`CampaignRunStarted`
+    /// of each run begun, `CampaignRunMissed`/`Skipped` of occurrences not run; their outbox
+    /// records are cleared) and queues the runs begun for planning. Failures are logged: the
     /// sweeper republishes the events and re-queues a run whose planning never began.
-    async fn start_runs(&self, runs: Vec<(PlanJob, Timestamp)>) {
-        if runs.is_empty() {
+    async fn start_runs(&self, work: RunWork) {
+        let RunWork { jobs, events } = work;
+        if !events.is_empty() {
+            let report = publish_and_clear(self.ports, self.ports, &events).await;
+            if !report.failed.is_empty() {
+                tracing::warn!(
+                    unpublished = report.failed.len(),
+                    "run events not published now; the outbox relay publishes them later"
+                );
+            }
+        }
+        if jobs.is_empty() {
             return;
         }
-        let events: Vec<StoredEvent> = runs
-            .iter()
-            .map(|(job, at)| {
-                let started = RunEvent::started(&job.campaign_id, &job.run_id, *at);
-                StoredEvent::run(&job.campaign_id, &started, *at)
-            })
-            .collect();
-        let report = publish_and_clear(self.ports, self.ports, &events).await;
-        if !report.failed.is_empty() {
-            tracing::warn!(
-                unpublished = report.failed.len(),
-                "CampaignRunStarted not published now; the outbox relay publishes it later"
-            );
-        }
-        let jobs: Vec<PlanJob> = runs.into_iter().map(|(job, _)| job).collect();
         match self.ports.queue_runs(&jobs).await {
             Ok(true) => {
                 for job in &jobs {
@@ -335,7 +356,10 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
                 outcome = retried;
             }
         }
-        if matches!(outcome, ApplyOutcome::Applied(_)) {
+        if matches!(
+            outcome,
+            ApplyOutcome::Applied(_) | ApplyOutcome::Occurred(_)
+        ) {
             applied.fetch_add(1, Ordering::SeqCst);
             lifecycle_adapters::crash::point("executor.after_transaction");
         }
@@ -351,7 +375,28 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
         timer: &DueTimer,
         started: &StartedRuns,
     ) -> Result<ApplyOutcome, StoreError> {
-        let outcome = self.ports.apply_timer(timer, self.clock.now()).await?;
+        let fired_at = self.clock.now();
+        let outcome = self.ports.apply_timer(timer, fired_at).await?;
+        if let ApplyOutcome::Occurred(applied) = &outcome {
+            let mut work = started
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work.events.extend(applied.events.iter().cloned());
+            work.jobs.extend(applied.started.iter().map(|run| PlanJob {
+                campaign_id: timer.campaign_id.clone(),
+                run_id: run.clone(),
+            }));
+            if applied.handled == 0 {
+                // Handled before by an executor that died before queuing its run: announce
+                // and queue it now.
+                for run in &applied.started {
+                    let event = RunEvent::started(&timer.campaign_id, run, fired_at);
+                    work.events
+                        .push(StoredEvent::run(&timer.campaign_id, &event, fired_at));
+                }
+            }
+            return Ok(outcome);
+        }
         let begun = match &outcome {
             ApplyOutcome::Applied(event)
             | ApplyOutcome::AlreadyDone {
@@ -364,10 +409,16 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
                 campaign_id: timer.campaign_id.clone(),
                 run_id: run_id.clone(),
             };
-            started
+            let started_event = RunEvent::started(&job.campaign_id, &job.run_id, event.fired_at);
+            let mut work = started
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((job, event.fired_at));
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work.events.push(StoredEvent::run(
+                &job.campaign_id,
+                &started_event,
+                event.fired_at,
+            ));
+            work.jobs.push(job);
         }
         Ok(outcome)
     }
@@ -380,7 +431,9 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
     /// `timer` again. Returns the events of the earlier timers and the new outcome of `timer`
     /// (`None`: nothing to catch up, or an earlier timer could not be fired: `timer` stays
     /// early and is retried after its backoff). Errors are logged, never raised: the timer
-    /// is simply retried.
+    /// is simply retried. An OCCURRENCE does not wait for its campaign's START at all: any
+    /// PENDING timer of the campaign due at or before it and due now is fired first, and the
+    /// occurrence is tried again even when there was none left (its START just committed).
     async fn catch_up(
         &self,
         timer: &DueTimer,
@@ -396,16 +449,23 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
             }
         };
         let now = self.clock.now();
+        // An occurrence due with its campaign's START (the series starts with the campaign)
+        // does not wait for that START's own message: it fires it first.
+        let occurrence = timer.effect == lifecycle_domain::TimerEffect::Occur;
         let overdue: Vec<&DueTimer> = pending
             .iter()
             .filter(|t| {
-                t.due_at < timer.due_at
-                    && now.millis_since(t.due_at) > self.settings.catch_up_after_ms
+                let earlier = t.due_at < timer.due_at || (occurrence && t.due_at == timer.due_at);
+                let abandoned = now.millis_since(t.due_at) > self.settings.catch_up_after_ms
+                    || (occurrence && t.due_at <= now);
+                t.kind != timer.kind && earlier && abandoned
             })
             .collect();
-        if overdue.is_empty() {
+        if overdue.is_empty() && !occurrence {
             return (events, None);
         }
+        // An occurrence finding nothing to catch up raced its START, which committed between
+        // the two reads: it is tried again below.
         for earlier in &overdue {
             if stop_at.is_some_and(|stop| self.clock.now() >= stop) {
                 return (events, None);
@@ -413,6 +473,7 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
             match self.apply(earlier, started).await {
                 Ok(ApplyOutcome::Applied(event)) => events.push(event),
                 Ok(ApplyOutcome::AlreadyDone { unpublished }) => events.extend(unpublished),
+                Ok(ApplyOutcome::Occurred(_)) => {}
                 Ok(ApplyOutcome::Obsolete { reason }) => {
                     tracing::info!(timer = %earlier.timer_id, reason, "earlier timer CANCELLED while catching up");
                 }

@@ -16,12 +16,13 @@ pub struct ConfigError {
 
 /// Tuning variables a local run may set in its own environment to override the template's
 /// value for every function (`make local`, the crash suite); names of resources are not.
-pub const TUNABLE_VARIABLES: [&str; 14] = [
+pub const TUNABLE_VARIABLES: [&str; 15] = [
     "DISPATCH_LOOKAHEAD_SECONDS",
     "DISPATCH_MAX_PER_SHARD",
     "DISPATCH_CATCH_UP_AFTER_SECONDS",
     "DISPATCH_CATCH_UP_SPAN_SECONDS",
     "EXECUTOR_MAX_EARLY_WAIT_MS",
+    "OCCURRENCE_GRACE_SECONDS",
     "SWEEP_GRACE_SECONDS",
     "MISFIRE_WINDOW_SECONDS",
     "LEASE_SECONDS",
@@ -76,6 +77,10 @@ pub struct Config {
     /// timer arrives less than 2 s early; the executor's 4 s timeout is this plus its 2 s
     /// deadline margin.
     pub executor_max_early_wait_ms: u32,
+    /// `OCCURRENCE_GRACE_SECONDS` (default 60, 1–86400): an occurrence of a recurring
+    /// campaign started no later than this after its time runs whatever the series' misfire
+    /// policy; a later one is missed (docs/recurring.md).
+    pub occurrence_grace_secs: u32,
     /// `LOG_FORMAT` (`json` default, or `text`).
     pub log_format: LogFormat,
     /// `RETRY_MAX_ATTEMPTS` (default 3, 1–10): attempts per AWS request, the first included.
@@ -187,6 +192,8 @@ impl Config {
                 0,
                 60_000,
             )? as u32,
+            occurrence_grace_secs: number(&lookup, "OCCURRENCE_GRACE_SECONDS", 60, 1, 86_400)?
+                as u32,
             log_format,
             retry_max_attempts: number(&lookup, "RETRY_MAX_ATTEMPTS", 3, 1, 10)? as u32,
             circuit_breakers,
@@ -275,6 +282,7 @@ mod tests {
         assert_eq!(config.dispatch_catch_up_after_secs, 30);
         assert_eq!(config.dispatch_catch_up_span_secs, 120);
         assert_eq!(config.executor_max_early_wait_ms, 2000);
+        assert_eq!(config.occurrence_grace_secs, 60);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.direct_send_window_millis(), 95_000);
         assert_eq!(config.sweep.grace_secs, 120);

@@ -11,4 +11,5 @@ pub mod delivery;
 pub mod heartbeat;
 pub mod relay;
 pub mod services;
+pub mod started_runs;
 pub mod store;

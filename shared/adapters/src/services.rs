@@ -13,7 +13,7 @@ use crate::aws::{AwsClients, EventPublisher, RequestCounter, TimerQueue};
 use crate::config::{Config, ConfigError};
 use crate::heartbeat::Heartbeats;
 use crate::relay::AlertRelay;
-use crate::store::Store;
+use crate::store::{OccurrenceTiming, Store};
 
 /// How often each instance reloads the operators' failure patterns.
 pub const PATTERN_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
@@ -55,7 +55,11 @@ impl Services {
             clients.dynamodb.clone(),
             &config.table_name,
             config.due_shards,
-        );
+        )
+        .with_occurrence_timing(OccurrenceTiming {
+            grace_ms: i64::from(config.occurrence_grace_secs) * 1000,
+            direct_send_ms: config.direct_send_window_millis(),
+        });
         let alerts = AlertSink::new(
             Arc::new(AlertRelay {
                 store: unguarded.clone(),

@@ -134,6 +134,12 @@ pub struct Campaign {
     /// What each run sends, to whom; `None` for a campaign that only changes state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<crate::delivery::CampaignDelivery>,
+    /// Its recurring series: one run per occurrence; `None` for a one-off campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::recurrence::Series>,
+    /// A recurring campaign's progress through its series (empty for a one-off).
+    #[serde(flatten)]
+    pub series_progress: crate::recurrence::SeriesProgress,
     /// Incremented by every status move; guards read-modify-write moves.
     pub version: u64,
     /// When it was created.
@@ -143,9 +149,12 @@ pub struct Campaign {
 }
 
 impl Campaign {
-    /// The run its START begins, if it delivers: one-off campaigns have one, named after
-    /// their start.
+    /// The run its START begins, if it delivers once: a one-off campaign's, named after its
+    /// start. A recurring campaign has none: each occurrence of its series begins a run.
     pub fn scheduled_run(&self) -> Option<crate::delivery::RunRecord> {
+        if self.schedule.is_some() {
+            return None;
+        }
         self.delivery
             .as_ref()
             .map(|delivery| delivery.scheduled_run(&self.id, self.start_at))

@@ -56,6 +56,8 @@ mod tests {
             claim_until: None,
             reward_reminder_at: None,
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 3,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(5),

@@ -29,10 +29,7 @@ pub fn not_fitting(
     effect: TimerEffect,
     status: Option<CampaignStatus>,
 ) -> NotFitting {
-    let needs: &[CampaignStatus] = match &effect {
-        TimerEffect::Move { from, .. } => std::slice::from_ref(from),
-        TimerEffect::Remind => &TimerEffect::REMIND_WHILE,
-    };
+    let needs = effect.applies_in();
     let needs_text = needs
         .iter()
         .map(|s| s.as_str())

@@ -1,6 +1,7 @@
 //! What to do with a timer that was missed (PENDING well past its due time, e.g. because the
 //! dispatcher was down): fire it late if it was missed by less than the misfire window and the campaign's state still fits; otherwise
-//! cancel it with the reason. A MOVE beyond the window is then made by the state correction,
+//! cancel it with the reason. An OCCURRENCE has no window: firing it late applies its series'
+//! misfire policy. A MOVE beyond the window is then made by the state correction,
 //! which moves the campaign to where the clock says it should be.
 
 use crate::Timestamp;
@@ -54,7 +55,9 @@ impl MisfirePolicy {
             };
         };
         let late_ms = now.millis_since(timer.due_at);
-        if late_ms > self.window_ms {
+        // An occurrence is never given up here: its series' own misfire policy decides what
+        // runs and records every missed occurrence when it fires.
+        if late_ms > self.window_ms && timer.effect != TimerEffect::Occur {
             return MissedTimer::Cancel {
                 reason: format!(
                     "missed by {} s, beyond the misfire window of {} s",
@@ -66,10 +69,7 @@ impl MisfirePolicy {
         if timer.effect.fits(campaign.status) {
             return MissedTimer::Fire;
         }
-        let needs = match timer.effect {
-            TimerEffect::Move { from, .. } => vec![from],
-            TimerEffect::Remind => TimerEffect::REMIND_WHILE.to_vec(),
-        };
+        let needs = timer.effect.applies_in();
         let needs_text = needs
             .iter()
             .map(|s| s.as_str())
@@ -111,6 +111,8 @@ mod tests {
             claim_until: Some(Timestamp::from_millis(3_000_000)),
             reward_reminder_at: Some(Timestamp::from_millis(2_500_000)),
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

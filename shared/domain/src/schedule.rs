@@ -83,6 +83,8 @@ mod tests {
             claim_until: claim_until.map(Timestamp::from_millis),
             reward_reminder_at: None,
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

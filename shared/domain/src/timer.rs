@@ -21,15 +21,19 @@ pub enum TimerKind {
     ExpireCampaign,
     /// At `rewardReminderAt`: a reminder event, no move.
     RewardReminder,
+    /// At each occurrence of a recurring campaign's series: its run (the one timer of the
+    /// series, moved on to the next occurrence by the transaction that handles this one).
+    Occurrence,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 4] = [
+    pub const ALL: [TimerKind; 5] = [
         TimerKind::StartCampaign,
         TimerKind::CloseCampaign,
         TimerKind::ExpireCampaign,
         TimerKind::RewardReminder,
+        TimerKind::Occurrence,
     ];
 
     /// The wire name, e.g. `START_CAMPAIGN`.
@@ -39,6 +43,7 @@ impl TimerKind {
             TimerKind::CloseCampaign => "CLOSE_CAMPAIGN",
             TimerKind::ExpireCampaign => "EXPIRE_CAMPAIGN",
             TimerKind::RewardReminder => "REWARD_REMINDER",
+            TimerKind::Occurrence => "OCCURRENCE",
         }
     }
 
@@ -49,7 +54,8 @@ impl TimerKind {
 
     /// Whether a timer of this kind may have `effect`: the effects [`crate::timer_plan`]
     /// plans for it (START moves SCHEDULED → RUNNING; CLOSE moves RUNNING → CLOSED or
-    /// REWARD_CLAIM; EXPIRE moves REWARD_CLAIM → EXPIRED; a reminder reminds).
+    /// REWARD_CLAIM; EXPIRE moves REWARD_CLAIM → EXPIRED; a reminder reminds; an occurrence
+    /// runs its series).
     pub fn permits(self, effect: TimerEffect) -> bool {
         use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
         match (self, effect) {
@@ -62,7 +68,8 @@ impl TimerKind {
             (TimerKind::ExpireCampaign, TimerEffect::Move { from, to }) => {
                 (from, to) == (RewardClaim, Expired)
             }
-            (TimerKind::RewardReminder, TimerEffect::Remind) => true,
+            (TimerKind::RewardReminder, TimerEffect::Remind)
+            | (TimerKind::Occurrence, TimerEffect::Occur) => true,
             _ => false,
         }
     }
@@ -88,6 +95,8 @@ pub enum TimerStatus {
     Failed,
     /// Will not fire (campaign cancelled or gone, missed for good), with a reason.
     Cancelled,
+    /// An OCCURRENCE timer while its series is paused: out of the due index until resumed.
+    Paused,
 }
 
 impl TimerStatus {
@@ -99,6 +108,7 @@ impl TimerStatus {
             TimerStatus::Completed => "COMPLETED",
             TimerStatus::Failed => "FAILED",
             TimerStatus::Cancelled => "CANCELLED",
+            TimerStatus::Paused => "PAUSED",
         }
     }
 }
@@ -139,6 +149,9 @@ pub enum TimerEffect {
     },
     /// Emit a reminder while the campaign is in one of these statuses; no move.
     Remind,
+    /// Handle the series' occurrence(s) due (start a run, or record it missed or skipped)
+    /// while the campaign is RUNNING; no move.
+    Occur,
 }
 
 impl TimerEffect {
@@ -146,26 +159,38 @@ impl TimerEffect {
     pub const REMIND_WHILE: [CampaignStatus; 2] =
         [CampaignStatus::Closed, CampaignStatus::RewardClaim];
 
+    /// The statuses in which this effect applies.
+    pub fn applies_in(&self) -> &[CampaignStatus] {
+        match self {
+            TimerEffect::Move { from, .. } => std::slice::from_ref(from),
+            TimerEffect::Remind => &Self::REMIND_WHILE,
+            TimerEffect::Occur => &[CampaignStatus::Running],
+        }
+    }
+
     /// Whether the campaign's current status lets this effect apply.
     pub fn fits(self, status: CampaignStatus) -> bool {
-        match self {
-            TimerEffect::Move { from, .. } => status == from,
-            TimerEffect::Remind => Self::REMIND_WHILE.contains(&status),
-        }
+        self.applies_in().contains(&status)
     }
 
     /// The event this effect emits and the (from, to) it reports, given the status it applied
     /// in; a move the state machine does not allow is an error (a forged or corrupt timer).
+    /// An occurrence emits run events instead (`None`).
     pub fn event(
         self,
         status_before: CampaignStatus,
-    ) -> Result<(EventType, CampaignStatus, CampaignStatus), IllegalTransition> {
+    ) -> Result<Option<(EventType, CampaignStatus, CampaignStatus)>, IllegalTransition> {
         match self {
             TimerEffect::Move { from, to } => {
                 let event = crate::state_machine::transition(from, to)?.event;
-                Ok((event, from, to))
+                Ok(Some((event, from, to)))
             }
-            TimerEffect::Remind => Ok((EventType::RewardReminderDue, status_before, status_before)),
+            TimerEffect::Remind => Ok(Some((
+                EventType::RewardReminderDue,
+                status_before,
+                status_before,
+            ))),
+            TimerEffect::Occur => Ok(None),
         }
     }
 }
@@ -245,6 +270,19 @@ mod tests {
     }
 
     #[test]
+    fn an_occurrence_fits_a_running_campaign_only() {
+        for status in CampaignStatus::ALL {
+            assert_eq!(
+                TimerEffect::Occur.fits(status),
+                status == CampaignStatus::Running,
+                "{status}"
+            );
+        }
+        assert_eq!(TimerKind::parse("OCCURRENCE"), Some(TimerKind::Occurrence));
+        assert_eq!(TimerStatus::Paused.as_str(), "PAUSED");
+    }
+
+    #[test]
     fn reminder_fits_closed_and_claim_window_only() {
         for status in CampaignStatus::ALL {
             let expected = matches!(status, CampaignStatus::Closed | CampaignStatus::RewardClaim);
@@ -252,6 +290,7 @@ mod tests {
         }
         let (event, from, to) = TimerEffect::Remind
             .event(CampaignStatus::RewardClaim)
+            .unwrap()
             .unwrap();
         assert_eq!(event, EventType::RewardReminderDue);
         assert_eq!(
@@ -279,18 +318,19 @@ mod tests {
         };
         assert_eq!(
             start.event(CampaignStatus::Scheduled),
-            Ok((
+            Ok(Some((
                 EventType::CampaignStarted,
                 CampaignStatus::Scheduled,
                 CampaignStatus::Running
-            ))
+            )))
         );
+        assert_eq!(TimerEffect::Occur.event(CampaignStatus::Running), Ok(None));
     }
 
     #[test]
     fn each_kind_permits_exactly_its_planned_effects() {
         use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
-        let mut effects = vec![TimerEffect::Remind];
+        let mut effects = vec![TimerEffect::Remind, TimerEffect::Occur];
         for from in CampaignStatus::ALL {
             for to in CampaignStatus::ALL {
                 effects.push(TimerEffect::Move { from, to });
@@ -305,6 +345,7 @@ mod tests {
             ),
             (TimerKind::ExpireCampaign, vec![mv(RewardClaim, Expired)]),
             (TimerKind::RewardReminder, vec![TimerEffect::Remind]),
+            (TimerKind::Occurrence, vec![TimerEffect::Occur]),
         ];
         for (kind, permitted) in expected {
             for effect in &effects {

@@ -1,11 +1,14 @@
 //! Which timers a new campaign gets, and what each does when it fires.
 
 use crate::campaign::{Campaign, CampaignStatus};
+use crate::delivery::RunId;
 use crate::timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
 
 /// The timers of a freshly created (SCHEDULED) campaign:
 /// START at `startAt`; CLOSE at `endAt` (to REWARD_CLAIM when there is a claim window, else
-/// CLOSED); EXPIRE at `claimUntil` and REWARD_REMINDER at `rewardReminderAt` when given.
+/// CLOSED); EXPIRE at `claimUntil` and REWARD_REMINDER at `rewardReminderAt` when given;
+/// for a recurring campaign, OCCURRENCE at its series' first occurrence, carrying that
+/// occurrence's run.
 pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
     use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
     let closes_to = if campaign.has_claim_window() {
@@ -44,6 +47,13 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
     if let Some(remind_at) = campaign.reward_reminder_at {
         planned.push((TimerKind::RewardReminder, remind_at, TimerEffect::Remind));
     }
+    let first_occurrence = campaign.schedule.as_ref().and_then(|series| {
+        let cron = series.cron_schedule().ok()?;
+        series.next_occurrence(&cron, series.start_at.plus_millis(-1))
+    });
+    if let Some(first) = first_occurrence {
+        planned.push((TimerKind::Occurrence, first, TimerEffect::Occur));
+    }
     planned
         .into_iter()
         .map(|(kind, due_at, effect)| Timer {
@@ -53,9 +63,11 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             status: TimerStatus::Pending,
             due_at,
             effect,
-            run_id: (kind == TimerKind::StartCampaign)
-                .then(|| campaign.scheduled_run().map(|run| run.run_id))
-                .flatten(),
+            run_id: match kind {
+                TimerKind::StartCampaign => campaign.scheduled_run().map(|run| run.run_id),
+                TimerKind::Occurrence => Some(RunId::for_occurrence(due_at)),
+                _ => None,
+            },
             attempts: 0,
             last_error: None,
             fired_at: None,
@@ -63,7 +75,7 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             queued_at_creation: false,
             next_deadline: match effect {
                 TimerEffect::Move { to, .. } => campaign.scheduled_exit(to).map(|(_, at)| at),
-                TimerEffect::Remind => None,
+                TimerEffect::Remind | TimerEffect::Occur => None,
             },
             lease_owner: None,
             lease_expires_at: None,
@@ -77,6 +89,7 @@ mod tests {
     use crate::CampaignId;
     use crate::Timestamp;
     use crate::state_machine::transition;
+    use CampaignStatus::{Running, Scheduled};
 
     fn campaign(claim: Option<i64>, remind: Option<i64>) -> Campaign {
         Campaign {
@@ -88,6 +101,8 @@ mod tests {
             claim_until: claim.map(Timestamp::from_millis),
             reward_reminder_at: remind.map(Timestamp::from_millis),
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
@@ -176,6 +191,64 @@ mod tests {
         );
         assert_eq!(timers[2].due_at.millis(), 5_000);
         assert_eq!(timers[3].effect, TimerEffect::Remind);
+    }
+
+    #[test]
+    fn a_recurring_campaign_gets_one_occurrence_timer_at_its_first_occurrence_and_no_start_run() {
+        use crate::delivery::message::EventMessage;
+        use crate::delivery::{AmbiguousPolicy, CampaignDelivery, Message, RecipientList};
+        use crate::recurrence::{Misfire, Overlap, Series};
+        let mut recurring = campaign(None, None);
+        recurring.delivery = Some(CampaignDelivery {
+            message: Message::Event(EventMessage { detail: None }),
+            list: RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            on_ambiguous: AmbiguousPolicy::Resend,
+        });
+        recurring.schedule = Some(Series {
+            cron: "*/5 * * * * *".into(),
+            timezone: "UTC".into(),
+            start_at: Timestamp::from_millis(1_000),
+            end_at: Some(Timestamp::from_millis(1_999_999)),
+            max_runs: None,
+            run_duration_ms: None,
+            misfire: Misfire::FireOnceNow,
+            overlap: Overlap::Skip,
+        });
+        let timers = plan_timers(&recurring);
+        assert_eq!(recurring.scheduled_run(), None);
+        let kinds: Vec<_> = timers
+            .iter()
+            .map(|t| (t.kind, t.due_at.millis(), t.effect, t.run_id.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (
+                    TimerKind::StartCampaign,
+                    1_000,
+                    TimerEffect::Move {
+                        from: Scheduled,
+                        to: Running
+                    },
+                    None
+                ),
+                (
+                    TimerKind::CloseCampaign,
+                    2_000,
+                    TimerEffect::Move {
+                        from: Running,
+                        to: CampaignStatus::Closed
+                    },
+                    None
+                ),
+                (
+                    TimerKind::Occurrence,
+                    5_000,
+                    TimerEffect::Occur,
+                    Some(RunId::for_occurrence(Timestamp::from_millis(5_000)))
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct NewCampaign {
     pub reward_reminder_at: Option<String>,
     /// What each run sends, to whom (optional).
     pub delivery: Option<crate::delivery::NewDelivery>,
+    /// Its recurring series (optional): one run per occurrence.
+    pub schedule: Option<crate::recurrence::NewSchedule>,
 }
 
 /// Field name → what is wrong with it.
@@ -72,6 +74,8 @@ pub struct ValidatedCampaign {
     pub reward_reminder_at: Option<Timestamp>,
     /// The delivery, if any (an inline list still to be stored by the caller).
     pub delivery: Option<crate::delivery::DeliverySpec>,
+    /// The recurring series, if any (inside the campaign's window).
+    pub schedule: Option<crate::recurrence::Series>,
 }
 
 impl NewCampaign {
@@ -138,6 +142,20 @@ impl NewCampaign {
             .delivery
             .as_ref()
             .and_then(|delivery| delivery.validate(&mut errors));
+        let window = match (start_at, end_at) {
+            (Some(start), Some(end)) if start < end => Some((start, end)),
+            _ => None,
+        };
+        let schedule = self
+            .schedule
+            .as_ref()
+            .and_then(|schedule| schedule.validate(now, window, &mut errors));
+        if self.schedule.is_some() && self.delivery.is_none() {
+            errors.add(
+                "schedule",
+                "needs a delivery: each occurrence of the series is one run of it",
+            );
+        }
         match (errors.0.is_empty(), start_at, end_at) {
             (true, Some(start_at), Some(end_at)) => Ok(ValidatedCampaign {
                 name: name.to_owned(),
@@ -146,6 +164,7 @@ impl NewCampaign {
                 claim_until,
                 reward_reminder_at,
                 delivery,
+                schedule,
             }),
             _ => Err(errors),
         }
@@ -170,6 +189,8 @@ impl ValidatedCampaign {
             claim_until: self.claim_until,
             reward_reminder_at: self.reward_reminder_at,
             delivery,
+            schedule: self.schedule,
+            series_progress: Default::default(),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -232,6 +253,50 @@ mod tests {
 
     fn fields(result: Result<ValidatedCampaign, FieldErrors>) -> Vec<String> {
         result.unwrap_err().0.into_keys().collect()
+    }
+
+    #[test]
+    fn a_schedule_is_validated_inside_the_campaigns_window() {
+        let mut request = input("2026-11-30T00:00:00Z", "2026-12-31T00:00:00Z");
+        request.schedule = serde_json::from_value(serde_json::json!({
+            "cron": "0 9 * * MON", "timezone": "Europe/Berlin"
+        }))
+        .unwrap();
+        assert_eq!(
+            request.validate(now()).unwrap_err().0["schedule"],
+            "needs a delivery: each occurrence of the series is one run of it"
+        );
+        request.delivery = serde_json::from_value(serde_json::json!({
+            "channel": "event", "recipients": [{"id": "u1", "address": "user-1"}]
+        }))
+        .unwrap();
+        let series = request.validate(now()).unwrap().schedule.unwrap();
+        assert_eq!(series.timezone, "Europe/Berlin");
+        assert_eq!(
+            (series.start_at, series.end_at),
+            (
+                Timestamp::parse_rfc3339("2026-11-30T00:00:00Z").unwrap(),
+                Some(Timestamp::parse_rfc3339("2026-12-30T23:59:59.999Z").unwrap())
+            )
+        );
+        let campaign =
+            request
+                .validate(now())
+                .unwrap()
+                .into_campaign(CampaignId::new("c"), None, now());
+        assert_eq!(campaign.schedule, Some(series));
+
+        let mut bad = input("2026-11-30T00:00:00Z", "not a time");
+        bad.schedule = serde_json::from_value(serde_json::json!({"cron": "0 9 * *"})).unwrap();
+        assert_eq!(
+            fields(bad.validate(now())),
+            vec![
+                "endAt".to_owned(),
+                "schedule".to_owned(),
+                "schedule.cron".to_owned()
+            ],
+            "both named, the schedule checked without the window"
+        );
     }
 
     #[test]

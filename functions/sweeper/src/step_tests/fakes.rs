@@ -56,6 +56,8 @@ pub(crate) struct World {
     pub(crate) queued_plans: Vec<PlanJob>,
     /// Batches queued for the sender.
     pub(crate) queued_batches: Vec<BatchJob>,
+    /// Timers handed to the timers queue.
+    pub(crate) queued_timers: Vec<DueTimer>,
     /// Messages visible in the deliveries queue that no sender has taken.
     pub(crate) deliveries_backlog: u64,
     /// Reads of the deliveries queue's depth fail.
@@ -230,7 +232,11 @@ impl SweepStore for FakePorts {
             });
         }
         let status = status.expect("fits");
-        let (event_type, from, to) = timer.effect.event(status).expect("a legal effect");
+        let (event_type, from, to) = timer
+            .effect
+            .event(status)
+            .expect("a legal effect")
+            .expect("the sweeper tests fire no occurrence");
         let event = LifecycleEvent::for_timer(
             event_type,
             &timer.timer_id,
@@ -534,6 +540,11 @@ impl RunQueues for FakePorts {
     async fn queue_batches(&self, jobs: &[BatchJob]) -> Result<bool, AwsError> {
         self.world().queued_batches.extend(jobs.iter().cloned());
         Ok(true)
+    }
+
+    async fn queue_timers(&self, timers: &[DueTimer]) -> Result<(), AwsError> {
+        self.world().queued_timers.extend(timers.iter().cloned());
+        Ok(())
     }
 }
 

@@ -55,6 +55,8 @@ fn campaign(
         claim_until: None,
         reward_reminder_at: None,
         delivery: None,
+        schedule: None,
+        series_progress: Default::default(),
         version: 1,
         created_at: at(-100 * MINUTE),
         updated_at: at(-100 * MINUTE),

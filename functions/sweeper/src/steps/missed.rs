@@ -33,6 +33,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
     timers.sort_by(|a, b| (a.due_at, &a.timer_id).cmp(&(b.due_at, &b.timer_id)));
 
     let mut events = Vec::new();
+    let mut run_events = Vec::new();
     for timer in timers {
         report.count("found");
         if sweep.out_of_time() {
@@ -109,6 +110,29 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                         ));
                         events.push(event);
                     }
+                    Ok(ApplyOutcome::Occurred(applied)) => {
+                        for run_id in &applied.started {
+                            queue_started_run(store, &timer.campaign_id, run_id, report).await;
+                        }
+                        report.count("fired");
+                        report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
+                        report.action(format!(
+                            "{} fired {late_s} s late: {} occurrence(s) handled, {} run(s) started",
+                            timer.timer_id,
+                            applied.handled,
+                            applied.started.len(),
+                        ));
+                        if let Some(next) = &applied.send_next
+                            && let Err(error) = store.queue_timers(std::slice::from_ref(next)).await
+                        {
+                            // Marked queued but not sent: the dispatcher's catch-up sends it.
+                            report.errors.push(format!(
+                                "{}: next occurrence not queued: {error}",
+                                timer.timer_id
+                            ));
+                        }
+                        run_events.extend(applied.events);
+                    }
                     Ok(ApplyOutcome::Obsolete { reason }) => {
                         report.count("cancelled");
                         report.action(format!("{} CANCELLED: {reason}", timer.timer_id));
@@ -128,11 +152,23 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
             }
         }
     }
+    let mut published = 0;
     if !events.is_empty() {
-        let published = publish_and_clear(store, store, &events).await;
+        published += publish_and_clear(store, store, &events)
+            .await
+            .published
+            .len();
+    }
+    if !run_events.is_empty() {
+        published += publish_and_clear(store, store, &run_events)
+            .await
+            .published
+            .len();
+    }
+    if published > 0 {
         report
             .counts
-            .insert("events_published".into(), published.published.len() as u64);
+            .insert("events_published".into(), published as u64);
     }
 }
 

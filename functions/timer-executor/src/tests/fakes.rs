@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use lifecycle_adapters::aws::PublishReport;
-use lifecycle_adapters::store::{ApplyOutcome, StoreError};
-use lifecycle_domain::delivery::PlanJob;
+use lifecycle_adapters::store::{ApplyOutcome, OccurrenceApplied, StoreError};
+use lifecycle_domain::delivery::{PlanJob, RunEvent, RunId};
 use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_domain::{
-    CampaignId, CampaignStatus, DueTimer, LifecycleEvent, TimerEffect, TimerId, TimerStatus,
-    Timestamp,
+    CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, TimerEffect, TimerId,
+    TimerStatus, Timestamp,
 };
 use lifecycle_resilience::{AwsError, ErrorClass};
 
@@ -66,6 +66,8 @@ pub(crate) struct World {
     pub(crate) dlq: Dlq,
     /// Runs queued for planning, in order.
     pub(crate) planned_runs: Vec<PlanJob>,
+    /// An OCCURRENCE fired moves its timer this far on (ms) and hands it back to be sent.
+    pub(crate) occurrence_next_in: Option<i64>,
     /// Whether the planning queue exists / accepts messages.
     pub(crate) planning: Dlq,
 }
@@ -112,6 +114,41 @@ impl FakePorts {
     }
 }
 
+/// An OCCURRENCE fired in the fake store: while its campaign is RUNNING and the timer
+/// PENDING, it starts the occurrence's run (its `CampaignRunStarted` in the outcome) and the
+/// timer is done (or moved on by `occurrence_next_in`, to be sent).
+fn occur(
+    world: &mut World,
+    timer: &DueTimer,
+    status: Option<CampaignStatus>,
+    fired_at: Timestamp,
+) -> ApplyOutcome {
+    let stored = world.timers.get_mut(&timer.timer_id).expect("stored");
+    if stored.status != TimerStatus::Pending {
+        return ApplyOutcome::AlreadyDone { unpublished: None };
+    }
+    if status != Some(CampaignStatus::Running) {
+        return match not_fitting(timer.kind, timer.effect, status) {
+            NotFitting::Early { reason } => ApplyOutcome::Early { reason },
+            NotFitting::Obsolete { reason } => ApplyOutcome::Obsolete { reason },
+        };
+    }
+    stored.status = TimerStatus::Completed;
+    let run = timer.run_id.clone().expect("an occurrence carries its run");
+    let started = RunEvent::started(&timer.campaign_id, &run, fired_at);
+    let send_next = world.occurrence_next_in.map(|ms| DueTimer {
+        due_at: timer.due_at.plus_millis(ms),
+        run_id: Some(RunId::for_occurrence(timer.due_at.plus_millis(ms))),
+        ..timer.clone()
+    });
+    ApplyOutcome::Occurred(OccurrenceApplied {
+        events: vec![StoredEvent::run(&timer.campaign_id, &started, fired_at)],
+        started: vec![run],
+        handled: 1,
+        send_next,
+    })
+}
+
 fn aws_error(operation: &'static str, code: &str) -> AwsError {
     AwsError {
         operation,
@@ -143,7 +180,8 @@ impl TimerStore for FakePorts {
         }
         let status_before = status.unwrap_or(CampaignStatus::Cancelled);
         let (event_type, from, to) = match timer.effect.event(status_before) {
-            Ok(event) => event,
+            Ok(Some(event)) => event,
+            Ok(None) => return Ok(occur(&mut world, timer, status, fired_at)),
             Err(illegal) => {
                 return Ok(ApplyOutcome::Mismatch {
                     reason: illegal.to_string(),

@@ -40,6 +40,7 @@ fn timer(campaign: &str, kind: TimerKind, due: Timestamp) -> DueTimer {
             to: Expired,
         },
         TimerKind::RewardReminder => TimerEffect::Remind,
+        TimerKind::Occurrence => TimerEffect::Occur,
     };
     DueTimer {
         timer_id: TimerId::new(&campaign_id, kind),
@@ -147,6 +148,67 @@ async fn a_start_that_begins_a_run_publishes_its_start_and_queues_it_for_plannin
     let started = RunEvent::started(&CampaignId::new("c1"), &run_id, now());
     assert_eq!(world.published.len(), 3, "two starts and one run start");
     assert_eq!(world.published.last(), Some(&started.event_id));
+}
+
+#[tokio::test]
+async fn an_occurrence_queues_its_run_and_publishes_its_start() {
+    use lifecycle_domain::delivery::{PlanJob, RunEvent, RunId};
+    let ports = FakePorts::default();
+    let mut occurrence = timer("c1", TimerKind::Occurrence, now());
+    let run_id = RunId::for_occurrence(now());
+    occurrence.run_id = Some(run_id.clone());
+    ports.with_campaign("c1", CampaignStatus::Running, &[&occurrence]);
+    let response = run(&ports, vec![message("m1", &[&occurrence])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert_eq!(
+        world.planned_runs,
+        [PlanJob {
+            campaign_id: CampaignId::new("c1"),
+            run_id: run_id.clone()
+        }]
+    );
+    let started = RunEvent::started(&CampaignId::new("c1"), &run_id, now());
+    assert_eq!(world.published, [started.event_id]);
+    assert!(world.sent.is_empty(), "not behind: nothing re-queued");
+}
+
+#[tokio::test]
+async fn an_occurrence_due_with_its_campaigns_start_fires_the_start_first() {
+    let ports = FakePorts::default();
+    let start = timer("c1", TimerKind::StartCampaign, now());
+    let mut occurrence = timer("c1", TimerKind::Occurrence, now());
+    occurrence.run_id = Some(lifecycle_domain::delivery::RunId::for_occurrence(now()));
+    ports.with_campaign("c1", CampaignStatus::Scheduled, &[&start, &occurrence]);
+    let response = run(&ports, vec![message("m1", &[&occurrence])]).await;
+    assert!(
+        failures(&response).is_empty(),
+        "not left early for a backoff"
+    );
+    let world = ports.world();
+    assert_eq!(
+        world.campaigns[&CampaignId::new("c1")],
+        CampaignStatus::Running
+    );
+    assert_eq!(world.planned_runs.len(), 1, "the occurrence's run started");
+}
+
+#[tokio::test]
+async fn an_occurrence_hands_its_next_occurrence_to_the_queue() {
+    let ports = FakePorts::default();
+    let mut occurrence = timer("c1", TimerKind::Occurrence, now().plus_millis(-600_000));
+    occurrence.run_id = Some(lifecycle_domain::delivery::RunId::for_occurrence(
+        occurrence.due_at,
+    ));
+    ports.with_campaign("c1", CampaignStatus::Running, &[&occurrence]);
+    ports.world().occurrence_next_in = Some(60_000);
+    let response = run(&ports, vec![message("m1", &[&occurrence])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert_eq!(world.sent.len(), 1);
+    let requeued = &world.sent[0].message.timers;
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0].due_at, occurrence.due_at.plus_millis(60_000));
 }
 
 #[tokio::test]

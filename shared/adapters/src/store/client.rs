@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::Item;
 use super::keys;
+use lifecycle_domain::recurrence::occurrence_step;
 use lifecycle_resilience::Resilience;
 
 /// Operations on the campaign table; cheap to clone.
@@ -12,6 +13,8 @@ pub struct Store {
     pub(super) client: aws_sdk_dynamodb::Client,
     pub(super) table: String,
     pub(super) due_shards: u16,
+    /// How occurrences of a series are handled in time.
+    pub(super) occurrence_timing: OccurrenceTiming,
     /// Breaker, classification and retries of every request (the breaker records excepted).
     pub(super) resilience: Resilience,
 }
@@ -28,6 +31,7 @@ impl Store {
             client,
             table: table.into(),
             due_shards,
+            occurrence_timing: OccurrenceTiming::default(),
             resilience: Resilience::passthrough(),
         }
     }
@@ -37,9 +41,38 @@ impl Store {
         Self { resilience, ..self }
     }
 
+    /// This store with occurrences of a series handled with `timing`.
+    pub fn with_occurrence_timing(self, timing: OccurrenceTiming) -> Self {
+        Self {
+            occurrence_timing: timing,
+            ..self
+        }
+    }
+
     /// Shards of the due index.
     pub fn due_shards(&self) -> u16 {
         self.due_shards
+    }
+}
+
+/// How occurrences of a recurring campaign are handled in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OccurrenceTiming {
+    /// An occurrence started no later than this after its time runs whatever the misfire
+    /// policy (`OCCURRENCE_GRACE_SECONDS`).
+    pub grace_ms: i64,
+    /// A series' next occurrence due within this is handed to the timers queue by whoever
+    /// moved the timer to it, as the API does for a new campaign's timers: the dispatcher's
+    /// watermark may already be past it.
+    pub direct_send_ms: i64,
+}
+
+impl Default for OccurrenceTiming {
+    fn default() -> Self {
+        Self {
+            grace_ms: occurrence_step::DEFAULT_GRACE_MS,
+            direct_send_ms: 95_000,
+        }
     }
 }
 

@@ -273,6 +273,8 @@ mod tests {
             claim_until: Some(Timestamp::from_millis(30_000)),
             reward_reminder_at: None,
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: Timestamp::from_millis(1_000),
             updated_at: Timestamp::from_millis(1_000),

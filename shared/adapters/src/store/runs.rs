@@ -16,14 +16,26 @@ use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
     Counts, PlanCursor, Progress, RunEvent, RunId, RunRecord, RunStatus,
 };
-use lifecycle_domain::{CampaignId, StoredEvent, Timestamp};
+use lifecycle_domain::{Campaign, CampaignId, StoredEvent, Timestamp};
 use lifecycle_resilience::CallError;
 
 use super::client::{Store, key, n, s};
 use super::error::condition_met;
 use super::items::{self, Item, RunItem};
+use super::occurrences::series_version_guard;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
+
+/// Tries of a completion whose series keeps moving under it.
+const RELEASE_ATTEMPTS: usize = 3;
+
+/// A run completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCompleted {
+    /// The buffered run of the series its completion started (PLANNING now): queue it for
+    /// planning (if that is lost, the sweeper queues it).
+    pub started_next: Option<RunId>,
+}
 
 /// A batch of a run.
 #[derive(Debug, Clone, Copy)]
@@ -346,20 +358,52 @@ impl Store {
 
     /// Completes the run with its `CampaignRunCompleted` event, once: a SENDING run becomes
     /// COMPLETED; a CANCELLED one (whose senders counted the rest `cancelled`) stays
-    /// CANCELLED and gets its `completedAt`. `false` if neither applied (already complete,
-    /// still planning).
+    /// CANCELLED and gets its `completedAt`. `None` if neither applied (already complete,
+    /// still planning). The active run of a series releases it in the same transaction
+    /// ([`Store::release_series`]): the series' buffered run starts.
     pub async fn complete_run(
         &self,
         campaign: &CampaignId,
         run: &RunId,
         progress: Progress,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<RunCompleted>, StoreError> {
+        for _ in 0..RELEASE_ATTEMPTS {
+            let series = self
+                .get_campaign(campaign)
+                .await?
+                .filter(|read| read.series_progress.active_run.as_ref() == Some(run));
+            if let Some(completed) = self
+                .complete_run_once(campaign, run, progress, series.as_ref(), now)
+                .await?
+            {
+                return Ok(Some(completed));
+            }
+            if series.is_none() {
+                return Ok(None);
+            }
+            // The series moved on between the read and the write (an occurrence, a pause):
+            // read it again.
+        }
+        Ok(None)
+    }
+
+    /// One try of [`Store::complete_run`] with the campaign as read when the run is its
+    /// series' active run.
+    async fn complete_run_once(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        progress: Progress,
+        series: Option<&Campaign>,
+        now: Timestamp,
+    ) -> Result<Option<RunCompleted>, StoreError> {
         let completed = StoredEvent::run(
             campaign,
             &RunEvent::completed(campaign, run, &progress, now),
             now,
         );
+        let started_next = series.and_then(|read| read.series_progress.buffered_run.clone());
         for from in [RunStatus::Sending, RunStatus::Cancelled] {
             let to = if from == RunStatus::Cancelled {
                 RunStatus::Cancelled
@@ -381,10 +425,13 @@ impl Store {
                 .expression_attribute_values(":from", status(from))
                 .expression_attribute_values(":at", s(now.to_rfc3339()))
                 .build()?;
-            let writes = vec![
+            let mut writes = vec![
                 TransactWriteItem::builder().update(update).build(),
                 self.outbox_put(&completed)?,
             ];
+            if let Some(read) = series {
+                writes.extend(self.release_series(read, run, now)?);
+            }
             let result = self
                 .client
                 .transact_write_items()
@@ -392,10 +439,60 @@ impl Store {
                 .send_with(&self.resilience)
                 .await;
             if condition_met("TransactWriteItems", result)? {
-                return Ok(true);
+                return Ok(Some(RunCompleted {
+                    started_next: started_next.clone(),
+                }));
             }
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// The writes by which `run`, the active run of `read`'s series, releases it: the
+    /// campaign's `activeRun` cleared — or set to the buffered run, which starts (BUFFERED →
+    /// PLANNING, its `CampaignRunStarted` in the outbox) — conditional on the series as read.
+    fn release_series(
+        &self,
+        read: &Campaign,
+        run: &RunId,
+        now: Timestamp,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let next_version = read.series_progress.series_version + 1;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign_pk(&read.id), keys::CAMPAIGN_SK)))
+            .expression_attribute_names("#activeRun", "activeRun")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_values(":run", s(run.as_str()))
+            .expression_attribute_values(":nextVersion", n(next_version))
+            .expression_attribute_values(":now", s(now.to_rfc3339()));
+        let (update, version_guard) =
+            series_version_guard(update, read.series_progress.series_version);
+        let mut writes = Vec::new();
+        let update = match &read.series_progress.buffered_run {
+            Some(buffered) => {
+                writes.extend(self.start_waiting_run(
+                    &read.id,
+                    buffered,
+                    RunStatus::Buffered,
+                    now,
+                )?);
+                update
+                    .update_expression(
+                        "SET #activeRun = :buffered, #seriesVersion = :nextVersion, \
+                         #updatedAt = :now REMOVE #bufferedRun",
+                    )
+                    .expression_attribute_names("#bufferedRun", "bufferedRun")
+                    .expression_attribute_values(":buffered", s(buffered.as_str()))
+            }
+            None => update.update_expression(
+                "SET #seriesVersion = :nextVersion, #updatedAt = :now REMOVE #activeRun",
+            ),
+        };
+        let update = update
+            .condition_expression(format!("#activeRun = :run AND {version_guard}"))
+            .build()?;
+        writes.insert(0, TransactWriteItem::builder().update(update).build());
+        Ok(writes)
     }
 
     /// Completes the run if it is done (fully planned, every row settled) and not yet
@@ -414,7 +511,7 @@ impl Store {
             return Ok(None);
         }
         let completed = self.complete_run(campaign, run, progress, now).await?;
-        Ok(completed.then(|| {
+        Ok(completed.is_some().then(|| {
             StoredEvent::run(
                 campaign,
                 &RunEvent::completed(campaign, run, &progress, now),

@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::types::{
 use lifecycle_resilience::CallError;
 
 use super::client::{Store, key, n, s};
+use super::occurrences::OccurrenceApplied;
 use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
@@ -52,6 +53,8 @@ pub enum ApplyOutcome {
     /// The timer handed in does not match the stored one (a forged or corrupt message);
     /// nothing was applied and no retry can change that.
     Mismatch { reason: String },
+    /// An OCCURRENCE handled the occurrences due (see [`Store::apply_occurrence`]).
+    Occurred(OccurrenceApplied),
 }
 
 impl Store {
@@ -74,6 +77,9 @@ impl Store {
     ) -> Result<ApplyOutcome, StoreError> {
         {
             let status_before = match timer.effect {
+                TimerEffect::Occur => {
+                    return self.apply_occurrence(timer, claim, fired_at).await;
+                }
                 TimerEffect::Move { from, .. } => from,
                 TimerEffect::Remind => match self.get_campaign(&timer.campaign_id).await? {
                     Some(campaign) if timer.effect.fits(campaign.status) => campaign.status,
@@ -85,7 +91,12 @@ impl Store {
                 },
             };
             let (event_type, from, to) = match timer.effect.event(status_before) {
-                Ok(event) => event,
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    return Ok(ApplyOutcome::Mismatch {
+                        reason: format!("{} has no lifecycle event", timer.timer_id),
+                    });
+                }
                 Err(illegal) => {
                     return Ok(ApplyOutcome::Mismatch {
                         reason: format!("{}: {illegal}", timer.timer_id),
@@ -126,14 +137,8 @@ impl Store {
                 Ok(_) => return Ok(ApplyOutcome::Applied(event)),
                 Err(error) => error,
             };
-            let reasons = match &error {
-                CallError::Failed(SdkError::ServiceError(service)) => match service.err() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                        cancelled.cancellation_reasons().to_vec()
-                    }
-                    _ => return Err(StoreError::aws("TransactWriteItems", error)),
-                },
-                _ => return Err(StoreError::aws("TransactWriteItems", error)),
+            let Some(reasons) = cancellation_reasons(&error) else {
+                return Err(StoreError::aws("TransactWriteItems", error));
             };
             if failed_condition(reasons.first()) {
                 let stored = reasons[0].item();
@@ -259,7 +264,8 @@ impl Store {
                     .build()?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
-            TimerEffect::Remind => {
+            // An occurrence never gets here (`apply_occurrence`); its check would be this one.
+            TimerEffect::Remind | TimerEffect::Occur => {
                 let check = ConditionCheck::builder()
                     .table_name(&self.table)
                     .set_key(Some(campaign_key))
@@ -283,6 +289,18 @@ impl Store {
         run: &RunId,
         fired_at: Timestamp,
     ) -> Result<[TransactWriteItem; 2], StoreError> {
+        self.start_waiting_run(campaign, run, RunStatus::Scheduled, fired_at)
+    }
+
+    /// A run waiting in `from` (SCHEDULED for its START, BUFFERED for the series' run before
+    /// it) → PLANNING at `fired_at`, with its `CampaignRunStarted` event.
+    pub(super) fn start_waiting_run(
+        &self,
+        campaign: &CampaignId,
+        run: &RunId,
+        from: RunStatus,
+        fired_at: Timestamp,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))))
@@ -297,7 +315,7 @@ impl Store {
             .expression_attribute_names("#statusPk", keys::STATUS_PK)
             .expression_attribute_names("#statusSk", keys::STATUS_SK)
             .expression_attribute_values(":planning", s(RunStatus::Planning.as_str()))
-            .expression_attribute_values(":scheduled", s(RunStatus::Scheduled.as_str()))
+            .expression_attribute_values(":scheduled", s(from.as_str()))
             .expression_attribute_values(":fired", s(fired_at.to_rfc3339()))
             .expression_attribute_values(":statusPk", s(keys::run_status_pk(RunStatus::Planning)))
             .expression_attribute_values(
@@ -323,7 +341,7 @@ impl Store {
     }
 
     /// The campaign is not in the status the timer needs: early (retry) or obsolete (cancel).
-    async fn not_fitting(
+    pub(super) async fn not_fitting(
         &self,
         timer: &DueTimer,
         claim: Claim<'_>,
@@ -351,7 +369,7 @@ impl Store {
 }
 
 /// The condition that the stored timer has `effect` (its `effect`, `from` and `to`).
-fn effect_guard(
+pub(super) fn effect_guard(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
     effect: TimerEffect,
 ) -> (
@@ -373,11 +391,15 @@ fn effect_guard(
             update.expression_attribute_values(":effect", s(REMIND_EFFECT)),
             "#effect = :effect",
         ),
+        TimerEffect::Occur => (
+            update.expression_attribute_values(":effect", s(OCCUR_EFFECT)),
+            "#effect = :effect",
+        ),
     }
 }
 
 /// The condition that the stored timer begins the same run as the message says (or none).
-fn run_guard<'a>(
+pub(super) fn run_guard<'a>(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
     run: Option<&RunId>,
 ) -> (aws_sdk_dynamodb::types::builders::UpdateBuilder, &'a str) {
@@ -410,6 +432,7 @@ fn starts_a_run(effect: TimerEffect) -> bool {
 /// How the effect is stored (the serde tag of [`TimerEffect`]).
 const MOVE_EFFECT: &str = "MOVE";
 const REMIND_EFFECT: &str = "REMIND";
+const OCCUR_EFFECT: &str = "OCCUR";
 
 /// Whether the stored timer `item` has `timer`'s effect and run.
 fn stored_timer_matches(item: &super::items::Item, timer: &DueTimer) -> bool {
@@ -426,11 +449,28 @@ fn stored_timer_matches(item: &super::items::Item, timer: &DueTimer) -> bool {
                     && text("to") == Some(to.as_str())
             }
             TimerEffect::Remind => text("effect") == Some(REMIND_EFFECT),
+            TimerEffect::Occur => text("effect") == Some(OCCUR_EFFECT),
         }
 }
 
-fn failed_condition(reason: Option<&CancellationReason>) -> bool {
+/// Whether a transaction's write was refused by its condition.
+pub(super) fn failed_condition(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}
+
+/// Why a transaction was cancelled, write by write; `None` if it failed otherwise.
+pub(super) fn cancellation_reasons(
+    error: &CallError<SdkError<TransactWriteItemsError>>,
+) -> Option<Vec<CancellationReason>> {
+    match error {
+        CallError::Failed(SdkError::ServiceError(service)) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().to_vec())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +491,8 @@ mod tests {
             reward_reminder_at: Some(Timestamp::from_millis(25_000)),
             status: CampaignStatus::Scheduled,
             delivery: None,
+            schedule: None,
+            series_progress: Default::default(),
             version: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

@@ -68,6 +68,15 @@ pub enum RunStatus {
     Completed,
     /// Stopped by a cancel: unsent recipients were counted `cancelled` (terminal).
     Cancelled,
+    /// An occurrence of a series waiting for the series' run before it to complete
+    /// (overlap `bufferOne`); that run's completion starts it.
+    Buffered,
+    /// An occurrence of a series not started within the grace period and not run by the
+    /// misfire policy: nothing sent (terminal).
+    Missed,
+    /// An occurrence of a series that came while the series' previous run was still
+    /// delivering (overlap `skip`): nothing sent (terminal).
+    SkippedOverlap,
 }
 
 impl RunStatus {
@@ -79,12 +88,18 @@ impl RunStatus {
             Self::Sending => "SENDING",
             Self::Completed => "COMPLETED",
             Self::Cancelled => "CANCELLED",
+            Self::Buffered => "BUFFERED",
+            Self::Missed => "MISSED",
+            Self::SkippedOverlap => "SKIPPED_OVERLAP",
         }
     }
 
     /// Whether nothing more happens to the run.
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Completed | Self::Cancelled | Self::Missed | Self::SkippedOverlap
+        )
     }
 }
 
@@ -254,6 +269,9 @@ mod tests {
             RunStatus::Sending,
             RunStatus::Completed,
             RunStatus::Cancelled,
+            RunStatus::Buffered,
+            RunStatus::Missed,
+            RunStatus::SkippedOverlap,
         ] {
             assert_eq!(
                 serde_json::to_value(status).unwrap(),
@@ -263,9 +281,12 @@ mod tests {
     }
 
     #[test]
-    fn only_completed_and_cancelled_runs_are_terminal() {
+    fn only_completed_cancelled_missed_and_skipped_runs_are_terminal() {
         assert!(RunStatus::Completed.is_terminal());
         assert!(RunStatus::Cancelled.is_terminal());
+        assert!(RunStatus::Missed.is_terminal());
+        assert!(RunStatus::SkippedOverlap.is_terminal());
+        assert!(!RunStatus::Buffered.is_terminal());
         assert!(!RunStatus::Scheduled.is_terminal());
         assert!(!RunStatus::Planning.is_terminal());
         assert!(!RunStatus::Sending.is_terminal());

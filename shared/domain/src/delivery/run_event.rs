@@ -1,5 +1,7 @@
 //! The events of a run on the lifecycle bus: `CampaignRunStarted`, `CampaignRunProgress`,
-//! `CampaignRunCompleted`, and one `RecipientDelivery` per recipient of the event channel.
+//! `CampaignRunCompleted`, one `RecipientDelivery` per recipient of the event channel, and for
+//! a recurring campaign's occurrences that did not run, `CampaignRunMissed` and
+//! `CampaignRunSkipped`.
 //! Every id derives from what caused the event, so a republished event keeps its id.
 
 use serde::Serialize;
@@ -21,6 +23,10 @@ pub enum RunEventType {
     CampaignRunCompleted,
     /// One recipient's delivery on the event channel.
     RecipientDelivery,
+    /// An occurrence of a series was missed (recorded `MISSED`).
+    CampaignRunMissed,
+    /// An occurrence of a series was skipped: its previous run still delivered.
+    CampaignRunSkipped,
 }
 
 impl RunEventType {
@@ -31,6 +37,8 @@ impl RunEventType {
             Self::CampaignRunProgress => "CampaignRunProgress",
             Self::CampaignRunCompleted => "CampaignRunCompleted",
             Self::RecipientDelivery => "RecipientDelivery",
+            Self::CampaignRunMissed => "CampaignRunMissed",
+            Self::CampaignRunSkipped => "CampaignRunSkipped",
         }
     }
 }
@@ -56,6 +64,27 @@ impl RunEvent {
         Self {
             event_id,
             event_type: RunEventType::CampaignRunStarted,
+            detail,
+        }
+    }
+
+    /// An occurrence scheduled at `scheduled_at` that did not run (`Missed` or `Skipped`),
+    /// decided at `at`; emitted once.
+    pub fn not_run(
+        event_type: RunEventType,
+        campaign: &CampaignId,
+        run: &RunId,
+        scheduled_at: Timestamp,
+        at: Timestamp,
+    ) -> Self {
+        let event_id = stable_id(&format!("run/{campaign}/{run}/{}", event_type.as_str()));
+        let detail = json!({
+            "eventId": event_id, "campaignId": campaign, "runId": run,
+            "scheduledAt": scheduled_at, "decidedAt": at,
+        });
+        Self {
+            event_id,
+            event_type,
             detail,
         }
     }
@@ -212,11 +241,21 @@ mod tests {
         assert_eq!(started.detail["startedAt"], "2026-12-02T09:00:00Z");
         assert_eq!(delivery.detail_type(), "RecipientDelivery");
         assert_eq!(delivery.detail["recipientId"], "r1");
+        let later = at.plus_millis(90_000);
+        let missed = RunEvent::not_run(RunEventType::CampaignRunMissed, &campaign, &run, at, later);
+        let skipped =
+            RunEvent::not_run(RunEventType::CampaignRunSkipped, &campaign, &run, at, later);
+        assert_eq!(missed.detail_type(), "CampaignRunMissed");
+        assert_eq!(skipped.detail_type(), "CampaignRunSkipped");
+        assert_eq!(missed.detail["scheduledAt"], "2026-12-02T09:00:00Z");
+        assert_eq!(missed.detail["decidedAt"], "2026-12-02T09:01:30Z");
         let ids = [
             &started.event_id,
             &completed.event_id,
             &delivery.event_id,
             &other.event_id,
+            &missed.event_id,
+            &skipped.event_id,
         ];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {

@@ -69,9 +69,16 @@ pub struct Series {
 
 impl NewSchedule {
     /// Checks every field against `now`, adding problems to `errors` under `schedule.*`;
-    /// returns the series if this part is valid. A series must have at least one occurrence
+    /// returns the series if this part is valid. The series lies inside its campaign's
+    /// `window` (`startAt`, `endAt`) when that is known: its `startAt` and `endAt` default to
+    /// the window's and may not reach outside it. A series must have at least one occurrence
     /// inside its bounds.
-    pub fn validate(&self, now: Timestamp, errors: &mut FieldErrors) -> Option<Series> {
+    pub fn validate(
+        &self,
+        now: Timestamp,
+        window: Option<(Timestamp, Timestamp)>,
+        errors: &mut FieldErrors,
+    ) -> Option<Series> {
         let before = errors.0.len();
         let expression = self.cron.as_deref().map(str::trim).unwrap_or_default();
         let timezone = self.timezone.as_deref().map(str::trim).unwrap_or("UTC");
@@ -90,9 +97,23 @@ impl NewSchedule {
                 None
             }
         };
-        let start_at =
-            optional_time(errors, "schedule.startAt", self.start_at.as_deref(), now).unwrap_or(now);
-        let end_at = optional_time(errors, "schedule.endAt", self.end_at.as_deref(), now);
+        let (window_start, window_end) = window.map_or((now, None), |(s, e)| (s, Some(e)));
+        let start_at = optional_time(errors, "schedule.startAt", self.start_at.as_deref(), now)
+            .unwrap_or(window_start);
+        // The campaign closes at its endAt: the series' last occurrence is before it.
+        let end_at = optional_time(errors, "schedule.endAt", self.end_at.as_deref(), now)
+            .or(window_end.map(|end| end.plus_millis(-1)));
+        if window.is_some() && start_at < window_start {
+            errors.add(
+                "schedule.startAt",
+                "must not be before the campaign's startAt",
+            );
+        }
+        if let (Some(end), Some(window_end)) = (end_at, window_end)
+            && end >= window_end
+        {
+            errors.add("schedule.endAt", "must be before the campaign's endAt");
+        }
         if start_at.millis_since(now) < -MAX_PAST_MILLIS {
             errors.add(
                 "schedule.startAt",

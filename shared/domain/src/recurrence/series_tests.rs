@@ -18,7 +18,7 @@ fn at(text: &str) -> Timestamp {
 fn validate(body: serde_json::Value) -> Result<Series, FieldErrors> {
     let schedule: NewSchedule = serde_json::from_value(body).unwrap();
     let mut errors = FieldErrors::default();
-    match schedule.validate(now(), &mut errors) {
+    match schedule.validate(now(), None, &mut errors) {
         Some(series) if errors.is_empty() => Ok(series),
         None if !errors.is_empty() => Err(errors),
         other => panic!("series {other:?} with errors {errors:?}"),
@@ -246,4 +246,52 @@ fn a_series_round_trips_through_json() {
     );
     assert!(text.contains(r#""overlap":"bufferOne""#), "{text}");
     assert_eq!(serde_json::from_str::<Series>(&text).unwrap(), series);
+}
+
+#[test]
+fn a_series_lies_inside_its_campaigns_window() {
+    let window = Some((at("2027-02-01T00:00:00Z"), at("2027-03-01T00:00:00Z")));
+    let validate_in = |body: serde_json::Value| {
+        let schedule: NewSchedule = serde_json::from_value(body).unwrap();
+        let mut errors = FieldErrors::default();
+        let series = schedule.validate(now(), window, &mut errors);
+        (series, errors.0.into_iter().collect::<Vec<_>>())
+    };
+    let (series, errors) = validate_in(json!({"cron": "0 9 * * MON"}));
+    let series = series.unwrap();
+    assert!(errors.is_empty());
+    assert_eq!(
+        (series.start_at, series.end_at),
+        (
+            at("2027-02-01T00:00:00Z"),
+            Some(at("2027-02-28T23:59:59.999Z"))
+        ),
+        "the window's bounds by default: its last occurrence before the campaign closes"
+    );
+    let (series, errors) = validate_in(json!({
+        "cron": "0 9 * * MON",
+        "startAt": "2027-01-31T23:59:59Z", "endAt": "2027-03-01T00:00:00Z"
+    }));
+    assert!(series.is_none());
+    assert_eq!(
+        errors,
+        [
+            (
+                "schedule.endAt".to_owned(),
+                "must be before the campaign's endAt".to_owned()
+            ),
+            (
+                "schedule.startAt".to_owned(),
+                "must not be before the campaign's startAt".to_owned()
+            ),
+        ]
+    );
+    let (series, errors) = validate_in(json!({
+        "cron": "0 9 * * MON",
+        "startAt": "2027-02-01T00:00:00Z", "endAt": "2027-02-28T23:59:59Z"
+    }));
+    assert!(
+        series.is_some() && errors.is_empty(),
+        "the window's own bounds: {errors:?}"
+    );
 }

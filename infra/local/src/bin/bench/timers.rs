@@ -124,6 +124,8 @@ pub(crate) async fn store_campaigns(
                     claim_until: None,
                     reward_reminder_at: None,
                     delivery: None,
+                    schedule: None,
+                    series_progress: Default::default(),
                     version: 1,
                     created_at,
                     updated_at: created_at,

@@ -334,6 +334,8 @@ async fn store_missed_campaign(services: &Services) -> Result<(), String> {
         claim_until: None,
         reward_reminder_at: None,
         delivery: None,
+        schedule: None,
+        series_progress: Default::default(),
         version: 1,
         created_at: now,
         updated_at: now,

@@ -1,0 +1,439 @@
+//! Recurring campaigns against the emulator: a seconds-level series on the local runtime runs
+//! each occurrence once, on its second, until `maxRuns`; the preview; bad schedules; pause and
+//! resume; the misfire policies after the timers were not fired for several occurrences; an
+//! occurrence while the previous run still delivers (skipped, or buffered and started by that
+//! run's completion).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use integration_tests::{TestStack, sqs_event};
+use lifecycle_adapters::services::Services;
+use lifecycle_domain::delivery::RunId;
+use lifecycle_domain::{CampaignId, DueTimer, TimerKind, TimerStatus, Timestamp};
+use serde_json::{Value, json};
+
+const EXECUTOR: &str = "TimerExecutorFunction";
+
+/// A recurring campaign started `started_ms_ago` with `schedule`, sending an event to three
+/// members at every run.
+fn recurring(schedule: Value, started_ms_ago: i64) -> String {
+    let now = Timestamp::now();
+    let recipients: Vec<Value> = (0..3)
+        .map(|n| json!({"id": format!("m{n}"), "address": format!("member-{n}")}))
+        .collect();
+    json!({
+        "name": "Digest",
+        "startAt": now.plus_millis(-started_ms_ago).to_rfc3339(),
+        "endAt": now.plus_millis(3_600_000).to_rfc3339(),
+        "delivery": {"channel": "event", "recipients": recipients},
+        "schedule": schedule,
+    })
+    .to_string()
+}
+
+async fn create(stack: &TestStack, body: &str) -> String {
+    let (status, created) = stack.api(Method::POST, "/campaigns", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// The campaign's runs, oldest first.
+async fn list_runs(stack: &TestStack, id: &str) -> Vec<Value> {
+    let (status, page) = stack
+        .api(
+            Method::GET,
+            &format!("/campaigns/{id}/runs?limit=100"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut runs = page["runs"].as_array().unwrap().clone();
+    runs.reverse();
+    runs
+}
+
+/// Polls the runs until `done` holds for them (or `patience` runs out); returns them.
+async fn runs_until(
+    stack: &TestStack,
+    id: &str,
+    patience: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let runs = list_runs(stack, id).await;
+        if done(&runs) || tokio::time::Instant::now() >= deadline {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn statuses(runs: &[Value]) -> Vec<&str> {
+    runs.iter()
+        .map(|run| run["status"].as_str().unwrap_or_default())
+        .collect()
+}
+
+fn at(value: &Value) -> Timestamp {
+    Timestamp::parse_rfc3339(value.as_str().expect("a time")).expect("RFC 3339")
+}
+
+/// The executor's services with occurrences missed when more than `grace_secs` late.
+fn executor(stack: &TestStack, grace_secs: u32) -> Services {
+    stack.function_services_with(EXECUTOR, |config| {
+        config.occurrence_grace_secs = grace_secs;
+    })
+}
+
+/// Fires `timers` through the executor as one SQS message.
+async fn fire(services: &Services, timers: Vec<DueTimer>) {
+    let response = timer_executor::handle_batch(services, sqs_event(&[("m1", timers)])).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+}
+
+async fn due_timer(stack: &TestStack, id: &str, kind: TimerKind) -> DueTimer {
+    DueTimer::from(&stack.timer(&CampaignId::new(id), kind).await)
+}
+
+/// Sleeps until the wall clock is `offset_ms` into a `period_ms` cycle (so a test does not
+/// fire right at an occurrence, where the grace period would decide by milliseconds).
+async fn into_cycle(period_ms: i64, offset_ms: i64) {
+    let now = Timestamp::now().millis();
+    let wait = (offset_ms - now.rem_euclid(period_ms)).rem_euclid(period_ms);
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_series_every_two_seconds_runs_each_occurrence_once_on_its_second_until_max_runs() {
+    let stack = TestStack::new().await;
+    let local = stack.run_locally(Duration::from_secs(2)).await;
+    let body = recurring(json!({"cron": "*/2 * * * * *", "maxRuns": 4}), 500);
+    let created_at = Timestamp::now();
+    let id = create(&stack, &body).await;
+
+    let (status, preview) = stack
+        .api(
+            Method::GET,
+            &format!("/campaigns/{id}/schedule?next=3"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let next = preview["next"].as_array().unwrap();
+    assert!(next.len() <= 3 && !next.is_empty(), "{preview}");
+    for entry in next {
+        assert_eq!(at(&entry["utc"]).millis() % 2_000, 0, "{entry}");
+        assert!(
+            entry["local"].as_str().unwrap().ends_with("+00:00"),
+            "{entry}"
+        );
+    }
+
+    let runs = runs_until(&stack, &id, Duration::from_secs(45), |runs| {
+        runs.len() == 4 && runs.iter().all(|r| r["status"] == "COMPLETED")
+    })
+    .await;
+    assert_eq!(statuses(&runs), ["COMPLETED"; 4], "{runs:#?}");
+    let scheduled: Vec<Timestamp> = runs.iter().map(|r| at(&r["scheduledAt"])).collect();
+    assert!(
+        scheduled[0] >= created_at.plus_millis(-2_000),
+        "{scheduled:?}"
+    );
+    for (run, due) in runs.iter().zip(&scheduled) {
+        assert_eq!(due.millis() % 2_000, 0, "on an even second: {run}");
+        assert_eq!(run["runId"], RunId::for_occurrence(*due).as_str());
+        assert!(run.get("lateMs").is_none(), "started on its second: {run}");
+        assert_eq!(
+            (&run["total"], &run["sent"]),
+            (&json!(3), &json!(3)),
+            "{run}"
+        );
+    }
+    for pair in scheduled.windows(2) {
+        assert_eq!(
+            pair[1].millis_since(pair[0]),
+            2_000,
+            "consecutive occurrences"
+        );
+    }
+    let timer = stack
+        .timer(&CampaignId::new(&id), TimerKind::Occurrence)
+        .await;
+    assert_eq!(
+        timer.status,
+        TimerStatus::Completed,
+        "maxRuns reached: the series is over"
+    );
+    let (_, campaign) = stack
+        .api(Method::GET, &format!("/campaigns/{id}"), None)
+        .await;
+    assert_eq!(campaign["series"]["occurrences"], 4, "{campaign}");
+    assert!(campaign["series"].get("activeRun").is_none(), "{campaign}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        list_runs(&stack, &id).await.len(),
+        4,
+        "no run after the last"
+    );
+
+    local.stop().await;
+    stack.assert_iam_allowed();
+}
+
+#[tokio::test]
+async fn a_bad_schedule_is_refused_naming_each_field() {
+    let stack = TestStack::new().await;
+    let body = recurring(
+        json!({"cron": "61 * * * *", "timezone": "Mars/Olympus", "maxRuns": 0}),
+        0,
+    );
+    let (status, answer) = stack.api(Method::POST, "/campaigns", Some(&body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let fields = &answer["error"]["fields"];
+    for field in ["schedule.cron", "schedule.timezone", "schedule.maxRuns"] {
+        assert!(fields[field].is_string(), "{field}: {answer}");
+    }
+    let mut without_delivery: Value =
+        serde_json::from_str(&recurring(json!({"cron": "0 9 * * MON"}), 0)).unwrap();
+    without_delivery.as_object_mut().unwrap().remove("delivery");
+    let (status, answer) = stack
+        .api(
+            Method::POST,
+            "/campaigns",
+            Some(&without_delivery.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]["fields"]["schedule"].is_string(),
+        "{answer}"
+    );
+
+    let one_off = json!({
+        "name": "Once", "startAt": Timestamp::now().plus_millis(60_000).to_rfc3339(),
+        "endAt": Timestamp::now().plus_millis(120_000).to_rfc3339(),
+    });
+    let id = create(&stack, &one_off.to_string()).await;
+    for path in ["schedule", "pause", "resume"] {
+        let method = if path == "schedule" {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let (status, answer) = stack
+            .api(method, &format!("/campaigns/{id}/{path}"), None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "NOT_RECURRING");
+    }
+    let (status, _) = stack
+        .api(Method::GET, "/campaigns/nope/schedule", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn after_the_timers_stopped_for_several_occurrences_each_misfire_policy_holds() {
+    let stack = TestStack::new().await;
+    let services = executor(&stack, 1);
+    // Every 5 s since 32 s ago: six or seven occurrences went by while nothing fired them.
+    into_cycle(5_000, 2_500).await;
+    let mut ids = Vec::new();
+    for misfire in [
+        json!({"misfire": "fireOnceNow"}),
+        json!({"misfire": "skip"}),
+        json!({"misfire": "fireAll", "maxCatchUp": 2, "overlap": "bufferOne"}),
+    ] {
+        let mut schedule = json!({"cron": "*/5 * * * * *"});
+        schedule
+            .as_object_mut()
+            .unwrap()
+            .extend(misfire.as_object().unwrap().clone());
+        ids.push(create(&stack, &recurring(schedule, 32_000)).await);
+    }
+    let fired_at = Timestamp::now();
+    for id in &ids {
+        let start = due_timer(&stack, id, TimerKind::StartCampaign).await;
+        let occurrence = due_timer(&stack, id, TimerKind::Occurrence).await;
+        fire(&services, vec![start, occurrence]).await;
+    }
+    let expected_due: Vec<Timestamp> = {
+        let first = fired_at.plus_millis(-32_000).millis().div_euclid(5_000) * 5_000 + 5_000;
+        (0..)
+            .map(|n| Timestamp::from_millis(first + n * 5_000))
+            .take_while(|due| *due <= fired_at)
+            .collect()
+    };
+    assert!(expected_due.len() >= 6, "{expected_due:?}");
+
+    let once = list_runs(&stack, &ids[0]).await;
+    let due: Vec<Timestamp> = once.iter().map(|r| at(&r["scheduledAt"])).collect();
+    assert_eq!(due, expected_due, "every occurrence recorded once");
+    let last = once.len() - 1;
+    assert_eq!(statuses(&once[..last]), vec!["MISSED"; last], "{once:#?}");
+    assert_eq!(
+        once[last]["status"], "PLANNING",
+        "one catch-up run, the latest: {once:#?}"
+    );
+    assert!(
+        once[last]["lateMs"].as_i64().unwrap() > 1_000,
+        "marked late"
+    );
+
+    let skipped = list_runs(&stack, &ids[1]).await;
+    assert_eq!(skipped.len(), expected_due.len());
+    assert!(
+        skipped.iter().all(|r| r["status"] == "MISSED"),
+        "{skipped:#?}"
+    );
+
+    let all = list_runs(&stack, &ids[2]).await;
+    let n = all.len();
+    assert_eq!(n, expected_due.len());
+    assert_eq!(statuses(&all[..n - 2]), vec!["MISSED"; n - 2], "{all:#?}");
+    assert_eq!(
+        statuses(&all[n - 2..]),
+        ["PLANNING", "BUFFERED"],
+        "the latest two run, the second waiting for the first: {all:#?}"
+    );
+
+    for id in &ids {
+        let timer = stack
+            .timer(&CampaignId::new(id), TimerKind::Occurrence)
+            .await;
+        assert_eq!(timer.status, TimerStatus::Pending);
+        assert!(timer.due_at > fired_at, "moved past now: {timer:?}");
+        assert_eq!(timer.due_at.millis() % 5_000, 0);
+        assert_eq!(timer.run_id, Some(RunId::for_occurrence(timer.due_at)));
+    }
+    let events = stack.lifecycle_events(40, Duration::from_secs(10)).await;
+    let missed: BTreeSet<String> = events
+        .iter()
+        .filter(|e| {
+            e["detail-type"] == "CampaignRunMissed" && e["detail"]["campaignId"] == ids[1].as_str()
+        })
+        .map(|e| e["detail"]["runId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        missed.len(),
+        expected_due.len(),
+        "a CampaignRunMissed per missed occurrence: {missed:?} {skipped:#?}"
+    );
+    stack.assert_iam_allowed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_occurrence_while_the_previous_run_delivers_is_skipped_or_buffered_until_it_completes() {
+    let stack = TestStack::new().await;
+    let services = executor(&stack, 60);
+    into_cycle(2_000, 300).await;
+    let skip = create(&stack, &recurring(json!({"cron": "*/2 * * * * *"}), 0)).await;
+    let buffer = create(
+        &stack,
+        &recurring(json!({"cron": "*/2 * * * * *", "overlap": "bufferOne"}), 0),
+    )
+    .await;
+    // The first occurrence starts its run; nothing plans it, so it is still delivering at the
+    // next two occurrences.
+    for round in 0..3 {
+        for id in [&skip, &buffer] {
+            let mut timers = vec![due_timer(&stack, id, TimerKind::Occurrence).await];
+            if round == 0 {
+                timers.insert(0, due_timer(&stack, id, TimerKind::StartCampaign).await);
+            }
+            let wait = timers.last().unwrap().due_at.millis_since(Timestamp::now());
+            tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+            fire(&services, timers).await;
+        }
+    }
+    assert_eq!(
+        statuses(&list_runs(&stack, &skip).await),
+        ["PLANNING", "SKIPPED_OVERLAP", "SKIPPED_OVERLAP"]
+    );
+    assert_eq!(
+        statuses(&list_runs(&stack, &buffer).await),
+        ["PLANNING", "BUFFERED", "SKIPPED_OVERLAP"],
+        "one waits at most"
+    );
+
+    // Pause both, let the delivery run: the buffered run starts when the first completes.
+    for id in [&skip, &buffer] {
+        let (status, paused) = stack
+            .api(Method::POST, &format!("/campaigns/{id}/pause"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{paused}");
+        assert_eq!(paused["series"]["paused"], true);
+        let (status, again) = stack
+            .api(Method::POST, &format!("/campaigns/{id}/pause"), None)
+            .await;
+        assert_eq!(
+            (status, &again["series"]["paused"]),
+            (StatusCode::OK, &json!(true)),
+            "idempotent"
+        );
+        let timer = stack
+            .timer(&CampaignId::new(id), TimerKind::Occurrence)
+            .await;
+        assert_eq!(timer.status, TimerStatus::Paused);
+    }
+    let local = stack.run_locally(Duration::from_secs(2)).await;
+    let buffered = runs_until(&stack, &buffer, Duration::from_secs(30), |runs| {
+        statuses(runs) == ["COMPLETED", "COMPLETED", "SKIPPED_OVERLAP"]
+    })
+    .await;
+    assert_eq!(
+        statuses(&buffered),
+        ["COMPLETED", "COMPLETED", "SKIPPED_OVERLAP"],
+        "{buffered:#?}"
+    );
+    assert!(
+        buffered[1]["lateMs"].as_i64().unwrap() > 1_000,
+        "started late, when the first completed"
+    );
+    let skipped = runs_until(&stack, &skip, Duration::from_secs(10), |runs| {
+        runs[0]["status"] == "COMPLETED"
+    })
+    .await;
+    assert_eq!(
+        statuses(&skipped),
+        ["COMPLETED", "SKIPPED_OVERLAP", "SKIPPED_OVERLAP"]
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        list_runs(&stack, &skip).await.len(),
+        3,
+        "paused: no occurrence handled"
+    );
+
+    // Resume: the series goes on (the occurrences missed while paused were within the
+    // grace period: one runs, the others overlap it or were handled in order).
+    let (status, resumed) = stack
+        .api(Method::POST, &format!("/campaigns/{skip}/resume"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["series"]["paused"], false);
+    let after = runs_until(&stack, &skip, Duration::from_secs(30), |runs| {
+        runs.len() > 4
+            && runs.iter().any(|r| {
+                r["status"] == "COMPLETED" && at(&r["scheduledAt"]) > at(&resumed["updatedAt"])
+            })
+    })
+    .await;
+    let due: Vec<Timestamp> = after.iter().map(|r| at(&r["scheduledAt"])).collect();
+    for pair in due.windows(2) {
+        assert_eq!(
+            pair[1].millis_since(pair[0]),
+            2_000,
+            "no occurrence lost or doubled: {after:#?}"
+        );
+    }
+    local.stop().await;
+    stack.assert_iam_allowed();
+}
