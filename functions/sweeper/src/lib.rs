@@ -181,6 +181,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
             SweepStep::Outbox => steps::outbox::run(sweep, &mut step_report).await,
             SweepStep::Orphans => steps::orphans::run(sweep, &mut step_report).await,
             SweepStep::StalledRuns => steps::runs::run(sweep, &mut step_report).await,
+            SweepStep::BrokenSeries => steps::series::run(sweep, &mut step_report).await,
         }
         step_report.duration_ms = sweep.clock.now().millis_since(started);
         tracing::info!(
@@ -240,6 +241,7 @@ fn emit_metrics(format: LogFormat, report: &RecoveryReport) {
             count("CampaignsFixed", report.totals.campaigns_fixed),
             count("EventsRepublished", report.totals.events_republished),
             count("RunsRepaired", report.totals.runs_repaired),
+            count("SeriesRepaired", report.totals.series_repaired),
             count("DispatcherStalled", u64::from(report.was_crash)),
         ],
     );
@@ -349,6 +351,7 @@ fn log_report(report: &RecoveryReport) {
         campaigns_fixed = report.totals.campaigns_fixed,
         events_republished = report.totals.events_republished,
         runs_repaired = report.totals.runs_repaired,
+        series_repaired = report.totals.series_repaired,
         errors = ?report.errors,
         "sweep finished in {} ms",
         report.finished_at.millis_since(report.started_at)

@@ -183,6 +183,36 @@ pub trait SweepStore: Sync {
         run: &RunId,
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<StoredEvent>, StoreError>> + Send;
+
+    /// Recurring campaigns of `shard` whose next occurrence is at or before `until`, at most
+    /// `limit`.
+    fn stalled_series(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Campaign>, StoreError>> + Send;
+
+    /// The campaign's OCCURRENCE timer, if it exists (consistent).
+    fn occurrence_timer(
+        &self,
+        campaign: &CampaignId,
+    ) -> impl Future<Output = Result<Option<Timer>, StoreError>> + Send;
+
+    /// Writes the series' OCCURRENCE timer again at its next occurrence over the lost `timer`
+    /// as read; `false` if the timer or the series changed meanwhile.
+    fn repair_series(
+        &self,
+        campaign: &Campaign,
+        timer: Option<&Timer>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Takes a campaign no longer SCHEDULED or RUNNING out of the series watch.
+    fn unlist_series(
+        &self,
+        campaign: &Campaign,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The delivery queues the sweeper puts stalled runs' work back on.
@@ -424,6 +454,32 @@ impl SweepStore for Services {
         now: Timestamp,
     ) -> Result<Option<StoredEvent>, StoreError> {
         self.store.complete_if_done(campaign, run, now).await
+    }
+
+    async fn stalled_series(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        self.store.stalled_series(shard, until, limit).await
+    }
+
+    async fn occurrence_timer(&self, campaign: &CampaignId) -> Result<Option<Timer>, StoreError> {
+        self.store.occurrence_timer(campaign).await
+    }
+
+    async fn repair_series(
+        &self,
+        campaign: &Campaign,
+        timer: Option<&Timer>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.store.repair_series(campaign, timer, now).await
+    }
+
+    async fn unlist_series(&self, campaign: &Campaign) -> Result<bool, StoreError> {
+        self.store.unlist_series(campaign).await
     }
 }
 

@@ -24,17 +24,21 @@ pub enum SweepStep {
     /// Delivery runs that stopped moving → planning or unfinished batches queued again, or
     /// the run completed when every recipient is settled.
     StalledRuns,
+    /// Recurring series whose next occurrence went unhandled and whose OCCURRENCE timer is
+    /// lost (FAILED, cancelled, gone) → the timer written again at that occurrence.
+    BrokenSeries,
 }
 
 impl SweepStep {
     /// Every step, in run order.
-    pub const ALL: [SweepStep; 6] = [
+    pub const ALL: [SweepStep; 7] = [
         SweepStep::StuckTimers,
         SweepStep::MissedTimers,
         SweepStep::CampaignStates,
         SweepStep::Outbox,
         SweepStep::Orphans,
         SweepStep::StalledRuns,
+        SweepStep::BrokenSeries,
     ];
 }
 
@@ -104,6 +108,9 @@ pub struct RecoveryTotals {
     /// Stalled delivery runs queued again or completed.
     #[serde(default)]
     pub runs_repaired: u64,
+    /// Recurring series whose lost OCCURRENCE timer was written again.
+    #[serde(default)]
+    pub series_repaired: u64,
 }
 
 /// One sweep.
@@ -157,6 +164,7 @@ impl RecoveryReport {
                     totals.runs_repaired +=
                         step.get("replanned") + step.get("resent") + step.get("completed");
                 }
+                SweepStep::BrokenSeries => totals.series_repaired += step.get("repaired"),
             }
             errors.extend(step.errors.iter().map(|e| format!("{:?}: {e}", step.step)));
         }
@@ -193,6 +201,9 @@ mod tests {
         runs.count("resent");
         runs.count("completed");
         runs.count("found");
+        let mut series = StepReport::new(SweepStep::BrokenSeries);
+        series.count("repaired");
+        series.count("found");
         let mut report = RecoveryReport {
             run_id: "r".into(),
             started_at: Timestamp::from_millis(0),
@@ -200,7 +211,7 @@ mod tests {
             dry_run: false,
             was_crash: false,
             crash_evidence: None,
-            steps: vec![stuck, missed, states, outbox, orphans, runs],
+            steps: vec![stuck, missed, states, outbox, orphans, runs, series],
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,
@@ -215,6 +226,7 @@ mod tests {
                 campaigns_fixed: 1,
                 events_republished: 2,
                 runs_repaired: 3,
+                series_repaired: 1,
             }
         );
         assert_eq!(report.errors, ["MissedTimers: Query throttled"]);

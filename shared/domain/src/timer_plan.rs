@@ -7,8 +7,8 @@ use crate::timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
 /// The timers of a freshly created (SCHEDULED) campaign:
 /// START at `startAt`; CLOSE at `endAt` (to REWARD_CLAIM when there is a claim window, else
 /// CLOSED); EXPIRE at `claimUntil` and REWARD_REMINDER at `rewardReminderAt` when given;
-/// for a recurring campaign, OCCURRENCE at its series' first occurrence, carrying that
-/// occurrence's run.
+/// for a recurring campaign, OCCURRENCE at its series' next occurrence (its first, recorded
+/// in its progress at creation), carrying that occurrence's run.
 pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
     use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
     let closes_to = if campaign.has_claim_window() {
@@ -47,10 +47,10 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
     if let Some(remind_at) = campaign.reward_reminder_at {
         planned.push((TimerKind::RewardReminder, remind_at, TimerEffect::Remind));
     }
-    let first_occurrence = campaign.schedule.as_ref().and_then(|series| {
-        let cron = series.cron_schedule().ok()?;
-        series.next_occurrence(&cron, series.start_at.plus_millis(-1))
-    });
+    let first_occurrence = campaign
+        .schedule
+        .as_ref()
+        .and(campaign.series_progress.next_occurrence);
     if let Some(first) = first_occurrence {
         planned.push((TimerKind::Occurrence, first, TimerEffect::Occur));
     }
@@ -214,6 +214,13 @@ mod tests {
             misfire: Misfire::FireOnceNow,
             overlap: Overlap::Skip,
         });
+        recurring.series_progress.next_occurrence =
+            recurring.schedule.as_ref().unwrap().first_occurrence();
+        assert_eq!(
+            recurring.series_progress.next_occurrence,
+            Some(Timestamp::from_millis(5_000)),
+            "the first */5 s at or after startAt (1 s)"
+        );
         let timers = plan_timers(&recurring);
         assert_eq!(recurring.scheduled_run(), None);
         let kinds: Vec<_> = timers

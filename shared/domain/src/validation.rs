@@ -189,8 +189,14 @@ impl ValidatedCampaign {
             claim_until: self.claim_until,
             reward_reminder_at: self.reward_reminder_at,
             delivery,
+            series_progress: crate::recurrence::SeriesProgress {
+                next_occurrence: self
+                    .schedule
+                    .as_ref()
+                    .and_then(crate::recurrence::Series::first_occurrence),
+                ..Default::default()
+            },
             schedule: self.schedule,
-            series_progress: Default::default(),
             version: 1,
             created_at: now,
             updated_at: now,

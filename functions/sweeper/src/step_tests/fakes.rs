@@ -58,6 +58,8 @@ pub(crate) struct World {
     pub(crate) queued_batches: Vec<BatchJob>,
     /// Timers handed to the timers queue.
     pub(crate) queued_timers: Vec<DueTimer>,
+    /// Recurring campaigns taken out of the series watch.
+    pub(crate) unlisted_series: BTreeSet<CampaignId>,
     /// Messages visible in the deliveries queue that no sender has taken.
     pub(crate) deliveries_backlog: u64,
     /// Reads of the deliveries queue's depth fail.
@@ -514,6 +516,92 @@ impl SweepStore for FakePorts {
         world.writes.push("complete_run");
         let event = RunEvent::completed(campaign, run, &progress, now);
         Ok(Some(StoredEvent::run(campaign, &event, now)))
+    }
+
+    async fn stalled_series(
+        &self,
+        _shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        let world = self.world();
+        if world.failing_reads {
+            return Err(read_failure());
+        }
+        Ok(world
+            .campaigns
+            .values()
+            .filter(|c| c.schedule.is_some() && !c.series_progress.paused)
+            .filter(|c| !world.unlisted_series.contains(&c.id))
+            .filter(|c| {
+                c.series_progress
+                    .next_occurrence
+                    .is_some_and(|next| next <= until)
+            })
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn occurrence_timer(&self, campaign: &CampaignId) -> Result<Option<Timer>, StoreError> {
+        let id = TimerId::new(campaign, TimerKind::Occurrence);
+        Ok(self.world().timers.get(&id).cloned())
+    }
+
+    async fn repair_series(
+        &self,
+        campaign: &Campaign,
+        timer: Option<&Timer>,
+        _now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        let id = TimerId::new(&campaign.id, TimerKind::Occurrence);
+        let stored = world.campaigns.get(&campaign.id);
+        let series_as_read = stored.is_some_and(|c| {
+            c.status == CampaignStatus::Running
+                && !c.series_progress.paused
+                && c.series_progress.series_version == campaign.series_progress.series_version
+        });
+        let timer_as_read = match (world.timers.get(&id), timer) {
+            (None, None) => true,
+            (Some(now), Some(read)) => now.status == read.status && now.due_at == read.due_at,
+            _ => false,
+        };
+        let Some(next) = campaign.series_progress.next_occurrence else {
+            return Ok(false);
+        };
+        if !(series_as_read && timer_as_read) {
+            return Ok(false);
+        }
+        world.writes.push("repair_series");
+        world.timers.insert(
+            id.clone(),
+            Timer {
+                timer_id: id,
+                campaign_id: campaign.id.clone(),
+                kind: TimerKind::Occurrence,
+                status: TimerStatus::Pending,
+                due_at: next,
+                effect: TimerEffect::Occur,
+                run_id: Some(RunId::for_occurrence(next)),
+                attempts: 0,
+                last_error: None,
+                fired_at: None,
+                cancel_reason: None,
+                queued_at_creation: false,
+                next_deadline: None,
+                lease_owner: None,
+                lease_expires_at: None,
+            },
+        );
+        Ok(true)
+    }
+
+    async fn unlist_series(&self, campaign: &Campaign) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        world.writes.push("unlist_series");
+        world.unlisted_series.insert(campaign.id.clone());
+        Ok(true)
     }
 }
 

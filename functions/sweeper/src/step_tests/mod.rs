@@ -3,6 +3,7 @@
 
 mod fakes;
 mod runs;
+mod series;
 mod states;
 
 use lifecycle_adapters::config::SweepConfig;

@@ -4,6 +4,7 @@ pub mod missed;
 pub mod orphans;
 pub mod outbox;
 pub mod runs;
+pub mod series;
 pub mod states;
 pub mod stuck;
 

@@ -27,7 +27,10 @@ impl Store {
         campaign: &Campaign,
         timers: &[Timer],
     ) -> Result<(), StoreError> {
-        let mut writes = vec![self.put_new(items::to_item(&CampaignItem::new(campaign))?)?];
+        let mut writes = vec![self.put_new(items::to_item(&CampaignItem::new(
+            campaign,
+            self.due_shards,
+        ))?)?];
         for timer in timers {
             writes.push(self.put_new(items::to_item(&TimerItem::new(timer, self.due_shards))?)?);
         }

@@ -1,13 +1,14 @@
 //! Reading the ByDue index: one range of one partition, oldest first, in pages. The
 //! dispatcher reads PENDING timers from its watermark up to a horizon; the sweeper reads
-//! overdue PENDING timers, expired leases and outbox records nobody cleared.
+//! overdue PENDING timers, expired leases, outbox records nobody cleared and recurring series
+//! whose next occurrence went unhandled.
 
 use super::client::{Store, s};
-use super::items::{self, AlertItem, Item, OutboxItem, TimerItem};
+use super::items::{self, AlertItem, CampaignItem, Item, OutboxItem, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::{Alert, DueTimer, StoredEvent, Timer};
+use lifecycle_domain::{Alert, Campaign, DueTimer, StoredEvent, Timer};
 
 /// A PENDING timer read from the due index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +119,24 @@ impl Store {
             .items
             .into_iter()
             .map(|item| Ok(items::from_item::<OutboxItem>(item)?.event))
+            .collect()
+    }
+
+    /// Recurring campaigns of `shard` whose next occurrence is at or before `until`, at most
+    /// `limit`.
+    pub async fn stalled_series(
+        &self,
+        shard: u16,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        let range = self
+            .index_range(&keys::series_due_pk(shard), None, until, limit)
+            .await?;
+        range
+            .items
+            .into_iter()
+            .map(|item| Ok(items::from_item::<CampaignItem>(item)?.campaign))
             .collect()
     }
 

@@ -44,12 +44,39 @@ pub struct CampaignItem {
     pub status_pk: String,
     #[serde(rename = "statusSk")]
     pub status_sk: String,
+    /// A recurring campaign in ByDue by its next occurrence (see [`series_due_keys`]).
+    #[serde(rename = "duePk", default, skip_serializing_if = "Option::is_none")]
+    pub due_pk: Option<String>,
+    #[serde(rename = "dueSk", default, skip_serializing_if = "Option::is_none")]
+    pub due_sk: Option<String>,
     #[serde(flatten)]
     pub campaign: Campaign,
 }
 
+/// The ByDue keys of a recurring campaign whose series awaits `next` (its next occurrence):
+/// `SERIES#<shard>`, `<nextMillis>#<campaignId>`. A campaign is listed only while its series
+/// has an occurrence left and is not paused.
+pub fn series_due_keys(id: &CampaignId, next: Timestamp, shards: u16) -> (String, String) {
+    (
+        keys::series_due_pk(keys::shard_of(id.as_str(), shards)),
+        keys::due_sk(next, id.as_str()),
+    )
+}
+
 impl CampaignItem {
-    pub fn new(campaign: &Campaign) -> Self {
+    pub fn new(campaign: &Campaign, due_shards: u16) -> Self {
+        let awaiting = campaign.schedule.is_some()
+            && !campaign.series_progress.paused
+            && matches!(
+                campaign.status,
+                lifecycle_domain::CampaignStatus::Scheduled
+                    | lifecycle_domain::CampaignStatus::Running
+            );
+        let series = campaign
+            .series_progress
+            .next_occurrence
+            .filter(|_| awaiting)
+            .map(|next| series_due_keys(&campaign.id, next, due_shards));
         Self {
             pk: keys::campaign_pk(&campaign.id),
             sk: keys::CAMPAIGN_SK.to_owned(),
@@ -59,6 +86,8 @@ impl CampaignItem {
                 status_sort_time(campaign, campaign.status, campaign.updated_at),
                 &campaign.id,
             ),
+            due_pk: series.as_ref().map(|(pk, _)| pk.clone()),
+            due_sk: series.map(|(_, sk)| sk),
             campaign: campaign.clone(),
         }
     }
@@ -283,7 +312,7 @@ mod tests {
 
     #[test]
     fn campaign_items_round_trip_and_carry_index_keys() {
-        let item = to_item(&CampaignItem::new(&campaign())).unwrap();
+        let item = to_item(&CampaignItem::new(&campaign(), 16)).unwrap();
         assert_eq!(item["PK"].as_s().unwrap(), "CAMPAIGN#c1");
         assert_eq!(item["statusPk"].as_s().unwrap(), "STATUS#SCHEDULED");
         assert_eq!(item["version"].as_n().unwrap(), "1");

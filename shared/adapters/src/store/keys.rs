@@ -71,6 +71,12 @@ pub fn lease_due_pk(shard: u16) -> String {
     format!("LEASE#{shard:03}")
 }
 
+/// `SERIES#<shard>` — the due-index partition of recurring campaigns, by their next
+/// occurrence: the sweeper's watch for a series whose timer was lost.
+pub fn series_due_pk(shard: u16) -> String {
+    format!("SERIES#{shard:03}")
+}
+
 /// Prefix of run sort keys in a campaign's partition.
 pub const RUN_SK_PREFIX: &str = "RUN#";
 

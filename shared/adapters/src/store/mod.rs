@@ -24,6 +24,7 @@ mod run_listing;
 mod runs;
 mod send_rate;
 mod series_control;
+mod series_repair;
 mod stalled_runs;
 mod sweeps;
 mod timer_apply;

@@ -25,7 +25,7 @@ use lifecycle_domain::{
 };
 
 use super::client::{Store, key, n, s};
-use super::items::{self, RunItem};
+use super::items::{self, RunItem, series_due_keys};
 use super::timer_apply::{
     ApplyOutcome, cancellation_reasons, effect_guard, failed_condition, run_guard,
 };
@@ -350,6 +350,30 @@ impl Store {
             ),
             progress.buffered_run.as_ref(),
         );
+        // Listed in ByDue by the next occurrence (the sweeper's watch on the chain), or
+        // unlisted once the series is over.
+        let update = update
+            .expression_attribute_names("#nextOccurrence", "nextOccurrence")
+            .expression_attribute_names("#duePk", keys::DUE_PK)
+            .expression_attribute_names("#dueSk", keys::DUE_SK);
+        let update = match progress.next_occurrence {
+            Some(next) => {
+                let (due_pk, due_sk) = series_due_keys(&read.id, next, self.due_shards);
+                set.extend([
+                    "#nextOccurrence = :nextOccurrence",
+                    "#duePk = :seriesPk",
+                    "#dueSk = :seriesSk",
+                ]);
+                update
+                    .expression_attribute_values(":nextOccurrence", s(next.to_rfc3339()))
+                    .expression_attribute_values(":seriesPk", s(due_pk))
+                    .expression_attribute_values(":seriesSk", s(due_sk))
+            }
+            None => {
+                remove.extend(["#nextOccurrence", "#duePk", "#dueSk"]);
+                update
+            }
+        };
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));

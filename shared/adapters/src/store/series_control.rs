@@ -10,7 +10,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::client::{Store, key, n, s};
-use super::items::{self, TimerItem};
+use super::items::{self, TimerItem, series_due_keys};
 use super::occurrences::series_version_guard;
 use super::timer_apply::{cancellation_reasons, failed_condition};
 use super::{StoreError, keys};
@@ -118,7 +118,7 @@ impl Store {
                 && timer.due_at.millis_since(now) <= self.occurrence_timing.direct_send_ms)
                 .then(|| DueTimer::from(&timer));
             let writes = vec![
-                self.set_paused(&campaign, pause, now)?,
+                self.set_paused(&campaign, pause, timer.due_at, now)?,
                 self.move_paused_timer(&timer, to, send_now.is_some())?,
             ];
             match self
@@ -148,7 +148,7 @@ impl Store {
     }
 
     /// The series' OCCURRENCE timer, if it exists.
-    async fn occurrence_timer(&self, id: &CampaignId) -> Result<Option<Timer>, StoreError> {
+    pub async fn occurrence_timer(&self, id: &CampaignId) -> Result<Option<Timer>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -168,20 +168,26 @@ impl Store {
     }
 
     /// The campaign's `paused` set or cleared, conditional on the series as read.
+    /// A resumed series is listed again in ByDue at `resumes_at` (its timer's due time).
     fn set_paused(
         &self,
         read: &Campaign,
         pause: bool,
+        resumes_at: Timestamp,
         now: Timestamp,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign_pk(&read.id), keys::CAMPAIGN_SK)))
             .update_expression(if pause {
-                "SET #paused = :true, #seriesVersion = :nextVersion, #updatedAt = :now"
+                "SET #paused = :true, #seriesVersion = :nextVersion, #updatedAt = :now \
+                 REMOVE #duePk, #dueSk"
             } else {
-                "SET #seriesVersion = :nextVersion, #updatedAt = :now REMOVE #paused"
+                "SET #seriesVersion = :nextVersion, #updatedAt = :now, #duePk = :seriesPk, \
+                 #dueSk = :seriesSk REMOVE #paused"
             })
+            .expression_attribute_names("#duePk", keys::DUE_PK)
+            .expression_attribute_names("#dueSk", keys::DUE_SK)
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#paused", "paused")
             .expression_attribute_names("#updatedAt", "updatedAt")
@@ -192,7 +198,10 @@ impl Store {
         let update = if pause {
             update.expression_attribute_values(":true", AttributeValue::Bool(true))
         } else {
+            let (due_pk, due_sk) = series_due_keys(&read.id, resumes_at, self.due_shards);
             update
+                .expression_attribute_values(":seriesPk", s(due_pk))
+                .expression_attribute_values(":seriesSk", s(due_sk))
         };
         let (update, version_guard) =
             series_version_guard(update, read.series_progress.series_version);

@@ -118,6 +118,7 @@ pub fn step(
         (_, Some(0)) | (None, _) => None,
         (Some(last), _) => series.next_occurrence(cron, last.at),
     };
+    progress.next_occurrence = next_due;
     OccurrenceStep {
         slots,
         progress,

@@ -77,6 +77,7 @@ fn an_occurrence_on_time_starts_its_run_and_the_timer_moves_to_the_next() {
             occurrences: 1,
             active_run: Some(run_at(0)),
             buffered_run: None,
+            next_occurrence: Some(secs(10)),
             paused: false,
             series_version: 1,
         }

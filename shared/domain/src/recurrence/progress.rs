@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Timestamp;
 use crate::delivery::RunId;
 
 /// A series' progress (all empty for a one-off campaign).
@@ -21,6 +22,11 @@ pub struct SeriesProgress {
     /// An occurrence waiting for the active run to complete (overlap `bufferOne`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buffered_run: Option<RunId>,
+    /// The next occurrence not handled yet, where the series' OCCURRENCE timer is due
+    /// (`None` once the series is over). The sweeper repairs a series whose timer is lost
+    /// from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_occurrence: Option<Timestamp>,
     /// Paused by an operator: no occurrence is handled until it is resumed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
@@ -56,12 +62,14 @@ mod tests {
             occurrences: 3,
             active_run: Some(RunId::new("20270104T080000000Z")),
             buffered_run: None,
+            next_occurrence: Some(Timestamp::from_millis(1_000)),
             paused: true,
             series_version: 4,
         };
         let json = serde_json::to_value(&busy).unwrap();
         assert_eq!(json["activeRun"], "20270104T080000000Z");
         assert_eq!(json["paused"], true);
+        assert_eq!(json["nextOccurrence"], "1970-01-01T00:00:01Z");
         assert_eq!(
             serde_json::from_value::<SeriesProgress>(json).unwrap(),
             busy

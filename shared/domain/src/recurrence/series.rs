@@ -220,6 +220,12 @@ impl Series {
             .take_while(move |slot| slot.at.is_none_or(|at| end_at.is_none_or(|end| at <= end)))
     }
 
+    /// Its first occurrence (`None` if its stored schedule no longer parses or names none).
+    pub fn first_occurrence(&self) -> Option<Timestamp> {
+        let cron = self.cron_schedule().ok()?;
+        self.next_occurrence(&cron, self.start_at.plus_millis(-1))
+    }
+
     /// The first occurrence of the series strictly after `after` and inside its bounds.
     pub fn next_occurrence(&self, cron: &CronSchedule, after: Timestamp) -> Option<Timestamp> {
         self.slots_after(cron, after).find_map(|slot| slot.at)
