@@ -102,6 +102,12 @@ async fn due_timer(stack: &TestStack, id: &str, kind: TimerKind) -> DueTimer {
     DueTimer::from(&stack.timer(&CampaignId::new(id), kind).await)
 }
 
+/// Sleeps until `at` (at once if it is past).
+async fn sleep_until(at: Timestamp) {
+    let wait = at.millis_since(Timestamp::now()).max(0);
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+}
+
 /// Sleeps until the wall clock is `offset_ms` into a `period_ms` cycle (so a test does not
 /// fire right at an occurrence, where the grace period would decide by milliseconds).
 async fn into_cycle(period_ms: i64, offset_ms: i64) {
@@ -150,7 +156,10 @@ async fn a_series_every_two_seconds_runs_each_occurrence_once_on_its_second_unti
         assert_eq!(due.millis() % 2_000, 0, "on an even second: {run}");
         assert_eq!(run["runId"], RunId::for_occurrence(*due).as_str());
         // Never early; how close to its second is measured by `make bench`, not asserted.
-        assert!(at(&run["startedAt"]) >= *due, "not before its second: {run}");
+        assert!(
+            at(&run["startedAt"]) >= *due,
+            "not before its second: {run}"
+        );
         assert_eq!(
             (&run["total"], &run["sent"]),
             (&json!(3), &json!(3)),
@@ -349,8 +358,7 @@ async fn an_occurrence_while_the_previous_run_delivers_is_skipped_or_buffered_un
             if round == 0 {
                 timers.insert(0, due_timer(&stack, id, TimerKind::StartCampaign).await);
             }
-            let wait = timers.last().unwrap().due_at.millis_since(Timestamp::now());
-            tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+            sleep_until(timers.last().unwrap().due_at).await;
             fire(&services, timers).await;
         }
     }
@@ -447,10 +455,7 @@ async fn a_series_whose_timer_was_lost_is_repaired_by_the_sweeper_and_goes_on() 
     let id = create(&stack, &recurring(json!({"cron": "*/2 * * * * *"}), 0)).await;
     let first = due_timer(&stack, &id, TimerKind::Occurrence).await;
     let start = due_timer(&stack, &id, TimerKind::StartCampaign).await;
-    tokio::time::sleep(Duration::from_millis(
-        first.due_at.millis_since(Timestamp::now()).max(0) as u64,
-    ))
-    .await;
+    sleep_until(first.due_at).await;
     fire(&services, vec![start, first.clone()]).await;
     // The timer is lost (deleted by hand, a bad migration): nothing would ever fire again.
     stack
@@ -521,4 +526,60 @@ async fn a_series_whose_timer_was_lost_is_repaired_by_the_sweeper_and_goes_on() 
         "the chain goes on: {after:?}"
     );
     stack.assert_iam_allowed();
+}
+
+#[tokio::test]
+async fn occurrences_left_when_the_campaign_closed_are_recorded_missed_and_the_series_ends() {
+    let stack = TestStack::new().await;
+    let services = executor(&stack, 60);
+    into_cycle(1_000, 200).await;
+    let now = Timestamp::now();
+    let end = Timestamp::from_millis((now.millis() / 1_000 + 4) * 1_000);
+    let recipients = json!([{"id": "m0", "address": "member-0"}]);
+    let body = json!({
+        "name": "Short series", "startAt": now.to_rfc3339(), "endAt": end.to_rfc3339(),
+        "delivery": {"channel": "event", "recipients": recipients},
+        "schedule": {"cron": "* * * * * *"},
+    });
+    let id = create(&stack, &body.to_string()).await;
+    let first = due_timer(&stack, &id, TimerKind::Occurrence).await;
+    let start = due_timer(&stack, &id, TimerKind::StartCampaign).await;
+    sleep_until(first.due_at).await;
+    fire(&services, vec![start, first.clone()]).await;
+    // The executor handling the next occurrences died; the campaign closes first.
+    sleep_until(end.plus_millis(300)).await;
+    fire(
+        &services,
+        vec![due_timer(&stack, &id, TimerKind::CloseCampaign).await],
+    )
+    .await;
+    fire(
+        &services,
+        vec![due_timer(&stack, &id, TimerKind::Occurrence).await],
+    )
+    .await;
+
+    let runs = list_runs(&stack, &id).await;
+    let due: Vec<Timestamp> = runs.iter().map(|r| at(&r["scheduledAt"])).collect();
+    let expected: Vec<Timestamp> = (0..)
+        .map(|n| first.due_at.plus_millis(n * 1_000))
+        .take_while(|at| *at < end)
+        .collect();
+    assert_eq!(
+        due, expected,
+        "every occurrence before the close, once: {runs:#?}"
+    );
+    assert!(
+        runs[1..].iter().all(|r| r["status"] == "MISSED"),
+        "the campaign closed before they could run: {runs:#?}"
+    );
+    let timer = stack
+        .timer(&CampaignId::new(&id), TimerKind::Occurrence)
+        .await;
+    assert_eq!(timer.status, TimerStatus::Completed, "the series is over");
+    let (_, campaign) = stack
+        .api(Method::GET, &format!("/campaigns/{id}"), None)
+        .await;
+    assert_eq!(campaign["status"], "CLOSED");
+    assert_eq!(campaign["series"]["occurrences"], expected.len());
 }

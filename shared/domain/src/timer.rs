@@ -150,7 +150,8 @@ pub enum TimerEffect {
     /// Emit a reminder while the campaign is in one of these statuses; no move.
     Remind,
     /// Handle the series' occurrence(s) due (start a run, or record it missed or skipped)
-    /// while the campaign is RUNNING; no move.
+    /// while the campaign is RUNNING; once it closed, record those due before its close
+    /// missed (the close-out); no move.
     Occur,
 }
 
@@ -159,12 +160,20 @@ impl TimerEffect {
     pub const REMIND_WHILE: [CampaignStatus; 2] =
         [CampaignStatus::Closed, CampaignStatus::RewardClaim];
 
+    /// Statuses in which an occurrence is handled: RUNNING, and those after its close.
+    pub const OCCUR_WHILE: [CampaignStatus; 4] = [
+        CampaignStatus::Running,
+        CampaignStatus::Closed,
+        CampaignStatus::RewardClaim,
+        CampaignStatus::Expired,
+    ];
+
     /// The statuses in which this effect applies.
     pub fn applies_in(&self) -> &[CampaignStatus] {
         match self {
             TimerEffect::Move { from, .. } => std::slice::from_ref(from),
             TimerEffect::Remind => &Self::REMIND_WHILE,
-            TimerEffect::Occur => &[CampaignStatus::Running],
+            TimerEffect::Occur => &Self::OCCUR_WHILE,
         }
     }
 
@@ -270,11 +279,12 @@ mod tests {
     }
 
     #[test]
-    fn an_occurrence_fits_a_running_campaign_only() {
+    fn an_occurrence_fits_a_running_or_closed_campaign_only() {
+        use CampaignStatus::{Cancelled, Scheduled};
         for status in CampaignStatus::ALL {
             assert_eq!(
                 TimerEffect::Occur.fits(status),
-                status == CampaignStatus::Running,
+                !matches!(status, Scheduled | Cancelled),
                 "{status}"
             );
         }

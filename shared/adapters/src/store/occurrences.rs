@@ -110,7 +110,11 @@ impl Store {
     ) -> Result<StepResult, StoreError> {
         for _ in 0..CONTENDED_ATTEMPTS {
             let campaign = match self.get_campaign(&timer.campaign_id).await? {
-                Some(campaign) if campaign.status == CampaignStatus::Running => campaign,
+                Some(campaign)
+                    if campaign.status == CampaignStatus::Running || closed(&campaign) =>
+                {
+                    campaign
+                }
                 other => {
                     let outcome = self
                         .not_fitting(timer, claim, other.map(|c| c.status))
@@ -136,14 +140,24 @@ impl Store {
                 Ok(cron) => cron,
                 Err(reason) => return Ok(StepResult::Done(ApplyOutcome::Mismatch { reason })),
             };
-            let step = occurrence_step::step(
-                series,
-                &cron,
-                &campaign.series_progress,
-                timer.due_at,
-                now,
-                self.occurrence_timing.grace_ms,
-            );
+            let step = if closed(&campaign) {
+                occurrence_step::close_out(
+                    series,
+                    &cron,
+                    &campaign.series_progress,
+                    timer.due_at,
+                    campaign.end_at.min(now),
+                )
+            } else {
+                occurrence_step::step(
+                    series,
+                    &cron,
+                    &campaign.series_progress,
+                    timer.due_at,
+                    now,
+                    self.occurrence_timing.grace_ms,
+                )
+            };
             let mut writes = vec![
                 self.move_occurrence_timer(timer, claim, step.next_due, now)?,
                 self.advance_series(&campaign, &step.progress, now)?,
@@ -305,8 +319,9 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The campaign's series progress `read` → `progress`, conditional on the campaign
-    /// still RUNNING, not paused, at the series version read.
+    /// The campaign's series progress `read` → `progress`, conditional on the campaign still
+    /// in its status as read (RUNNING, or closed for a close-out), not paused, at the series
+    /// version read.
     fn advance_series(
         &self,
         read: &Campaign,
@@ -329,7 +344,7 @@ impl Store {
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#activeRun", "activeRun")
             .expression_attribute_names("#bufferedRun", "bufferedRun")
-            .expression_attribute_values(":running", s(CampaignStatus::Running.as_str()))
+            .expression_attribute_values(":read", s(read.status.as_str()))
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":occurrences", n(progress.occurrences))
             .expression_attribute_values(":nextVersion", n(progress.series_version))
@@ -383,7 +398,7 @@ impl Store {
         let update = update
             .update_expression(expression)
             .condition_expression(format!(
-                "#status = :running AND NOT #paused = :true AND {version_guard}"
+                "#status = :read AND NOT #paused = :true AND {version_guard}"
             ))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -426,6 +441,15 @@ pub(super) fn series_version_guard(
             "#seriesVersion = :seriesVersion",
         )
     }
+}
+
+/// Whether `campaign` closed (its CLOSE fired, possibly before its OCCURRENCE timer handled
+/// the occurrences due before it): what is left of its series is closed out.
+fn closed(campaign: &Campaign) -> bool {
+    matches!(
+        campaign.status,
+        CampaignStatus::Closed | CampaignStatus::RewardClaim | CampaignStatus::Expired
+    )
 }
 
 /// One step's result.

@@ -62,6 +62,39 @@ impl OccurrenceStep {
     }
 }
 
+/// The step of a series whose campaign closed at `closed_at` (its CLOSE fired before its
+/// OCCURRENCE timer handled every occurrence before it, e.g. after a crash): each occurrence
+/// due from `due` up to the close is recorded `MISSED` (its run can no longer start), and the
+/// series is over once they all are.
+pub fn close_out(
+    series: &Series,
+    cron: &CronSchedule,
+    progress: &SeriesProgress,
+    due: Timestamp,
+    closed_at: Timestamp,
+) -> OccurrenceStep {
+    if due > closed_at {
+        let mut progress = progress.clone();
+        progress.series_version += 1;
+        progress.next_occurrence = None;
+        return OccurrenceStep {
+            slots: Vec::new(),
+            progress,
+            next_due: None,
+        };
+    }
+    let every_one_missed = Series {
+        misfire: crate::recurrence::Misfire::Skip,
+        ..series.clone()
+    };
+    let mut step = step(&every_one_missed, cron, progress, due, closed_at, -1);
+    if step.next_due.is_some_and(|next| next > closed_at) {
+        step.next_due = None;
+        step.progress.next_occurrence = None;
+    }
+    step
+}
+
 /// The step of `series` (whose schedule is `cron`) with `progress`, its OCCURRENCE timer due
 /// at `due`, fired at `now`; `grace_ms` is the misfire grace period.
 pub fn step(

@@ -2,7 +2,7 @@
 //! the series' bounds and `maxRuns` honoured.
 
 use super::occurrence_step::{
-    DEFAULT_GRACE_MS, HandledSlot, MAX_SLOTS_PER_STEP, SlotOutcome, step,
+    DEFAULT_GRACE_MS, HandledSlot, MAX_SLOTS_PER_STEP, SlotOutcome, close_out, step,
 };
 use super::{CronSchedule, Misfire, Overlap, Series, SeriesProgress};
 use crate::Timestamp;
@@ -352,4 +352,40 @@ fn an_occurrence_at_a_dst_gap_is_never_due() {
         Some(Timestamp::parse_rfc3339("2027-03-29T00:30:00Z").unwrap()),
         "28 March 02:30 does not exist in Berlin"
     );
+}
+
+#[test]
+fn occurrences_left_when_the_campaign_closed_are_recorded_missed_and_the_series_ends() {
+    let series = series(Misfire::FireOnceNow, Overlap::Skip);
+    let cron = series.cron_schedule().unwrap();
+    let delivering = SeriesProgress {
+        occurrences: 2,
+        active_run: Some(run_at(10)),
+        series_version: 2,
+        ..SeriesProgress::default()
+    };
+    let closed = close_out(&series, &cron, &delivering, secs(20), secs(45));
+    assert_eq!(
+        outcomes(&closed.slots),
+        vec![
+            (20, SlotOutcome::Missed),
+            (30, SlotOutcome::Missed),
+            (40, SlotOutcome::Missed)
+        ],
+        "never run nor skipped, whatever the policies: the campaign closed"
+    );
+    assert_eq!(closed.next_due, None, "nothing after the close");
+    assert_eq!(closed.progress.next_occurrence, None);
+    assert_eq!(closed.progress.occurrences, 5);
+    assert_eq!(
+        closed.progress.active_run,
+        Some(run_at(10)),
+        "the run delivering goes on"
+    );
+
+    let after = close_out(&series, &cron, &delivering, secs(50), secs(45));
+    assert!(after.slots.is_empty());
+    assert_eq!((after.next_due, after.progress.series_version), (None, 3));
+    let exactly = close_out(&series, &cron, &delivering, secs(40), secs(40));
+    assert_eq!(outcomes(&exactly.slots), vec![(40, SlotOutcome::Missed)]);
 }

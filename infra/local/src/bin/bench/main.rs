@@ -14,6 +14,9 @@
 //! - `plan`: the planner alone on a list of N recipients (default 200,000: a 19 MB list,
 //!   nineteen of the planner's 1 MiB ranges); reports the process's peak memory while
 //!   planning beside the list's size, and the planning time ([`plan`]).
+//! - `series`: many recurring campaigns (default 1,000 every 10 s for 2 minutes) on the whole
+//!   service; reports how late occurrences were handled and runs started, the runs by status
+//!   and requests per occurrence ([`series`]).
 //!
 //! Results go to `bench/results/<time>[-bulk|-mixed|-plan].json`; `docs/benchmarks.md` is
 //! regenerated from all results ([`docs`]).
@@ -22,7 +25,8 @@
 //! `--window SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is
 //! due), `--schedule-seconds S` (template period); bulk and plan: `--recipients N` (bulk
 //! 10000, plan 200000); bulk: `--send-rate R` (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
-//! wait for the run; default max(300, N/20)); all: `--pollers N` (4 per queue). `--docs-only`
+//! wait for the run; default max(300, N/20)); series: `--series N` (1000), `--period SECONDS`
+//! (10), with `--window` (120) and `--lead` (20); all: `--pollers N` (4 per queue). `--docs-only`
 //! runs nothing: it regenerates `docs/benchmarks.md` from the stored results (after adding or
 //! annotating a result file by hand).
 
@@ -36,6 +40,7 @@ mod mixed;
 mod observed_client;
 mod plan;
 mod results;
+mod series;
 mod setup;
 mod timers;
 
@@ -50,6 +55,7 @@ pub(crate) enum Scenario {
     Bulk,
     Mixed,
     Plan,
+    Series,
 }
 
 /// The command line.
@@ -65,6 +71,10 @@ pub(crate) struct Options {
     pub(crate) send_rate: u32,
     pub(crate) patience_s: Option<u64>,
     pub(crate) docs_only: bool,
+    /// Series of the series scenario.
+    pub(crate) series: usize,
+    /// Seconds between a series' occurrences.
+    pub(crate) period_s: u64,
 }
 
 impl Options {
@@ -87,6 +97,8 @@ fn parse_options() -> Result<Options, String> {
         send_rate: 2000,
         patience_s: None,
         docs_only: false,
+        series: 1000,
+        period_s: 10,
     };
     let mut recipients = None;
     let mut args = std::env::args().skip(1);
@@ -104,9 +116,10 @@ fn parse_options() -> Result<Options, String> {
                     "bulk" => Scenario::Bulk,
                     "mixed" => Scenario::Mixed,
                     "plan" => Scenario::Plan,
+                    "series" => Scenario::Series,
                     other => {
                         return Err(format!(
-                            "--scenario: {other:?} (timers, bulk, mixed or plan)"
+                            "--scenario: {other:?} (timers, bulk, mixed, plan or series)"
                         ));
                     }
                 }
@@ -119,6 +132,8 @@ fn parse_options() -> Result<Options, String> {
             "--recipients" => recipients = Some(value.parse().map_err(|_| bad())?),
             "--send-rate" => options.send_rate = value.parse().map_err(|_| bad())?,
             "--patience" => options.patience_s = Some(value.parse().map_err(|_| bad())?),
+            "--series" => options.series = value.parse().map_err(|_| bad())?,
+            "--period" => options.period_s = value.parse().map_err(|_| bad())?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -127,6 +142,9 @@ fn parse_options() -> Result<Options, String> {
     } else {
         10_000
     });
+    if options.series == 0 || !(1..=59).contains(&options.period_s) {
+        return Err("--series must be positive and --period 1–59 seconds".into());
+    }
     if options.timers == 0 || options.window_s == 0 || options.pollers == 0 {
         return Err("--timers, --window and --pollers must be positive".into());
     }
@@ -163,5 +181,6 @@ async fn run() -> Result<(), String> {
         Scenario::Bulk => bulk::run(&options).await,
         Scenario::Mixed => mixed::run(&options).await,
         Scenario::Plan => plan::run(&options).await,
+        Scenario::Series => series::run(&options).await,
     }
 }

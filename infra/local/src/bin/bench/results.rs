@@ -199,12 +199,41 @@ pub(crate) struct PlanResult {
     pub(crate) planner_requests: BTreeMap<String, u64>,
 }
 
+/// One series run (many recurring campaigns), as stored in `bench/results/*-series.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SeriesResult {
+    /// Always `series`.
+    pub(crate) scenario: String,
+    pub(crate) started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    pub(crate) series: usize,
+    pub(crate) period_seconds: u64,
+    pub(crate) window_seconds: u64,
+    /// Occurrences inside the window, over every series.
+    pub(crate) expected_occurrences: usize,
+    /// Occurrences with a run record.
+    pub(crate) occurrences: usize,
+    pub(crate) runs_by_status: BTreeMap<String, u64>,
+    /// From an occurrence's time to its run's start, or to its record as skipped or missed.
+    pub(crate) handled_lag_ms: LagStats,
+    /// From an occurrence's time to its run's start (started runs only).
+    pub(crate) start_lag_ms: LagStats,
+    /// Requests per occurrence by function group (`timers`, `delivery`) and operation.
+    pub(crate) requests_per_occurrence: BTreeMap<String, BTreeMap<String, f64>>,
+    pub(crate) requests_per_occurrence_total: BTreeMap<String, f64>,
+    pub(crate) pollers: usize,
+}
+
 /// Any stored result.
 pub(crate) enum Stored {
     Timers(BenchResult),
     Bulk(Box<BulkResult>),
     Mixed(MixedResult),
     Plan(PlanResult),
+    Series(SeriesResult),
 }
 
 impl Stored {
@@ -217,6 +246,7 @@ impl Stored {
                 .map(|r| Self::Bulk(Box::new(r))),
             Some("mixed") => serde_json::from_value(value).ok().map(Self::Mixed),
             Some("plan") => serde_json::from_value(value).ok().map(Self::Plan),
+            Some("series") => serde_json::from_value(value).ok().map(Self::Series),
             Some(_) => None,
         }
     }
@@ -227,6 +257,7 @@ impl Stored {
             Self::Bulk(r) => &r.started_at,
             Self::Mixed(r) => &r.started_at,
             Self::Plan(r) => &r.started_at,
+            Self::Series(r) => &r.started_at,
         }
     }
 }

@@ -180,11 +180,13 @@ impl DeliveryLoad {
             }
             let runs = services
                 .store
-                .list_runs(&campaign.id, 10, None)
+                .list_runs(&campaign.id, 100, None)
                 .await
                 .map_err(|e| e.to_string())?
                 .runs;
-            for run in runs {
+            // An occurrence of a series that did not run sent nothing: a delivery for one of
+            // its recipients is a stray.
+            for run in runs.into_iter().filter(|run| run.started_at.is_some()) {
                 windows.push((run.scheduled_at, run.completed_at));
                 let recipients = read_list(clients, &run.list).await?;
                 tally
@@ -252,7 +254,7 @@ pub(crate) async fn wait_runs_over(services: &Services, limit: Duration) -> Resu
             }
             let runs = services
                 .store
-                .list_runs(&campaign.id, 10, None)
+                .list_runs(&campaign.id, 100, None)
                 .await
                 .map_err(|e| e.to_string())?
                 .runs;

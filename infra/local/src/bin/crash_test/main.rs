@@ -3,7 +3,8 @@
 //!
 //! Each run starts the `local` binary (the whole service) as a child process and creates
 //! campaigns through its HTTP API: three delivering campaigns starting in a second (email,
-//! webhook, event; [`deliveries`]), then campaigns with timers due a few seconds ahead (some
+//! webhook, event; [`deliveries`]), a recurring campaign every 2 seconds for 12 ([`series`]),
+//! then campaigns with timers due a few seconds ahead (some
 //! sent by the API, some by the dispatcher). Then the child dies: either a named crash point
 //! aborts it (`CRASH_AT`, cycling through [`lifecycle_adapters::crash::POINTS`], timer and
 //! delivery points in turn) or it gets a SIGKILL at a random moment, mostly while runs plan
@@ -24,6 +25,8 @@
 //! - every delivery run COMPLETED with its counts adding up, every recipient delivered at
 //!   least once (or settled UNCONFIRMED), more than once only if counted ambiguous
 //!   ([`deliveries`]);
+//! - every occurrence of every series has exactly one run record with a terminal status, none
+//!   started twice, its timer done ([`series`]);
 //! - every AWS call each function made is allowed by its policy in template.yaml (IAM check).
 //!
 //! Options: `--runs N` (default 10: every crash point once; more alternate crash points with
@@ -37,6 +40,7 @@
 
 mod defaults;
 mod deliveries;
+mod series;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,7 +190,8 @@ async fn run() -> Result<bool, String> {
         let mut crashing = child.spawn(run, "crash", port, armed)?;
         let listening = wait_for_api(port, &mut crashing).await?;
         let kill_after_ms = 300 + lifecycle_domain::jitter::millis(5_000);
-        let bodies = delivery.campaigns(run, armed == Some("planner.mid_list"));
+        let mut bodies = delivery.campaigns(run, armed == Some("planner.mid_list"));
+        bodies.push(series::campaign(run));
         let load = async {
             if post_all(port, &bodies, &refused).await {
                 create_campaigns(port, options.campaigns).await;
@@ -253,6 +258,7 @@ async fn run() -> Result<bool, String> {
     let delivered = delivery
         .check(&inspection, &clients, &events, &died)
         .await?;
+    let recurring = series::check(&inspection, &events).await?;
     let mut times: Vec<i64> = recoveries.iter().flatten().copied().collect();
     times.sort_unstable();
     let exercised: BTreeSet<&str> = deaths
@@ -305,6 +311,7 @@ async fn run() -> Result<bool, String> {
         "finalSweep": {"success": report.success, "totals": report.totals},
         "invariants": verdict,
         "deliveries": delivered.summary,
+        "series": recurring.summary,
         "deliveryRunsOverInTime": runs_over,
         "iamAllowed": iam_allowed,
     });
@@ -314,6 +321,7 @@ async fn run() -> Result<bool, String> {
     );
     let ok = invariants_hold(&verdict)
         && delivered.ok
+        && recurring.ok
         && runs_over
         && summary["notRecovered"] == 0
         && refused.get() == 0
