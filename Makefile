@@ -54,7 +54,8 @@ chaos: emulator
 
 ## bench: benchmarks on the local stack, results in docs/benchmarks.md: the timer path (default,
 ## BENCH_ARGS="--timers 1000 --window 120"), a bulk email send (BENCH_ARGS="--scenario bulk
-## --recipients 10000 --send-rate 2000") or the timers during a bulk send (BENCH_ARGS="--scenario mixed")
+## --recipients 10000 --send-rate 2000"), the timers during a bulk send (BENCH_ARGS="--scenario mixed")
+## or many recurring campaigns (BENCH_ARGS="--scenario series --series 1000 --period 10")
 bench: emulator
 	cargo run --release -p local-stack --bin bench -- $(BENCH_ARGS)
 

@@ -136,8 +136,9 @@ fn utc(at: Timestamp) -> DateTime<Utc> {
 }
 
 /// Parses a cron expression: 5 fields (minute hour day-of-month month day-of-week), or 6 with
-/// seconds first; `L`, `W`, `#` and `?` as in EventBridge. The error is a sentence for the
-/// field's message.
+/// seconds first; `L`, `W`, `#` and `?` as in EventBridge, and EventBridge's and Quartz's
+/// `start/step` (`0/15`: from 0 every 15, written `0-59/15` for croner). The error is a
+/// sentence for the field's message.
 pub fn parse_expression(expression: &str) -> Result<Cron, String> {
     let fields = expression.split_whitespace().count();
     if expression.contains('@') || !(5..=6).contains(&fields) {
@@ -150,8 +151,34 @@ pub fn parse_expression(expression: &str) -> Result<Cron, String> {
         .seconds(Seconds::Optional)
         .year(Year::Disallowed)
         .build()
-        .parse(expression)
+        .parse(&expand_start_steps(expression, fields))
         .map_err(|error| format!("is not a valid cron expression: {error}"))
+}
+
+/// `start/step` in a field of `expression` (of `fields` fields) as `start-max/step`, the
+/// field's largest value being `max`: croner accepts a step only after `*` or a range.
+fn expand_start_steps(expression: &str, fields: usize) -> String {
+    const MAX_WITH_SECONDS: [u32; 6] = [59, 59, 23, 31, 12, 6];
+    let maxes = &MAX_WITH_SECONDS[6 - fields..];
+    expression
+        .split_whitespace()
+        .zip(maxes)
+        .map(|(field, max)| {
+            field
+                .split(',')
+                .map(|part| match part.split_once('/') {
+                    Some((start, step))
+                        if !start.is_empty() && start.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        format!("{start}-{max}/{step}")
+                    }
+                    _ => part.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parses an IANA time zone name (`Europe/Berlin`, `UTC`).

@@ -236,6 +236,55 @@ fn an_expression_that_names_no_date_never_runs() {
 }
 
 #[test]
+fn a_start_and_step_runs_from_the_start_to_the_end_of_the_field_as_in_eventbridge() {
+    let seconds = schedule("3/10 * * * * *", "UTC");
+    assert_eq!(
+        next_n(&seconds, "2027-01-04T09:00:00Z", 7),
+        [
+            "2027-01-04T09:00:03Z",
+            "2027-01-04T09:00:13Z",
+            "2027-01-04T09:00:23Z",
+            "2027-01-04T09:00:33Z",
+            "2027-01-04T09:00:43Z",
+            "2027-01-04T09:00:53Z",
+            "2027-01-04T09:01:03Z"
+        ]
+    );
+    let minutes = schedule("0/15 9,10/6 * * *", "UTC");
+    assert_eq!(
+        next_n(&minutes, "2027-01-04T08:59:00Z", 6),
+        [
+            "2027-01-04T09:00:00Z",
+            "2027-01-04T09:15:00Z",
+            "2027-01-04T09:30:00Z",
+            "2027-01-04T09:45:00Z",
+            "2027-01-04T10:00:00Z",
+            "2027-01-04T10:15:00Z"
+        ],
+        "hours 9 and 10/6 (10, 16, 22), every 15 minutes from 0"
+    );
+    assert_eq!(
+        next_n(&schedule("0 0 1/10 * *", "UTC"), "2027-01-25T00:00:00Z", 2),
+        ["2027-01-31T00:00:00Z", "2027-02-01T00:00:00Z"],
+        "days 1, 11, 21, 31"
+    );
+    assert_eq!(
+        next_n(&schedule("0 0 * * 1/2", "UTC"), "2027-01-04T00:00:00Z", 3),
+        [
+            "2027-01-06T00:00:00Z",
+            "2027-01-08T00:00:00Z",
+            "2027-01-11T00:00:00Z"
+        ],
+        "Monday, Wednesday, Friday"
+    );
+    assert_eq!(
+        schedule("3/10 * * * * *", "UTC").expression(),
+        "3/10 * * * * *",
+        "kept as written"
+    );
+}
+
+#[test]
 fn expressions_and_zones_are_checked() {
     for good in [
         "0 9 * * MON",
