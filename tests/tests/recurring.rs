@@ -322,6 +322,10 @@ async fn after_the_timers_stopped_for_several_occurrences_each_misfire_policy_ho
         assert!(timer.due_at > fired_at, "moved past now: {timer:?}");
         assert_eq!(timer.due_at.millis() % 5_000, 0);
         assert_eq!(timer.run_id, Some(RunId::for_occurrence(timer.due_at)));
+        assert_eq!(
+            timer.attempts, 0,
+            "attempts count the tries of the occurrence it is due at"
+        );
     }
     let events = stack.lifecycle_events(40, Duration::from_secs(10)).await;
     let missed: BTreeSet<String> = events
@@ -582,4 +586,48 @@ async fn occurrences_left_when_the_campaign_closed_are_recorded_missed_and_the_s
         .await;
     assert_eq!(campaign["status"], "CLOSED");
     assert_eq!(campaign["series"]["occurrences"], expected.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_series_stops_and_its_runs_complete() {
+    let stack = TestStack::new().await;
+    let services = executor(&stack, 60);
+    into_cycle(2_000, 300).await;
+    let id = create(
+        &stack,
+        &recurring(json!({"cron": "*/2 * * * * *", "overlap": "bufferOne"}), 0),
+    )
+    .await;
+    for round in 0..2 {
+        let mut timers = vec![due_timer(&stack, &id, TimerKind::Occurrence).await];
+        if round == 0 {
+            timers.insert(0, due_timer(&stack, &id, TimerKind::StartCampaign).await);
+        }
+        sleep_until(timers.last().unwrap().due_at).await;
+        fire(&services, timers).await;
+    }
+    assert_eq!(
+        statuses(&list_runs(&stack, &id).await),
+        ["PLANNING", "BUFFERED"]
+    );
+    let (status, cancelled) = stack
+        .api(Method::POST, &format!("/campaigns/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let timer = stack
+        .timer(&CampaignId::new(&id), TimerKind::Occurrence)
+        .await;
+    assert_eq!(timer.status, TimerStatus::Cancelled, "the chain stops");
+    let local = stack.run_locally(Duration::from_secs(2)).await;
+    let runs = runs_until(&stack, &id, Duration::from_secs(30), |runs| {
+        runs.iter().all(|r| r["completedAt"].is_string())
+    })
+    .await;
+    assert_eq!(statuses(&runs), ["CANCELLED", "CANCELLED"], "{runs:#?}");
+    assert!(
+        runs.iter().all(|r| r["completedAt"].is_string()),
+        "both complete: {runs:#?}"
+    );
+    local.stop().await;
+    stack.assert_iam_allowed();
 }

@@ -558,7 +558,7 @@ impl SweepStore for FakePorts {
         let id = TimerId::new(&campaign.id, TimerKind::Occurrence);
         let stored = world.campaigns.get(&campaign.id);
         let series_as_read = stored.is_some_and(|c| {
-            c.status == CampaignStatus::Running
+            c.status == campaign.status
                 && !c.series_progress.paused
                 && c.series_progress.series_version == campaign.series_progress.series_version
         });

@@ -109,7 +109,12 @@ async fn a_dry_run_repairs_nothing_and_a_closed_campaign_is_unlisted() {
     let ports = FakePorts::default();
     let broken = series(&ports, "broken", -5 * MINUTE, Some(TimerStatus::Cancelled));
     let closed = series(&ports, "closed", -5 * MINUTE, Some(TimerStatus::Cancelled));
-    ports.world().campaigns.get_mut(&closed).unwrap().status = CampaignStatus::Closed;
+    {
+        let mut world = ports.world();
+        let campaign = world.campaigns.get_mut(&closed).unwrap();
+        campaign.status = CampaignStatus::Closed;
+        campaign.end_at = at(-10 * MINUTE);
+    }
     let report = sweep(&ports, true, &[SweepStep::BrokenSeries]).await;
     let series_step = step(&report, SweepStep::BrokenSeries);
     assert!(ports.world().writes.is_empty(), "dry run");
@@ -124,10 +129,27 @@ async fn a_dry_run_repairs_nothing_and_a_closed_campaign_is_unlisted() {
         TimerStatus::Cancelled
     );
 
+    let closed_late = series(
+        &ports,
+        "closed-late",
+        -5 * MINUTE,
+        Some(TimerStatus::Failed),
+    );
+    {
+        let mut world = ports.world();
+        let campaign = world.campaigns.get_mut(&closed_late).unwrap();
+        campaign.status = CampaignStatus::Closed;
+        campaign.end_at = at(-MINUTE);
+    }
     let report = sweep(&ports, false, &[SweepStep::BrokenSeries]).await;
     let series_step = step(&report, SweepStep::BrokenSeries);
     assert_eq!(series_step.get("unlisted"), 1);
-    assert_eq!(series_step.get("repaired"), 1);
+    assert_eq!(
+        occurrence(&ports, &closed_late).unwrap().status,
+        TimerStatus::Pending,
+        "closed with an occurrence before its close unhandled: repaired for the close-out"
+    );
+    assert_eq!(series_step.get("repaired"), 2);
     assert!(ports.world().unlisted_series.contains(&closed));
     assert_eq!(
         occurrence(&ports, &closed).unwrap().status,
@@ -137,7 +159,7 @@ async fn a_dry_run_repairs_nothing_and_a_closed_campaign_is_unlisted() {
     let series_step = step(&again, SweepStep::BrokenSeries);
     assert_eq!(
         (series_step.get("late"), series_step.get("repaired")),
-        (1, 0),
-        "repaired once: the next sweep finds it PENDING"
+        (2, 0),
+        "repaired once: the next sweep finds them PENDING"
     );
 }

@@ -4,9 +4,10 @@
 //! late and the missed-timer step fires it; if the timer is lost — FAILED after too many
 //! expired leases, cancelled, completed while occurrences are left, or deleted — it is written
 //! again PENDING at that occurrence (conditional on the timer and the series as read), and
-//! firing it applies the series' misfire policy to what was missed. A listed campaign no longer
-//! SCHEDULED or RUNNING is taken off the list; a SCHEDULED one waits for its START (the state
-//! correction's).
+//! firing it applies the series' misfire policy to what was missed. A closed campaign whose
+//! occurrences before its close were not all handled is repaired alike (firing the timer
+//! records them missed: the close-out); any other campaign no longer SCHEDULED or RUNNING is
+//! taken off the list; a SCHEDULED one waits for its START (the state correction's).
 
 use lifecycle_domain::recovery::StepReport;
 use lifecycle_domain::{CampaignStatus, TimerStatus};
@@ -36,6 +37,14 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 continue;
             }
             CampaignStatus::Running if !campaign.series_progress.paused => {}
+            // Closed with occurrences before its close still unhandled: the timer's close-out
+            // records them.
+            CampaignStatus::Closed | CampaignStatus::RewardClaim | CampaignStatus::Expired
+                if !campaign.series_progress.paused
+                    && campaign
+                        .series_progress
+                        .next_occurrence
+                        .is_some_and(|next| next < campaign.end_at) => {}
             _ => {
                 if sweep.dry_run {
                     report.action(format!(

@@ -251,7 +251,6 @@ impl Store {
         let mut values = vec![
             (":due", s(timer.due_at.to_rfc3339())),
             (":fired", s(now.to_rfc3339())),
-            (":one", n(1)),
         ];
         let expression = match next {
             Some(next) => {
@@ -268,22 +267,23 @@ impl Store {
                     ),
                     (":dueSk", s(keys::due_sk(next, timer.timer_id.as_str()))),
                 ]);
+                // `attempts` counts the tries of the occurrence the timer is due at: the next
+                // one starts from none (else a long series would fail at its first expired
+                // lease).
+                values.push((":none", n(0)));
                 let moved = "SET #status = :pending, #dueAt = :next, #runId = :nextRun, \
-                             #duePk = :duePk, #dueSk = :dueSk, #firedAt = :fired";
+                             #duePk = :duePk, #dueSk = :dueSk, #firedAt = :fired, \
+                             #attempts = :none";
                 if self.sends_directly(next, now) {
                     values.push((":sent", AttributeValue::Bool(true)));
-                    format!(
-                        "{moved}, #queued = :sent ADD #attempts :one \
-                         REMOVE #leaseOwner, #leaseExpiresAt"
-                    )
+                    format!("{moved}, #queued = :sent REMOVE #leaseOwner, #leaseExpiresAt")
                 } else {
-                    format!(
-                        "{moved} ADD #attempts :one REMOVE #leaseOwner, #leaseExpiresAt, #queued"
-                    )
+                    format!("{moved} REMOVE #leaseOwner, #leaseExpiresAt, #queued")
                 }
             }
             None => {
                 values.push((":completed", s(TimerStatus::Completed.as_str())));
+                values.push((":one", n(1)));
                 "SET #status = :completed, #firedAt = :fired ADD #attempts :one \
                  REMOVE #duePk, #dueSk, #leaseOwner, #leaseExpiresAt, #queued"
                     .to_owned()

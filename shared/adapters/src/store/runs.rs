@@ -369,10 +369,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<RunCompleted>, StoreError> {
         for _ in 0..RELEASE_ATTEMPTS {
-            let series = self
-                .get_campaign(campaign)
-                .await?
-                .filter(|read| read.series_progress.active_run.as_ref() == Some(run));
+            // A cancelled campaign's series is over (its buffered run was cancelled with it):
+            // nothing to release.
+            let series = self.get_campaign(campaign).await?.filter(|read| {
+                read.series_progress.active_run.as_ref() == Some(run)
+                    && read.status != lifecycle_domain::CampaignStatus::Cancelled
+            });
             if let Some(completed) = self
                 .complete_run_once(campaign, run, progress, series.as_ref(), now)
                 .await?

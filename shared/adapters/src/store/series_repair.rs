@@ -13,14 +13,12 @@ use super::items::{self, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::delivery::RunId;
-use lifecycle_domain::{
-    Campaign, CampaignStatus, Timer, TimerEffect, TimerId, TimerKind, TimerStatus, Timestamp,
-};
+use lifecycle_domain::{Campaign, Timer, TimerEffect, TimerId, TimerKind, TimerStatus, Timestamp};
 
 impl Store {
     /// Writes `campaign`'s OCCURRENCE timer again, PENDING at its next occurrence, over the
-    /// lost `timer` as read (`None`: there is none); `false` if the timer or the series
-    /// changed meanwhile.
+    /// lost `timer` as read (`None`: there is none), conditional on the campaign's status and
+    /// series as read; `false` if the timer or the series changed meanwhile.
     pub async fn repair_series(
         &self,
         campaign: &Campaign,
@@ -77,13 +75,13 @@ impl Store {
             )))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#paused", "paused")
-            .expression_attribute_values(":running", s(CampaignStatus::Running.as_str()))
+            .expression_attribute_values(":read", s(campaign.status.as_str()))
             .expression_attribute_values(":true", AttributeValue::Bool(true));
         let (check, version_guard) =
             series_version_guard_check(check, campaign.series_progress.series_version);
         let check = check
             .condition_expression(format!(
-                "#status = :running AND NOT #paused = :true AND {version_guard}"
+                "#status = :read AND NOT #paused = :true AND {version_guard}"
             ))
             .build()?;
         let result = self
