@@ -142,11 +142,20 @@ async fn a_series_every_two_seconds_runs_each_occurrence_once_on_its_second_unti
         );
     }
 
-    let runs = runs_until(&stack, &id, Duration::from_secs(45), |runs| {
-        runs.len() == 4 && runs.iter().all(|r| r["status"] == "COMPLETED")
-    })
-    .await;
-    assert_eq!(statuses(&runs), ["COMPLETED"; 4], "{runs:#?}");
+    // Each occurrence runs, or is skipped when the run before it still delivers (a slow
+    // machine may take more than the 2 s between them): either way it ends.
+    let ended = |runs: &[Value]| {
+        runs.len() == 4
+            && runs
+                .iter()
+                .all(|r| r["status"] == "COMPLETED" || r["status"] == "SKIPPED_OVERLAP")
+    };
+    let runs = runs_until(&stack, &id, Duration::from_secs(45), ended).await;
+    assert!(ended(&runs), "{runs:#?}");
+    assert_eq!(
+        runs[0]["status"], "COMPLETED",
+        "the first has nothing before it"
+    );
     let scheduled: Vec<Timestamp> = runs.iter().map(|r| at(&r["scheduledAt"])).collect();
     assert!(
         scheduled[0] >= created_at.plus_millis(-2_000),
@@ -155,16 +164,25 @@ async fn a_series_every_two_seconds_runs_each_occurrence_once_on_its_second_unti
     for (run, due) in runs.iter().zip(&scheduled) {
         assert_eq!(due.millis() % 2_000, 0, "on an even second: {run}");
         assert_eq!(run["runId"], RunId::for_occurrence(*due).as_str());
-        // Never early; how close to its second is measured by `make bench`, not asserted.
-        assert!(
-            at(&run["startedAt"]) >= *due,
-            "not before its second: {run}"
-        );
-        assert_eq!(
-            (&run["total"], &run["sent"]),
-            (&json!(3), &json!(3)),
-            "{run}"
-        );
+        if run["status"] == "COMPLETED" {
+            // Never early; how close to its second is measured by `make bench`, not asserted.
+            assert!(
+                at(&run["startedAt"]) >= *due,
+                "not before its second: {run}"
+            );
+            assert_eq!(
+                (&run["total"], &run["sent"]),
+                (&json!(3), &json!(3)),
+                "{run}"
+            );
+        } else {
+            assert_eq!(
+                (&run["total"], &run["sent"]),
+                (&json!(0), &json!(0)),
+                "{run}"
+            );
+            assert!(run.get("startedAt").is_none(), "{run}");
+        }
     }
     for pair in scheduled.windows(2) {
         assert_eq!(
@@ -253,20 +271,21 @@ async fn a_bad_schedule_is_refused_naming_each_field() {
 async fn after_the_timers_stopped_for_several_occurrences_each_misfire_policy_holds() {
     let stack = TestStack::new().await;
     let services = executor(&stack, 1);
-    // Every 5 s since 32 s ago: six or seven occurrences went by while nothing fired them.
-    into_cycle(5_000, 2_500).await;
+    // Every 10 s since 62 s ago: six occurrences went by while nothing fired them (fired
+    // mid-cycle, 5 s from the next).
+    into_cycle(10_000, 5_000).await;
     let mut ids = Vec::new();
     for misfire in [
         json!({"misfire": "fireOnceNow"}),
         json!({"misfire": "skip"}),
         json!({"misfire": "fireAll", "maxCatchUp": 2, "overlap": "bufferOne"}),
     ] {
-        let mut schedule = json!({"cron": "*/5 * * * * *"});
+        let mut schedule = json!({"cron": "*/10 * * * * *"});
         schedule
             .as_object_mut()
             .unwrap()
             .extend(misfire.as_object().unwrap().clone());
-        ids.push(create(&stack, &recurring(schedule, 32_000)).await);
+        ids.push(create(&stack, &recurring(schedule, 62_000)).await);
     }
     let fired_at = Timestamp::now();
     for id in &ids {
@@ -275,9 +294,9 @@ async fn after_the_timers_stopped_for_several_occurrences_each_misfire_policy_ho
         fire(&services, vec![start, occurrence]).await;
     }
     let expected_due: Vec<Timestamp> = {
-        let first = fired_at.plus_millis(-32_000).millis().div_euclid(5_000) * 5_000 + 5_000;
+        let first = fired_at.plus_millis(-62_000).millis().div_euclid(10_000) * 10_000 + 10_000;
         (0..)
-            .map(|n| Timestamp::from_millis(first + n * 5_000))
+            .map(|n| Timestamp::from_millis(first + n * 10_000))
             .take_while(|due| *due <= fired_at)
             .collect()
     };
@@ -320,7 +339,7 @@ async fn after_the_timers_stopped_for_several_occurrences_each_misfire_policy_ho
             .await;
         assert_eq!(timer.status, TimerStatus::Pending);
         assert!(timer.due_at > fired_at, "moved past now: {timer:?}");
-        assert_eq!(timer.due_at.millis() % 5_000, 0);
+        assert_eq!(timer.due_at.millis() % 10_000, 0);
         assert_eq!(timer.run_id, Some(RunId::for_occurrence(timer.due_at)));
         assert_eq!(
             timer.attempts, 0,
