@@ -389,3 +389,21 @@ fn occurrences_left_when_the_campaign_closed_are_recorded_missed_and_the_series_
     let exactly = close_out(&series, &cron, &delivering, secs(40), secs(40));
     assert_eq!(outcomes(&exactly.slots), vec![(40, SlotOutcome::Missed)]);
 }
+
+#[test]
+fn a_close_out_of_many_occurrences_goes_on_up_to_one_exactly_at_the_close() {
+    let series = series(Misfire::FireOnceNow, Overlap::Skip);
+    let cron = series.cron_schedule().unwrap();
+    let closed_at = secs(10 * MAX_SLOTS_PER_STEP as i64);
+    let first = close_out(&series, &cron, &SeriesProgress::default(), t0(), closed_at);
+    assert_eq!(first.slots.len(), MAX_SLOTS_PER_STEP);
+    assert_eq!(
+        first.next_due,
+        Some(closed_at),
+        "the occurrence exactly at the close is still before it is over"
+    );
+    let last = close_out(&series, &cron, &first.progress, closed_at, closed_at);
+    assert_eq!(last.slots.len(), 1);
+    assert_eq!(last.slots[0].outcome, SlotOutcome::Missed);
+    assert_eq!(last.next_due, None);
+}
