@@ -4,9 +4,11 @@
 //! 1. the timer, PENDING (or leased by us) at exactly the message's `dueAt` and run, moves
 //!    on to the next occurrence — or COMPLETED when the series is over — so the next timer is
 //!    written by the transaction that handles this occurrence and the chain cannot break;
-//! 2. the campaign, conditional on RUNNING, not paused and the `seriesVersion` read (so a
-//!    concurrent completion or pause makes the transaction fail and the step is decided
-//!    again), gets its new progress (`occurrences`, `activeRun`, `bufferedRun`);
+//! 2. the campaign, conditional on the status read (RUNNING; or closed, for the close-out that
+//!    records the occurrences left before its close `MISSED`), not paused and the
+//!    `seriesVersion` read (so a concurrent completion or pause makes the transaction fail and
+//!    the step is decided again), gets its new progress (`occurrences`, `activeRun`,
+//!    `bufferedRun`, `nextOccurrence` and its `SERIES#` listing);
 //! 3. one run record per occurrence handled, each `attribute_not_exists` (started:
 //!    PLANNING; buffered: BUFFERED; missed or skipped: terminal), with its event in the
 //!    outbox (`CampaignRunStarted`, `CampaignRunMissed`, `CampaignRunSkipped`).
