@@ -650,3 +650,147 @@ async fn a_cancelled_series_stops_and_its_runs_complete() {
     local.stop().await;
     stack.assert_iam_allowed();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_run_window_closes_after_run_duration_and_holds_its_series_until_then() {
+    let stack = TestStack::new().await;
+    let local = stack.run_locally(Duration::from_secs(2)).await;
+    into_cycle(2_000, 300).await;
+    let schedule = json!({
+        "cron": "*/2 * * * * *", "runDuration": "PT3S", "overlap": "bufferOne", "maxRuns": 3,
+    });
+    let id = create(&stack, &recurring(schedule, 0)).await;
+    let over = |runs: &[Value]| {
+        runs.len() == 3
+            && runs.iter().all(|r| {
+                r["status"] == "SKIPPED_OVERLAP"
+                    || (r["status"] == "COMPLETED" && r["closedAt"].is_string())
+            })
+    };
+    let runs = runs_until(&stack, &id, Duration::from_secs(60), over).await;
+    assert!(over(&runs), "{runs:#?}");
+    let ran: Vec<&Value> = runs.iter().filter(|r| r["status"] == "COMPLETED").collect();
+    // The second occurrence came while the first run's window was open (3 s > 2 s): it was
+    // buffered and started by that window's close. The third was buffered behind it, or
+    // skipped if the second had not started yet.
+    assert!(ran.len() >= 2, "{runs:#?}");
+    for run in &ran {
+        let started = at(&run["startedAt"]);
+        assert_eq!(
+            at(&run["closesAt"]),
+            started.plus_millis(3_000),
+            "a window lasts runDuration from the run's start: {run}"
+        );
+        assert!(at(&run["closedAt"]) >= at(&run["closesAt"]), "{run}");
+        assert_eq!(
+            run["sent"].as_u64().unwrap() + run["expired"].as_u64().unwrap(),
+            3,
+            "every member sent, or counted expired after the close: {run}"
+        );
+    }
+    for pair in ran.windows(2) {
+        assert!(
+            at(&pair[1]["startedAt"]) >= at(&pair[0]["closedAt"]),
+            "a run starts once the window before it closed: {pair:#?}"
+        );
+    }
+    let timer = stack
+        .timer(&CampaignId::new(&id), TimerKind::RunClose)
+        .await;
+    assert_eq!(timer.status, TimerStatus::Completed, "{timer:?}");
+    assert_eq!(
+        timer.run_id.as_ref().map(RunId::as_str),
+        ran.last().unwrap()["runId"].as_str()
+    );
+    let (_, campaign) = stack
+        .api(Method::GET, &format!("/campaigns/{id}"), None)
+        .await;
+    assert!(
+        campaign["series"].get("activeRun").is_none(),
+        "the last window closed: the series is free: {campaign}"
+    );
+    let closed: Vec<Value> = stack
+        .lifecycle_events(20, Duration::from_secs(5))
+        .await
+        .into_iter()
+        .filter(|event| event["detail-type"] == "CampaignRunClosed")
+        .collect();
+    assert_eq!(
+        closed.len(),
+        ran.len(),
+        "one close announced per run: {closed:#?}"
+    );
+    local.stop().await;
+    stack.assert_iam_allowed();
+}
+
+#[tokio::test]
+async fn a_window_closing_mid_delivery_stops_it_and_its_completion_starts_the_next_run() {
+    let stack = TestStack::new().await;
+    let services = executor(&stack, 60);
+    into_cycle(2_000, 300).await;
+    let schedule = json!({"cron": "*/2 * * * * *", "runDuration": "PT1S", "overlap": "bufferOne"});
+    let id = create(&stack, &recurring(schedule, 0)).await;
+    let campaign_id = CampaignId::new(&id);
+    let first = due_timer(&stack, &id, TimerKind::Occurrence).await;
+    let start = due_timer(&stack, &id, TimerKind::StartCampaign).await;
+    sleep_until(first.due_at).await;
+    fire(&services, vec![start, first.clone()]).await;
+    let close = due_timer(&stack, &id, TimerKind::RunClose).await;
+    assert_eq!(close.run_id, first.run_id, "armed for the run started");
+    let second = due_timer(&stack, &id, TimerKind::Occurrence).await;
+    sleep_until(second.due_at).await;
+    fire(&services, vec![second.clone()]).await;
+    assert_eq!(
+        statuses(&list_runs(&stack, &id).await),
+        ["PLANNING", "BUFFERED"],
+        "the first run's window is open: the second occurrence waits"
+    );
+
+    // The window closes before any recipient was sent: announced, but the run still
+    // delivers, so it keeps its series.
+    fire(&services, vec![close.clone()]).await;
+    let runs = list_runs(&stack, &id).await;
+    assert!(runs[0]["closedAt"].is_string(), "{runs:#?}");
+    assert_eq!(statuses(&runs), ["PLANNING", "BUFFERED"]);
+    let series = stack.campaign(&campaign_id).await.series_progress;
+    assert_eq!(series.active_run, first.run_id);
+    let closed = stack.timer(&campaign_id, TimerKind::RunClose).await;
+    assert_eq!(closed.status, TimerStatus::Completed);
+
+    // Its delivery finds the window closed: nothing is sent, every member counted expired;
+    // its completion releases the series and starts the buffered run with its own window.
+    let batches = stack.start_and_plan().await;
+    assert_eq!(batches.len(), 1);
+    let sender = stack.delivery_sender().await;
+    let response = delivery_sender::handle_until(
+        &sender,
+        integration_tests::delivery::one_message(&batches[0]),
+        None,
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    let runs = list_runs(&stack, &id).await;
+    assert_eq!(statuses(&runs), ["COMPLETED", "PLANNING"], "{runs:#?}");
+    assert_eq!(
+        (&runs[0]["sent"], &runs[0]["expired"]),
+        (&json!(0), &json!(3)),
+        "{runs:#?}"
+    );
+    let started = at(&runs[1]["startedAt"]);
+    assert!(started >= at(&runs[0]["closedAt"]), "{runs:#?}");
+    assert_eq!(at(&runs[1]["closesAt"]), started.plus_millis(1_000));
+    let series = stack.campaign(&campaign_id).await.series_progress;
+    assert_eq!(series.active_run, second.run_id);
+    let rearmed = stack.timer(&campaign_id, TimerKind::RunClose).await;
+    assert_eq!(
+        (rearmed.status, rearmed.run_id, rearmed.due_at),
+        (
+            TimerStatus::Pending,
+            second.run_id.clone(),
+            started.plus_millis(1_000)
+        ),
+        "the RUN_CLOSE timer armed again for the run started"
+    );
+    stack.assert_iam_allowed();
+}

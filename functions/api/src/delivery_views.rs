@@ -46,6 +46,8 @@ pub(crate) struct RunView {
     pub unconfirmed: u64,
     pub duplicates: u64,
     pub cancelled: u64,
+    /// Not sent because the run's window closed first.
+    pub expired: u64,
     pub scheduled_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
@@ -57,6 +59,12 @@ pub(crate) struct RunView {
     /// Why a run that never started was cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// When its window closes (a series with `runDuration`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<Timestamp>,
+    /// When its window closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
 }
 
 impl From<&RunRecord> for RunView {
@@ -75,11 +83,14 @@ impl From<&RunRecord> for RunView {
             unconfirmed: counts.unconfirmed,
             duplicates: counts.duplicates,
             cancelled: counts.cancelled,
+            expired: counts.expired,
             scheduled_at: run.scheduled_at,
             started_at: run.started_at,
             late_ms: run.late_ms(),
             completed_at: run.completed_at,
             cancel_reason: run.cancel_reason.clone(),
+            closes_at: run.closes_at,
+            closed_at: run.closed_at,
         }
     }
 }

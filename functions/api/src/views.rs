@@ -50,7 +50,7 @@ pub(crate) struct CampaignView {
 pub(crate) struct SeriesView {
     /// Occurrences handled so far (run, missed or skipped).
     pub occurrences: u64,
-    /// The run still delivering.
+    /// The run still delivering, or whose window (`runDuration`) is still open.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_run: Option<RunId>,
     /// The occurrence waiting for it (overlap `bufferOne`).

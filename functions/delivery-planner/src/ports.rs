@@ -8,7 +8,7 @@ use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
 use lifecycle_adapters::delivery::{DeliveryConfig, RecipientLists};
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::started_runs::queue_started_run;
+use lifecycle_adapters::started_runs::queue_released_run;
 use lifecycle_adapters::store::StoreError;
 use lifecycle_delivery::planner::ports::{
     Committed, ListRanges, PlanQueues, PlanState, PlanStore, PortError,
@@ -142,9 +142,7 @@ impl PlanStore for PlannerServices {
         let event = RunEvent::completed(&job.campaign_id, &job.run_id, &progress, now);
         let stored = StoredEvent::run(&job.campaign_id, &event, now);
         publish_and_clear(&self.services, &self.services, &[stored]).await;
-        if let Some(next) = completed.started_next {
-            queue_started_run(&self.services, &job.campaign_id, next, now).await;
-        }
+        queue_released_run(&self.services, &job.campaign_id, completed, now).await;
         Ok(true)
     }
 }

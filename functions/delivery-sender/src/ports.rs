@@ -21,7 +21,7 @@ use lifecycle_adapters::delivery::{
 };
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::started_runs::queue_started_run;
+use lifecycle_adapters::started_runs::queue_released_run;
 use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError};
 use lifecycle_delivery::sender::ports::{
     Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
@@ -247,6 +247,7 @@ impl Runs for SenderServices {
             list: run.list,
             csv_header: run.csv_header,
             on_ambiguous: run.on_ambiguous,
+            closes_at: run.closes_at,
         }))
     }
 
@@ -328,10 +329,11 @@ impl Runs for SenderServices {
                 .push(StoredEvent::run(&job.campaign_id, &event, now));
         }
         self.publish_written().await;
-        if let Some(next) = completed.as_ref().and_then(|c| c.started_next.clone()) {
-            queue_started_run(&self.services, &job.campaign_id, next, now).await;
+        let done = completed.is_some();
+        if let Some(completed) = completed {
+            queue_released_run(&self.services, &job.campaign_id, completed, now).await;
         }
-        Ok(completed.is_some())
+        Ok(done)
     }
 }
 

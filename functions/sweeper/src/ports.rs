@@ -466,7 +466,9 @@ impl SweepStore for Services {
     }
 
     async fn occurrence_timer(&self, campaign: &CampaignId) -> Result<Option<Timer>, StoreError> {
-        self.store.occurrence_timer(campaign).await
+        self.store
+            .chain_timer(campaign, lifecycle_domain::TimerKind::Occurrence)
+            .await
     }
 
     async fn repair_series(

@@ -245,8 +245,23 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
                         next_due = ?applied.send_next.as_ref().map(|next| next.due_at),
                         "occurrences of the series handled"
                     );
-                    // The next occurrence soon (or still behind now): sent like an early timer.
+                    // The next occurrence soon (or still behind now): sent like an early timer;
+                    // so is the RUN_CLOSE of a run started, when its window is short.
                     if let Some(next) = applied.send_next {
+                        requeue.push((message_id.clone(), next));
+                    }
+                    if let Some(close) = applied.send_close {
+                        requeue.push((message_id, close));
+                    }
+                }
+                Ok(Handled::Applied(ApplyOutcome::RunClosed(closed))) => {
+                    tracing::info!(
+                        timer = %timer.timer_id,
+                        run = ?timer.run_id,
+                        started = ?closed.started,
+                        "run window closed"
+                    );
+                    if let Some(next) = closed.send_next {
                         requeue.push((message_id, next));
                     }
                 }
@@ -358,7 +373,7 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
         }
         if matches!(
             outcome,
-            ApplyOutcome::Applied(_) | ApplyOutcome::Occurred(_)
+            ApplyOutcome::Applied(_) | ApplyOutcome::Occurred(_) | ApplyOutcome::RunClosed(_)
         ) {
             applied.fetch_add(1, Ordering::SeqCst);
             lifecycle_adapters::crash::point("executor.after_transaction");
@@ -395,6 +410,17 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
                         .push(StoredEvent::run(&timer.campaign_id, &event, fired_at));
                 }
             }
+            return Ok(outcome);
+        }
+        if let ApplyOutcome::RunClosed(closed) = &outcome {
+            let mut work = started
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work.events.extend(closed.events.iter().cloned());
+            work.jobs.extend(closed.started.iter().map(|run| PlanJob {
+                campaign_id: timer.campaign_id.clone(),
+                run_id: run.clone(),
+            }));
             return Ok(outcome);
         }
         let begun = match &outcome {
@@ -473,7 +499,7 @@ impl<P: TimerStore + TimersQueue + RunPlanning + Publish + Outbox> Executor<'_, 
             match self.apply(earlier, started).await {
                 Ok(ApplyOutcome::Applied(event)) => events.push(event),
                 Ok(ApplyOutcome::AlreadyDone { unpublished }) => events.extend(unpublished),
-                Ok(ApplyOutcome::Occurred(_)) => {}
+                Ok(ApplyOutcome::Occurred(_) | ApplyOutcome::RunClosed(_)) => {}
                 Ok(ApplyOutcome::Obsolete { reason }) => {
                     tracing::info!(timer = %earlier.timer_id, reason, "earlier timer CANCELLED while catching up");
                 }

@@ -56,8 +56,11 @@ impl MisfirePolicy {
         };
         let late_ms = now.millis_since(timer.due_at);
         // An occurrence is never given up here: its series' own misfire policy decides what
-        // runs and records every missed occurrence when it fires.
-        if late_ms > self.window_ms && timer.effect != TimerEffect::Occur {
+        // runs and records every missed occurrence when it fires. Nor is a run's close: late
+        // or not, the run's window has to close (it holds its series until it does).
+        if late_ms > self.window_ms
+            && !matches!(timer.effect, TimerEffect::Occur | TimerEffect::CloseRun)
+        {
             return MissedTimer::Cancel {
                 reason: format!(
                     "missed by {} s, beyond the misfire window of {} s",
@@ -169,6 +172,29 @@ mod tests {
                 reason: "missed by 3600 s, beyond the misfire window of 3600 s".into()
             }
         );
+    }
+
+    #[test]
+    fn never_gives_up_an_occurrence_or_a_run_close_however_late() {
+        for (kind, effect) in [
+            (TimerKind::Occurrence, TimerEffect::Occur),
+            (TimerKind::RunClose, TimerEffect::CloseRun),
+        ] {
+            let t = Timer {
+                kind,
+                effect,
+                ..timer(TimerKind::StartCampaign)
+            };
+            assert_eq!(
+                POLICY.decide(
+                    &t,
+                    Some(&campaign(CampaignStatus::Closed)),
+                    at(t.due_at, 86_400_000)
+                ),
+                MissedTimer::Fire,
+                "{kind}"
+            );
+        }
     }
 
     #[test]

@@ -24,16 +24,20 @@ pub enum TimerKind {
     /// At each occurrence of a recurring campaign's series: its run (the one timer of the
     /// series, moved on to the next occurrence by the transaction that handles this one).
     Occurrence,
+    /// At the end of a series' run window (`runDuration`): the run closes (the one such
+    /// timer of the series, armed by the transaction that starts each run).
+    RunClose,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::StartCampaign,
         TimerKind::CloseCampaign,
         TimerKind::ExpireCampaign,
         TimerKind::RewardReminder,
         TimerKind::Occurrence,
+        TimerKind::RunClose,
     ];
 
     /// The wire name, e.g. `START_CAMPAIGN`.
@@ -44,6 +48,7 @@ impl TimerKind {
             TimerKind::ExpireCampaign => "EXPIRE_CAMPAIGN",
             TimerKind::RewardReminder => "REWARD_REMINDER",
             TimerKind::Occurrence => "OCCURRENCE",
+            TimerKind::RunClose => "RUN_CLOSE",
         }
     }
 
@@ -55,7 +60,7 @@ impl TimerKind {
     /// Whether a timer of this kind may have `effect`: the effects [`crate::timer_plan`]
     /// plans for it (START moves SCHEDULED → RUNNING; CLOSE moves RUNNING → CLOSED or
     /// REWARD_CLAIM; EXPIRE moves REWARD_CLAIM → EXPIRED; a reminder reminds; an occurrence
-    /// runs its series).
+    /// runs its series; a run close closes its run).
     pub fn permits(self, effect: TimerEffect) -> bool {
         use CampaignStatus::{Closed, Expired, RewardClaim, Running, Scheduled};
         match (self, effect) {
@@ -69,7 +74,8 @@ impl TimerKind {
                 (from, to) == (RewardClaim, Expired)
             }
             (TimerKind::RewardReminder, TimerEffect::Remind)
-            | (TimerKind::Occurrence, TimerEffect::Occur) => true,
+            | (TimerKind::Occurrence, TimerEffect::Occur)
+            | (TimerKind::RunClose, TimerEffect::CloseRun) => true,
             _ => false,
         }
     }
@@ -153,6 +159,10 @@ pub enum TimerEffect {
     /// while the campaign is RUNNING; once it closed, record those due before its close
     /// missed (the close-out); no move.
     Occur,
+    /// Close the window of the timer's run (a series with `runDuration`): its
+    /// `CampaignRunClosed`, and the series released once the run's delivery is over too; no
+    /// move. Applies whatever the campaign's status but CANCELLED (a cancel ends its runs).
+    CloseRun,
 }
 
 impl TimerEffect {
@@ -173,7 +183,7 @@ impl TimerEffect {
         match self {
             TimerEffect::Move { from, .. } => std::slice::from_ref(from),
             TimerEffect::Remind => &Self::REMIND_WHILE,
-            TimerEffect::Occur => &Self::OCCUR_WHILE,
+            TimerEffect::Occur | TimerEffect::CloseRun => &Self::OCCUR_WHILE,
         }
     }
 
@@ -184,7 +194,7 @@ impl TimerEffect {
 
     /// The event this effect emits and the (from, to) it reports, given the status it applied
     /// in; a move the state machine does not allow is an error (a forged or corrupt timer).
-    /// An occurrence emits run events instead (`None`).
+    /// An occurrence or a run close emits run events instead (`None`).
     pub fn event(
         self,
         status_before: CampaignStatus,
@@ -199,7 +209,7 @@ impl TimerEffect {
                 status_before,
                 status_before,
             ))),
-            TimerEffect::Occur => Ok(None),
+            TimerEffect::Occur | TimerEffect::CloseRun => Ok(None),
         }
     }
 }
@@ -289,6 +299,18 @@ mod tests {
             );
         }
         assert_eq!(TimerKind::parse("OCCURRENCE"), Some(TimerKind::Occurrence));
+        assert_eq!(TimerKind::parse("RUN_CLOSE"), Some(TimerKind::RunClose));
+        assert_eq!(
+            TimerEffect::CloseRun.applies_in(),
+            TimerEffect::Occur.applies_in()
+        );
+        assert_eq!(
+            TimerEffect::CloseRun.event(CampaignStatus::Closed),
+            Ok(None)
+        );
+        assert!(TimerKind::RunClose.permits(TimerEffect::CloseRun));
+        assert!(!TimerKind::RunClose.permits(TimerEffect::Occur));
+        assert!(!TimerKind::Occurrence.permits(TimerEffect::CloseRun));
         assert_eq!(TimerStatus::Paused.as_str(), "PAUSED");
     }
 

@@ -75,7 +75,7 @@ pub fn plan_timers(campaign: &Campaign) -> Vec<Timer> {
             queued_at_creation: false,
             next_deadline: match effect {
                 TimerEffect::Move { to, .. } => campaign.scheduled_exit(to).map(|(_, at)| at),
-                TimerEffect::Remind | TimerEffect::Occur => None,
+                TimerEffect::Remind | TimerEffect::Occur | TimerEffect::CloseRun => None,
             },
             lease_owner: None,
             lease_expires_at: None,

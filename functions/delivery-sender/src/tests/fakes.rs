@@ -61,6 +61,7 @@ impl Runs for FakeRuns {
                 },
                 csv_header: None,
                 on_ambiguous: AmbiguousPolicy::Resend,
+                closes_at: None,
             }),
         )
     }

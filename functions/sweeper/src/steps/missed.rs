@@ -133,6 +133,28 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                         }
                         run_events.extend(applied.events);
                     }
+                    Ok(ApplyOutcome::RunClosed(closed)) => {
+                        if let Some(run_id) = &closed.started {
+                            queue_started_run(store, &timer.campaign_id, run_id, report).await;
+                        }
+                        report.count("fired");
+                        report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
+                        report.action(format!(
+                            "{} fired {late_s} s late: the window of run {} closed",
+                            timer.timer_id,
+                            timer.run_id.as_ref().map_or("?", |run| run.as_str()),
+                        ));
+                        if let Some(next) = &closed.send_next
+                            && let Err(error) = store.queue_timers(std::slice::from_ref(next)).await
+                        {
+                            // Marked queued but not sent: the dispatcher's catch-up sends it.
+                            report.errors.push(format!(
+                                "{}: next run's close not queued: {error}",
+                                timer.timer_id
+                            ));
+                        }
+                        run_events.extend(closed.events);
+                    }
                     Ok(ApplyOutcome::Obsolete { reason }) => {
                         report.count("cancelled");
                         report.action(format!("{} CANCELLED: {reason}", timer.timer_id));

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use lifecycle_adapters::aws::PublishReport;
-use lifecycle_adapters::store::{ApplyOutcome, OccurrenceApplied, StoreError};
+use lifecycle_adapters::store::{ApplyOutcome, OccurrenceApplied, RunClosed, StoreError};
 use lifecycle_domain::delivery::{PlanJob, RunEvent, RunId};
 use lifecycle_domain::firing::{NotFitting, not_fitting};
 use lifecycle_domain::timer_messages::OutgoingMessage;
 use lifecycle_domain::{
     CampaignId, CampaignStatus, DueTimer, LifecycleEvent, StoredEvent, TimerEffect, TimerId,
-    TimerStatus, Timestamp,
+    TimerKind, TimerStatus, Timestamp,
 };
 use lifecycle_resilience::{AwsError, ErrorClass};
 
@@ -68,6 +68,10 @@ pub(crate) struct World {
     pub(crate) planned_runs: Vec<PlanJob>,
     /// An OCCURRENCE fired moves its timer this far on (ms) and hands it back to be sent.
     pub(crate) occurrence_next_in: Option<i64>,
+    /// An OCCURRENCE fired arms the started run's RUN_CLOSE this far on (ms), to be sent.
+    pub(crate) window_ms: Option<i64>,
+    /// A RUN_CLOSE fired releases its series to this buffered run, whose window it moves to.
+    pub(crate) buffered_run: Option<RunId>,
     /// Whether the planning queue exists / accepts messages.
     pub(crate) planning: Dlq,
 }
@@ -141,12 +145,64 @@ fn occur(
         run_id: Some(RunId::for_occurrence(timer.due_at.plus_millis(ms))),
         ..timer.clone()
     });
-    ApplyOutcome::Occurred(OccurrenceApplied {
+    let send_close = world.window_ms.map(|ms| DueTimer {
+        timer_id: lifecycle_domain::TimerId::new(&timer.campaign_id, TimerKind::RunClose),
+        kind: TimerKind::RunClose,
+        effect: TimerEffect::CloseRun,
+        due_at: fired_at.plus_millis(ms),
+        run_id: Some(run.clone()),
+        ..timer.clone()
+    });
+    ApplyOutcome::Occurred(Box::new(OccurrenceApplied {
         events: vec![StoredEvent::run(&timer.campaign_id, &started, fired_at)],
         started: vec![run],
         handled: 1,
         send_next,
-    })
+        send_close,
+    }))
+}
+
+/// A RUN_CLOSE fired in the fake store: while its campaign fits and the timer is PENDING, it
+/// closes its run (`CampaignRunClosed` in the outcome) and, with a `buffered_run`, starts
+/// that run and moves on to its window (`window_ms` after now, to be sent).
+fn close_run(
+    world: &mut World,
+    timer: &DueTimer,
+    status: Option<CampaignStatus>,
+    fired_at: Timestamp,
+) -> ApplyOutcome {
+    let stored = world.timers.get_mut(&timer.timer_id).expect("stored");
+    if stored.status != TimerStatus::Pending {
+        return ApplyOutcome::AlreadyDone { unpublished: None };
+    }
+    if !status.is_some_and(|status| timer.effect.fits(status)) {
+        return match not_fitting(timer.kind, timer.effect, status) {
+            NotFitting::Early { reason } => ApplyOutcome::Early { reason },
+            NotFitting::Obsolete { reason } => ApplyOutcome::Obsolete { reason },
+        };
+    }
+    stored.status = TimerStatus::Completed;
+    let run = timer.run_id.clone().expect("a run close carries its run");
+    let closed = RunEvent::closed(&timer.campaign_id, &run, timer.due_at, fired_at);
+    let mut events = vec![StoredEvent::run(&timer.campaign_id, &closed, fired_at)];
+    let started = world.buffered_run.take();
+    if let Some(next) = &started {
+        let event = RunEvent::started(&timer.campaign_id, next, fired_at);
+        events.push(StoredEvent::run(&timer.campaign_id, &event, fired_at));
+    }
+    let send_next = started
+        .as_ref()
+        .zip(world.window_ms)
+        .map(|(next, ms)| DueTimer {
+            due_at: fired_at.plus_millis(ms),
+            run_id: Some(next.clone()),
+            ..timer.clone()
+        });
+    ApplyOutcome::RunClosed(Box::new(RunClosed {
+        events,
+        started,
+        send_next,
+    }))
 }
 
 fn aws_error(operation: &'static str, code: &str) -> AwsError {
@@ -181,6 +237,9 @@ impl TimerStore for FakePorts {
         let status_before = status.unwrap_or(CampaignStatus::Cancelled);
         let (event_type, from, to) = match timer.effect.event(status_before) {
             Ok(Some(event)) => event,
+            Ok(None) if timer.effect == TimerEffect::CloseRun => {
+                return Ok(close_run(&mut world, timer, status, fired_at));
+            }
             Ok(None) => return Ok(occur(&mut world, timer, status, fired_at)),
             Err(illegal) => {
                 return Ok(ApplyOutcome::Mismatch {

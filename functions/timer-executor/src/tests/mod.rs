@@ -41,6 +41,7 @@ fn timer(campaign: &str, kind: TimerKind, due: Timestamp) -> DueTimer {
         },
         TimerKind::RewardReminder => TimerEffect::Remind,
         TimerKind::Occurrence => TimerEffect::Occur,
+        TimerKind::RunClose => TimerEffect::CloseRun,
     };
     DueTimer {
         timer_id: TimerId::new(&campaign_id, kind),
@@ -209,6 +210,73 @@ async fn an_occurrence_hands_its_next_occurrence_to_the_queue() {
     let requeued = &world.sent[0].message.timers;
     assert_eq!(requeued.len(), 1);
     assert_eq!(requeued[0].due_at, occurrence.due_at.plus_millis(60_000));
+}
+
+#[tokio::test]
+async fn an_occurrence_starting_a_run_with_a_short_window_sends_its_close() {
+    let ports = FakePorts::default();
+    let mut occurrence = timer("c1", TimerKind::Occurrence, now());
+    occurrence.run_id = Some(lifecycle_domain::delivery::RunId::for_occurrence(now()));
+    ports.with_campaign("c1", CampaignStatus::Running, &[&occurrence]);
+    ports.world().window_ms = Some(30_000);
+    let response = run(&ports, vec![message("m1", &[&occurrence])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    let sent: Vec<&DueTimer> = world.sent.iter().flat_map(|m| &m.message.timers).collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, TimerKind::RunClose);
+    assert_eq!(sent[0].run_id, occurrence.run_id);
+    assert_eq!(sent[0].due_at, now().plus_millis(30_000));
+}
+
+#[tokio::test]
+async fn a_run_close_publishes_its_event_and_starts_the_buffered_run() {
+    use lifecycle_domain::delivery::{PlanJob, RunEvent, RunId};
+    let ports = FakePorts::default();
+    let closing = RunId::for_occurrence(now().plus_millis(-60_000));
+    let buffered = RunId::for_occurrence(now().plus_millis(-30_000));
+    let mut close = timer("c1", TimerKind::RunClose, now());
+    close.run_id = Some(closing.clone());
+    ports.with_campaign("c1", CampaignStatus::Running, &[&close]);
+    ports.world().buffered_run = Some(buffered.clone());
+    ports.world().window_ms = Some(45_000);
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    let campaign = CampaignId::new("c1");
+    assert_eq!(
+        world.published,
+        [
+            RunEvent::closed(&campaign, &closing, now(), now()).event_id,
+            RunEvent::started(&campaign, &buffered, now()).event_id,
+        ]
+    );
+    assert_eq!(
+        world.planned_runs,
+        [PlanJob {
+            campaign_id: campaign,
+            run_id: buffered.clone()
+        }]
+    );
+    let sent: Vec<&DueTimer> = world.sent.iter().flat_map(|m| &m.message.timers).collect();
+    assert_eq!(sent.len(), 1, "the buffered run's close, due soon");
+    assert_eq!(sent[0].run_id, Some(buffered));
+    assert_eq!(sent[0].due_at, now().plus_millis(45_000));
+}
+
+#[tokio::test]
+async fn a_run_close_of_a_cancelled_campaign_is_obsolete_and_sends_nothing() {
+    let ports = FakePorts::default();
+    let mut close = timer("c1", TimerKind::RunClose, now());
+    close.run_id = Some(lifecycle_domain::delivery::RunId::for_occurrence(now()));
+    ports.with_campaign("c1", CampaignStatus::Cancelled, &[&close]);
+    ports.world().buffered_run = Some(lifecycle_domain::delivery::RunId::for_occurrence(now()));
+    let response = run(&ports, vec![message("m1", &[&close])]).await;
+    assert!(failures(&response).is_empty());
+    let world = ports.world();
+    assert!(world.published.is_empty());
+    assert!(world.planned_runs.is_empty());
+    assert!(world.sent.is_empty());
 }
 
 #[tokio::test]

@@ -9,28 +9,26 @@
 //!    `seriesVersion` read (so a concurrent completion or pause makes the transaction fail and
 //!    the step is decided again), gets its new progress (`occurrences`, `activeRun`,
 //!    `bufferedRun`, `nextOccurrence` and its `SERIES#` listing);
-//! 3. one run record per occurrence handled, each `attribute_not_exists` (started:
-//!    PLANNING; buffered: BUFFERED; missed or skipped: terminal), with its event in the
-//!    outbox (`CampaignRunStarted`, `CampaignRunMissed`, `CampaignRunSkipped`).
+//! 3. for a run started in a series with `runDuration`, the series' RUN_CLOSE timer armed at
+//!    the end of its window;
+//! 4. one run record per occurrence handled, each `attribute_not_exists` (started:
+//!    PLANNING, with its `closesAt`; buffered: BUFFERED; missed or skipped: terminal), with
+//!    its event in the outbox (`CampaignRunStarted`, `CampaignRunMissed`,
+//!    `CampaignRunSkipped`).
 //!
 //! A timer left behind now (an outage longer than one step handles) is stepped again, up to
 //! [`STEPS_PER_CALL`] times; what is still behind after that is handed back for re-queuing.
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use lifecycle_domain::delivery::{RunEvent, RunEventType, RunId, RunRecord, RunStatus};
 use lifecycle_domain::recurrence::occurrence_step::{self, HandledSlot, SlotOutcome};
 use lifecycle_domain::recurrence::{OccurrenceStep, SeriesProgress};
-use lifecycle_domain::{
-    Campaign, CampaignStatus, DueTimer, StoredEvent, TimerEffect, TimerStatus, Timestamp,
-};
+use lifecycle_domain::{Campaign, CampaignStatus, DueTimer, StoredEvent, Timestamp};
 
+use super::chain_timer::ChainNext;
 use super::client::{Store, key, n, s};
 use super::items::{self, RunItem, series_due_keys};
-use super::timer_apply::{
-    ApplyOutcome, cancellation_reasons, effect_guard, failed_condition, run_guard,
-};
+use super::timer_apply::{ApplyOutcome, cancellation_reasons, failed_condition};
 use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
@@ -54,6 +52,9 @@ pub struct OccurrenceApplied {
     /// `queuedAtCreation`, so the dispatcher leaves it; if the send is lost, the
     /// dispatcher's catch-up sends it once it is overdue.
     pub send_next: Option<DueTimer>,
+    /// The RUN_CLOSE timer armed for the run started, when its window closes within the
+    /// direct-send window: hand it to the timers queue too.
+    pub send_close: Option<DueTimer>,
 }
 
 impl Store {
@@ -71,8 +72,13 @@ impl Store {
             match self.occurrence_step(&timer, claim, now).await? {
                 StepResult::Done(outcome) if applied.handled == 0 => return Ok(outcome),
                 StepResult::Done(_) => break,
-                StepResult::Applied { step, events } => {
+                StepResult::Applied {
+                    step,
+                    events,
+                    send_close,
+                } => {
                     applied.handled += step.slots.len();
+                    applied.send_close = send_close.or(applied.send_close.take());
                     applied.events.extend(events);
                     applied.started.extend(
                         step.slots
@@ -100,7 +106,7 @@ impl Store {
                 }
             }
         }
-        Ok(ApplyOutcome::Occurred(applied))
+        Ok(ApplyOutcome::Occurred(Box::new(applied)))
     }
 
     /// One step: read, decide, commit.
@@ -160,13 +166,35 @@ impl Store {
                     self.occurrence_timing.grace_ms,
                 )
             };
+            let next = step.next_due.map(|at| ChainNext {
+                at,
+                run: RunId::for_occurrence(at),
+            });
             let mut writes = vec![
-                self.move_occurrence_timer(timer, claim, step.next_due, now)?,
+                self.move_chain_timer(timer, claim, next.as_ref(), now)?,
                 self.advance_series(&campaign, &step.progress, now)?,
             ];
+            // At most one run starts per step: the run started holds the series.
+            let closes_at = series.run_closes_at(now, campaign.end_at);
+            let mut send_close = None;
+            if let Some(started) = step.slots.iter().find(|s| s.outcome == SlotOutcome::Start)
+                && let Some(closes_at) = closes_at
+            {
+                let window = ChainNext {
+                    at: closes_at,
+                    run: started.run_id.clone(),
+                };
+                let (arm, send) = self.arm_run_close(&campaign.id, &window, now)?;
+                writes.push(arm);
+                send_close = send;
+            }
+            let armed = writes.len() == 3;
             let mut events = Vec::new();
             for slot in &step.slots {
-                let record = slot_record(&campaign, delivery, slot, now);
+                let mut record = slot_record(&campaign, delivery, slot, now);
+                if slot.outcome == SlotOutcome::Start {
+                    record.closes_at = closes_at;
+                }
                 writes.push(self.put_new(items::to_item(&RunItem::new(&record, now))?)?);
                 if let Some(event) = slot_event(&campaign, slot, now) {
                     writes.push(self.outbox_put(&event)?);
@@ -180,7 +208,13 @@ impl Store {
                 .send_with(&self.resilience)
                 .await
             {
-                Ok(_) => return Ok(StepResult::Applied { step, events }),
+                Ok(_) => {
+                    return Ok(StepResult::Applied {
+                        step,
+                        events,
+                        send_close,
+                    });
+                }
                 Err(error) => error,
             };
             let Some(reasons) = cancellation_reasons(&error) else {
@@ -193,6 +227,14 @@ impl Store {
             }
             if failed_condition(reasons.get(1)) {
                 continue;
+            }
+            if armed && failed_condition(reasons.get(2)) {
+                return Ok(StepResult::Done(ApplyOutcome::Mismatch {
+                    reason: format!(
+                        "the RUN_CLOSE timer of {} is still open for an earlier run",
+                        timer.campaign_id
+                    ),
+                }));
             }
             return Ok(StepResult::Done(ApplyOutcome::Mismatch {
                 reason: format!(
@@ -227,98 +269,13 @@ impl Store {
         {
             return Ok(ApplyOutcome::AlreadyDone { unpublished: None });
         }
-        Ok(ApplyOutcome::Occurred(OccurrenceApplied {
+        Ok(ApplyOutcome::Occurred(Box::new(OccurrenceApplied {
             events: Vec::new(),
             started: vec![run.clone()],
             handled: 0,
             send_next: None,
-        }))
-    }
-
-    /// Whether a timer due at `next` is handed to the queue by whoever moves it there at `now`.
-    fn sends_directly(&self, next: Timestamp, now: Timestamp) -> bool {
-        next.millis_since(now) <= self.occurrence_timing.direct_send_ms
-    }
-
-    /// The OCCURRENCE timer due at the message's time with the message's run → due at `next`
-    /// with its run (PENDING, in the due index, marked queued when it is sent directly), or
-    /// COMPLETED when the series is over.
-    fn move_occurrence_timer(
-        &self,
-        timer: &DueTimer,
-        claim: Claim<'_>,
-        next: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut values = vec![
-            (":due", s(timer.due_at.to_rfc3339())),
-            (":fired", s(now.to_rfc3339())),
-        ];
-        let expression = match next {
-            Some(next) => {
-                values.extend([
-                    (":pending", s(TimerStatus::Pending.as_str())),
-                    (":next", s(next.to_rfc3339())),
-                    (":nextRun", s(RunId::for_occurrence(next).as_str())),
-                    (
-                        ":duePk",
-                        s(keys::timer_due_pk(keys::timer_shard(
-                            &timer.timer_id,
-                            self.due_shards,
-                        ))),
-                    ),
-                    (":dueSk", s(keys::due_sk(next, timer.timer_id.as_str()))),
-                ]);
-                // `attempts` counts the tries of the occurrence the timer is due at: the next
-                // one starts from none (else a long series would fail at its first expired
-                // lease).
-                values.push((":none", n(0)));
-                let moved = "SET #status = :pending, #dueAt = :next, #runId = :nextRun, \
-                             #duePk = :duePk, #dueSk = :dueSk, #firedAt = :fired, \
-                             #attempts = :none";
-                if self.sends_directly(next, now) {
-                    values.push((":sent", AttributeValue::Bool(true)));
-                    format!("{moved}, #queued = :sent REMOVE #leaseOwner, #leaseExpiresAt")
-                } else {
-                    format!("{moved} REMOVE #leaseOwner, #leaseExpiresAt, #queued")
-                }
-            }
-            None => {
-                values.push((":completed", s(TimerStatus::Completed.as_str())));
-                values.push((":one", n(1)));
-                "SET #status = :completed, #firedAt = :fired ADD #attempts :one \
-                 REMOVE #duePk, #dueSk, #leaseOwner, #leaseExpiresAt, #queued"
-                    .to_owned()
-            }
-        };
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::campaign_pk(&timer.campaign_id),
-                keys::timer_sk(timer.kind),
-            )))
-            .update_expression(expression)
-            .expression_attribute_names("#dueAt", "dueAt")
-            .expression_attribute_names("#firedAt", "firedAt")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_names("#duePk", keys::DUE_PK)
-            .expression_attribute_names("#dueSk", keys::DUE_SK)
-            .expression_attribute_names("#leaseOwner", "leaseOwner")
-            .expression_attribute_names("#leaseExpiresAt", "leaseExpiresAt")
-            .expression_attribute_names("#queued", "queuedAtCreation")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
-        }
-        let (update, claimed) = claim.guard(update);
-        let (update, same_effect) = effect_guard(update, TimerEffect::Occur);
-        let (update, same_run) = run_guard(update, timer.run_id.as_ref());
-        let update = update
-            .condition_expression(format!(
-                "{claimed} AND #dueAt = :due AND {same_effect} AND {same_run}"
-            ))
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            send_close: None,
+        })))
     }
 
     /// The campaign's series progress `read` → `progress`, conditional on the campaign still
@@ -460,6 +417,7 @@ enum StepResult {
     Applied {
         step: OccurrenceStep,
         events: Vec<StoredEvent>,
+        send_close: Option<DueTimer>,
     },
     /// Nothing committed by this step; this is what the timer comes to.
     Done(ApplyOutcome),

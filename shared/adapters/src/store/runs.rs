@@ -16,13 +16,12 @@ use lifecycle_domain::delivery::recipient::CsvHeader;
 use lifecycle_domain::delivery::{
     Counts, PlanCursor, Progress, RunEvent, RunId, RunRecord, RunStatus,
 };
-use lifecycle_domain::{Campaign, CampaignId, StoredEvent, Timestamp};
+use lifecycle_domain::{Campaign, CampaignId, DueTimer, StoredEvent, Timestamp};
 use lifecycle_resilience::CallError;
 
 use super::client::{Store, key, n, s};
 use super::error::condition_met;
 use super::items::{self, Item, RunItem};
-use super::occurrences::series_version_guard;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
 
@@ -35,6 +34,17 @@ pub struct RunCompleted {
     /// The buffered run of the series its completion started (PLANNING now): queue it for
     /// planning (if that is lost, the sweeper queues it).
     pub started_next: Option<RunId>,
+    /// That run's RUN_CLOSE timer, when its window closes within the direct-send window:
+    /// hand it to the timers queue (if that is lost, the dispatcher's catch-up sends it).
+    pub send_close: Option<DueTimer>,
+}
+
+/// The series a completing run holds, as read.
+#[derive(Debug, Clone, Copy)]
+struct SeriesHolder<'a> {
+    read: &'a Campaign,
+    /// The run's window is still open: the completion does not release the series.
+    window_open: bool,
 }
 
 /// A batch of a run.
@@ -360,7 +370,8 @@ impl Store {
     /// COMPLETED; a CANCELLED one (whose senders counted the rest `cancelled`) stays
     /// CANCELLED and gets its `completedAt`. `None` if neither applied (already complete,
     /// still planning). The active run of a series releases it in the same transaction
-    /// ([`Store::release_series`]): the series' buffered run starts.
+    /// ([`Store::release_series`]: the series' buffered run starts) — unless the run's window
+    /// is still open: its RUN_CLOSE releases the series then.
     pub async fn complete_run(
         &self,
         campaign: &CampaignId,
@@ -375,8 +386,18 @@ impl Store {
                 read.series_progress.active_run.as_ref() == Some(run)
                     && read.status != lifecycle_domain::CampaignStatus::Cancelled
             });
+            let holder = match &series {
+                Some(read) => {
+                    let record = self.get_run(campaign, run).await?;
+                    let window_open = record.is_some_and(|record| {
+                        record.closes_at.is_some() && record.closed_at.is_none()
+                    });
+                    Some(SeriesHolder { read, window_open })
+                }
+                None => None,
+            };
             if let Some(completed) = self
-                .complete_run_once(campaign, run, progress, series.as_ref(), now)
+                .complete_run_once(campaign, run, progress, holder, now)
                 .await?
             {
                 return Ok(Some(completed));
@@ -384,20 +405,20 @@ impl Store {
             if series.is_none() {
                 return Ok(None);
             }
-            // The series moved on between the read and the write (an occurrence, a pause):
-            // read it again.
+            // The series moved on between the read and the write (an occurrence, a pause),
+            // or the run's window closed: read them again.
         }
         Ok(None)
     }
 
-    /// One try of [`Store::complete_run`] with the campaign as read when the run is its
-    /// series' active run.
+    /// One try of [`Store::complete_run`], with the campaign as read when the run holds its
+    /// series.
     async fn complete_run_once(
         &self,
         campaign: &CampaignId,
         run: &RunId,
         progress: Progress,
-        series: Option<&Campaign>,
+        holder: Option<SeriesHolder<'_>>,
         now: Timestamp,
     ) -> Result<Option<RunCompleted>, StoreError> {
         let completed = StoredEvent::run(
@@ -405,7 +426,12 @@ impl Store {
             &RunEvent::completed(campaign, run, &progress, now),
             now,
         );
-        let started_next = series.and_then(|read| read.series_progress.buffered_run.clone());
+        // A run whose window is open completes only while it is, and does not release.
+        let window_open = holder.is_some_and(|holder| holder.window_open);
+        let release = match holder {
+            Some(holder) if !window_open => Some(self.release_series(holder.read, run, now)?),
+            _ => None,
+        };
         for from in [RunStatus::Sending, RunStatus::Cancelled] {
             let to = if from == RunStatus::Cancelled {
                 RunStatus::Cancelled
@@ -418,21 +444,39 @@ impl Store {
                 .update_expression(
                     "SET #status = :to, #completedAt = :at REMOVE #statusPk, #statusSk",
                 )
-                .condition_expression("#status = :from AND attribute_not_exists(#completedAt)")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_names("#completedAt", "completedAt")
                 .expression_attribute_names("#statusPk", keys::STATUS_PK)
                 .expression_attribute_names("#statusSk", keys::STATUS_SK)
                 .expression_attribute_values(":to", status(to))
                 .expression_attribute_values(":from", status(from))
-                .expression_attribute_values(":at", s(now.to_rfc3339()))
-                .build()?;
+                .expression_attribute_values(":at", s(now.to_rfc3339()));
+            let update = if window_open {
+                update
+                    .condition_expression(
+                        "#status = :from AND attribute_not_exists(#completedAt) \
+                         AND attribute_not_exists(#closedAt)",
+                    )
+                    .expression_attribute_names("#closedAt", "closedAt")
+            } else {
+                update
+                    .condition_expression("#status = :from AND attribute_not_exists(#completedAt)")
+            }
+            .build()?;
             let mut writes = vec![
                 TransactWriteItem::builder().update(update).build(),
                 self.outbox_put(&completed)?,
             ];
-            if let Some(read) = series {
-                writes.extend(self.release_series(read, run, now)?);
+            let mut send_close = None;
+            let mut started_next = None;
+            if let Some(release) = &release {
+                writes.extend(release.writes.iter().cloned());
+                if let Some(window) = &release.window {
+                    let (arm, send) = self.arm_run_close(campaign, window, now)?;
+                    writes.push(arm);
+                    send_close = send;
+                }
+                started_next = release.started.clone();
             }
             let result = self
                 .client
@@ -442,59 +486,12 @@ impl Store {
                 .await;
             if condition_met("TransactWriteItems", result)? {
                 return Ok(Some(RunCompleted {
-                    started_next: started_next.clone(),
+                    started_next,
+                    send_close,
                 }));
             }
         }
         Ok(None)
-    }
-
-    /// The writes by which `run`, the active run of `read`'s series, releases it: the
-    /// campaign's `activeRun` cleared — or set to the buffered run, which starts (BUFFERED →
-    /// PLANNING, its `CampaignRunStarted` in the outbox) — conditional on the series as read.
-    fn release_series(
-        &self,
-        read: &Campaign,
-        run: &RunId,
-        now: Timestamp,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let next_version = read.series_progress.series_version + 1;
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign_pk(&read.id), keys::CAMPAIGN_SK)))
-            .expression_attribute_names("#activeRun", "activeRun")
-            .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_values(":run", s(run.as_str()))
-            .expression_attribute_values(":nextVersion", n(next_version))
-            .expression_attribute_values(":now", s(now.to_rfc3339()));
-        let (update, version_guard) =
-            series_version_guard(update, read.series_progress.series_version);
-        let mut writes = Vec::new();
-        let update = match &read.series_progress.buffered_run {
-            Some(buffered) => {
-                writes.extend(self.start_waiting_run(
-                    &read.id,
-                    buffered,
-                    RunStatus::Buffered,
-                    now,
-                )?);
-                update
-                    .update_expression(
-                        "SET #activeRun = :buffered, #seriesVersion = :nextVersion, \
-                         #updatedAt = :now REMOVE #bufferedRun",
-                    )
-                    .expression_attribute_names("#bufferedRun", "bufferedRun")
-                    .expression_attribute_values(":buffered", s(buffered.as_str()))
-            }
-            None => update.update_expression(
-                "SET #seriesVersion = :nextVersion, #updatedAt = :now REMOVE #activeRun",
-            ),
-        };
-        let update = update
-            .condition_expression(format!("#activeRun = :run AND {version_guard}"))
-            .build()?;
-        writes.insert(0, TransactWriteItem::builder().update(update).build());
-        Ok(writes)
     }
 
     /// Completes the run if it is done (fully planned, every row settled) and not yet
@@ -616,6 +613,7 @@ fn counted(counts: &Counts) -> Vec<(&'static str, u64)> {
         ("resent", counts.resent),
         ("duplicates", counts.duplicates),
         ("cancelled", counts.cancelled),
+        ("expired", counts.expired),
     ]
     .into_iter()
     .filter(|(_, value)| *value > 0)
@@ -645,4 +643,29 @@ pub(super) fn map_of<T: serde::Serialize>(value: &T) -> Result<AttributeValue, S
 /// Values as a DynamoDB list attribute.
 fn list_of<T: serde::Serialize>(values: &[T]) -> Result<AttributeValue, StoreError> {
     Ok(serde_dynamo::to_attribute_value(values)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_count_of_a_batch_is_added_to_its_run() {
+        let counts = Counts {
+            sent: 1,
+            failed: 2,
+            unconfirmed: 3,
+            resent: 4,
+            duplicates: 5,
+            cancelled: 6,
+            expired: 7,
+        };
+        let stored = serde_json::to_value(counts).unwrap();
+        let added: serde_json::Map<String, serde_json::Value> = counted(&counts)
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.into()))
+            .collect();
+        assert_eq!(serde_json::Value::Object(added), stored);
+        assert!(counted(&Counts::default()).is_empty(), "nothing to add");
+    }
 }

@@ -10,7 +10,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::client::{Store, key, n, s};
-use super::items::{self, TimerItem, series_due_keys};
+use super::items::series_due_keys;
 use super::occurrences::series_version_guard;
 use super::timer_apply::{cancellation_reasons, failed_condition};
 use super::{StoreError, keys};
@@ -97,7 +97,7 @@ impl Store {
                 });
             }
             let timer = self
-                .occurrence_timer(id)
+                .chain_timer(id, TimerKind::Occurrence)
                 .await?
                 .ok_or(SeriesControlError::SeriesOver)?;
             let (from, to) = if pause {
@@ -145,26 +145,6 @@ impl Store {
             }
         }
         Err(SeriesControlError::Contended)
-    }
-
-    /// The series' OCCURRENCE timer, if it exists.
-    pub async fn occurrence_timer(&self, id: &CampaignId) -> Result<Option<Timer>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::campaign_pk(id),
-                keys::timer_sk(TimerKind::Occurrence),
-            )))
-            .consistent_read(true)
-            .send_with(&self.resilience)
-            .await
-            .map_err(|e| StoreError::aws("GetItem", e))?;
-        match output.item {
-            Some(item) => Ok(Some(items::from_item::<TimerItem>(item)?.timer)),
-            None => Ok(None),
-        }
     }
 
     /// The campaign's `paused` set or cleared, conditional on the series as read.

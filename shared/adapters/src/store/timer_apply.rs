@@ -29,6 +29,7 @@ use lifecycle_resilience::CallError;
 
 use super::client::{Store, key, n, s};
 use super::occurrences::OccurrenceApplied;
+use super::run_close::RunClosed;
 use super::timer_writes::Claim;
 use super::{StoreError, keys};
 use crate::aws::SendWith;
@@ -54,7 +55,9 @@ pub enum ApplyOutcome {
     /// nothing was applied and no retry can change that.
     Mismatch { reason: String },
     /// An OCCURRENCE handled the occurrences due (see [`Store::apply_occurrence`]).
-    Occurred(OccurrenceApplied),
+    Occurred(Box<OccurrenceApplied>),
+    /// A RUN_CLOSE closed its run's window (see [`Store::apply_run_close`]).
+    RunClosed(Box<RunClosed>),
 }
 
 impl Store {
@@ -79,6 +82,9 @@ impl Store {
             let status_before = match timer.effect {
                 TimerEffect::Occur => {
                     return self.apply_occurrence(timer, claim, fired_at).await;
+                }
+                TimerEffect::CloseRun => {
+                    return self.apply_run_close(timer, claim, fired_at).await;
                 }
                 TimerEffect::Move { from, .. } => from,
                 TimerEffect::Remind => match self.get_campaign(&timer.campaign_id).await? {
@@ -264,8 +270,9 @@ impl Store {
                     .build()?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
-            // An occurrence never gets here (`apply_occurrence`); its check would be this one.
-            TimerEffect::Remind | TimerEffect::Occur => {
+            // An occurrence or a run close never gets here (`apply_occurrence`,
+            // `apply_run_close`); their check would be this one.
+            TimerEffect::Remind | TimerEffect::Occur | TimerEffect::CloseRun => {
                 let check = ConditionCheck::builder()
                     .table_name(&self.table)
                     .set_key(Some(campaign_key))
@@ -289,25 +296,33 @@ impl Store {
         run: &RunId,
         fired_at: Timestamp,
     ) -> Result<[TransactWriteItem; 2], StoreError> {
-        self.start_waiting_run(campaign, run, RunStatus::Scheduled, fired_at)
+        self.start_waiting_run(campaign, run, RunStatus::Scheduled, fired_at, None)
     }
 
     /// A run waiting in `from` (SCHEDULED for its START, BUFFERED for the series' run before
-    /// it) → PLANNING at `fired_at`, with its `CampaignRunStarted` event.
+    /// it) → PLANNING at `fired_at` (its window closing at `closes_at`, if it has one), with
+    /// its `CampaignRunStarted` event.
     pub(super) fn start_waiting_run(
         &self,
         campaign: &CampaignId,
         run: &RunId,
         from: RunStatus,
         fired_at: Timestamp,
+        closes_at: Option<Timestamp>,
     ) -> Result<[TransactWriteItem; 2], StoreError> {
+        let set = "SET #status = :planning, #startedAt = :fired, #updatedAt = :fired, \
+                   #statusPk = :statusPk, #statusSk = :statusSk";
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))))
-            .update_expression(
-                "SET #status = :planning, #startedAt = :fired, #updatedAt = :fired, \
-                 #statusPk = :statusPk, #statusSk = :statusSk",
-            )
+            .set_key(Some(key(keys::campaign_pk(campaign), keys::run_sk(run))));
+        let update = match closes_at {
+            Some(closes_at) => update
+                .update_expression(format!("{set}, #closesAt = :closesAt"))
+                .expression_attribute_names("#closesAt", "closesAt")
+                .expression_attribute_values(":closesAt", s(closes_at.to_rfc3339())),
+            None => update.update_expression(set),
+        };
+        let update = update
             .condition_expression("#status = :scheduled")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#startedAt", "startedAt")
@@ -395,6 +410,10 @@ pub(super) fn effect_guard(
             update.expression_attribute_values(":effect", s(OCCUR_EFFECT)),
             "#effect = :effect",
         ),
+        TimerEffect::CloseRun => (
+            update.expression_attribute_values(":effect", s(CLOSE_RUN_EFFECT)),
+            "#effect = :effect",
+        ),
     }
 }
 
@@ -433,6 +452,7 @@ fn starts_a_run(effect: TimerEffect) -> bool {
 const MOVE_EFFECT: &str = "MOVE";
 const REMIND_EFFECT: &str = "REMIND";
 const OCCUR_EFFECT: &str = "OCCUR";
+const CLOSE_RUN_EFFECT: &str = "CLOSE_RUN";
 
 /// Whether the stored timer `item` has `timer`'s effect and run.
 fn stored_timer_matches(item: &super::items::Item, timer: &DueTimer) -> bool {
@@ -450,6 +470,7 @@ fn stored_timer_matches(item: &super::items::Item, timer: &DueTimer) -> bool {
             }
             TimerEffect::Remind => text("effect") == Some(REMIND_EFFECT),
             TimerEffect::Occur => text("effect") == Some(OCCUR_EFFECT),
+            TimerEffect::CloseRun => text("effect") == Some(CLOSE_RUN_EFFECT),
         }
 }
 

@@ -31,6 +31,9 @@ pub struct RunPlan {
     pub csv_header: Option<CsvHeader>,
     /// What to do with ambiguous recipients.
     pub on_ambiguous: AmbiguousPolicy,
+    /// When the run's window closes (a series with `runDuration`): no recipient is sent
+    /// from then on.
+    pub closes_at: Option<Timestamp>,
 }
 
 /// The run and batch records.

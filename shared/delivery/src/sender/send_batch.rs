@@ -11,9 +11,10 @@
 //! waits and retries and is never counted as sent; a refusal settles the recipient as
 //! `FAILED`; a failure that may pass is retried, then the claim is released and the batch is
 //! retried later. The event channel has no provider call: the settlement writes the
-//! `RecipientDelivery` event to the outbox, exactly once. When every row is settled the
-//! batch's counts are added to the run once, and the sender that sees the run done completes
-//! it.
+//! `RecipientDelivery` event to the outbox, exactly once. A cancelled run sends nothing more
+//! (the rest is counted `cancelled`), nor does a run whose window has closed (`expired`).
+//! When every row is settled the batch's counts are added to the run once, and the sender
+//! that sees the run done completes it.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -287,12 +288,16 @@ where
             NextStep::Duplicate => attempt.counts.duplicates += 1,
             NextStep::AlreadySettled(settled) => attempt.counts.add(settled),
             NextStep::MarkUnconfirmed => self.settle_unconfirmed(attempt, row, None),
-            NextStep::Send | NextStep::Resend if attempt.cancelled => {
+            NextStep::Send | NextStep::Resend
+                if attempt.cancelled || self.window_closed(attempt) =>
+            {
                 if step == NextStep::Resend {
                     // Claimed by a crashed attempt: it may have been sent.
                     self.settle_unconfirmed(attempt, row, None);
-                } else {
+                } else if attempt.cancelled {
                     attempt.counts.cancelled += 1;
+                } else {
+                    attempt.counts.expired += 1;
                 }
             }
             NextStep::Send | NextStep::Resend => {
@@ -300,6 +305,14 @@ where
             }
         }
         Ok(())
+    }
+
+    /// Whether the run's window (a series' `runDuration`) has closed: nothing more is sent.
+    fn window_closed(&self, attempt: &Attempt<'_>) -> bool {
+        attempt
+            .plan
+            .closes_at
+            .is_some_and(|closes_at| self.clock.now() >= closes_at)
     }
 
     /// Settles a claimed recipient whose delivery is unknown as `UNCONFIRMED`, with the next

@@ -119,6 +119,9 @@ pub struct Counts {
     pub duplicates: u64,
     /// Not sent because the campaign was cancelled.
     pub cancelled: u64,
+    /// Not sent because the run's window (a series' `runDuration`) closed first.
+    #[serde(default)]
+    pub expired: u64,
 }
 
 impl Counts {
@@ -139,7 +142,7 @@ impl Counts {
 
     /// Rows that need nothing more (each row once; `resent` is inside `sent`/`failed`).
     pub const fn settled(&self) -> u64 {
-        self.sent + self.failed + self.unconfirmed + self.duplicates + self.cancelled
+        self.sent + self.failed + self.unconfirmed + self.duplicates + self.cancelled + self.expired
     }
 
     /// Recipients whose delivery was ambiguous after a crash: resent or unconfirmed.
@@ -156,6 +159,7 @@ impl Counts {
             resent: self.resent + other.resent,
             duplicates: self.duplicates + other.duplicates,
             cancelled: self.cancelled + other.cancelled,
+            expired: self.expired + other.expired,
         }
     }
 }
@@ -217,9 +221,10 @@ mod tests {
         counts.add(Settled::Unconfirmed);
         counts.duplicates = 2;
         counts.cancelled = 1;
+        counts.expired = 4;
         assert_eq!((counts.sent, counts.failed, counts.unconfirmed), (2, 2, 1));
         assert_eq!(counts.ambiguous(), 3);
-        assert_eq!(counts.settled(), 8);
+        assert_eq!(counts.settled(), 12);
         let other = Counts {
             sent: 3,
             failed: 4,
@@ -227,6 +232,7 @@ mod tests {
             resent: 6,
             duplicates: 7,
             cancelled: 8,
+            expired: 10,
         };
         assert_eq!(
             counts.plus(other),
@@ -237,6 +243,7 @@ mod tests {
                 resent: 8,
                 duplicates: 9,
                 cancelled: 9,
+                expired: 14,
             }
         );
     }

@@ -1,7 +1,7 @@
 //! The events of a run on the lifecycle bus: `CampaignRunStarted`, `CampaignRunProgress`,
 //! `CampaignRunCompleted`, one `RecipientDelivery` per recipient of the event channel, and for
 //! a recurring campaign's occurrences that did not run, `CampaignRunMissed` and
-//! `CampaignRunSkipped`.
+//! `CampaignRunSkipped`, and `CampaignRunClosed` when a run's window (`runDuration`) ends.
 //! Every id derives from what caused the event, so a republished event keeps its id.
 
 use serde::Serialize;
@@ -27,6 +27,8 @@ pub enum RunEventType {
     CampaignRunMissed,
     /// An occurrence of a series was skipped: its previous run still delivered.
     CampaignRunSkipped,
+    /// A run's window (its series' `runDuration`) closed.
+    CampaignRunClosed,
 }
 
 impl RunEventType {
@@ -39,6 +41,7 @@ impl RunEventType {
             Self::RecipientDelivery => "RecipientDelivery",
             Self::CampaignRunMissed => "CampaignRunMissed",
             Self::CampaignRunSkipped => "CampaignRunSkipped",
+            Self::CampaignRunClosed => "CampaignRunClosed",
         }
     }
 }
@@ -85,6 +88,20 @@ impl RunEvent {
         Self {
             event_id,
             event_type,
+            detail,
+        }
+    }
+
+    /// The run's window, due to close at `closes_at`, closed at `at`: emitted once.
+    pub fn closed(campaign: &CampaignId, run: &RunId, closes_at: Timestamp, at: Timestamp) -> Self {
+        let event_id = stable_id(&format!("run/{campaign}/{run}/closed"));
+        let detail = json!({
+            "eventId": event_id, "campaignId": campaign, "runId": run,
+            "closesAt": closes_at, "closedAt": at,
+        });
+        Self {
+            event_id,
+            event_type: RunEventType::CampaignRunClosed,
             detail,
         }
     }
@@ -155,6 +172,7 @@ fn counts_detail(
         "total": progress.total, "sent": counts.sent, "failed": counts.failed,
         "pending": progress.pending(), "ambiguous": counts.ambiguous(),
         "duplicates": counts.duplicates, "cancelled": counts.cancelled,
+        "expired": counts.expired,
     });
     detail[time_field] = json!(at);
     detail
@@ -209,7 +227,8 @@ mod tests {
             detail,
             json!({"eventId": event.event_id, "campaignId": "c1", "runId": "20261202T090000000Z",
                    "total": 10, "sent": 7, "failed": 1, "pending": 0, "ambiguous": 3,
-                   "duplicates": 1, "cancelled": 0, "completedAt": "2026-12-02T09:00:00Z"})
+                   "duplicates": 1, "cancelled": 0, "expired": 0,
+                   "completedAt": "2026-12-02T09:00:00Z"})
         );
         assert_eq!(event.event_id(), event.event_id.as_str());
         assert_eq!(event.event_id.len(), 36, "a UUID");
@@ -249,6 +268,14 @@ mod tests {
         assert_eq!(skipped.detail_type(), "CampaignRunSkipped");
         assert_eq!(missed.detail["scheduledAt"], "2026-12-02T09:00:00Z");
         assert_eq!(missed.detail["decidedAt"], "2026-12-02T09:01:30Z");
+        let closed = RunEvent::closed(&campaign, &run, at, later);
+        assert_eq!(closed.detail_type(), "CampaignRunClosed");
+        assert_eq!(closed.detail["closesAt"], "2026-12-02T09:00:00Z");
+        assert_eq!(closed.detail["closedAt"], "2026-12-02T09:01:30Z");
+        assert_eq!(
+            RunEvent::closed(&campaign, &run, at, at).event_id,
+            closed.event_id
+        );
         let ids = [
             &started.event_id,
             &completed.event_id,
@@ -256,6 +283,7 @@ mod tests {
             &other.event_id,
             &missed.event_id,
             &skipped.event_id,
+            &closed.event_id,
         ];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {

@@ -52,6 +52,13 @@ pub struct RunRecord {
     /// fire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
+    /// When its window closes (a series with `runDuration`): nothing is sent from then on,
+    /// and its series' next run waits for the close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<Timestamp>,
+    /// When its RUN_CLOSE timer closed its window (`CampaignRunClosed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
 }
 
 /// A run that started more than this after its scheduled time is reported late: beyond what
@@ -101,6 +108,8 @@ impl RunRecord {
             started_at: None,
             completed_at: None,
             cancel_reason: None,
+            closes_at: None,
+            closed_at: None,
         }
     }
 
@@ -110,6 +119,12 @@ impl RunRecord {
     pub fn late_ms(&self) -> Option<i64> {
         let late = self.started_at?.millis_since(self.scheduled_at);
         (late > LATE_AFTER_MS).then_some(late)
+    }
+
+    /// Whether it holds its series: still delivering, or its window (if it has one) not
+    /// closed yet.
+    pub fn holds_series(&self) -> bool {
+        self.completed_at.is_none() || (self.closes_at.is_some() && self.closed_at.is_none())
     }
 
     /// Its progress.

@@ -231,6 +231,18 @@ impl Series {
         self.slots_after(cron, after).find_map(|slot| slot.at)
     }
 
+    /// When the window of a run started at `started_at` closes, for a series with
+    /// `runDuration`: that long after its start (a late or buffered run gets its whole
+    /// window), but never after its campaign's end `campaign_end`.
+    pub fn run_closes_at(
+        &self,
+        started_at: Timestamp,
+        campaign_end: Timestamp,
+    ) -> Option<Timestamp> {
+        self.run_duration_ms
+            .map(|duration| started_at.plus_millis(duration).min(campaign_end))
+    }
+
     /// Its cron schedule; an error if the stored expression or zone no longer parses (a
     /// corrupt item).
     pub fn cron_schedule(&self) -> Result<CronSchedule, String> {

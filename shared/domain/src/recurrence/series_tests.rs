@@ -48,6 +48,21 @@ fn a_minimal_schedule_gets_the_defaults() {
 }
 
 #[test]
+fn a_run_window_lasts_run_duration_from_its_start_but_never_past_the_campaign() {
+    let series = validate(json!({"cron": "0 9 * * *", "runDuration": "PT2H"})).unwrap();
+    let started = at("2027-01-04T09:00:30Z");
+    let campaign_end = at("2027-02-01T00:00:00Z");
+    assert_eq!(
+        series.run_closes_at(started, campaign_end),
+        Some(at("2027-01-04T11:00:30Z"))
+    );
+    let ending = at("2027-01-04T10:00:00Z");
+    assert_eq!(series.run_closes_at(started, ending), Some(ending));
+    let without = validate(json!({"cron": "0 9 * * *"})).unwrap();
+    assert_eq!(without.run_closes_at(started, campaign_end), None);
+}
+
+#[test]
 fn every_field_is_read() {
     let series = validate(json!({
         "cron": "0 9 * * MON", "timezone": "Europe/Berlin",

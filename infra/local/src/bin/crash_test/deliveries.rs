@@ -5,11 +5,12 @@
 //! are counted where they arrived and checked against its run and its ledger entry:
 //!
 //! - every run is over (COMPLETED), nothing pending, its counts adding up to its total
-//!   (`sent + failed + unconfirmed + duplicates + cancelled`), its `duplicates` equal to the
+//!   (`sent + failed + unconfirmed + duplicates + cancelled + expired`), its `duplicates` equal to the
 //!   list's rows repeating an id, and its `ambiguous` equal to the ledger entries marked
 //!   ambiguous;
 //! - every recipient is delivered at least once, except one settled `UNCONFIRMED` (policy
-//!   `skip`: it may have arrived once or not at all);
+//!   `skip`: it may have arrived once or not at all) and one its run's window closed on
+//!   before it was sent (never claimed, never arrived, as many as the run counts `expired`);
 //! - a recipient delivered more than once was resent as ambiguous (its ledger entry says so);
 //! - every webhook is signed with the stack's secret, and nothing arrives that no list holds.
 //!
@@ -408,6 +409,8 @@ struct Tally {
     ambiguous_mismatches: u64,
     duplicate_mismatches: u64,
     unsettled: u64,
+    /// Recipients not sent because their run's window closed first (counted `expired`).
+    expired: u64,
     lost: u64,
     unexplained_duplicates: u64,
     stray_deliveries: u64,
@@ -464,6 +467,7 @@ impl Tally {
             ..ChannelFigures::default()
         };
         let mut problems = Vec::new();
+        let mut expired = 0;
         for (id, address) in &recipients {
             let (key, arrivals) = match channel {
                 Channel::Email => (address.clone(), emails),
@@ -479,6 +483,11 @@ impl Tally {
             figures.deliveries += delivered;
             figures.duplicates += delivered.saturating_sub(1);
             let Some(entry) = entries.get(id) else {
+                if run.closes_at.is_some() && delivered == 0 {
+                    // Its run's window closed before it was sent: counted `expired`.
+                    expired += 1;
+                    continue;
+                }
                 self.unsettled += 1;
                 problems.push(format!(
                     "UNSETTLED: {name} recipient {id} has no ledger entry"
@@ -514,6 +523,14 @@ impl Tally {
             }
         }
         print_some(&problems);
+        if expired != run.counts.expired {
+            self.lost += expired.abs_diff(run.counts.expired);
+            println!(
+                "EXPIRED COUNT: {name} counts {} expired, {expired} recipients were never sent",
+                run.counts.expired
+            );
+        }
+        self.expired += expired;
         if figures.ambiguous != run.counts.ambiguous() {
             self.ambiguous_mismatches += 1;
             println!(
@@ -600,6 +617,7 @@ impl Tally {
             "ambiguousMismatches": self.ambiguous_mismatches,
             "duplicateMismatches": self.duplicate_mismatches,
             "unsettledRecipients": self.unsettled,
+            "expiredRecipients": self.expired,
             "lostDeliveries": self.lost,
             "unexplainedDuplicates": self.unexplained_duplicates,
             "strayDeliveries": self.stray_deliveries,

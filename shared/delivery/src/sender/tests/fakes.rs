@@ -48,6 +48,8 @@ pub(crate) struct World {
     /// Messages the provider accepted: (address, delivery id).
     pub(crate) accepted: Vec<(String, String)>,
     pub(crate) provider_calls: u32,
+    /// How long each provider call takes on the test's clock (ms).
+    pub(crate) call_ms: i64,
     pub(crate) ledger_writes: u32,
     pub(crate) ledger_reads: u32,
     pub(crate) acquired: u32,
@@ -77,6 +79,7 @@ impl World {
             answers: HashMap::new(),
             accepted: Vec::new(),
             provider_calls: 0,
+            call_ms: 0,
             ledger_writes: 0,
             ledger_reads: 0,
             acquired: 0,
@@ -345,6 +348,7 @@ impl Provider for FakePorts {
         };
         let answer = self.port(|world| {
             world.provider_calls += 1;
+            self.clock.advance(world.call_ms);
             let answer = world
                 .answers
                 .get_mut(&address)

@@ -52,6 +52,7 @@ fn plan(message: Message, on_ambiguous: AmbiguousPolicy) -> RunPlan {
         list: RecipientList::parse_uri("s3://lists/run.jsonl").unwrap(),
         csv_header: None,
         on_ambiguous,
+        closes_at: None,
     }
 }
 
@@ -426,6 +427,38 @@ async fn a_cancel_mid_batch_counts_the_rest_as_cancelled() {
         })
     );
     assert_eq!(cancelled.ports.world().provider_calls, 0);
+}
+
+#[tokio::test]
+async fn a_window_closing_mid_batch_counts_the_rest_as_expired_and_completes_the_run() {
+    let mut plan = email(AmbiguousPolicy::Skip);
+    plan.closes_at = Some(start().plus_millis(2_500));
+    let case = Case::new(plan, &FIVE);
+    case.ports.world().call_ms = 1_000;
+    assert_eq!(
+        case.send("t1").await,
+        sent(Counts {
+            sent: 3,
+            expired: 2,
+            ..Counts::default()
+        }),
+        "sent at 0, 1 and 2 s; the window closed at 2.5 s"
+    );
+    assert_eq!(case.ports.world().provider_calls, 3);
+    assert_eq!(case.ports.world().run_completions, 1);
+
+    let mut closed = email(AmbiguousPolicy::Skip);
+    closed.closes_at = Some(start());
+    let late = Case::new(closed, &FIVE);
+    assert_eq!(
+        late.send("t1").await,
+        sent(Counts {
+            expired: 5,
+            ..Counts::default()
+        }),
+        "closed exactly when the batch began"
+    );
+    assert_eq!(late.ports.world().provider_calls, 0);
 }
 
 #[tokio::test]
