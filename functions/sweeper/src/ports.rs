@@ -7,6 +7,7 @@ use std::future::Future;
 
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::services::Services;
+use lifecycle_adapters::started_runs::queue_released_run;
 use lifecycle_adapters::store::{
     ApplyOutcome, Claim, Correction, HeartbeatRecord, StalledRun, StoreError, TakenBack, Watermarks,
 };
@@ -177,6 +178,8 @@ pub trait SweepStore: Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Completes the run if every recipient is settled: its `CampaignRunCompleted`, or `None`.
+    /// A series' buffered run its completion started is queued, and its window's close
+    /// sent, before it returns.
     fn complete_run_if_done(
         &self,
         campaign: &CampaignId,
@@ -453,7 +456,13 @@ impl SweepStore for Services {
         run: &RunId,
         now: Timestamp,
     ) -> Result<Option<StoredEvent>, StoreError> {
-        self.store.complete_if_done(campaign, run, now).await
+        let Some((event, completed)) = self.store.complete_if_done(campaign, run, now).await?
+        else {
+            return Ok(None);
+        };
+        // A series' buffered run it started: announced, queued, its window's close sent.
+        queue_released_run(self, campaign, completed, now).await;
+        Ok(Some(event))
     }
 
     async fn stalled_series(

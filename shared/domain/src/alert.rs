@@ -25,14 +25,67 @@ pub enum AlertKind {
     FailurePatternMatched,
 }
 
-/// How urgent it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl AlertKind {
+    /// The wire name, e.g. `TIMER_FAILED`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::TimerFailed => "TIMER_FAILED",
+            AlertKind::DispatcherStalled => "DISPATCHER_STALLED",
+            AlertKind::CircuitStateChanged => "CIRCUIT_STATE_CHANGED",
+            AlertKind::FailurePatternMatched => "FAILURE_PATTERN_MATCHED",
+        }
+    }
+}
+
+/// Whether the condition behind an alert is still there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlertStatus {
+    /// It is (every alert raised before resolution existed).
+    #[default]
+    Firing,
+    /// It cleared (a breaker closed): the fan-out sends a resolved notice where it notified.
+    Resolved,
+}
+
+/// How urgent it is; the alert fan-out routes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Severity {
-    /// Worth a look: a breaker probing or closing again.
-    Warning,
-    /// Needs an operator now: a FAILED timer, a stalled dispatcher, an open breaker.
+    /// For the record: a breaker probing its dependency again.
+    Low,
+    /// Worth a look (alerts stored before there were four levels said `WARNING`).
+    #[serde(alias = "WARNING")]
+    Medium,
+    /// Needs an operator soon: a FAILED timer, a matched failure pattern.
+    High,
+    /// Needs an operator now: a stalled dispatcher, an open breaker.
     Critical,
+}
+
+impl Severity {
+    /// Every level, least urgent first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The wire name, e.g. `CRITICAL`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
 }
 
 /// One alert: the `detail` published on the bus.
@@ -54,6 +107,17 @@ pub struct Alert {
     /// The stable code of the error behind the alert (`AWS_THROTTLED`, …), when one is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// Firing, or resolved.
+    #[serde(default)]
+    pub status: AlertStatus,
+}
+
+impl Alert {
+    /// What the fan-out deduplicates on: the kind and the subject (`TIMER_FAILED/c1:START`),
+    /// so every alert about the same cause, and its resolution, share one record.
+    pub fn dedup_key(&self) -> String {
+        format!("{}/{}", self.kind.as_str(), self.subject)
+    }
 }
 
 impl Alert {
@@ -67,7 +131,7 @@ impl Alert {
         Self {
             alert_id: stable_id(&key),
             kind: AlertKind::TimerFailed,
-            severity: Severity::Critical,
+            severity: Severity::High,
             subject: timer.timer_id.to_string(),
             message: format!(
                 "timer {} ({} due {}) FAILED after {attempts} attempts whose leases expired",
@@ -75,6 +139,7 @@ impl Alert {
             ),
             raised_at,
             error_code: None,
+            status: AlertStatus::Firing,
         }
     }
 }
@@ -94,13 +159,14 @@ impl Alert {
             ),
             raised_at,
             error_code: None,
+            status: AlertStatus::Firing,
         }
     }
 }
 
 impl Alert {
     /// `dependency`'s breaker moved `from` → `to` (its record is now at `version`); one alert
-    /// per transition. Opening is critical, probing and closing are warnings.
+    /// per transition. Opening is critical, probing is low; closing (medium) resolves it.
     pub fn circuit_changed(
         dependency: &str,
         (from, to): (&str, &str),
@@ -112,15 +178,20 @@ impl Alert {
         Self {
             alert_id: stable_id(&format!("alert/circuit/{dependency}/{version}")),
             kind: AlertKind::CircuitStateChanged,
-            severity: if to == "OPEN" {
-                Severity::Critical
-            } else {
-                Severity::Warning
+            severity: match to {
+                "OPEN" => Severity::Critical,
+                "HALF_OPEN" => Severity::Low,
+                _ => Severity::Medium,
             },
             subject: dependency.into(),
             message: format!("circuit breaker of {dependency}: {from} -> {to} ({reason})"),
             raised_at,
             error_code: error_code.map(str::to_owned),
+            status: if to == "CLOSED" {
+                AlertStatus::Resolved
+            } else {
+                AlertStatus::Firing
+            },
         }
     }
 
@@ -136,11 +207,12 @@ impl Alert {
         Self {
             alert_id: stable_id(&format!("alert/pattern/{pattern_id}/{window}")),
             kind: AlertKind::FailurePatternMatched,
-            severity: Severity::Critical,
+            severity: Severity::High,
             subject: pattern_id.into(),
             message: message.into(),
             raised_at,
             error_code: Some(error_code.into()),
+            status: AlertStatus::Firing,
         }
     }
 }
@@ -171,8 +243,53 @@ mod tests {
     #[test]
     fn only_an_opening_breaker_is_critical() {
         assert_eq!(circuit("OPEN").severity, Severity::Critical);
-        assert_eq!(circuit("HALF_OPEN").severity, Severity::Warning);
-        assert_eq!(circuit("CLOSED").severity, Severity::Warning);
+        assert_eq!(circuit("HALF_OPEN").severity, Severity::Low);
+        assert_eq!(circuit("CLOSED").severity, Severity::Medium);
+    }
+
+    #[test]
+    fn a_closing_breaker_resolves_the_alert_its_opening_raised() {
+        let (open, closed) = (circuit("OPEN"), circuit("CLOSED"));
+        assert_eq!(open.status, AlertStatus::Firing);
+        assert_eq!(circuit("HALF_OPEN").status, AlertStatus::Firing);
+        assert_eq!(closed.status, AlertStatus::Resolved);
+        assert_eq!(open.dedup_key(), "CIRCUIT_STATE_CHANGED/sqs");
+        assert_eq!(closed.dedup_key(), open.dedup_key());
+        let detail: serde_json::Value = serde_json::from_str(&closed.detail_json()).unwrap();
+        assert_eq!(detail["status"], "RESOLVED");
+        let mut old = detail.clone();
+        old.as_object_mut().unwrap().remove("status");
+        let read: Alert = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            read.status,
+            AlertStatus::Firing,
+            "stored before resolution existed"
+        );
+    }
+
+    #[test]
+    fn kinds_are_named_as_serde_writes_them() {
+        for kind in [
+            AlertKind::TimerFailed,
+            AlertKind::DispatcherStalled,
+            AlertKind::CircuitStateChanged,
+            AlertKind::FailurePatternMatched,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
+
+    #[test]
+    fn severities_read_their_wire_names_and_the_old_warning() {
+        for severity in Severity::ALL {
+            let json = serde_json::to_value(severity).unwrap();
+            assert_eq!(json, severity.as_str());
+            assert_eq!(Severity::parse(severity.as_str()), Some(severity));
+        }
+        let old: Severity = serde_json::from_value(serde_json::json!("WARNING")).unwrap();
+        assert_eq!(old, Severity::Medium);
+        assert_eq!(Severity::parse("WARNING"), None, "not written any more");
+        assert!(Severity::Low < Severity::Critical);
     }
 
     #[test]
@@ -190,7 +307,7 @@ mod tests {
         let detail: serde_json::Value = serde_json::from_str(&alert.detail_json()).unwrap();
         assert_eq!(detail["alertId"], alert.alert_id);
         assert_eq!(detail["kind"], "FAILURE_PATTERN_MATCHED");
-        assert_eq!(detail["severity"], "CRITICAL");
+        assert_eq!(detail["severity"], "HIGH");
         assert_eq!(detail["subject"], "throttle-storm");
         assert_eq!(detail["errorCode"], "AWS_THROTTLED");
         assert_eq!(detail["raisedAt"], "1970-01-01T00:00:01Z");

@@ -1,14 +1,15 @@
 //! The I/O-free core of campaign-lifecycle: campaigns, their timers, the one state machine
 //! that moves them, validation of new campaigns, bulk deliveries (runs, batches, the
 //! recipient ledger), the campaign schedule and misfire rules, recurring series (cron in a
-//! time zone, DST, misfire and overlap policies),
-//! lifecycle events, alerts, timer messages, timestamps and the clock port. No AWS types, no
-//! async runtime, no I/O: every function here is a pure function of its arguments (and of an
-//! injected [`Clock`]), so it is unit-tested without an emulator.
+//! time zone, DST, misfire and overlap policies), lifecycle events, alerts and the alert
+//! fan-out's routing and noise control, timer messages, timestamps and the clock port. No AWS
+//! types, no async runtime, no I/O: every function here is a pure function of its arguments
+//! (and of an injected [`Clock`]), so it is unit-tested without an emulator.
 
 #![warn(missing_docs)]
 
 pub mod alert;
+pub mod alerting;
 pub mod audit;
 pub mod campaign;
 pub mod campaign_move;
@@ -35,7 +36,7 @@ pub mod validation;
 #[cfg(test)]
 mod wire_names_tests;
 
-pub use alert::{Alert, AlertKind, Severity};
+pub use alert::{Alert, AlertKind, AlertStatus, Severity};
 pub use audit::AuditRecord;
 pub use campaign::{Campaign, CampaignId, CampaignStatus};
 pub use clock::{Clock, ManualClock, SystemClock};

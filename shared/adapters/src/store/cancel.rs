@@ -97,7 +97,9 @@ impl Store {
                 Ok(_) => {
                     let mut run_events = Vec::new();
                     for run in stopping.iter().filter(|r| r.status != RunStatus::Scheduled) {
-                        run_events.extend(self.complete_if_done(id, &run.run_id, now).await?);
+                        // A cancelled campaign's series is over: its completions start nothing.
+                        let completed = self.complete_if_done(id, &run.run_id, now).await?;
+                        run_events.extend(completed.map(|(event, _)| event));
                     }
                     return Ok(Cancelled {
                         campaign: moved,

@@ -174,8 +174,11 @@ impl Store {
                 self.move_chain_timer(timer, claim, next.as_ref(), now)?,
                 self.advance_series(&campaign, &step.progress, now)?,
             ];
+            // What the step records is dated no earlier than the campaign it read (`now` was
+            // taken before the read: a run released meanwhile closed its window before it).
+            let at = now.max(campaign.updated_at);
             // At most one run starts per step: the run started holds the series.
-            let closes_at = series.run_closes_at(now, campaign.end_at);
+            let closes_at = series.run_closes_at(at, campaign.end_at);
             let mut send_close = None;
             if let Some(started) = step.slots.iter().find(|s| s.outcome == SlotOutcome::Start)
                 && let Some(closes_at) = closes_at
@@ -184,19 +187,19 @@ impl Store {
                     at: closes_at,
                     run: started.run_id.clone(),
                 };
-                let (arm, send) = self.arm_run_close(&campaign.id, &window, now)?;
+                let (arm, send) = self.arm_run_close(&campaign.id, &window, at)?;
                 writes.push(arm);
                 send_close = send;
             }
             let armed = writes.len() == 3;
             let mut events = Vec::new();
             for slot in &step.slots {
-                let mut record = slot_record(&campaign, delivery, slot, now);
+                let mut record = slot_record(&campaign, delivery, slot, at);
                 if slot.outcome == SlotOutcome::Start {
                     record.closes_at = closes_at;
                 }
-                writes.push(self.put_new(items::to_item(&RunItem::new(&record, now))?)?);
-                if let Some(event) = slot_event(&campaign, slot, now) {
+                writes.push(self.put_new(items::to_item(&RunItem::new(&record, at))?)?);
+                if let Some(event) = slot_event(&campaign, slot, at) {
                     writes.push(self.outbox_put(&event)?);
                     events.push(event);
                 }

@@ -75,8 +75,11 @@ impl Store {
                 }
             };
             let holds_series = campaign.series_progress.active_run.as_ref() == Some(run_id);
+            // The release is never dated before the completion it waited for (`now` was
+            // taken before the run was read).
+            let released_at = run.completed_at.map_or(now, |completed| now.max(completed));
             let release = if run.completed_at.is_some() && holds_series {
-                Some(self.release_series(&campaign, run_id, now)?)
+                Some(self.release_series(&campaign, run_id, released_at)?)
             } else {
                 None
             };
@@ -101,7 +104,7 @@ impl Store {
             if let Some(release) = release {
                 writes.extend(release.writes);
                 if let Some(run) = release.started {
-                    events.push(run_started_event(campaign_id, &run, now));
+                    events.push(run_started_event(campaign_id, &run, released_at));
                     started = Some(run);
                 }
             }

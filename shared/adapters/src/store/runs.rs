@@ -45,6 +45,8 @@ struct SeriesHolder<'a> {
     read: &'a Campaign,
     /// The run's window is still open: the completion does not release the series.
     window_open: bool,
+    /// When its window closed, if it has.
+    closed_at: Option<Timestamp>,
 }
 
 /// A batch of a run.
@@ -389,10 +391,11 @@ impl Store {
             let holder = match &series {
                 Some(read) => {
                     let record = self.get_run(campaign, run).await?;
-                    let window_open = record.is_some_and(|record| {
-                        record.closes_at.is_some() && record.closed_at.is_none()
-                    });
-                    Some(SeriesHolder { read, window_open })
+                    Some(SeriesHolder {
+                        read,
+                        window_open: record.as_ref().is_some_and(RunRecord::window_open),
+                        closed_at: record.and_then(|record| record.closed_at),
+                    })
                 }
                 None => None,
             };
@@ -428,8 +431,15 @@ impl Store {
         );
         // A run whose window is open completes only while it is, and does not release.
         let window_open = holder.is_some_and(|holder| holder.window_open);
+        // The release is never dated before the close it waited for (`now` was taken before
+        // the run was read).
+        let released_at = holder
+            .and_then(|holder| holder.closed_at)
+            .map_or(now, |closed| now.max(closed));
         let release = match holder {
-            Some(holder) if !window_open => Some(self.release_series(holder.read, run, now)?),
+            Some(holder) if !window_open => {
+                Some(self.release_series(holder.read, run, released_at)?)
+            }
             _ => None,
         };
         for from in [RunStatus::Sending, RunStatus::Cancelled] {
@@ -472,7 +482,7 @@ impl Store {
             if let Some(release) = &release {
                 writes.extend(release.writes.iter().cloned());
                 if let Some(window) = &release.window {
-                    let (arm, send) = self.arm_run_close(campaign, window, now)?;
+                    let (arm, send) = self.arm_run_close(campaign, window, released_at)?;
                     writes.push(arm);
                     send_close = send;
                 }
@@ -495,13 +505,14 @@ impl Store {
     }
 
     /// Completes the run if it is done (fully planned, every row settled) and not yet
-    /// complete: its `CampaignRunCompleted` (now in the outbox), or `None`.
+    /// complete: its `CampaignRunCompleted` (now in the outbox) and what the completion
+    /// started, or `None`.
     pub async fn complete_if_done(
         &self,
         campaign: &CampaignId,
         run: &RunId,
         now: Timestamp,
-    ) -> Result<Option<StoredEvent>, StoreError> {
+    ) -> Result<Option<(StoredEvent, RunCompleted)>, StoreError> {
         let Some(record) = self.get_run(campaign, run).await? else {
             return Ok(None);
         };
@@ -510,12 +521,9 @@ impl Store {
             return Ok(None);
         }
         let completed = self.complete_run(campaign, run, progress, now).await?;
-        Ok(completed.is_some().then(|| {
-            StoredEvent::run(
-                campaign,
-                &RunEvent::completed(campaign, run, &progress, now),
-                now,
-            )
+        Ok(completed.map(|completed| {
+            let event = RunEvent::completed(campaign, run, &progress, now);
+            (StoredEvent::run(campaign, &event, now), completed)
         }))
     }
 

@@ -523,7 +523,19 @@ mod tests {
     /// The effect check reads the stored attributes the way the items write them.
     #[test]
     fn stored_effects_are_recognised_and_others_are_not() {
-        let timers = plan_timers(&campaign());
+        let mut timers = plan_timers(&campaign());
+        let start = timers[0].clone();
+        for (kind, effect) in [
+            (lifecycle_domain::TimerKind::Occurrence, TimerEffect::Occur),
+            (lifecycle_domain::TimerKind::RunClose, TimerEffect::CloseRun),
+        ] {
+            timers.push(lifecycle_domain::Timer {
+                kind,
+                effect,
+                run_id: None,
+                ..start.clone()
+            });
+        }
         for timer in &timers {
             let item = to_item(&TimerItem::new(timer, 16)).unwrap();
             for other in &timers {

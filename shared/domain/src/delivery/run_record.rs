@@ -121,10 +121,10 @@ impl RunRecord {
         (late > LATE_AFTER_MS).then_some(late)
     }
 
-    /// Whether it holds its series: still delivering, or its window (if it has one) not
-    /// closed yet.
-    pub fn holds_series(&self) -> bool {
-        self.completed_at.is_none() || (self.closes_at.is_some() && self.closed_at.is_none())
+    /// Whether it has a window (a series with `runDuration`) its RUN_CLOSE has not closed
+    /// yet: its completion then does not release its series.
+    pub fn window_open(&self) -> bool {
+        self.closes_at.is_some() && self.closed_at.is_none()
     }
 
     /// Its progress.
@@ -172,6 +172,24 @@ mod tests {
         assert_eq!(json["status"], "PLANNING");
         assert!(json.get("completedAt").is_none());
         assert_eq!(serde_json::from_value::<RunRecord>(json).unwrap(), run);
+    }
+
+    #[test]
+    fn only_a_window_not_closed_yet_is_open() {
+        let at = Timestamp::parse_rfc3339("2026-12-02T09:00:00Z").unwrap();
+        let mut run = RunRecord::start(
+            CampaignId::new("c"),
+            RunId::for_occurrence(at),
+            event_message(),
+            list(),
+            AmbiguousPolicy::Resend,
+            at,
+        );
+        assert!(!run.window_open(), "no runDuration: no window");
+        run.closes_at = Some(at.plus_millis(3_000));
+        assert!(run.window_open());
+        run.closed_at = Some(at.plus_millis(3_001));
+        assert!(!run.window_open());
     }
 
     #[test]
