@@ -77,6 +77,8 @@ pub struct AlertState {
 pub struct Decision {
     /// The notification to send now, if any.
     pub notice: Option<Notice>,
+    /// With a notification: the alerts counted, not sent, since the one before it.
+    pub repeated: u64,
     /// The state to store (conditional on the version it was decided from).
     pub state: AlertState,
 }
@@ -97,7 +99,6 @@ impl AlertState {
         let firing = alert.status == AlertStatus::Firing;
         let mut state = match current {
             Some(state) => state.clone(),
-            None if !firing => return None,
             None => AlertState {
                 key: alert.dedup_key(),
                 kind: alert.kind,
@@ -141,6 +142,7 @@ impl AlertState {
                 state.repeats += u64::from(firing);
                 Decision {
                     notice: None,
+                    repeated: 0,
                     state,
                 }
             }
@@ -182,9 +184,10 @@ impl AlertState {
     fn notified(mut self, notice: Notice, now: Timestamp) -> Decision {
         self.last_notice = Some(notice);
         self.last_notified_at = Some(now);
-        self.repeats = 0;
+        let repeated = std::mem::take(&mut self.repeats);
         Decision {
             notice: Some(notice),
+            repeated,
             state: self,
         }
     }
@@ -242,11 +245,16 @@ mod tests {
             );
         }
         assert_eq!(state.as_ref().unwrap().repeats, 3);
+        let reminder =
+            AlertState::on_alert(state.as_ref(), &breaker("OPEN", 5, 60), at(60), SETTINGS)
+                .unwrap();
         assert_eq!(
-            feed(&mut state, &breaker("OPEN", 5, 60), 60),
+            reminder.notice,
             Some(Notice::Reminder),
             "the repeat interval has passed"
         );
+        assert_eq!(reminder.repeated, 3, "the reminder carries the count");
+        state = Some(reminder.state);
         let state = state.unwrap();
         assert_eq!((state.repeats, state.last_notified_at), (0, Some(at(60))));
         assert_eq!(state.severity, Severity::Critical);
