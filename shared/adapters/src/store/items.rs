@@ -31,6 +31,7 @@ pub enum Entity {
     PatternSet,
     Run,
     Ledger,
+    AlertState,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -155,6 +155,14 @@ pub fn alert_sk(alert_id: &str) -> String {
     format!("ALERT#{alert_id}")
 }
 
+/// The partition of the alert fan-out's state of one cause (its dedup key).
+pub fn alert_state_pk(key: &str) -> String {
+    format!("ALERT_STATE#{key}")
+}
+
+/// The sort key of an alert state.
+pub const ALERT_STATE_SK: &str = "STATE";
+
 /// `AUDIT#<millis>#<what>` — an audit record inside a campaign's partition.
 pub fn audit_sk(at: Timestamp, what: &str) -> String {
     format!("AUDIT#{}", due_sk(at, what))

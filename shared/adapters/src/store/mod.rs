@@ -1,6 +1,7 @@
 //! The DynamoDB store: one table, keys designed from the access patterns in
 //! `docs/data-model.md`. Every state change is a conditional write.
 
+mod alert_states;
 mod alerts;
 mod breakers;
 mod campaign_move;
@@ -35,6 +36,7 @@ mod timer_writes;
 mod unprocessed;
 mod watermarks;
 
+pub use alert_states::{PendingNotification, StoredAlertState};
 pub use campaigns::CampaignPage;
 pub use cancel::{CancelError, Cancelled};
 pub use client::{OccurrenceTiming, Store};

@@ -76,7 +76,8 @@ impl CampaignPartition {
             | Entity::BreakerWindow
             | Entity::Pattern
             | Entity::PatternSet
-            | Entity::Ledger => {
+            | Entity::Ledger
+            | Entity::AlertState => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

@@ -4,7 +4,7 @@
 //! deduplication attribute. Each channel's body is built here: an email's subject and text,
 //! a Slack message, a webhook's JSON.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Timestamp;
@@ -13,7 +13,7 @@ use crate::alerting::noise::{AlertState, Decision, Notice};
 use crate::event::stable_id;
 
 /// One notification of one cause.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     /// Stable id: the same for every send of this notification.
@@ -164,6 +164,11 @@ mod tests {
         assert_eq!(json["notice"], "FIRING");
         assert_eq!(json["key"], "CIRCUIT_STATE_CHANGED/sqs");
         assert_eq!(json["notificationId"], notification.notification_id);
+        assert_eq!(
+            serde_json::from_value::<Notification>(json).unwrap(),
+            notification,
+            "stored with a pending send, read back whole"
+        );
     }
 
     #[test]
