@@ -118,6 +118,28 @@ impl FakePorts {
     }
 }
 
+/// Completes PENDING `timer` if its campaign (now `status`) `fits`; else what the store
+/// answers: already done, or not fitting.
+fn take_pending(
+    world: &mut World,
+    timer: &DueTimer,
+    status: Option<CampaignStatus>,
+    fits: bool,
+) -> Result<(), ApplyOutcome> {
+    let stored = world.timers.get_mut(&timer.timer_id).expect("stored");
+    if stored.status != TimerStatus::Pending {
+        return Err(ApplyOutcome::AlreadyDone { unpublished: None });
+    }
+    if !fits {
+        return Err(match not_fitting(timer.kind, timer.effect, status) {
+            NotFitting::Early { reason } => ApplyOutcome::Early { reason },
+            NotFitting::Obsolete { reason } => ApplyOutcome::Obsolete { reason },
+        });
+    }
+    stored.status = TimerStatus::Completed;
+    Ok(())
+}
+
 /// An OCCURRENCE fired in the fake store: while its campaign is RUNNING and the timer
 /// PENDING, it starts the occurrence's run (its `CampaignRunStarted` in the outcome) and the
 /// timer is done (or moved on by `occurrence_next_in`, to be sent).
@@ -127,17 +149,14 @@ fn occur(
     status: Option<CampaignStatus>,
     fired_at: Timestamp,
 ) -> ApplyOutcome {
-    let stored = world.timers.get_mut(&timer.timer_id).expect("stored");
-    if stored.status != TimerStatus::Pending {
-        return ApplyOutcome::AlreadyDone { unpublished: None };
+    if let Err(outcome) = take_pending(
+        world,
+        timer,
+        status,
+        status == Some(CampaignStatus::Running),
+    ) {
+        return outcome;
     }
-    if status != Some(CampaignStatus::Running) {
-        return match not_fitting(timer.kind, timer.effect, status) {
-            NotFitting::Early { reason } => ApplyOutcome::Early { reason },
-            NotFitting::Obsolete { reason } => ApplyOutcome::Obsolete { reason },
-        };
-    }
-    stored.status = TimerStatus::Completed;
     let run = timer.run_id.clone().expect("an occurrence carries its run");
     let started = RunEvent::started(&timer.campaign_id, &run, fired_at);
     let send_next = world.occurrence_next_in.map(|ms| DueTimer {
@@ -171,17 +190,10 @@ fn close_run(
     status: Option<CampaignStatus>,
     fired_at: Timestamp,
 ) -> ApplyOutcome {
-    let stored = world.timers.get_mut(&timer.timer_id).expect("stored");
-    if stored.status != TimerStatus::Pending {
-        return ApplyOutcome::AlreadyDone { unpublished: None };
+    let fits = status.is_some_and(|status| timer.effect.fits(status));
+    if let Err(outcome) = take_pending(world, timer, status, fits) {
+        return outcome;
     }
-    if !status.is_some_and(|status| timer.effect.fits(status)) {
-        return match not_fitting(timer.kind, timer.effect, status) {
-            NotFitting::Early { reason } => ApplyOutcome::Early { reason },
-            NotFitting::Obsolete { reason } => ApplyOutcome::Obsolete { reason },
-        };
-    }
-    stored.status = TimerStatus::Completed;
     let run = timer.run_id.clone().expect("a run close carries its run");
     let closed = RunEvent::closed(&timer.campaign_id, &run, timer.due_at, fired_at);
     let mut events = vec![StoredEvent::run(&timer.campaign_id, &closed, fired_at)];

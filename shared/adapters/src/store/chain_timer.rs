@@ -4,6 +4,8 @@
 //! A chain timer due within the direct-send window when it moves is marked
 //! `queuedAtCreation` and handed back for sending: the dispatcher's watermark may already be
 //! past its time (if the send is lost, the dispatcher's catch-up sends it once overdue).
+//! The write of a fired timer is here too ([`Store::fired_timer`]): any other timer simply
+//! becomes COMPLETED, as a chain timer does once its chain is over.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -53,12 +55,13 @@ impl Store {
         next.millis_since(now) <= self.occurrence_timing.direct_send_ms
     }
 
-    /// Chain `timer`, due at the message's time with the message's run and held under
-    /// `claim`, → due at `next` with its run (PENDING, in the due index, marked queued when
-    /// it is sent directly), or COMPLETED when the chain is over. `attempts` starts again
-    /// from none: it counts the tries of the firing the timer is due for (else a long series
-    /// would fail at its first expired lease).
-    pub(super) fn move_chain_timer(
+    /// `timer` as fired: due at the message's time with the message's run and held under
+    /// `claim` (PENDING, or leased by us) → COMPLETED and out of the due index, one more
+    /// attempt counted — or, for a chain timer with a `next`, moved on to it (PENDING with its
+    /// run, in the due index, marked queued when it is sent directly; `attempts` from none: it
+    /// counts the tries of the firing the timer is due for, else a long series would fail at
+    /// its first expired lease).
+    pub(super) fn fired_timer(
         &self,
         timer: &DueTimer,
         claim: Claim<'_>,

@@ -78,7 +78,9 @@ impl Store {
                     send_close,
                 } => {
                     applied.handled += step.slots.len();
-                    applied.send_close = send_close.or(applied.send_close.take());
+                    if send_close.is_some() {
+                        applied.send_close = send_close;
+                    }
                     applied.events.extend(events);
                     applied.started.extend(
                         step.slots
@@ -171,7 +173,7 @@ impl Store {
                 run: RunId::for_occurrence(at),
             });
             let mut writes = vec![
-                self.move_chain_timer(timer, claim, next.as_ref(), now)?,
+                self.fired_timer(timer, claim, next.as_ref(), now)?,
                 self.advance_series(&campaign, &step.progress, now)?,
             ];
             // What the step records is dated no earlier than the campaign it read (`now` was

@@ -95,7 +95,7 @@ impl Store {
                 now,
             );
             let mut writes = vec![
-                self.move_chain_timer(timer, claim, next.as_ref(), now)?,
+                self.fired_timer(timer, claim, next.as_ref(), now)?,
                 self.close_window(&run, now)?,
                 self.outbox_put(&closed)?,
             ];

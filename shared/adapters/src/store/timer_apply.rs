@@ -118,7 +118,7 @@ impl Store {
                 fired_at,
             );
             let mut writes = vec![
-                self.complete_timer(timer, claim, fired_at)?,
+                self.fired_timer(timer, claim, None, fired_at)?,
                 self.campaign_write(timer, status_before, fired_at)?,
                 self.outbox_put(&StoredEvent::from(&event))?,
             ];
@@ -188,46 +188,6 @@ impl Store {
             // Conflicts and throttles were retried by the resilience layer already.
             Err(StoreError::aws("TransactWriteItems", error))
         }
-    }
-
-    /// Timer PENDING or leased by us (due at the message's time) → COMPLETED, out of the due
-    /// index, one more attempt counted.
-    fn complete_timer(
-        &self,
-        timer: &DueTimer,
-        claim: Claim<'_>,
-        fired_at: Timestamp,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::campaign_pk(&timer.campaign_id),
-                keys::timer_sk(timer.kind),
-            )))
-            .update_expression(
-                "SET #status = :completed, #firedAt = :fired ADD #attempts :one REMOVE #duePk, #dueSk, #leaseOwner, #leaseExpiresAt",
-            )
-            .expression_attribute_names("#dueAt", "dueAt")
-            .expression_attribute_names("#firedAt", "firedAt")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_names("#duePk", keys::DUE_PK)
-            .expression_attribute_names("#dueSk", keys::DUE_SK)
-            .expression_attribute_names("#leaseOwner", "leaseOwner")
-            .expression_attribute_names("#leaseExpiresAt", "leaseExpiresAt")
-            .expression_attribute_values(":due", s(timer.due_at.to_rfc3339()))
-            .expression_attribute_values(":completed", s(TimerStatus::Completed.as_str()))
-            .expression_attribute_values(":fired", s(fired_at.to_rfc3339()))
-            .expression_attribute_values(":one", n(1))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let (update, claimed) = claim.guard(update);
-        let (update, same_effect) = effect_guard(update, timer.effect);
-        let (update, same_run) = run_guard(update, timer.run_id.as_ref());
-        let update = update
-            .condition_expression(format!(
-                "{claimed} AND #dueAt = :due AND {same_effect} AND {same_run}"
-            ))
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The campaign move of a MOVE timer, or the status check of a reminder.
