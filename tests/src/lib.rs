@@ -2,6 +2,7 @@
 //! (unique names) on the local endpoint (`make test` starts it) and talks to it with the
 //! real SDK clients.
 
+pub mod alerts;
 pub mod delivery;
 
 use std::time::Duration;

@@ -26,15 +26,17 @@ async fn a_decision_is_stored_once_and_its_channels_settle_one_by_one() {
     let channels = [AlertChannel::Slack, AlertChannel::Webhook];
     assert!(
         store
-            .store_alert_decision(None, &decision, &channels)
+            .store_alert_decision(None, &decision, &channels, settings, now)
             .await
             .unwrap()
+            .is_some()
     );
     assert!(
-        !store
-            .store_alert_decision(None, &decision, &channels)
+        store
+            .store_alert_decision(None, &decision, &channels, settings, now)
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "the second instance lost: it decides again from a fresh read"
     );
     let stored = store.alert_state(&cause).await.unwrap().unwrap();
@@ -68,15 +70,17 @@ async fn a_decision_is_stored_once_and_its_channels_settle_one_by_one() {
     assert_eq!(repeat.notice, None);
     assert!(
         store
-            .store_alert_decision(Some(&read), &repeat, &channels)
+            .store_alert_decision(Some(&read), &repeat, &channels, settings, now)
             .await
             .unwrap()
+            .is_some()
     );
     assert!(
-        !store
-            .store_alert_decision(Some(&read), &repeat, &channels)
+        store
+            .store_alert_decision(Some(&read), &repeat, &channels, settings, now)
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "a decision from a stale read is refused"
     );
     let after = store.alert_state(&cause).await.unwrap().unwrap();

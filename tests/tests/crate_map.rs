@@ -15,7 +15,13 @@ const RESILIENCE: &str = "lifecycle-resilience";
 const ADAPTERS: &str = "lifecycle-adapters";
 const DELIVERY: &str = "lifecycle-delivery";
 const SHARED: &[&str] = &[DOMAIN, TELEMETRY, RESILIENCE, ADAPTERS];
-const FUNCTIONS: &[&str] = &["api", "timer-dispatcher", "timer-executor", "sweeper"];
+const FUNCTIONS: &[&str] = &[
+    "api",
+    "timer-dispatcher",
+    "timer-executor",
+    "sweeper",
+    "alert-fanout",
+];
 
 /// The workspace crates each crate may have as normal dependencies; `None`: any of them.
 /// Mirrors "Crate map" in docs/architecture.md.

@@ -105,7 +105,7 @@ async fn email_is_sent_through_ses_and_refusals_are_classified() {
     let to = format!("{}@example.org", unique("ann"));
     let email = Email {
         from: &from,
-        to: &to,
+        to: std::slice::from_ref(&to),
         subject: "Hi Ann",
         text: Some("Hello Ann"),
         html: Some("<p>Hello Ann</p>"),

@@ -260,8 +260,8 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
     assert_eq!(states, all_closed);
     assert_eq!(
         states.len(),
-        6,
-        "dynamodb, sqs, eventbridge, s3, ssm, secretsmanager"
+        10,
+        "dynamodb, sqs, eventbridge, s3, ssm, secretsmanager and the four alert channels"
     );
 
     // An executor's SQS requests fail until its breaker opens.

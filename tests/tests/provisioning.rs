@@ -2,13 +2,16 @@
 //! `make local` adds what bulk deliveries need on the emulator (a verified sender, a webhook
 //! secret).
 
+use std::time::Duration;
+
 use integration_tests::TestStack;
+use lifecycle_adapters::aws::{AwsClients, RequestCounter};
 use lifecycle_adapters::delivery::{Email, EmailSender, SigningSecrets};
 use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::secret_ref::SecretRef;
 use lifecycle_domain::delivery::webhook_signature::SigningKey;
-use local_stack::Template;
 use local_stack::local_delivery::{LOCAL_WEBHOOK_SECRET, provision_delivery_fixtures};
+use local_stack::{Template, aws_env, provision};
 
 #[tokio::test]
 async fn the_local_table_and_queues_match_the_template() {
@@ -67,6 +70,110 @@ async fn the_local_table_and_queues_match_the_template() {
     );
 }
 
+/// The alarm topic exists under its local name, and `!Ref` gives its ARN (its KMS key is not
+/// provisioned: the topic is created without it).
+#[tokio::test]
+async fn the_local_topic_matches_the_template() {
+    let stack = TestStack::new().await;
+    let arn = stack.stack.reference("AlarmTopic").unwrap();
+    assert_eq!(
+        arn,
+        format!(
+            "arn:aws:sns:{}:123456789012:{}-AlarmTopic",
+            aws_env::region(),
+            stack.stack.name
+        )
+    );
+    let attributes = stack
+        .setup
+        .sns
+        .get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(attributes["TopicArn"], arn);
+    assert!(!attributes.contains_key("KmsMasterKeyId"), "{attributes:?}");
+}
+
+/// A topic named by the template and an SQS subscription to it: a message published to the
+/// topic reaches the queue. Provisioning twice keeps both.
+#[tokio::test]
+async fn a_named_topic_delivers_to_its_sqs_subscription() {
+    let clients = AwsClients::from_sdk_config(&aws_env::sdk_config().await, &RequestCounter::new());
+    let name = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let template = Template::parse(&format!(
+        r#"
+Resources:
+  AlertTopic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: {name}-alerts
+  AlertQueue:
+    Type: AWS::SQS::Queue
+  AlertSubscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref AlertTopic
+      Protocol: sqs
+      Endpoint: !GetAtt AlertQueue.Arn
+      RawMessageDelivery: true
+"#
+    ))
+    .unwrap();
+    let region = aws_env::region();
+    let stack = provision(&clients, &template, &name, &region)
+        .await
+        .unwrap();
+    let again = provision(&clients, &template, &name, &region)
+        .await
+        .unwrap();
+    let topic = stack.reference("AlertTopic").unwrap();
+    assert_eq!(
+        topic,
+        format!("arn:aws:sns:{region}:123456789012:{name}-alerts")
+    );
+    assert_eq!(again.reference("AlertTopic"), Some(topic));
+    assert_eq!(
+        again.reference("AlertSubscription"),
+        stack.reference("AlertSubscription")
+    );
+
+    clients
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .message("alert")
+        .send()
+        .await
+        .unwrap();
+    let queue = stack.reference("AlertQueue").unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..10 {
+        let received = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(
+            received
+                .messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_owned)),
+        );
+        if !bodies.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bodies, ["alert"]);
+}
+
 #[tokio::test]
 async fn make_local_verifies_a_sender_and_stores_a_webhook_secret_idempotently() {
     let stack = TestStack::new().await;
@@ -88,7 +195,7 @@ async fn make_local_verifies_a_sender_and_stores_a_webhook_secret_idempotently()
 
     let email = Email {
         from: &sender,
-        to: "someone@example.org",
+        to: &["someone@example.org".to_owned()],
         subject: "s",
         text: Some("t"),
         html: None,

@@ -3,6 +3,7 @@
 //! tokens one write at a time.
 
 use integration_tests::TestStack;
+use lifecycle_adapters::store::keys;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::delivery::Channel;
 use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
@@ -22,7 +23,7 @@ async fn senders_with_their_own_caches_share_one_rate() {
         let now = start.plus_millis(tick * 100);
         for cache in &mut seen {
             let (grant, stored) = store
-                .take_send_tokens(Channel::Email, rate, 4, *cache, now)
+                .take_send_tokens(&keys::send_rate_sk(Channel::Email), rate, 4, *cache, now)
                 .await
                 .unwrap();
             *cache = stored;
@@ -41,7 +42,7 @@ async fn senders_with_their_own_caches_share_one_rate() {
     assert!(waits > 0);
     // Another channel has its own bucket.
     let (webhook, _) = store
-        .take_send_tokens(Channel::Webhook, rate, 4, None, start)
+        .take_send_tokens(&keys::send_rate_sk(Channel::Webhook), rate, 4, None, start)
         .await
         .unwrap();
     assert!(matches!(webhook, Grant::Take { granted: 4, .. }));

@@ -464,3 +464,115 @@ async fn handler_refuses_unknown_fields_and_fails_a_sweep_with_errors() {
     };
     assert!(!report.success && !report.errors.is_empty(), "{report:?}");
 }
+
+#[tokio::test]
+async fn a_dispatcher_beating_again_resolves_its_stall_alert_once() {
+    use lifecycle_adapters::store::HeartbeatRecord;
+
+    let stack = TestStack::new().await;
+    let store = &stack.services.store;
+    let stalled_since = Timestamp::from_millis(Timestamp::now().millis() - 10 * MINUTE);
+    let watermarks = store.load_watermarks().await.unwrap();
+    assert!(
+        store
+            .save_watermarks(&watermarks, stalled_since)
+            .await
+            .unwrap()
+    );
+    let services = sweeper(&stack);
+    let no_steps = || Some(Vec::new());
+
+    let stalled = run(&services, false, no_steps()).await;
+    assert!(stalled.success && stalled.was_crash, "{stalled:#?}");
+    assert!(!stalled.dispatcher_recovered);
+    let events = stack.lifecycle_events(1, Duration::from_secs(10)).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail"]["kind"], "DISPATCHER_STALLED");
+    assert_eq!(events[0]["detail"]["status"], "FIRING");
+    let (beats, stalls) = store.heartbeats_and_stalls().await.unwrap();
+    assert_eq!(
+        stalls.get("timer-dispatcher"),
+        Some(&stalled_since),
+        "the outage is marked"
+    );
+    assert!(
+        beats.iter().all(|b| !b.function.starts_with("STALL#")),
+        "{beats:?}"
+    );
+    assert_eq!(
+        store.heartbeats().await.unwrap(),
+        beats,
+        "heartbeat readers never see the marker"
+    );
+
+    // The dispatcher beats again.
+    let back = Timestamp::now();
+    let beat = HeartbeatRecord {
+        function: "timer-dispatcher".into(),
+        instance: "test".into(),
+        last_seen: back,
+        version: "test".into(),
+    };
+    assert!(store.record_heartbeat(&beat, 60_000).await.unwrap());
+    let recovered = run(&services, false, no_steps()).await;
+    assert!(recovered.success, "{recovered:#?}");
+    assert!(
+        recovered.dispatcher_recovered && !recovered.was_crash,
+        "{recovered:#?}"
+    );
+    let events = stack.lifecycle_events(1, Duration::from_secs(10)).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let detail = &events[0]["detail"];
+    assert_eq!(events[0]["detail-type"], "AlertRaised");
+    assert_eq!(detail["kind"], "DISPATCHER_STALLED");
+    assert_eq!(detail["subject"], "timer-dispatcher");
+    assert_eq!(detail["status"], "RESOLVED");
+    assert_eq!(detail["severity"], "CRITICAL");
+    let (_, stalls) = store.heartbeats_and_stalls().await.unwrap();
+    assert!(stalls.is_empty(), "the marker is gone: {stalls:?}");
+    let later = Timestamp::now().plus_millis(MINUTE);
+    assert!(
+        store
+            .unpublished_alerts(later, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "both alerts published from the outbox"
+    );
+    let stored = store.recent_reports(Timestamp::now(), 5).await.unwrap();
+    assert!(stored.contains(&recovered), "{stored:#?}");
+
+    let again = run(&services, false, no_steps()).await;
+    assert!(again.success, "{again:#?}");
+    assert!(
+        !again.dispatcher_recovered && !again.was_crash,
+        "{again:#?}"
+    );
+    let events = stack.lifecycle_events(0, Duration::from_secs(2)).await;
+    assert!(events.is_empty(), "resolved once: {events:?}");
+}
+
+#[tokio::test]
+async fn a_stall_marker_is_removed_only_for_the_outage_it_marks() {
+    let stack = TestStack::new().await;
+    let store = &stack.services.store;
+    let (first, second) = (
+        Timestamp::from_millis(1_800_000_000_000),
+        Timestamp::from_millis(1_800_000_600_000),
+    );
+    store.record_stall("timer-dispatcher", first).await.unwrap();
+    store.record_stall("timer-dispatcher", first).await.unwrap();
+    store
+        .record_stall("timer-dispatcher", second)
+        .await
+        .unwrap();
+    assert!(
+        !store.clear_stall("timer-dispatcher", first).await.unwrap(),
+        "a newer outage's marker is kept"
+    );
+    let (_, stalls) = store.heartbeats_and_stalls().await.unwrap();
+    assert_eq!(stalls.get("timer-dispatcher"), Some(&second));
+    assert!(store.clear_stall("timer-dispatcher", second).await.unwrap());
+    assert!(!store.clear_stall("timer-dispatcher", second).await.unwrap());
+    assert!(store.heartbeats_and_stalls().await.unwrap().1.is_empty());
+}

@@ -22,7 +22,7 @@ use lifecycle_adapters::delivery::{
 use lifecycle_adapters::relay::publish_and_clear;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::started_runs::queue_released_run;
-use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError};
+use lifecycle_adapters::store::{BatchKey, LedgerRun, StoreError, keys};
 use lifecycle_delivery::sender::ports::{
     Ledger, Lists, PortError, Provider, RunPlan, Runs, SendGate,
 };
@@ -414,7 +414,7 @@ impl Provider for SenderServices {
                 self.email
                     .send(Email {
                         from,
-                        to,
+                        to: std::slice::from_ref(to),
                         subject,
                         text: text.as_deref(),
                         html: html.as_deref(),
@@ -468,7 +468,7 @@ impl SendGate for SenderServices {
                 .services
                 .store
                 .take_send_tokens(
-                    channel,
+                    &keys::send_rate_sk(channel),
                     self.rate(channel),
                     TOKENS_PER_TAKE,
                     seen,

@@ -152,6 +152,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
         finished_at: now,
         dry_run: request.dry_run,
         was_crash: false,
+        dispatcher_recovered: false,
         crash_evidence: None,
         steps: Vec::new(),
         totals: RecoveryTotals::default(),
@@ -289,15 +290,20 @@ async fn hold_lease<P: SweepPorts>(
     }
 }
 
+/// The function whose stall the sweeper watches for.
+const DISPATCHER: &str = "timer-dispatcher";
+
 /// The dispatcher's pulse is its heartbeat and its watermarks' save time: both older than
 /// the stall threshold means it stopped (crashed, throttled, disabled) and timers may have
-/// been missed. Raises one `DispatcherStalled` alert per outage.
+/// been missed. Raises one `DispatcherStalled` alert per outage, and marks the outage (a stall
+/// marker beside the heartbeats, holding its last sign of life) so that the first sweep that
+/// finds the dispatcher beating again resolves it ([`resolve_stall`]).
 async fn detect_crash<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut RecoveryReport) {
     let store = sweep.ports;
     let stall_ms = i64::from(sweep.config.dispatcher_stall_secs) * 1000;
     let watermarks = store.load_watermarks().await;
-    let heartbeats = store.heartbeats().await;
-    let (watermarks, heartbeats) = match (watermarks, heartbeats) {
+    let heartbeats = store.heartbeats_and_stalls().await;
+    let (watermarks, (heartbeats, stalls)) = match (watermarks, heartbeats) {
         (Ok(w), Ok(h)) => (w, h),
         (Err(error), _) | (_, Err(error)) => {
             report.errors.push(format!("crash detection: {error}"));
@@ -306,13 +312,17 @@ async fn detect_crash<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut Recovery
     };
     let heartbeat = heartbeats
         .iter()
-        .find(|h| h.function == "timer-dispatcher")
+        .find(|h| h.function == DISPATCHER)
         .map(|h| h.last_seen);
     let Some(last_seen) = heartbeat.into_iter().chain(watermarks.saved_at).max() else {
         return; // Never ran yet (a fresh deployment): nothing to compare.
     };
+    let marked = stalls.get(DISPATCHER).copied();
     let age_ms = sweep.now.millis_since(last_seen);
     if age_ms <= stall_ms {
+        if let Some(stalled_since) = marked {
+            resolve_stall(sweep, report, stalled_since, last_seen).await;
+        }
         return;
     }
     report.was_crash = true;
@@ -329,6 +339,15 @@ async fn detect_crash<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut Recovery
     if sweep.dry_run {
         return;
     }
+    // The marker first: a sweep that dies between the two leaves a marker without its alert,
+    // which the next sweep completes (still stalled: the alert) or resolves (a resolution
+    // nobody was notified of sends nothing). The other order could leave an alert that is
+    // never resolved. Written only when missing or of an earlier outage.
+    if marked != Some(last_seen)
+        && let Err(error) = store.record_stall(DISPATCHER, last_seen).await
+    {
+        report.errors.push(format!("stall marker: {error}"));
+    }
     let alert = Alert::dispatcher_stalled(last_seen, age_ms / 1000, sweep.now);
     match store.raise_alert(&alert).await {
         Ok(true) => {
@@ -339,11 +358,58 @@ async fn detect_crash<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut Recovery
     }
 }
 
+/// The dispatcher beats again (last seen at `last_seen`) after the outage marked as stalled
+/// since `stalled_since`: raises the outage's resolved `DispatcherStalled` alert, then
+/// removes the marker (only if it still marks this outage). The alert's id comes from the
+/// marker, so a sweep that dies in between raises the same one again, once.
+async fn resolve_stall<P: SweepPorts>(
+    sweep: &Sweep<'_, P>,
+    report: &mut RecoveryReport,
+    stalled_since: Timestamp,
+    last_seen: Timestamp,
+) {
+    let store = sweep.ports;
+    let silent_s = last_seen.millis_since(stalled_since) / 1000;
+    report.dispatcher_recovered = true;
+    report.crash_evidence = Some(format!(
+        "dispatcher recovered: last seen {} s ago at {last_seen}, silent for {silent_s} s after {stalled_since}",
+        sweep.now.millis_since(last_seen) / 1000,
+    ));
+    tracing::info!(
+        code = "DISPATCHER_RECOVERED",
+        silent_s,
+        stalled_since = %stalled_since,
+        "the dispatcher is running again"
+    );
+    if sweep.dry_run {
+        return;
+    }
+    let alert = Alert::dispatcher_recovered(stalled_since, last_seen, sweep.now);
+    match store.raise_alert(&alert).await {
+        Ok(true) => {
+            publish_alerts(store, store, std::slice::from_ref(&alert)).await;
+        }
+        // Raised by a sweep that died before removing the marker; the outbox step publishes
+        // it if that sweep did not.
+        Ok(false) => {}
+        Err(error) => {
+            report.errors.push(format!("recovery alert: {error}"));
+            return; // The marker stays: the next sweep raises it.
+        }
+    }
+    match store.clear_stall(DISPATCHER, stalled_since).await {
+        Ok(true) => {}
+        Ok(false) => tracing::info!("stall marker changed meanwhile; left alone"),
+        Err(error) => report.errors.push(format!("stall marker: {error}")),
+    }
+}
+
 fn log_report(report: &RecoveryReport) {
     tracing::info!(
         run_id = report.run_id,
         dry_run = report.dry_run,
         was_crash = report.was_crash,
+        dispatcher_recovered = report.dispatcher_recovered,
         success = report.success,
         timers_recovered = report.totals.timers_recovered,
         timers_cancelled = report.totals.timers_cancelled,

@@ -3,6 +3,7 @@
 //! [`lifecycle_adapters::relay::Outbox`]). [`Services`] implements them over DynamoDB and
 //! EventBridge; the unit tests implement them in memory.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use lifecycle_adapters::relay::{Outbox, Publish};
@@ -18,6 +19,9 @@ use lifecycle_domain::{
     Timestamp, Transition,
 };
 use lifecycle_resilience::AwsError;
+
+/// Stall markers: function → the last sign of life of the outage it was found stalled in.
+pub type StallMarkers = BTreeMap<String, Timestamp>;
 
 /// The store operations of the sweeper (every write conditional, as in the store).
 pub trait SweepStore: Sync {
@@ -135,8 +139,26 @@ pub trait SweepStore: Sync {
     /// The dispatcher's watermarks (their save time is its pulse).
     fn load_watermarks(&self) -> impl Future<Output = Result<Watermarks, StoreError>> + Send;
 
-    /// Every function's heartbeat.
-    fn heartbeats(&self) -> impl Future<Output = Result<Vec<HeartbeatRecord>, StoreError>> + Send;
+    /// Every function's heartbeat, and the stall markers (function → the last sign of life of
+    /// the outage it was found stalled in), read together.
+    fn heartbeats_and_stalls(
+        &self,
+    ) -> impl Future<Output = Result<(Vec<HeartbeatRecord>, StallMarkers), StoreError>> + Send;
+
+    /// Marks `function` stalled since `last_seen` (idempotent; a newer outage replaces it).
+    fn record_stall(
+        &self,
+        function: &str,
+        last_seen: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes `function`'s stall marker if it still holds `last_seen`; `false` if it is gone
+    /// or marks another outage.
+    fn clear_stall(
+        &self,
+        function: &str,
+        last_seen: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores `alert` once per id: `true` if new.
     fn raise_alert(&self, alert: &Alert) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -403,8 +425,18 @@ impl SweepStore for Services {
         self.store.load_watermarks().await
     }
 
-    async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
-        self.store.heartbeats().await
+    async fn heartbeats_and_stalls(
+        &self,
+    ) -> Result<(Vec<HeartbeatRecord>, StallMarkers), StoreError> {
+        self.store.heartbeats_and_stalls().await
+    }
+
+    async fn record_stall(&self, function: &str, last_seen: Timestamp) -> Result<(), StoreError> {
+        self.store.record_stall(function, last_seen).await
+    }
+
+    async fn clear_stall(&self, function: &str, last_seen: Timestamp) -> Result<bool, StoreError> {
+        self.store.clear_stall(function, last_seen).await
     }
 
     async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {

@@ -8,7 +8,8 @@
 //! function's [`CallRecorder`](lifecycle_adapters::aws::CallRecorder) becomes the IAM calls
 //! AWS would authorise — a `Query` on an index acts on the index's ARN, a transaction is
 //! authorised per item (kind and table), a batch per table, an SQS call on the queue's ARN
-//! from its URL, `PutEvents` on each entry's bus — and every one must be allowed.
+//! from its URL, `PutEvents` on each entry's bus, an SNS `Publish` or `PublishBatch` as
+//! `sns:Publish` on its topic's ARN — and every one must be allowed.
 //!
 //! It runs in the integration tests (`TestStack`), the crash suite and the chaos run
 //! (`harness.rs`); `docs/architecture.md` ("Least privilege, proven") says what it covers.
@@ -212,6 +213,14 @@ pub fn iam_calls(recorded: &RecordedCall, region: &str) -> Result<Vec<Call>, Str
                 operation,
                 arn::secret(region, LOCAL_ACCOUNT, id),
             )),
+            CallResource::Topic { arn } => {
+                // `sns:Publish` authorises `PublishBatch` too; IAM has no action of its own for it.
+                let operation = match operation.as_str() {
+                    "PublishBatch" => "Publish",
+                    other => other,
+                };
+                Ok(Call::for_request(service, operation, arn.clone()))
+            }
             CallResource::Unreadable { reason } => Err(reason.clone()),
         })
         .collect()
@@ -248,6 +257,10 @@ mod tests {
                 "AWS::S3::Bucket" => {
                     let bucket = name.to_ascii_lowercase();
                     (bucket.clone(), arn::s3(&bucket, None))
+                }
+                "AWS::SNS::Topic" => {
+                    let topic = format!("arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:{name}");
+                    (topic.clone(), topic)
                 }
                 _ => continue,
             };
@@ -513,6 +526,36 @@ mod tests {
                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:cl/h",
                 )],
             ),
+            (
+                call(
+                    "SNS",
+                    "Publish",
+                    vec![CallResource::Topic {
+                        arn: t("arn:aws:sns:us-east-1:123456789012:alerts"),
+                    }],
+                ),
+                vec![iam(
+                    "sns:Publish",
+                    "arn:aws:sns:us-east-1:123456789012:alerts",
+                )],
+            ),
+            (
+                call(
+                    "SNS",
+                    "PublishBatch",
+                    vec![CallResource::Topic {
+                        arn: t("arn:aws:sns:us-east-1:123456789012:alerts"),
+                    }],
+                ),
+                vec![iam(
+                    "sns:Publish",
+                    "arn:aws:sns:us-east-1:123456789012:alerts",
+                )],
+            ),
+            (
+                call("SNS", "Publish", vec![]),
+                vec![iam("sns:Publish", "*")],
+            ),
         ];
         for (recorded, expected) in cases {
             assert_eq!(iam_calls(&recorded, REGION), Ok(expected), "{recorded:?}");
@@ -541,6 +584,44 @@ mod tests {
         ] {
             assert!(iam_calls(&bad, REGION).is_err(), "{bad:?}");
         }
+    }
+
+    /// A policy naming `!Ref` of a topic allows publishing to that topic (whose `Ref` is its
+    /// ARN), and to no other.
+    #[test]
+    fn publishing_to_a_topic_is_allowed_by_sns_publish_on_its_ref() {
+        let template = Template::parse(
+            r#"
+Resources:
+  AlertTopic:
+    Type: AWS::SNS::Topic
+  AlertFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: sns:Publish
+              Resource: !Ref AlertTopic
+"#,
+        )
+        .unwrap();
+        let check = IamCheck::new(&template, &resolver(&template)).unwrap();
+        let topic = |name: &str| CallResource::Topic {
+            arn: format!("arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:{STACK}-{name}"),
+        };
+        let allowed = vec![
+            call("SNS", "Publish", vec![topic("AlertTopic")]),
+            call("SNS", "PublishBatch", vec![topic("AlertTopic")]),
+        ];
+        let denied = check.denied(&calls("AlertFunction", allowed));
+        assert!(denied.is_empty(), "{denied:#?}");
+        let elsewhere = vec![
+            call("SNS", "Publish", vec![topic("OtherTopic")]),
+            call("SNS", "Publish", vec![]),
+        ];
+        let denied = check.denied(&calls("AlertFunction", elsewhere));
+        assert_eq!(denied.len(), 2, "{denied:#?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod function_calls;
 pub mod functions;
 pub mod harness;
 pub mod iam;
+pub mod local_alerts;
 pub mod local_delivery;
 pub mod provision;
 pub mod runtime;

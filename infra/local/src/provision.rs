@@ -1,11 +1,13 @@
 //! Creates the template's stateful resources on the local endpoint: DynamoDB tables (keys,
 //! indexes, TTL), SQS queues (attributes and redrive policies), EventBridge buses and rules with
-//! their targets, S3 buckets. Idempotent: re-running against an existing stack keeps its data.
+//! their targets, S3 buckets, SNS topics and their SQS subscriptions. Idempotent: re-running
+//! against an existing stack keeps its data.
 //!
 //! Local physical names are `<stack>-<LogicalId>` (lower-cased for buckets) unless the
 //! template names the resource.
-//! Other resource types (functions, alarms, topics, log groups, keys, policies) have no local
-//! counterpart and are skipped — functions are run in-process by [`crate::runtime`].
+//! Other resource types (functions, alarms, log groups, keys, policies) have no local
+//! counterpart and are skipped — functions are run in-process by [`crate::runtime`]. So are the
+//! properties that would name them (a topic's `KmsMasterKeyId`): they are not resolved.
 
 use std::collections::BTreeMap;
 
@@ -18,17 +20,37 @@ use lifecycle_adapters::aws::AwsClients;
 use serde_yaml_ng::Value;
 
 use crate::template::{
-    LOCAL_ACCOUNT, Physical, Resolver, Template, TemplateError, references, scalar,
+    LOCAL_ACCOUNT, Physical, Resolver, Resource, Template, TemplateError, references, scalar,
 };
 
 /// Resource types created locally.
-pub const PROVISIONED_TYPES: [&str; 5] = [
+pub const PROVISIONED_TYPES: [&str; 7] = [
     "AWS::DynamoDB::Table",
     "AWS::SQS::Queue",
     "AWS::Events::EventBus",
     "AWS::Events::Rule",
     "AWS::S3::Bucket",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
 ];
+
+/// `(type, property)`: properties with no local meaning, dropped before resolution (the
+/// resources they name may not be provisioned).
+const LOCALLY_IGNORED: [(&str, &str); 1] = [("AWS::SNS::Topic", "KmsMasterKeyId")];
+
+/// `resource`'s properties without those [`LOCALLY_IGNORED`].
+fn local_properties(resource: &Resource) -> Value {
+    let mut properties = resource.properties.clone();
+    if let Some(map) = properties.as_mapping_mut() {
+        for (_, property) in LOCALLY_IGNORED
+            .iter()
+            .filter(|(kind, _)| *kind == resource.kind)
+        {
+            map.remove(*property);
+        }
+    }
+    properties
+}
 
 /// Provisioning failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +109,14 @@ pub async fn provision(
         parameters: template.parameters.clone(),
         physical: BTreeMap::new(),
     };
-    let mut pending: Vec<(&String, &crate::template::Resource)> = template
+    let mut pending: Vec<(&String, &Resource)> = template
         .resources
         .iter()
         .filter(|(_, r)| PROVISIONED_TYPES.contains(&r.kind.as_str()))
         .collect();
     while !pending.is_empty() {
         let ready = pending.iter().position(|(_, resource)| {
-            references(&resource.properties).iter().all(|name| {
+            references(&local_properties(resource)).iter().all(|name| {
                 resolver.physical.contains_key(name)
                     || !template.resources.contains_key(name)
                     || !PROVISIONED_TYPES.contains(&template.resources[name].kind.as_str())
@@ -108,7 +130,7 @@ pub async fn provision(
             .into());
         };
         let (name, resource) = pending.remove(index);
-        let properties = resolver.resolve(&resource.properties)?;
+        let properties = resolver.resolve(&local_properties(resource))?;
         let physical_name = format!("{stack_name}-{name}");
         let physical = match resource.kind.as_str() {
             "AWS::DynamoDB::Table" => {
@@ -134,6 +156,14 @@ pub async fn provision(
                     .unwrap_or_else(|| physical_name.to_ascii_lowercase());
                 create_bucket(&clients.delivery.s3, name, &bucket, region).await?
             }
+            "AWS::SNS::Topic" => {
+                let topic = properties
+                    .get("TopicName")
+                    .and_then(scalar)
+                    .unwrap_or(physical_name);
+                create_topic(&clients.sns, name, &topic).await?
+            }
+            "AWS::SNS::Subscription" => subscribe(&clients.sns, name, &properties).await?,
             _ => unreachable!("filtered to provisioned types"),
         };
         tracing::debug!(
@@ -435,5 +465,66 @@ async fn create_rule(
     Ok(Physical {
         reference: name.to_owned(),
         attributes: BTreeMap::from([("Arn".to_owned(), output.rule_arn.unwrap_or_default())]),
+    })
+}
+
+async fn create_topic(
+    client: &aws_sdk_sns::Client,
+    logical: &str,
+    name: &str,
+) -> Result<Physical, ProvisionError> {
+    // CreateTopic is idempotent: an existing topic's ARN is returned.
+    let arn = client
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error(logical, aws_sdk_sns::error::DisplayErrorContext(e)))?
+        .topic_arn
+        .ok_or_else(|| aws_error(logical, "CreateTopic returned no TopicArn"))?;
+    Ok(Physical {
+        reference: arn.clone(),
+        attributes: BTreeMap::from([
+            ("TopicArn".to_owned(), arn),
+            ("TopicName".to_owned(), name.to_owned()),
+        ]),
+    })
+}
+
+/// Subscribes an SQS queue (`Endpoint`, its ARN) to a topic (`TopicArn`); other protocols have
+/// no local counterpart.
+async fn subscribe(
+    client: &aws_sdk_sns::Client,
+    logical: &str,
+    properties: &Value,
+) -> Result<Physical, ProvisionError> {
+    let required =
+        |key: &str| text(properties, key).ok_or_else(|| aws_error(logical, format!("no {key}")));
+    let protocol = required("Protocol")?;
+    if protocol != "sqs" {
+        return Err(TemplateError::Unsupported(format!(
+            "{logical}: only `sqs` subscriptions are provisioned locally, not `{protocol}`"
+        ))
+        .into());
+    }
+    let mut request = client
+        .subscribe()
+        .topic_arn(required("TopicArn")?)
+        .protocol(protocol)
+        .endpoint(required("Endpoint")?)
+        .return_subscription_arn(true);
+    if let Some(raw) = properties.get("RawMessageDelivery").and_then(scalar) {
+        request = request.attributes("RawMessageDelivery", raw);
+    }
+    // Subscribe is idempotent: the existing subscription's ARN is returned.
+    let arn = request
+        .send()
+        .await
+        .map_err(|e| aws_error(logical, aws_sdk_sns::error::DisplayErrorContext(e)))?
+        .subscription_arn
+        .ok_or_else(|| aws_error(logical, "Subscribe returned no SubscriptionArn"))?;
+    Ok(Physical {
+        reference: arn,
+        attributes: BTreeMap::new(),
     })
 }

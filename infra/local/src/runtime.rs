@@ -10,10 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alert_fanout::services::FanoutServices;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use delivery_planner::ports::PlannerServices;
 use delivery_sender::ports::SenderServices;
+use lifecycle_adapters::alerting::FanoutSettings;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{Config, ConfigError};
 use lifecycle_adapters::delivery::DeliveryConfig;
@@ -145,6 +147,10 @@ pub async fn start(
             clients.function_requests.clone(),
             clients.function_resilience.clone(),
         );
+        let fanout_services = match spec.binary.as_str() {
+            "alert-fanout" => Some(fanout(spec, &environment, &services, clients)?),
+            _ => None,
+        };
         for trigger in &spec.triggers {
             let no_handler = || RuntimeError::NoHandler {
                 function: spec.logical_id.clone(),
@@ -153,7 +159,7 @@ pub async fn start(
             };
             match (spec.binary.as_str(), trigger) {
                 (
-                    binary @ ("timer-dispatcher" | "sweeper"),
+                    binary @ ("timer-dispatcher" | "sweeper" | "alert-fanout"),
                     Trigger::Schedule { expression, period },
                 ) => {
                     let local_period = if binary == "sweeper" {
@@ -168,10 +174,12 @@ pub async fn start(
                         every_s = period.as_secs_f64(),
                         "schedule driven locally"
                     );
-                    let job = if binary == "sweeper" {
-                        ScheduledJob::Sweeper
-                    } else {
-                        ScheduledJob::Dispatcher
+                    let job = match binary {
+                        "sweeper" => ScheduledJob::Sweeper,
+                        "alert-fanout" => ScheduledJob::AlertCheck(
+                            fanout_services.clone().ok_or_else(no_handler)?,
+                        ),
+                        _ => ScheduledJob::Dispatcher,
                     };
                     tasks.spawn(run_schedule(
                         services.clone(),
@@ -184,7 +192,8 @@ pub async fn start(
                     ));
                 }
                 (
-                    binary @ ("timer-executor" | "delivery-sender" | "delivery-planner"),
+                    binary @ ("timer-executor" | "delivery-sender" | "delivery-planner"
+                    | "alert-fanout"),
                     Trigger::Sqs {
                         queue_url,
                         batch_size,
@@ -199,6 +208,8 @@ pub async fn start(
                     };
                     let consumer = if binary == "timer-executor" {
                         QueueConsumer::Executor(Arc::new(services.clone()))
+                    } else if binary == "alert-fanout" {
+                        QueueConsumer::Fanout(fanout_services.clone().ok_or_else(no_handler)?)
                     } else {
                         let config =
                             DeliveryConfig::from_map(&environment).map_err(config_error)?;
@@ -267,11 +278,45 @@ pub async fn start(
     Ok(tasks)
 }
 
+/// The alert fan-out `spec` runs (its schedule and its queue share it).
+fn fanout(
+    spec: &FunctionSpec,
+    environment: &std::collections::BTreeMap<String, String>,
+    services: &Services,
+    clients: &RuntimeClients,
+) -> Result<Arc<FanoutServices>, RuntimeError> {
+    let config_error = |source| RuntimeError::Config {
+        function: spec.logical_id.clone(),
+        source,
+    };
+    let settings =
+        FanoutSettings::from_lookup(|name| environment.get(name).cloned()).map_err(config_error)?;
+    let fanout = FanoutServices::new(
+        services.clone(),
+        settings,
+        &clients.of_function(&spec.logical_id),
+    )
+    .map_err(config_error)?;
+    Ok(Arc::new(fanout))
+}
+
 /// A function driven by an EventBridge schedule.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 enum ScheduledJob {
     Dispatcher,
     Sweeper,
+    /// The alert fan-out's periodic check.
+    AlertCheck(Arc<FanoutServices>),
+}
+
+impl std::fmt::Debug for ScheduledJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Dispatcher => "Dispatcher",
+            Self::Sweeper => "Sweeper",
+            Self::AlertCheck(_) => "AlertCheck",
+        })
+    }
 }
 
 /// When a scheduled function runs, and how long each invocation may take.
@@ -300,8 +345,12 @@ async fn run_schedule(
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        let failure = match job {
+        let failure = match &job {
             ScheduledJob::Dispatcher => timer_dispatcher::handle(&services).await.err(),
+            ScheduledJob::AlertCheck(fanout) => {
+                let report = alert_fanout::handle_check(fanout).await;
+                (!report.errors.is_empty()).then(|| report.errors.join("; "))
+            }
             ScheduledJob::Sweeper => {
                 let event =
                     serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
@@ -326,6 +375,7 @@ enum QueueConsumer {
     Executor(Arc<Services>),
     Sender(Arc<SenderServices>),
     Planner(Arc<PlannerServices>),
+    Fanout(Arc<FanoutServices>),
 }
 
 impl QueueConsumer {
@@ -334,6 +384,7 @@ impl QueueConsumer {
             Self::Executor(services) => timer_executor::handle(services, event, deadline).await,
             Self::Sender(sender) => delivery_sender::handle(sender, event, deadline).await,
             Self::Planner(planner) => delivery_planner::handle(planner, event, deadline).await,
+            Self::Fanout(fanout) => alert_fanout::handle_queue(fanout, event).await,
         }
     }
 }

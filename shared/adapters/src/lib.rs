@@ -1,8 +1,10 @@
 //! The AWS adapters of campaign-lifecycle: the DynamoDB store, the timers queue, the
 //! lifecycle event publisher, DLQ redrive, request counting, the implementations of the
-//! resilience layer's ports, heartbeats, the outbox relay, and the services wiring every
+//! resilience layer's ports, heartbeats, the outbox relay, the alert channels, and the services wiring every
 //! Lambda function starts from (with its configuration from the environment).
 
+#[cfg(feature = "alerts")]
+pub mod alerting;
 pub mod aws;
 pub mod config;
 pub mod crash;

@@ -23,6 +23,8 @@ pub enum AlertKind {
     CircuitStateChanged,
     /// An error matched a failure pattern whose actions include an alert.
     FailurePatternMatched,
+    /// A delivery run completed with recipients that failed for good.
+    RunDeliveryFailures,
 }
 
 impl AlertKind {
@@ -33,7 +35,19 @@ impl AlertKind {
             AlertKind::DispatcherStalled => "DISPATCHER_STALLED",
             AlertKind::CircuitStateChanged => "CIRCUIT_STATE_CHANGED",
             AlertKind::FailurePatternMatched => "FAILURE_PATTERN_MATCHED",
+            AlertKind::RunDeliveryFailures => "RUN_DELIVERY_FAILURES",
         }
+    }
+
+    /// Whether a condition of this kind clears and is announced cleared (a stalled
+    /// dispatcher beats again, a breaker closes). The others are one-off events (a timer
+    /// failed, a pattern matched): their repeats are summed up in a reminder, and they go
+    /// quiet when no repeat came within the repeat interval.
+    pub const fn resolves(self) -> bool {
+        matches!(
+            self,
+            AlertKind::DispatcherStalled | AlertKind::CircuitStateChanged
+        )
     }
 }
 
@@ -162,6 +176,31 @@ impl Alert {
             status: AlertStatus::Firing,
         }
     }
+
+    /// The dispatcher beats again (last seen at `recovered_at`) after the outage whose last
+    /// sign of life was `stalled_since`: resolves that outage's [`Alert::dispatcher_stalled`]
+    /// (same kind and subject, so the same dedup key). One per outage: the id depends on
+    /// `stalled_since`, so a sweep that retries after a crash raises the same alert.
+    pub fn dispatcher_recovered(
+        stalled_since: Timestamp,
+        recovered_at: Timestamp,
+        raised_at: Timestamp,
+    ) -> Self {
+        let key = format!("alert/dispatcher-recovered/{}", stalled_since.millis());
+        Self {
+            alert_id: stable_id(&key),
+            kind: AlertKind::DispatcherStalled,
+            severity: Severity::Critical,
+            subject: "timer-dispatcher".into(),
+            message: format!(
+                "the timer dispatcher is running again (last seen {recovered_at}); it was silent for {} s after {stalled_since}",
+                recovered_at.millis_since(stalled_since) / 1000
+            ),
+            raised_at,
+            error_code: None,
+            status: AlertStatus::Resolved,
+        }
+    }
 }
 
 impl Alert {
@@ -268,12 +307,41 @@ mod tests {
     }
 
     #[test]
+    fn a_recovered_dispatcher_resolves_its_outage_once() {
+        let (since, back) = (
+            Timestamp::from_millis(60_000),
+            Timestamp::from_millis(660_000),
+        );
+        let stalled = Alert::dispatcher_stalled(since, 300, Timestamp::from_millis(360_000));
+        let resolved = Alert::dispatcher_recovered(since, back, Timestamp::from_millis(700_000));
+        assert_eq!(stalled.status, AlertStatus::Firing);
+        assert_eq!(resolved.status, AlertStatus::Resolved);
+        assert_eq!(resolved.dedup_key(), stalled.dedup_key());
+        assert_eq!(resolved.dedup_key(), "DISPATCHER_STALLED/timer-dispatcher");
+        assert_eq!(resolved.severity, Severity::Critical);
+        assert_ne!(resolved.alert_id, stalled.alert_id);
+        assert!(
+            resolved.message.contains("silent for 600 s"),
+            "{}",
+            resolved.message
+        );
+        let retried = Alert::dispatcher_recovered(since, back.plus_millis(300_000), back);
+        assert_eq!(retried.alert_id, resolved.alert_id, "one per outage");
+        let next = Alert::dispatcher_recovered(back, back.plus_millis(600_000), back);
+        assert_ne!(next.alert_id, resolved.alert_id, "another outage");
+        let detail: serde_json::Value = serde_json::from_str(&resolved.detail_json()).unwrap();
+        assert_eq!(detail["kind"], "DISPATCHER_STALLED");
+        assert_eq!(detail["status"], "RESOLVED");
+    }
+
+    #[test]
     fn kinds_are_named_as_serde_writes_them() {
         for kind in [
             AlertKind::TimerFailed,
             AlertKind::DispatcherStalled,
             AlertKind::CircuitStateChanged,
             AlertKind::FailurePatternMatched,
+            AlertKind::RunDeliveryFailures,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

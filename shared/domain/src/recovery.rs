@@ -127,7 +127,11 @@ pub struct RecoveryReport {
     pub dry_run: bool,
     /// The dispatcher had stopped (its watermarks were older than the stall threshold).
     pub was_crash: bool,
-    /// Why `was_crash` is set, if it is.
+    /// The dispatcher beats again after an outage an earlier sweep found: this sweep resolved
+    /// (or, in a dry run, would resolve) its `DISPATCHER_STALLED` alert.
+    #[serde(default)]
+    pub dispatcher_recovered: bool,
+    /// Why `was_crash` or `dispatcher_recovered` is set, if one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crash_evidence: Option<String>,
     /// Each step's result, in run order.
@@ -210,6 +214,7 @@ mod tests {
             finished_at: Timestamp::from_millis(5),
             dry_run: false,
             was_crash: false,
+            dispatcher_recovered: false,
             crash_evidence: None,
             steps: vec![stuck, missed, states, outbox, orphans, runs, series],
             totals: RecoveryTotals::default(),

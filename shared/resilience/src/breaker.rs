@@ -37,16 +37,32 @@ pub enum Dependency {
     Ssm,
     /// Secrets Manager (webhook signing secrets).
     SecretsManager,
+    /// The alert fan-out's email channel (SES).
+    #[serde(rename = "alert-email")]
+    AlertEmail,
+    /// The alert fan-out's Slack incoming webhook.
+    #[serde(rename = "alert-slack")]
+    AlertSlack,
+    /// The alert fan-out's signed webhook.
+    #[serde(rename = "alert-webhook")]
+    AlertWebhook,
+    /// The alert fan-out's SNS topic.
+    #[serde(rename = "alert-sns")]
+    AlertSns,
 }
 
 impl Dependency {
-    pub const ALL: [Dependency; 6] = [
+    pub const ALL: [Dependency; 10] = [
         Self::DynamoDb,
         Self::Sqs,
         Self::EventBridge,
         Self::S3,
         Self::Ssm,
         Self::SecretsManager,
+        Self::AlertEmail,
+        Self::AlertSlack,
+        Self::AlertWebhook,
+        Self::AlertSns,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +73,10 @@ impl Dependency {
             Self::S3 => "s3",
             Self::Ssm => "ssm",
             Self::SecretsManager => "secretsmanager",
+            Self::AlertEmail => "alert-email",
+            Self::AlertSlack => "alert-slack",
+            Self::AlertWebhook => "alert-webhook",
+            Self::AlertSns => "alert-sns",
         }
     }
 
@@ -65,16 +85,14 @@ impl Dependency {
         Self::ALL.into_iter().find(|d| d.as_str() == text)
     }
 
-    /// What a caller does when the breaker's record cannot be read: DynamoDB, SQS and the
-    /// reads of lists and secrets go ahead (no fallback; the breaker's own store is
-    /// DynamoDB), EventBridge calls are refused (events wait in the outbox and are
-    /// republished by the sweeper).
+    /// What a caller does when the breaker's record cannot be read: DynamoDB, SQS, the
+    /// reads of lists and secrets and the alert channels go ahead (no fallback; the
+    /// breaker's own store is DynamoDB), EventBridge calls are refused (events wait in the
+    /// outbox and are republished by the sweeper).
     pub fn fail_mode(self) -> FailMode {
         match self {
-            Self::DynamoDb | Self::Sqs | Self::S3 | Self::Ssm | Self::SecretsManager => {
-                FailMode::Open
-            }
             Self::EventBridge => FailMode::Closed,
+            _ => FailMode::Open,
         }
     }
 }

@@ -25,7 +25,7 @@ use lifecycle_domain::{
 };
 use lifecycle_resilience::AwsError;
 
-use crate::ports::{RunQueues, SweepStore};
+use crate::ports::{RunQueues, StallMarkers, SweepStore};
 
 /// Everything the fakes hold and record.
 #[derive(Debug, Default)]
@@ -42,6 +42,10 @@ pub(crate) struct World {
     pub(crate) sweep_lease: Option<(String, Timestamp)>,
     pub(crate) watermarks: Watermarks,
     pub(crate) heartbeats: Vec<HeartbeatRecord>,
+    /// Stall markers: function → the last sign of life of its outage.
+    pub(crate) stalls: StallMarkers,
+    /// Raising an alert fails.
+    pub(crate) failing_alerts: bool,
     /// Reads of the due index fail.
     pub(crate) failing_reads: bool,
     /// Writes that went through, by operation (the dry-run check).
@@ -391,12 +395,35 @@ impl SweepStore for FakePorts {
         Ok(self.world().watermarks.clone())
     }
 
-    async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
-        Ok(self.world().heartbeats.clone())
+    async fn heartbeats_and_stalls(
+        &self,
+    ) -> Result<(Vec<HeartbeatRecord>, StallMarkers), StoreError> {
+        let world = self.world();
+        Ok((world.heartbeats.clone(), world.stalls.clone()))
+    }
+
+    async fn record_stall(&self, function: &str, last_seen: Timestamp) -> Result<(), StoreError> {
+        let mut world = self.world();
+        world.stalls.insert(function.to_owned(), last_seen);
+        world.writes.push("record_stall");
+        Ok(())
+    }
+
+    async fn clear_stall(&self, function: &str, last_seen: Timestamp) -> Result<bool, StoreError> {
+        let mut world = self.world();
+        if world.stalls.get(function) != Some(&last_seen) {
+            return Ok(false);
+        }
+        world.stalls.remove(function);
+        world.writes.push("clear_stall");
+        Ok(true)
     }
 
     async fn raise_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
         let mut world = self.world();
+        if world.failing_alerts {
+            return Err(read_failure());
+        }
         if world
             .alerts
             .iter()

@@ -397,23 +397,200 @@ async fn a_failed_read_is_reported_and_fails_the_sweep() {
     );
 }
 
-#[tokio::test]
-async fn a_stalled_dispatcher_is_detected_and_alerted_once_per_outage() {
-    let ports = FakePorts::default();
+/// The dispatcher's last sign of life (its watermarks' save) was `offset_ms` from now.
+fn dispatcher_seen(ports: &FakePorts, offset_ms: i64) {
     ports.world().watermarks = Watermarks {
-        saved_at: Some(at(-10 * MINUTE)),
+        saved_at: Some(at(offset_ms)),
         ..Watermarks::default()
     };
+}
+
+/// The stall alerts raised so far: (status, published).
+fn stall_alerts(ports: &FakePorts) -> Vec<(lifecycle_domain::AlertStatus, bool)> {
+    ports
+        .world()
+        .alerts
+        .iter()
+        .filter(|(a, _)| a.kind == lifecycle_domain::AlertKind::DispatcherStalled)
+        .map(|(a, published)| (a.status, *published))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stalled_dispatcher_is_detected_and_alerted_once_per_outage() {
+    use lifecycle_domain::AlertStatus::{Firing, Resolved};
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -10 * MINUTE);
     let first = sweep(&ports, false, &[SweepStep::Outbox]).await;
-    assert!(first.was_crash);
+    assert!(first.was_crash && !first.dispatcher_recovered);
+    assert_eq!(
+        ports.world().stalls.get("timer-dispatcher"),
+        Some(&at(-10 * MINUTE)),
+        "the outage is marked with its last sign of life"
+    );
     let second = sweep(&ports, false, &[SweepStep::Outbox]).await;
     assert!(second.was_crash);
     {
         let world = ports.world();
         assert_eq!(world.alerts.len(), 1, "one alert per outage");
         assert_eq!(world.published.len(), 1);
+        let marks = world.writes.iter().filter(|w| **w == "record_stall");
+        assert_eq!(
+            marks.count(),
+            1,
+            "a marker already written is not written again"
+        );
     }
-    ports.world().watermarks.saved_at = Some(at(-MINUTE));
+
+    dispatcher_seen(&ports, -MINUTE);
     let healthy = sweep(&ports, false, &[SweepStep::Outbox]).await;
-    assert!(!healthy.was_crash);
+    assert!(
+        !healthy.was_crash && healthy.dispatcher_recovered,
+        "{healthy:?}"
+    );
+    assert!(healthy.success, "{healthy:?}");
+    let evidence = healthy.crash_evidence.as_deref().unwrap_or_default();
+    assert!(evidence.starts_with("dispatcher recovered"), "{evidence}");
+    assert_eq!(stall_alerts(&ports), [(Firing, true), (Resolved, true)]);
+    {
+        let world = ports.world();
+        let (stalled, resolved) = (&world.alerts[0].0, &world.alerts[1].0);
+        assert_eq!(resolved.dedup_key(), stalled.dedup_key());
+        assert_eq!(resolved.severity, stalled.severity);
+        assert_eq!(
+            world.published,
+            [stalled.alert_id.clone(), resolved.alert_id.clone()]
+        );
+        assert!(world.stalls.is_empty(), "the marker is gone");
+    }
+
+    let later = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(!later.was_crash && !later.dispatcher_recovered, "{later:?}");
+    assert_eq!(later.crash_evidence, None);
+    assert_eq!(stall_alerts(&ports).len(), 2, "resolved once");
+    assert_eq!(ports.world().published.len(), 2);
+}
+
+#[tokio::test]
+async fn a_healthy_dispatcher_without_a_marker_resolves_nothing() {
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -MINUTE);
+    let report = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(!report.was_crash && !report.dispatcher_recovered);
+    let world = ports.world();
+    assert!(
+        world.alerts.is_empty() && world.writes.is_empty(),
+        "{world:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_recovery_and_changes_nothing() {
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -MINUTE);
+    ports
+        .world()
+        .stalls
+        .insert("timer-dispatcher".into(), at(-10 * MINUTE));
+    let preview = sweep(&ports, true, &[SweepStep::Outbox]).await;
+    assert!(preview.dispatcher_recovered, "{preview:?}");
+    let world = ports.world();
+    assert!(world.alerts.is_empty() && world.published.is_empty());
+    assert!(world.writes.is_empty(), "{:?}", world.writes);
+    assert_eq!(world.stalls.len(), 1, "the marker stays");
+}
+
+#[tokio::test]
+async fn a_recovery_interrupted_after_its_alert_is_finished_without_a_second_alert() {
+    use lifecycle_domain::AlertStatus::Resolved;
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -MINUTE);
+    let resolved = lifecycle_domain::Alert::dispatcher_recovered(
+        at(-10 * MINUTE),
+        at(-2 * MINUTE),
+        at(-MINUTE),
+    );
+    {
+        let mut world = ports.world();
+        world
+            .stalls
+            .insert("timer-dispatcher".into(), at(-10 * MINUTE));
+        world.alerts.push((resolved.clone(), true));
+    }
+    let report = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(report.dispatcher_recovered && report.success, "{report:?}");
+    assert_eq!(
+        stall_alerts(&ports),
+        [(Resolved, true)],
+        "the same alert id"
+    );
+    let world = ports.world();
+    assert!(world.published.is_empty());
+    assert!(world.stalls.is_empty(), "the marker is removed now");
+}
+
+#[tokio::test]
+async fn a_failed_recovery_alert_keeps_the_marker_for_the_next_sweep() {
+    use lifecycle_domain::AlertStatus::Resolved;
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -MINUTE);
+    {
+        let mut world = ports.world();
+        world
+            .stalls
+            .insert("timer-dispatcher".into(), at(-10 * MINUTE));
+        world.failing_alerts = true;
+    }
+    let failed = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(!failed.success, "{failed:?}");
+    assert!(
+        failed
+            .errors
+            .iter()
+            .any(|e| e.starts_with("recovery alert"))
+    );
+    assert_eq!(ports.world().stalls.len(), 1, "the marker stays");
+
+    ports.world().failing_alerts = false;
+    let retried = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(
+        retried.success && retried.dispatcher_recovered,
+        "{retried:?}"
+    );
+    assert_eq!(stall_alerts(&ports), [(Resolved, true)]);
+    assert!(ports.world().stalls.is_empty());
+}
+
+#[tokio::test]
+async fn a_stall_sweep_that_died_after_its_marker_is_completed_by_the_next() {
+    use lifecycle_domain::AlertStatus::Firing;
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -10 * MINUTE);
+    // The marker was written, the alert was not (the sweep died, or the raise failed).
+    ports.world().failing_alerts = true;
+    let died = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(died.was_crash && !died.success, "{died:?}");
+    assert_eq!(ports.world().stalls.len(), 1, "marked before the alert");
+    assert!(stall_alerts(&ports).is_empty());
+
+    ports.world().failing_alerts = false;
+    let next = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(next.was_crash && next.success, "{next:?}");
+    assert_eq!(stall_alerts(&ports), [(Firing, true)]);
+}
+
+#[tokio::test]
+async fn a_new_outage_replaces_the_marker_of_one_no_sweep_saw_end() {
+    let ports = FakePorts::default();
+    dispatcher_seen(&ports, -10 * MINUTE);
+    ports
+        .world()
+        .stalls
+        .insert("timer-dispatcher".into(), at(-60 * MINUTE));
+    let report = sweep(&ports, false, &[SweepStep::Outbox]).await;
+    assert!(report.was_crash && !report.dispatcher_recovered);
+    assert_eq!(
+        ports.world().stalls.get("timer-dispatcher"),
+        Some(&at(-10 * MINUTE))
+    );
 }

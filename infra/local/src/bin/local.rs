@@ -8,7 +8,9 @@
 //! (default 4), `LOCAL_EMAIL_SENDER` (the SES sender identity verified for local runs,
 //! default `campaigns@example.com`), `RUST_LOG` (default info), and any of
 //! [`TUNABLE_VARIABLES`](lifecycle_adapters::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
-//! which override the template's value for every function. `CRASH_AT` arms crash points;
+//! which override the template's value for every function; the alert fan-out's local
+//! channels come from `ALERT_WEBHOOK_URL`, `ALERT_SLACK_WEBHOOK_URL` and the others
+//! [`local_alerts`](local_stack::local_alerts) names. `CRASH_AT` arms crash points;
 //! `IAM_CALLS_FILE` names a file each function's distinct AWS calls are appended to, for the
 //! IAM check of the crash suite and the chaos run.
 
@@ -21,6 +23,7 @@ use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
 use local_stack::function_calls::{FunctionCalls, IAM_CALLS_FILE_VARIABLE};
 use local_stack::functions::functions;
+use local_stack::local_alerts::local_alert_environment;
 use local_stack::local_delivery::{DEFAULT_LOCAL_SENDER, provision_delivery_fixtures};
 use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
 use local_stack::{aws_env, provision_template};
@@ -101,6 +104,18 @@ async fn run() -> Result<(), String> {
         "bulk deliveries: verified email sender, and a webhook signing secret to name in secretRef"
     );
     let mut specs = functions(&stack).map_err(|e| e.to_string())?;
+    let alert_environment = local_alert_environment(&setup, &stack_name, &sender, |name| {
+        std::env::var(name).ok()
+    })
+    .await?;
+    for (name, value) in &alert_environment {
+        if name != "ALERT_WEBHOOK_SECRET" {
+            tracing::info!("alert fan-out: {name}={value}");
+        }
+    }
+    for spec in specs.iter_mut().filter(|s| s.binary == "alert-fanout") {
+        spec.environment.extend(alert_environment.clone());
+    }
     for variable in TUNABLE_VARIABLES {
         if let Ok(value) = std::env::var(variable) {
             tracing::info!("override for every function: {variable}={value}");

@@ -5,7 +5,8 @@
 //! It is an SDK interceptor reading each request attempt before it is signed (after the
 //! endpoint is applied, before any fault injection spoils it): the resources come from the JSON
 //! body, exactly as AWS would authorise them (DynamoDB, SQS, EventBridge, SES v2, SSM and
-//! Secrets Manager speak JSON protocols), or for S3 from the path-style URL the local
+//! Secrets Manager speak JSON protocols), from the form-encoded body for SNS (the AWS query
+//! protocol: `Action=Publish&Version=…&TopicArn=…`), or for S3 from the path-style URL the local
 //! emulator is addressed with (`/bucket/key`). Only distinct calls are kept, so memory stays
 //! bounded however long a run lasts, and a call seen for the first time is handed to the
 //! optional sink *before* it is sent — a process killed right after a request has already
@@ -63,7 +64,11 @@ pub enum CallResource {
     Parameter { name: String },
     /// A Secrets Manager secret (`SecretId`: a name or an ARN).
     Secret { id: String },
-    /// The request could not be read (not JSON): the check reports the call as unverifiable.
+    /// An SNS topic (`TopicArn` of `Publish`, `PublishBatch`, …, percent-decoded). A `Publish`
+    /// to a `TargetArn` or a `PhoneNumber` names no topic.
+    Topic { arn: String },
+    /// The request could not be read (not the JSON, or for SNS the form, expected): the check
+    /// reports the call as unverifiable.
     Unreadable { reason: String },
 }
 
@@ -191,16 +196,19 @@ struct Entry {
 
 /// The resources a request names, sorted and deduplicated.
 fn resources(service: &str, operation: &str, body: Option<&[u8]>) -> Vec<CallResource> {
-    let body: Body = match body.map(serde_json::from_slice) {
-        Some(Ok(body)) => body,
-        Some(Err(error)) => {
+    let Some(body) = body else {
+        return vec![CallResource::Unreadable {
+            reason: "request body is streamed, not in memory".into(),
+        }];
+    };
+    if service == "SNS" {
+        return sns_resources(body);
+    }
+    let body: Body = match serde_json::from_slice(body) {
+        Ok(body) => body,
+        Err(error) => {
             return vec![CallResource::Unreadable {
                 reason: format!("request body is not the JSON expected: {error}"),
-            }];
-        }
-        None => {
-            return vec![CallResource::Unreadable {
-                reason: "request body is streamed, not in memory".into(),
             }];
         }
     };
@@ -259,6 +267,29 @@ fn resources(service: &str, operation: &str, body: Option<&[u8]>) -> Vec<CallRes
         _ => {}
     }
     found.into_iter().collect()
+}
+
+/// The topic of an SNS request, from its form-encoded query-protocol body
+/// (`Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3A…`).
+fn sns_resources(body: &[u8]) -> Vec<CallResource> {
+    let pairs: Vec<(&str, &str)> = std::str::from_utf8(body)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    if !pairs.iter().any(|(key, _)| *key == "Action") {
+        return vec![CallResource::Unreadable {
+            reason: "request body is not the form-encoded query (`Action=…`) expected".into(),
+        }];
+    }
+    let topics: BTreeSet<CallResource> = pairs
+        .into_iter()
+        .filter(|(key, _)| *key == "TopicArn")
+        .map(|(_, value)| CallResource::Topic {
+            arn: percent_decoded(&value.replace('+', " ")),
+        })
+        .collect();
+    topics.into_iter().collect()
 }
 
 /// The bucket and key of a path-style S3 URL (`scheme://host/bucket/key?query`).
@@ -454,6 +485,40 @@ mod tests {
                 expected
             );
         }
+        let topic = "arn:aws:sns:us-east-1:123456789012:s-AlertTopic";
+        let sns_cases: Vec<(&str, &str, Vec<CallResource>)> = vec![
+            (
+                "Publish",
+                "Action=Publish&Version=2010-03-31\
+                 &TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3As-AlertTopic\
+                 &Message=a%20b+c&Subject=s",
+                vec![CallResource::Topic { arn: topic.into() }],
+            ),
+            (
+                "PublishBatch",
+                "Action=PublishBatch&Version=2010-03-31&TopicArn=arn:aws:sns:us-east-1:123456789012:s-AlertTopic\
+                 &PublishBatchRequestEntries.member.1.Id=0\
+                 &PublishBatchRequestEntries.member.1.Message=m",
+                vec![CallResource::Topic { arn: topic.into() }],
+            ),
+            (
+                "Publish",
+                "Action=Publish&Version=2010-03-31&PhoneNumber=%2B15550100&Message=m",
+                vec![],
+            ),
+        ];
+        for (operation, body, expected) in sns_cases {
+            assert_eq!(
+                resources("SNS", operation, Some(body.as_bytes())),
+                expected,
+                "SNS.{operation} {body}"
+            );
+        }
+        let json_to_sns = resources("SNS", "Publish", Some(br#"{"TopicArn":"arn"}"#));
+        assert!(
+            matches!(&json_to_sns[..], [CallResource::Unreadable { reason }] if reason.contains("form")),
+            "{json_to_sns:?}"
+        );
         let query_protocol =
             resources("SQS", "SendMessage", Some(b"Action=SendMessage&QueueUrl=x"));
         assert!(
@@ -569,6 +634,51 @@ mod tests {
                 service: "SQS".into(),
                 operation: "SendMessage".into(),
                 resources: vec![CallResource::Queue { url: url.into() }],
+            }]
+        );
+    }
+
+    /// The SNS SDK in use sends the query protocol (a form body), and `TopicArn` is read from it.
+    #[cfg(feature = "alerts")]
+    #[tokio::test]
+    async fn sns_requests_are_forms_and_name_their_topic() {
+        let capture = Capture::default();
+        let recorder = CallRecorder::new();
+        let config = aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .endpoint_url("http://127.0.0.1:1")
+            .http_client(http_client_fn({
+                let capture = capture.clone();
+                move |_, _| SharedHttpConnector::new(capture.clone())
+            }))
+            .interceptor(recorder.clone())
+            .build();
+        let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+        let _ = aws_sdk_sns::Client::from_conf(config)
+            .publish()
+            .topic_arn(topic)
+            .message("hello & goodbye")
+            .send()
+            .await;
+        let sent = capture.0.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "application/x-www-form-urlencoded");
+        assert!(sent[0].1.starts_with("Action=Publish&"), "{}", sent[0].1);
+        assert!(
+            sent[0].1.contains("TopicArn=arn%3Aaws%3Asns%3A"),
+            "{}",
+            sent[0].1
+        );
+        assert_eq!(
+            recorder.calls().into_iter().collect::<Vec<_>>(),
+            [RecordedCall {
+                service: "SNS".into(),
+                operation: "Publish".into(),
+                resources: vec![CallResource::Topic { arn: topic.into() }],
             }]
         );
     }

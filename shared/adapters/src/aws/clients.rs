@@ -16,7 +16,7 @@ use super::fault_injection::FaultInjector;
 use crate::config::ConfigError;
 
 /// DynamoDB, SQS and EventBridge clients sharing one configuration (and, with the `delivery`
-/// feature, the clients of bulk deliveries).
+/// feature, the clients of bulk deliveries; with the `alerts` feature, SNS).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -25,6 +25,9 @@ pub struct AwsClients {
     /// S3, SES v2, SSM and Secrets Manager.
     #[cfg(feature = "delivery")]
     pub delivery: DeliveryClients,
+    /// SNS, the alert fan-out's topic channel.
+    #[cfg(feature = "alerts")]
+    pub sns: aws_sdk_sns::Client,
 }
 
 /// The clients only bulk deliveries use: recipient lists in S3, email through SES v2, webhook
@@ -101,10 +104,15 @@ impl AwsClients {
             aws_sdk_sqs::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
         let mut eventbridge = aws_sdk_eventbridge::config::Builder::from(sdk_config)
             .retry_config(RetryConfig::disabled());
+        #[cfg(feature = "alerts")]
+        let mut sns =
+            aws_sdk_sns::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
         for interceptor in interceptors {
             dynamodb.push_interceptor(interceptor.clone());
             sqs.push_interceptor(interceptor.clone());
             eventbridge.push_interceptor(interceptor.clone());
+            #[cfg(feature = "alerts")]
+            sns.push_interceptor(interceptor.clone());
         }
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
@@ -112,6 +120,8 @@ impl AwsClients {
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
             #[cfg(feature = "delivery")]
             delivery: DeliveryClients::with_interceptors(sdk_config, interceptors),
+            #[cfg(feature = "alerts")]
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::aws::Describe;
 #[derive(Debug, Clone, Copy)]
 pub struct Email<'a> {
     pub from: &'a str,
-    pub to: &'a str,
+    /// One email to every address (SES: at most 50).
+    pub to: &'a [String],
     pub subject: &'a str,
     pub text: Option<&'a str>,
     pub html: Option<&'a str>,
@@ -71,7 +72,11 @@ impl EmailSender {
             .sesv2
             .send_email()
             .from_email_address(email.from)
-            .destination(Destination::builder().to_addresses(email.to).build())
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to.to_vec()))
+                    .build(),
+            )
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await;

@@ -1,6 +1,7 @@
-//! Webhook signing secrets, read from SSM Parameter Store (a `SecureString`, decrypted) or
-//! Secrets Manager (the `SecretString`) and kept for a few minutes per instance: a batch of
-//! webhooks signs with one read, and a rotated secret is picked up within the cache time.
+//! Secrets — webhook signing keys, the alert fan-out's Slack webhook URL — read from SSM
+//! Parameter Store (a `SecureString`, decrypted) or Secrets Manager (the `SecretString`) and
+//! kept for a few minutes per instance: a batch of webhooks signs with one read, and a
+//! rotated secret is picked up within the cache time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,9 @@ pub enum SecretError {
     /// It is not a `whsec_…` secret.
     #[error("the signing secret {0} is not whsec_ followed by base64 of 24 to 64 bytes")]
     Invalid(SecretRef),
+    /// It is empty (or not a string).
+    #[error("the secret {0} has no value")]
+    Empty(SecretRef),
     /// Another failure (after the resilience layer's retries).
     #[error("{0}")]
     Failed(AwsError),
@@ -51,13 +55,13 @@ impl SecretError {
     }
 }
 
-/// Signing secrets with a per-instance cache; clones share it.
+/// Secrets with a per-instance cache; clones share it.
 #[derive(Clone)]
 pub struct SigningSecrets {
     ssm: aws_sdk_ssm::Client,
     secretsmanager: aws_sdk_secretsmanager::Client,
     resilience: Resilience,
-    cache: Arc<Mutex<HashMap<SecretRef, (Instant, SigningKey)>>>,
+    cache: Arc<Mutex<HashMap<SecretRef, (Instant, String)>>>,
 }
 
 impl std::fmt::Debug for SigningSecrets {
@@ -81,22 +85,26 @@ impl SigningSecrets {
         }
     }
 
-    /// The key `reference` names: from the cache if read less than [`SECRET_CACHE`] ago,
-    /// otherwise one `GetParameter` or `GetSecretValue`.
+    /// The key `reference` names (see [`SigningSecrets::text`]).
     pub async fn key(&self, reference: &SecretRef) -> Result<SigningKey, SecretError> {
-        if let Some((read_at, key)) = self.cache.lock().expect("secret cache").get(reference)
+        let secret = self.text(reference).await?;
+        SigningKey::parse(&secret).map_err(|_| SecretError::Invalid(reference.clone()))
+    }
+
+    /// The secret `reference` names: from the cache if read less than [`SECRET_CACHE`] ago,
+    /// otherwise one `GetParameter` or `GetSecretValue`.
+    pub async fn text(&self, reference: &SecretRef) -> Result<String, SecretError> {
+        if let Some((read_at, secret)) = self.cache.lock().expect("secret cache").get(reference)
             && read_at.elapsed() < SECRET_CACHE
         {
-            return Ok(key.clone());
+            return Ok(secret.clone());
         }
         let secret = self.read(reference).await?;
-        let key =
-            SigningKey::parse(&secret).map_err(|_| SecretError::Invalid(reference.clone()))?;
         self.cache
             .lock()
             .expect("secret cache")
-            .insert(reference.clone(), (Instant::now(), key.clone()));
-        Ok(key)
+            .insert(reference.clone(), (Instant::now(), secret.clone()));
+        Ok(secret)
     }
 
     async fn read(&self, reference: &SecretRef) -> Result<String, SecretError> {
@@ -121,6 +129,8 @@ impl SigningSecrets {
                     .secret_string
             }
         };
-        value.ok_or_else(|| SecretError::Invalid(reference.clone()))
+        value
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| SecretError::Empty(reference.clone()))
     }
 }

@@ -51,14 +51,21 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// A client with `settings`' timeouts, signing with keys from `secrets`.
     pub fn new(settings: WebhookSettings, secrets: SigningSecrets) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        Ok(Self {
+            http: Self::http_client(settings)?,
+            secrets,
+        })
+    }
+
+    /// The HTTP client webhooks are posted with: `settings`' timeouts, no redirects.
+    pub fn http_client(settings: WebhookSettings) -> Result<reqwest::Client, String> {
+        reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("campaign-lifecycle/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|error| format!("the webhook HTTP client could not be built: {error}"))?;
-        Ok(Self { http, secrets })
+            .map_err(|error| format!("the webhook HTTP client could not be built: {error}"))
     }
 
     /// Signs and posts one webhook at `now` and says what it came to.

@@ -32,9 +32,9 @@ pub struct DuePage {
 }
 
 /// Items of one index range, and whether the limit cut it short.
-struct Range {
-    items: Vec<Item>,
-    truncated: bool,
+pub(super) struct Range {
+    pub(super) items: Vec<Item>,
+    pub(super) truncated: bool,
 }
 
 impl Store {
@@ -158,7 +158,7 @@ impl Store {
 
     /// Entries of ByDue partition `due_pk` with sort time in `(after, until]` (from the
     /// start when `after` is `None`), following pages up to `limit` items.
-    async fn index_range(
+    pub(super) async fn index_range(
         &self,
         due_pk: &str,
         after: Option<Timestamp>,

@@ -1,10 +1,18 @@
 //! Heartbeat records: one item per function (`PK = HEARTBEAT`, `SK = <function>`) holding when
 //! an instance of it last ran. The write is conditional on the stored beat being older than
 //! the interval, so many warm instances cost at most one successful write a minute.
+//!
+//! The same partition holds the sweeper's stall markers (`SK = STALL#<function>`): while a
+//! function is found stalled, the last sign of life of that outage, so the sweep that finds it
+//! beating again resolves the outage's alert. They come with the heartbeats' Query for free;
+//! [`Store::heartbeats`] leaves them out.
 
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Store, n, s};
+use super::client::{Store, key, n, s};
 use super::error::condition_met;
 use super::{StoreError, items, keys};
 use crate::aws::SendWith;
@@ -52,6 +60,14 @@ impl Store {
 
     /// Every function's last heartbeat (one Query, strongly consistent).
     pub async fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
+        Ok(self.heartbeats_and_stalls().await?.0)
+    }
+
+    /// Every function's last heartbeat, and the stall markers (function → the last sign of
+    /// life of its outage), from the same Query (strongly consistent).
+    pub async fn heartbeats_and_stalls(
+        &self,
+    ) -> Result<(Vec<HeartbeatRecord>, BTreeMap<String, Timestamp>), StoreError> {
         let output = self
             .client
             .query()
@@ -63,11 +79,69 @@ impl Store {
             .send_with(&self.resilience)
             .await
             .map_err(|e| StoreError::aws("Query", e))?;
-        output
-            .items()
-            .iter()
-            .cloned()
-            .map(|item| Ok(items::from_item::<HeartbeatRecord>(item)?))
-            .collect()
+        let mut beats = Vec::new();
+        let mut stalls = BTreeMap::new();
+        for item in output.items() {
+            let stall = match item.get(keys::SK) {
+                Some(AttributeValue::S(sk)) => sk.strip_prefix(keys::STALL_SK_PREFIX),
+                _ => None,
+            };
+            match stall {
+                Some(function) => {
+                    let marker = items::from_item::<StallItem>(item.clone())?;
+                    stalls.insert(function.to_owned(), marker.last_seen);
+                }
+                None => beats.push(items::from_item::<HeartbeatRecord>(item.clone())?),
+            }
+        }
+        Ok((beats, stalls))
     }
+
+    /// Marks `function` stalled since `last_seen` (its last sign of life): an unconditional
+    /// Put, so writing it again is harmless and a newer outage replaces an older one.
+    pub async fn record_stall(
+        &self,
+        function: &str,
+        last_seen: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::HEARTBEAT_PK))
+            .item(keys::SK, s(keys::stall_sk(function)))
+            .item("function", s(function))
+            .item("lastSeen", s(last_seen.to_rfc3339()))
+            .item("lastSeenMillis", n(last_seen.millis()))
+            .send_with(&self.resilience)
+            .await
+            .map_err(|e| StoreError::aws("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Removes `function`'s stall marker if it still holds `last_seen` (the one read):
+    /// `false` if it is gone or marks another outage.
+    pub async fn clear_stall(
+        &self,
+        function: &str,
+        last_seen: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::HEARTBEAT_PK, keys::stall_sk(function))))
+            .condition_expression("#seen = :seen")
+            .expression_attribute_names("#seen", "lastSeenMillis")
+            .expression_attribute_values(":seen", n(last_seen.millis()))
+            .send_with(&self.resilience)
+            .await;
+        condition_met("DeleteItem", result)
+    }
+}
+
+/// A stall marker as stored (its function is in the sort key).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StallItem {
+    last_seen: Timestamp,
 }

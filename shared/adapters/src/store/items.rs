@@ -32,6 +32,7 @@ pub enum Entity {
     Run,
     Ledger,
     AlertState,
+    Settings,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -278,6 +279,13 @@ pub const RECORD_RETENTION_MS: i64 = 30 * 86_400_000;
 /// Serialises a value into an item.
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, serde_dynamo::Error> {
     serde_dynamo::to_item(value)
+}
+
+/// Serialises a value into one attribute (a map, for a struct).
+pub fn to_attribute<T: Serialize>(
+    value: &T,
+) -> Result<aws_sdk_dynamodb::types::AttributeValue, serde_dynamo::Error> {
+    serde_dynamo::to_attribute_value(value)
 }
 
 /// Deserialises an item.

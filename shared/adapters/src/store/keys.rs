@@ -117,6 +117,9 @@ pub fn send_rate_sk(channel: lifecycle_domain::delivery::Channel) -> String {
     channel.as_str().to_owned()
 }
 
+/// The bucket of the alert fan-out's Slack webhook (Slack takes one message a second).
+pub const ALERT_SLACK_RATE_SK: &str = "alert-slack";
+
 /// Shards of a run's ledger: a run's writes spread over this many partitions.
 pub const LEDGER_SHARDS: u16 = 16;
 
@@ -162,14 +165,29 @@ pub fn alert_state_pk(key: &str) -> String {
 
 /// The sort key of an alert state.
 pub const ALERT_STATE_SK: &str = "STATE";
+/// The due-index partition of alert states the fan-out's periodic check must look at.
+pub const ALERT_CHECK_PK: &str = "ALERTCHECK#000";
+
+/// Partition of the service's settings that operators edit (one item per concern).
+pub const SETTINGS_PK: &str = "SETTINGS";
+/// The alert fan-out's configuration.
+pub const ALERT_CONFIG_SK: &str = "ALERTS";
 
 /// `AUDIT#<millis>#<what>` — an audit record inside a campaign's partition.
 pub fn audit_sk(at: Timestamp, what: &str) -> String {
     format!("AUDIT#{}", due_sk(at, what))
 }
 
-/// Partition of the functions' heartbeat records (`SK` = function name).
+/// Partition of the functions' heartbeat records (`SK` = function name) and of the sweeper's
+/// stall markers (`SK` = `STALL#<function>`).
 pub const HEARTBEAT_PK: &str = "HEARTBEAT";
+/// Prefix of stall marker sort keys in [`HEARTBEAT_PK`] (no function name starts with it).
+pub const STALL_SK_PREFIX: &str = "STALL#";
+
+/// `STALL#<function>`: the marker of `function`'s current outage.
+pub fn stall_sk(function: &str) -> String {
+    format!("{STALL_SK_PREFIX}{function}")
+}
 
 /// Partition of the sweeper's records: its run lease and its recovery reports.
 pub const SWEEPER_PK: &str = "SWEEPER";

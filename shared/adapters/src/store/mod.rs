@@ -1,6 +1,7 @@
 //! The DynamoDB store: one table, keys designed from the access patterns in
 //! `docs/data-model.md`. Every state change is a conditional write.
 
+mod alert_config;
 mod alert_states;
 mod alerts;
 mod breakers;
@@ -36,6 +37,7 @@ mod timer_writes;
 mod unprocessed;
 mod watermarks;
 
+pub use alert_config::InvalidAlertConfig;
 pub use alert_states::{PendingNotification, StoredAlertState};
 pub use campaigns::CampaignPage;
 pub use cancel::{CancelError, Cancelled};

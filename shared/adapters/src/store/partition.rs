@@ -77,7 +77,8 @@ impl CampaignPartition {
             | Entity::Pattern
             | Entity::PatternSet
             | Entity::Ledger
-            | Entity::AlertState => {
+            | Entity::AlertState
+            | Entity::Settings => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

@@ -1,4 +1,4 @@
-//! The shared send rate's token bucket: one item per channel, taken from with a conditional
+//! The shared send rate's token buckets: one item per channel (and one per alert webhook), taken from with a conditional
 //! write on the state last seen, so every sender of every instance draws from the same rate.
 //! The state is cached per process: with a warm cache a grant costs one request; a stale
 //! cache costs one more (the refused write hands back the current state).
@@ -7,7 +7,6 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::delivery::Channel;
 use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
 use lifecycle_resilience::CallError;
 
@@ -21,12 +20,13 @@ use crate::aws::SendWith;
 const CONTENDED_ROUNDS: u32 = 5;
 
 impl Store {
-    /// Takes up to `wanted` tokens of `channel`'s bucket at `rate`, starting from `seen` (the
-    /// state this process last saw, `None` if unknown). Returns the grant and the state now
+    /// Takes up to `wanted` tokens of `bucket` (its sort key in the `SEND_RATE` partition:
+    /// [`keys::send_rate_sk`] of a delivery channel, [`keys::ALERT_SLACK_RATE_SK`]) at
+    /// `rate`, starting from `seen` (the state this process last saw, `None` if unknown). Returns the grant and the state now
     /// stored (to pass as `seen` next time).
     pub async fn take_send_tokens(
         &self,
-        channel: Channel,
+        bucket: &str,
         rate: SendRate,
         wanted: u32,
         seen: Option<Bucket>,
@@ -35,11 +35,11 @@ impl Store {
         let mut seen = seen;
         for _ in 0..CONTENDED_ROUNDS {
             let grant = rate.take(seen, wanted, now);
-            let Grant::Take { bucket, .. } = grant else {
+            let Grant::Take { bucket: next, .. } = grant else {
                 return Ok((grant, seen));
             };
-            match self.replace_bucket(channel, seen, bucket).await? {
-                None => return Ok((grant, Some(bucket))),
+            match self.replace_bucket(bucket, seen, next).await? {
+                None => return Ok((grant, Some(next))),
                 Some(current) => seen = current,
             }
         }
@@ -54,11 +54,11 @@ impl Store {
     /// Stores `next` if the bucket is still `seen`; else returns the stored state.
     async fn replace_bucket(
         &self,
-        channel: Channel,
+        bucket: &str,
         seen: Option<Bucket>,
         next: Bucket,
     ) -> Result<Option<Option<Bucket>>, StoreError> {
-        let mut item = key(keys::SEND_RATE_PK, keys::send_rate_sk(channel));
+        let mut item = key(keys::SEND_RATE_PK, bucket);
         item.insert("tokens".to_owned(), n(next.tokens));
         item.insert("updatedAt".to_owned(), n(next.updated_at.millis()));
         let request = self

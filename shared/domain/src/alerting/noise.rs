@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::Timestamp;
 use crate::alert::{Alert, AlertKind, AlertStatus, Severity};
 
+/// Alert ids a state remembers to recognise redeliveries (the bus and the outbox redeliver
+/// within minutes; a cause rarely sees more alerts than this in that time).
+pub const REMEMBERED_ALERTS: usize = 16;
+
 /// The two intervals of noise control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoiseSettings {
@@ -44,6 +48,17 @@ pub enum Notice {
     Resolved,
 }
 
+impl Notice {
+    /// The wire name, e.g. `RESOLVED`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Notice::Firing => "FIRING",
+            Notice::Reminder => "REMINDER",
+            Notice::Resolved => "RESOLVED",
+        }
+    }
+}
+
 /// What was notified for one cause, stored by the fan-out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,8 +73,9 @@ pub struct AlertState {
     pub severity: Severity,
     /// Whether the cause is firing now.
     pub firing: bool,
-    /// The latest alert's id (a redelivery of it is ignored).
-    pub last_alert_id: String,
+    /// The ids of the latest alerts, newest last, at most [`REMEMBERED_ALERTS`] (a
+    /// redelivery of one of them is ignored, even out of order).
+    pub recent_alert_ids: Vec<String>,
     /// The latest alert's message.
     pub message: String,
     /// The last notification sent, and when (`None`: never notified).
@@ -93,7 +109,7 @@ impl AlertState {
         now: Timestamp,
         settings: NoiseSettings,
     ) -> Option<Decision> {
-        if current.is_some_and(|state| state.last_alert_id == alert.alert_id) {
+        if current.is_some_and(|state| state.recent_alert_ids.contains(&alert.alert_id)) {
             return None;
         }
         let firing = alert.status == AlertStatus::Firing;
@@ -105,7 +121,7 @@ impl AlertState {
                 subject: alert.subject.clone(),
                 severity: alert.severity,
                 firing: false,
-                last_alert_id: String::new(),
+                recent_alert_ids: Vec::new(),
                 message: String::new(),
                 last_notice: None,
                 last_notified_at: None,
@@ -113,7 +129,12 @@ impl AlertState {
                 version: 0,
             },
         };
-        state.last_alert_id = alert.alert_id.clone();
+        state.recent_alert_ids.push(alert.alert_id.clone());
+        let forgotten = state
+            .recent_alert_ids
+            .len()
+            .saturating_sub(REMEMBERED_ALERTS);
+        state.recent_alert_ids.drain(..forgotten);
         state.message = alert.message.clone();
         state.version += 1;
         let notice = if firing {
@@ -155,7 +176,28 @@ impl AlertState {
         let notice = self.firing.then(|| self.due_notice(now, settings))??;
         let mut state = self.clone();
         state.version += 1;
+        if notice == Notice::Reminder && !self.kind.resolves() && self.repeats == 0 {
+            // A one-off event that did not happen again: it goes quiet, unannounced.
+            state.firing = false;
+            return Some(Decision {
+                notice: None,
+                repeated: 0,
+                state,
+            });
+        }
         Some(state.notified(notice, now))
+    }
+
+    /// When the periodic check has something to do for this state: the reminder of a firing
+    /// cause (or the quiet end of a one-off event), or a firing notice held back by the
+    /// cooldown. `None`: nothing until the next alert.
+    pub fn next_check(&self, settings: NoiseSettings) -> Option<Timestamp> {
+        let at = self.last_notified_at?;
+        match (self.firing, self.last_notice?) {
+            (true, Notice::Firing | Notice::Reminder) => Some(at.plus_millis(settings.repeat_ms)),
+            (true, Notice::Resolved) => Some(at.plus_millis(settings.cooldown_ms)),
+            (false, _) => None,
+        }
     }
 
     /// While firing: the notification due at `now`, if any (a repeat otherwise).
@@ -261,13 +303,29 @@ mod tests {
     }
 
     #[test]
-    fn a_redelivered_alert_changes_nothing() {
+    fn a_redelivered_alert_changes_nothing_even_out_of_order() {
         let mut state = None;
         let open = breaker("OPEN", 1, 0);
         feed(&mut state, &open, 0);
         assert_eq!(
             AlertState::on_alert(state.as_ref(), &open, at(90), SETTINGS),
             None
+        );
+        feed(&mut state, &breaker("OPEN", 2, 1), 1);
+        assert_eq!(
+            AlertState::on_alert(state.as_ref(), &open, at(2), SETTINGS),
+            None,
+            "the first one again, after another"
+        );
+        for version in 3..40 {
+            feed(&mut state, &breaker("OPEN", version, 3), 3);
+        }
+        let remembered = &state.as_ref().unwrap().recent_alert_ids;
+        assert_eq!(remembered.len(), REMEMBERED_ALERTS);
+        assert_eq!(remembered.last(), Some(&breaker("OPEN", 39, 3).alert_id));
+        assert!(
+            AlertState::on_alert(state.as_ref(), &open, at(4), SETTINGS).is_some(),
+            "long forgotten: counted"
         );
     }
 
@@ -355,6 +413,64 @@ mod tests {
     }
 
     #[test]
+    fn the_check_is_due_at_the_reminder_or_at_the_end_of_the_cooldown_and_never_when_resolved() {
+        let mut state = None;
+        feed(&mut state, &breaker("OPEN", 1, 0), 0);
+        assert_eq!(state.as_ref().unwrap().next_check(SETTINGS), Some(at(60)));
+        feed(&mut state, &breaker("CLOSED", 2, 10), 10);
+        assert_eq!(state.as_ref().unwrap().next_check(SETTINGS), None);
+        feed(&mut state, &breaker("OPEN", 3, 12), 12);
+        assert_eq!(
+            state.as_ref().unwrap().next_check(SETTINGS),
+            Some(at(15)),
+            "held back until 5 min after the resolved notice"
+        );
+        let never_notified =
+            AlertState::on_alert(None, &breaker("HALF_OPEN", 1, 0), at(0), SETTINGS)
+                .unwrap()
+                .state;
+        assert_eq!(
+            never_notified.check(at(0), SETTINGS).map(|d| d.notice),
+            None,
+            "notified at once: nothing left to check"
+        );
+    }
+
+    #[test]
+    fn a_one_off_event_sums_up_its_repeats_in_a_reminder_then_goes_quiet() {
+        let failed = |version: u64, minutes: i64| {
+            let mut alert = breaker("OPEN", version, minutes);
+            alert.kind = AlertKind::FailurePatternMatched;
+            alert.subject = "throttled-pattern".into();
+            alert
+        };
+        assert!(!AlertKind::FailurePatternMatched.resolves());
+        assert!(!AlertKind::TimerFailed.resolves());
+        assert!(AlertKind::DispatcherStalled.resolves());
+        assert!(AlertKind::CircuitStateChanged.resolves());
+        let mut state = None;
+        assert_eq!(feed(&mut state, &failed(1, 0), 0), Some(Notice::Firing));
+        feed(&mut state, &failed(2, 5), 5);
+        let reminder = state.as_ref().unwrap().check(at(60), SETTINGS).unwrap();
+        assert_eq!(
+            (reminder.notice, reminder.repeated),
+            (Some(Notice::Reminder), 1)
+        );
+        let quiet = reminder.state.check(at(120), SETTINGS).unwrap();
+        assert_eq!(quiet.notice, None, "no repeat since the reminder");
+        assert!(!quiet.state.firing);
+        assert_eq!(quiet.state.version, reminder.state.version + 1);
+        assert_eq!(quiet.state.next_check(SETTINGS), None);
+        let again =
+            AlertState::on_alert(Some(&quiet.state), &failed(3, 121), at(121), SETTINGS).unwrap();
+        assert_eq!(
+            again.notice,
+            Some(Notice::Firing),
+            "a new occurrence is news again"
+        );
+    }
+
+    #[test]
     fn the_latest_firing_alert_sets_the_severity() {
         let mut state = None;
         feed(&mut state, &breaker("HALF_OPEN", 1, 0), 0);
@@ -376,6 +492,9 @@ mod tests {
         let json = serde_json::to_value(&state).unwrap();
         assert_eq!(json["key"], "CIRCUIT_STATE_CHANGED/sqs");
         assert_eq!(json["lastNotice"], "FIRING");
+        for notice in [Notice::Firing, Notice::Reminder, Notice::Resolved] {
+            assert_eq!(serde_json::json!(notice), notice.as_str());
+        }
         assert_eq!(serde_json::from_value::<AlertState>(json).unwrap(), state);
     }
 }
