@@ -380,6 +380,9 @@ mod tests {
             ["email.to", "slack", "sns.topicArn", "webhook.signingSecret"]
         );
         assert!(AlertConfig::from_json(&json!([])).is_err());
+        let not_an_object = AlertConfig::from_json(&json!({"email": "ops@example.com"}));
+        let fields: Vec<String> = not_an_object.unwrap_err().0.into_keys().collect();
+        assert_eq!(fields, ["email"], "one problem, on the member itself");
         let too_many: Vec<String> = (0..51).map(|i| format!("u{i}@example.com")).collect();
         assert!(
             AlertConfig::from_json(&json!({"email": {"from": "a@example.com", "to": too_many}}))
