@@ -33,12 +33,16 @@ pub struct CheckReport {
     pub deferred: usize,
     /// States whose handling failed (tried at the next check).
     pub errors: Vec<String>,
+    /// Every send of the check (for the metrics).
+    #[serde(skip)]
+    pub sends: SendReport,
 }
 
 impl CheckReport {
-    fn add(&mut self, report: &SendReport) {
+    fn add(&mut self, report: SendReport) {
         self.delivered += report.delivered.len();
         self.deferred += report.deferred.len();
+        self.sends.merge(report);
     }
 }
 
@@ -117,13 +121,13 @@ async fn check_state<P: AlertPorts>(
         }
     }
     let sent = send_notifications(ports, &cause, sendable, config, current.check_at, now).await;
-    report.add(&sent);
     for entry in &sent.delivered {
         current.pending.remove(&entry.entry());
     }
-    for entry in sent.deferred {
-        current.pending.insert(entry.entry(), entry);
+    for entry in &sent.deferred {
+        current.pending.insert(entry.entry(), entry.clone());
     }
+    report.add(sent);
     ports.reschedule(&current, config.noise).await?;
     Ok(())
 }

@@ -63,16 +63,18 @@ pub async fn handle_check(fanout: &FanoutServices) -> CheckReport {
         .begin_invocation(FUNCTION, Timestamp::now())
         .await;
     let report = check::check(fanout, &SystemClock).await;
+    emit_metrics(fanout, &report.sends);
+    let summary = serde_json::json!(report);
     if report.errors.is_empty() {
-        tracing::info!(?report, "alert check finished");
+        tracing::info!(report = %summary, "alert check finished");
     } else {
-        tracing::warn!(?report, "alert check finished with errors");
+        tracing::warn!(report = %summary, "alert check finished with errors");
     }
     fanout.services.end_invocation().await;
     report
 }
 
-/// `AlertsSent` and `AlertsNotDelivered` per channel.
+/// `AlertsSent` and `AlertsNotDelivered` per channel (first sends and retries alike).
 fn emit_metrics(fanout: &FanoutServices, sends: &SendReport) {
     for (channel, (sent, failed)) in sends.per_channel() {
         metrics::emit(

@@ -29,8 +29,8 @@ pub struct FanoutServices {
     /// The environment's settings.
     pub settings: FanoutSettings,
     channels: AlertChannels,
-    /// The queue client used to dead-letter (any queue URL).
-    queue: TimerQueue,
+    /// The alerts' DLQ (its URL `settings.dlq_url`, when set).
+    dead_letters: TimerQueue,
     /// The configuration in force and when it was read.
     config: Mutex<Option<(Instant, AlertConfig)>>,
 }
@@ -67,7 +67,11 @@ impl FanoutServices {
             sns: SnsPublisher::new(clients.sns.clone()),
         };
         Ok(Self {
-            queue: TimerQueue::new(clients.sqs.clone(), "").with_resilience(resilience),
+            dead_letters: TimerQueue::new(
+                clients.sqs.clone(),
+                settings.dlq_url.clone().unwrap_or_default(),
+            )
+            .with_resilience(resilience),
             channels,
             settings,
             services,
@@ -247,7 +251,7 @@ impl AlertPorts for FanoutServices {
 impl DeadLetters for FanoutServices {
     async fn dead_letter(&self, body: &str, problem: &str, now: Timestamp) -> Result<bool, String> {
         send_to_dlq(
-            &self.queue,
+            &self.dead_letters,
             self.settings.dlq_url.as_deref(),
             body,
             problem,

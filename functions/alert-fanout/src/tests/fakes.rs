@@ -159,19 +159,7 @@ impl AlertPorts for FakePorts {
         if !matches {
             return Ok(None);
         }
-        let mut pending = current.map(|c| c.pending.clone()).unwrap_or_default();
-        if let Some(notification) = Notification::of(decision) {
-            for &channel in channels {
-                let entry = PendingNotification::decided(channel, notification.clone(), now);
-                pending.insert(entry.entry(), entry);
-            }
-        }
-        let mut stored = StoredAlertState {
-            state: decision.state.clone(),
-            pending,
-            check_at: None,
-        };
-        stored.check_at = stored.next_check(settings);
+        let stored = StoredAlertState::after(current, decision, channels, settings, now);
         state
             .states
             .insert(decision.state.key.clone(), stored.clone());

@@ -197,6 +197,11 @@ async fn a_failing_channel_is_retried_alone_with_backoff_and_nothing_is_lost() {
     clock.advance(1);
     let report = check(&ports, &clock).await;
     assert_eq!((report.delivered, report.deferred), (0, 1), "throttled");
+    assert_eq!(
+        report.sends.per_channel().get(&Slack),
+        Some(&(0, 1)),
+        "a failed retry counts for the metrics"
+    );
     let slack = ports
         .stored(&cause)
         .pending

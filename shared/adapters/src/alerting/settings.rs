@@ -70,11 +70,7 @@ impl FanoutSettings {
         ] {
             if let Some(text) = set(variable) {
                 let seconds = text.parse::<u64>().map_err(|_| ConfigError {
-                    variable: if field == "cooldownSeconds" {
-                        "ALERT_COOLDOWN_SECONDS"
-                    } else {
-                        "ALERT_REPEAT_SECONDS"
-                    },
+                    variable,
                     problem: format!("must be a whole number of seconds, not {text:?}"),
                 })?;
                 config.insert(field.into(), json!(seconds));

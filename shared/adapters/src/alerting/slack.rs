@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use lifecycle_domain::Timestamp;
-use lifecycle_domain::delivery::provider_response::{SendOutcome, classify_http};
+use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::secret_ref::SecretRef;
 use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
 use serde_json::Value;
 
-use crate::delivery::SigningSecrets;
+use crate::delivery::{SigningSecrets, classify_response};
 use crate::store::{Store, keys};
 
 /// Slack's rate for one incoming webhook: one message a second.
@@ -64,13 +64,7 @@ impl SlackClient {
             .send()
             .await;
         match response {
-            Ok(response) => {
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|value| value.to_str().ok());
-                classify_http(response.status().as_u16(), retry_after, Timestamp::now())
-            }
+            Ok(response) => classify_response(&response, Timestamp::now()),
             Err(error) if error.is_connect() => {
                 SendOutcome::Transient("connection to Slack failed".to_owned())
             }

@@ -16,4 +16,4 @@ pub use config::DeliveryConfig;
 pub use email::{Email, EmailSender};
 pub use recipient_lists::{ListError, RecipientLists};
 pub use secrets::{SECRET_CACHE, SecretError, SigningSecrets};
-pub use webhook::{WebhookCall, WebhookClient, WebhookSettings};
+pub use webhook::{WebhookCall, WebhookClient, WebhookSettings, classify_response};

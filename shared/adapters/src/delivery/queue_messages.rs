@@ -68,7 +68,7 @@ pub async fn dead_letter_or_retry(
         message_id,
         code = BAD_DELIVERY_INPUT.code,
         error = problem,
-        "delivery message cannot be handled"
+        "queue message cannot be handled"
     );
     match queue.dead_letter(body, problem, now).await {
         Ok(sent) => sent,

@@ -89,13 +89,7 @@ impl WebhookClient {
             .send()
             .await;
         match response {
-            Ok(response) => {
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|value| value.to_str().ok());
-                classify_http(response.status().as_u16(), retry_after, now)
-            }
+            Ok(response) => classify_response(&response, now),
             // No connection: nothing was sent.
             Err(error) if error.is_connect() => {
                 SendOutcome::Transient(format!("connection failed: {}", without_url(&error)))
@@ -104,6 +98,16 @@ impl WebhookClient {
             Err(error) => SendOutcome::Unknown(without_url(&error)),
         }
     }
+}
+
+/// What an HTTP answer at `now` came to: its status, with its `Retry-After` when it asks
+/// to slow down (webhooks and Slack alike).
+pub fn classify_response(response: &reqwest::Response, now: Timestamp) -> SendOutcome {
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok());
+    classify_http(response.status().as_u16(), retry_after, now)
 }
 
 /// The error's text without the URL (it may hold a token).

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::alerting::retry::CLAIM_MS;
 use lifecycle_domain::alerting::{AlertChannel, AlertState, Decision, NoiseSettings, Notification};
@@ -76,6 +77,31 @@ pub struct StoredAlertState {
 }
 
 impl StoredAlertState {
+    /// The state `decision`, made at `now` from `read`, leaves: the read's pending
+    /// notifications plus the decision's own for each of `channels`, and its next check.
+    pub fn after(
+        read: Option<&StoredAlertState>,
+        decision: &Decision,
+        channels: &[AlertChannel],
+        settings: NoiseSettings,
+        now: Timestamp,
+    ) -> Self {
+        let mut pending = read.map(|read| read.pending.clone()).unwrap_or_default();
+        if let Some(notification) = Notification::of(decision) {
+            for &channel in channels {
+                let entry = PendingNotification::decided(channel, notification.clone(), now);
+                pending.insert(entry.entry(), entry);
+            }
+        }
+        let mut stored = Self {
+            state: decision.state.clone(),
+            pending,
+            check_at: None,
+        };
+        stored.check_at = stored.next_check(settings);
+        stored
+    }
+
     /// When the periodic check has something to do: the earliest retry of a pending
     /// notification, or `state`'s reminder or held-back notice.
     pub fn next_check(&self, settings: NoiseSettings) -> Option<Timestamp> {
@@ -112,6 +138,14 @@ impl AlertStateItem {
 }
 
 impl Store {
+    /// An update of `cause`'s state item.
+    fn update_alert_state(&self, cause: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::alert_state_pk(cause), keys::ALERT_STATE_SK)))
+    }
+
     /// The state of `cause` (a dedup key), if it was ever decided (consistent).
     pub async fn alert_state(&self, cause: &str) -> Result<Option<StoredAlertState>, StoreError> {
         let output = self
@@ -141,19 +175,7 @@ impl Store {
         settings: NoiseSettings,
         now: Timestamp,
     ) -> Result<Option<StoredAlertState>, StoreError> {
-        let mut pending = read.map(|read| read.pending.clone()).unwrap_or_default();
-        if let Some(notification) = Notification::of(decision) {
-            for &channel in channels {
-                let entry = PendingNotification::decided(channel, notification.clone(), now);
-                pending.insert(entry.entry(), entry);
-            }
-        }
-        let mut stored = StoredAlertState {
-            state: decision.state.clone(),
-            pending,
-            check_at: None,
-        };
-        stored.check_at = stored.next_check(settings);
+        let stored = StoredAlertState::after(read, decision, channels, settings, now);
         let item = AlertStateItem {
             pk: keys::alert_state_pk(&decision.state.key),
             sk: keys::ALERT_STATE_SK.to_owned(),
@@ -190,10 +212,7 @@ impl Store {
         sent: &PendingNotification,
     ) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::alert_state_pk(cause), keys::ALERT_STATE_SK)))
+            .update_alert_state(cause)
             .update_expression("REMOVE #pending.#entry")
             .condition_expression("attribute_exists(#pending.#entry)")
             .expression_attribute_names("#pending", "pending")
@@ -212,10 +231,7 @@ impl Store {
         until: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::alert_state_pk(cause), keys::ALERT_STATE_SK)))
+            .update_alert_state(cause)
             .update_expression("SET #pending.#entry.#retryAt = :until")
             .condition_expression("#pending.#entry.#retryAt = :read")
             .expression_attribute_names("#pending", "pending")
@@ -240,10 +256,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let check_at = stored_check_at.map_or(failed.retry_at, |at| at.min(failed.retry_at));
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::alert_state_pk(cause), keys::ALERT_STATE_SK)))
+            .update_alert_state(cause)
             .update_expression("SET #pending.#entry = :entry, #duePk = :duePk, #dueSk = :dueSk")
             .condition_expression("attribute_exists(#pending.#entry)")
             .expression_attribute_names("#pending", "pending")
@@ -284,10 +297,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let cause = &read.state.key;
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::alert_state_pk(cause), keys::ALERT_STATE_SK)))
+            .update_alert_state(cause)
             .condition_expression("#version = :read")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":read", n(read.state.version))
