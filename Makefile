@@ -23,7 +23,7 @@ invoke:
 ## test: the emulator patches' tests, unit tests, integration tests against the local emulator
 ## (started if needed), a short crash-injection run (every crash point once) and a short chaos
 ## run (100 timers)
-test: emulator
+test: emulator venv
 	$(VENV)/bin/python -m unittest infra/moto_server_test.py
 	cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory crash-test RUNS=6

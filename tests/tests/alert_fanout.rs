@@ -385,3 +385,80 @@ async fn a_failing_channel_holds_back_no_other_loses_nothing_and_a_reminder_foll
         "the fan-out's calls were checked"
     );
 }
+
+/// Notices of `DISPATCHER_STALLED` the webhook received.
+fn stall_notices(channels: &Channels) -> Vec<String> {
+    channels
+        .webhook
+        .lock()
+        .unwrap()
+        .received
+        .iter()
+        .filter(|r| r.body["kind"] == "DISPATCHER_STALLED")
+        .map(|r| r.body["notice"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits up to 60 s for the webhook to have received `expected` stall notices.
+async fn wait_for_stall_notices(channels: &Channels, expected: &[&str]) {
+    for _ in 0..120 {
+        if stall_notices(channels) == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("expected {expected:?}, got {:?}", stall_notices(channels));
+}
+
+/// The dispatcher's heartbeat as if it last ran at `at`.
+async fn dispatcher_beat(channels: &Channels, at: Timestamp) {
+    let beat = lifecycle_adapters::store::HeartbeatRecord {
+        function: "timer-dispatcher".into(),
+        instance: "test".into(),
+        last_seen: at,
+        version: "test".into(),
+    };
+    let stored = channels
+        .stack
+        .services
+        .store
+        .record_heartbeat(&beat, 60_000)
+        .await
+        .unwrap();
+    assert!(stored);
+}
+
+#[tokio::test]
+async fn a_stopped_dispatcher_is_one_alert_and_its_return_one_resolved_notice_end_to_end() {
+    let mut channels = Channels::new().await;
+    // The whole path on the local runtime: the sweeper sees the stall and raises the alert,
+    // the bus rule routes it to the alerts queue, the fan-out notifies the webhook.
+    let overrides = channels.overrides.clone();
+    channels
+        .stack
+        .specs
+        .retain(|spec| spec.logical_id != "TimerDispatcherFunction");
+    for spec in &mut channels.stack.specs {
+        spec.environment.extend(overrides.iter().cloned());
+    }
+    dispatcher_beat(&channels, Timestamp::now().plus_millis(-10 * 60_000)).await;
+    let run = channels
+        .stack
+        .run_locally(std::time::Duration::from_millis(500))
+        .await;
+    wait_for_stall_notices(&channels, &["FIRING"]).await;
+
+    // It beats again: the next sweep resolves the outage, the fan-out says so once.
+    dispatcher_beat(&channels, Timestamp::now()).await;
+    wait_for_stall_notices(&channels, &["FIRING", "RESOLVED"]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    run.stop().await;
+    assert_eq!(
+        stall_notices(&channels),
+        ["FIRING", "RESOLVED"],
+        "once each"
+    );
+    let hooks = channels.webhook.lock().unwrap().received.clone();
+    assert!(hooks.iter().all(|h| h.signed));
+    channels.stack.assert_iam_allowed();
+}

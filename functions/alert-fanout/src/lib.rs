@@ -65,7 +65,9 @@ pub async fn handle_check(fanout: &FanoutServices) -> CheckReport {
     let report = check::check(fanout, &SystemClock).await;
     emit_metrics(fanout, &report.sends);
     let summary = serde_json::json!(report);
-    if report.errors.is_empty() {
+    if report.errors.is_empty() && report.states == 0 {
+        tracing::debug!(report = %summary, "alert check finished: nothing due");
+    } else if report.errors.is_empty() {
         tracing::info!(report = %summary, "alert check finished");
     } else {
         tracing::warn!(report = %summary, "alert check finished with errors");

@@ -10,7 +10,9 @@
 //! [`TUNABLE_VARIABLES`](lifecycle_adapters::config::TUNABLE_VARIABLES) (e.g. `SWEEP_GRACE_SECONDS`),
 //! which override the template's value for every function; the alert fan-out's local
 //! channels come from `ALERT_WEBHOOK_URL`, `ALERT_SLACK_WEBHOOK_URL` and the others
-//! [`local_alerts`](local_stack::local_alerts) names. `CRASH_AT` arms crash points;
+//! [`local_alerts`](local_stack::local_alerts) names. `LOCAL_DISABLED_FUNCTIONS` (logical ids,
+//! comma-separated) leaves functions out, e.g. `TimerDispatcherFunction` to see the stall
+//! alert. `CRASH_AT` arms crash points;
 //! `IAM_CALLS_FILE` names a file each function's distinct AWS calls are appended to, for the
 //! IAM check of the crash suite and the chaos run.
 
@@ -104,6 +106,22 @@ async fn run() -> Result<(), String> {
         "bulk deliveries: verified email sender, and a webhook signing secret to name in secretRef"
     );
     let mut specs = functions(&stack).map_err(|e| e.to_string())?;
+    if let Some(disabled) = std::env::var("LOCAL_DISABLED_FUNCTIONS")
+        .ok()
+        .filter(|names| !names.trim().is_empty())
+    {
+        let names: Vec<&str> = disabled.split(',').map(str::trim).collect();
+        if let Some(unknown) = names
+            .iter()
+            .find(|name| !specs.iter().any(|spec| spec.logical_id == **name))
+        {
+            return Err(format!(
+                "LOCAL_DISABLED_FUNCTIONS: template.yaml has no function {unknown:?}"
+            ));
+        }
+        specs.retain(|spec| !names.contains(&spec.logical_id.as_str()));
+        tracing::warn!(?names, "not run (LOCAL_DISABLED_FUNCTIONS)");
+    }
     let alert_environment = local_alert_environment(&setup, &stack_name, &sender, |name| {
         std::env::var(name).ok()
     })
