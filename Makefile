@@ -43,8 +43,9 @@ else
 	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS)
 endif
 
-## chaos: the local service with RATE of every AWS call failing (throttle, 500, lost answer);
-## TIMERS timers due over SPREAD seconds must all fire once
+## chaos: the local service with RATE of every AWS call failing (throttle, 500, lost answer)
+## and of its Slack and webhook receivers' answers; TIMERS timers due over SPREAD seconds must
+## all fire once, and the alerts it raises reach every routed channel (no unexplained resend)
 TIMERS ?= 1000
 RATE ?= 0.1
 SPREAD ?= 120

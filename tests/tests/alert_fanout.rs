@@ -184,7 +184,7 @@ fn breaker(to: &str, version: u64) -> Alert {
         "sqs",
         (from, to),
         version,
-        "5 failures",
+        ("5 failures", None),
         None,
         Timestamp::now(),
     )
@@ -268,7 +268,7 @@ async fn each_severity_goes_only_to_its_channels() {
         "s3",
         ("OPEN", "HALF_OPEN"),
         1,
-        "probe",
+        ("probe", None),
         None,
         Timestamp::now(),
     );

@@ -7,7 +7,14 @@ use lifecycle_domain::alerting::{AlertChannel, AlertState, NoiseSettings, Notice
 use lifecycle_domain::{Alert, Timestamp};
 
 fn opened(version: u64, at: Timestamp) -> Alert {
-    Alert::circuit_changed("sqs", ("CLOSED", "OPEN"), version, "5 failures", None, at)
+    Alert::circuit_changed(
+        "sqs",
+        ("CLOSED", "OPEN"),
+        version,
+        ("5 failures", None),
+        None,
+        at,
+    )
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ async fn throttled_requests_are_retried_per_policy_then_the_message_fails() {
     assert_eq!(injector.total(), 3);
     let stats = services.resilience.stats();
     assert_eq!(stats.retries, 2);
+    assert_eq!((stats.retried_calls, stats.retry_successes), (1, 0));
     assert_eq!(stats.failures_by_code.get("AWS_THROTTLED"), Some(&3));
     assert_eq!(
         stack

@@ -19,7 +19,8 @@ mod tests;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_domain::{SystemClock, Timestamp};
-use lifecycle_telemetry::metrics::{self, Metric, Unit};
+use lifecycle_telemetry::catalogue::{ALERTS_NOT_DELIVERED, ALERTS_SENT};
+use lifecycle_telemetry::metrics::{self, Metric};
 use serde_json::Value;
 
 use crate::check::CheckReport;
@@ -84,8 +85,8 @@ fn emit_metrics(fanout: &FanoutServices, sends: &SendReport) {
             FUNCTION,
             &[("Channel", channel.as_str())],
             &[
-                Metric::one("AlertsSent", Unit::Count, sent as f64),
-                Metric::one("AlertsNotDelivered", Unit::Count, failed as f64),
+                Metric::one(&ALERTS_SENT, sent as f64),
+                Metric::one(&ALERTS_NOT_DELIVERED, failed as f64),
             ],
         );
     }

@@ -2,7 +2,8 @@
 //! event: an `AlertRaised` (its detail is the alert) or a `CampaignRunCompleted` (an alert
 //! when the run has failures). A message that is neither, or does not parse, goes straight
 //! to the DLQ with its error attributes and never takes the other messages down; a message
-//! whose decision could not be stored (the store failed) is handed back for a retry.
+//! whose decision could not be stored (the store failed) is handed back for a retry. Each
+//! alert is filed in the recovery log first (once per alert id, with its hour's counters).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_adapters::delivery::queue_messages::{
@@ -10,6 +11,7 @@ use lifecycle_adapters::delivery::queue_messages::{
 };
 use lifecycle_domain::alert::ALERT_DETAIL_TYPE;
 use lifecycle_domain::alerting::run_alert::run_failures_alert;
+use lifecycle_domain::recovery_log::from_alert::record_of_alert;
 use lifecycle_domain::{Alert, Clock};
 use serde_json::Value;
 
@@ -56,6 +58,17 @@ pub async fn handle_messages<P: AlertPorts + DeadLetters, C: Clock>(
                 continue;
             }
         };
+        let (entry, counts) = record_of_alert(&alert);
+        if let Err(error) = ports.file_recovery(&entry, &counts).await {
+            tracing::warn!(
+                message_id = id,
+                alert = alert.alert_id,
+                error,
+                "alert not filed in the recovery log; redelivered later"
+            );
+            failed.push(id);
+            continue;
+        }
         match on_alert(ports, clock, &alert).await {
             Ok(AlertOutcome::Notified { report, .. }) => sends.merge(report),
             Ok(AlertOutcome::Counted | AlertOutcome::Unchanged) => {}

@@ -10,6 +10,7 @@ use lifecycle_domain::alerting::{
     AlertChannel, AlertConfig, Decision, NoiseSettings, Notification,
 };
 use lifecycle_domain::delivery::provider_response::SendOutcome;
+use lifecycle_domain::recovery_log::{Counts, RecoveryEvent};
 use lifecycle_resilience::Admission;
 
 /// A failed store or configuration read (the message or the check is tried again).
@@ -19,6 +20,14 @@ pub type PortError = String;
 pub trait AlertPorts: Sync {
     /// The configuration in force (the stored one, else the environment's; cached briefly).
     fn config(&self) -> impl Future<Output = Result<AlertConfig, PortError>> + Send;
+
+    /// Files `entry` in the recovery log and adds `counts` to its hour, once (a repeat finds
+    /// the entry filed and adds nothing).
+    fn file_recovery(
+        &self,
+        entry: &RecoveryEvent,
+        counts: &Counts,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 
     /// The state of `cause` (consistent read).
     fn state(

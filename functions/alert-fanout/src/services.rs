@@ -3,6 +3,7 @@
 //! configuration in force is the stored one, else the environment's
 //! ([`FanoutSettings`]); an instance reads it at most every `ALERT_CONFIG_REFRESH_SECONDS`.
 
+use lifecycle_domain::recovery_log::{Counts, RecoveryEvent};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -137,6 +138,15 @@ impl AlertPorts for FanoutServices {
         };
         *self.config.lock().expect("alert config") = Some((Instant::now(), config.clone()));
         Ok(config)
+    }
+
+    async fn file_recovery(&self, entry: &RecoveryEvent, counts: &Counts) -> Result<(), PortError> {
+        self.services
+            .store
+            .record_recovery(std::slice::from_ref(entry), counts, entry.at)
+            .await
+            .map(|_filed_now_or_before| ())
+            .map_err(port)
     }
 
     async fn state(&self, cause: &str) -> Result<Option<StoredAlertState>, PortError> {

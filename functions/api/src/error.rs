@@ -126,6 +126,15 @@ impl ApiError {
         )
     }
 
+    /// 404 for an unknown recovery-log entry.
+    pub fn event_not_found(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "EVENT_NOT_FOUND",
+            format!("no recovery-log entry with id {id:?}"),
+        )
+    }
+
     /// 409 for a change that kept colliding with concurrent ones; retrying may succeed.
     pub fn concurrent_change(message: &str) -> Self {
         Self::new(StatusCode::CONFLICT, "CONCURRENT_CHANGE", message)

@@ -19,6 +19,10 @@
 //! | `DELETE /failure-patterns/{id}` | deletes an operator's pattern (204; 404 if none) |
 //! | `GET /circuit-breakers` | each dependency's shared breaker: state, trips, recovery rate |
 //! | `POST /circuit-breakers/{dependency}/reset` | forces a breaker CLOSED (a CLOSED one is left alone) |
+//! | `GET /recovery/events?since&category&severity&campaignId&limit&nextToken` | the recovery log, newest first (docs/recovery.md) |
+//! | `POST /recovery/events/{id}/resolve` | marks an entry resolved by `resolvedBy` (idempotent; 404 `EVENT_NOT_FOUND`) |
+//! | `GET /recovery/statistics?window=1h\|24h\|7d` | errors, retries, breaker trips, recoveries and MTTR of the window |
+//! | `GET /recovery/report` | each dependency's health, the last sweeps and recommendations (7 days) |
 
 mod campaigns;
 mod delivery_views;
@@ -26,6 +30,7 @@ mod error;
 mod health;
 mod lists;
 mod paging;
+mod recovery;
 mod resilience;
 mod runs;
 mod series;
@@ -71,6 +76,13 @@ pub fn router(services: Services, lists: ListBucket) -> Router {
             "/circuit-breakers/{dependency}/reset",
             post(resilience::reset_breaker),
         )
+        .route("/recovery/events", get(recovery::list_events))
+        .route(
+            "/recovery/events/{id}/resolve",
+            post(recovery::resolve_event),
+        )
+        .route("/recovery/statistics", get(recovery::get_statistics))
+        .route("/recovery/report", get(recovery::get_report))
         .fallback(error::not_found_route)
         .layer(Extension(lists))
         .layer(middleware::from_fn_with_state(

@@ -2,7 +2,8 @@
 //! ([`lifecycle_delivery::sender`]). [`messages`] turns an SQS batch into engine calls and
 //! their answers into the partial-batch response (a message that can never be sent goes to
 //! the DLQ at once); [`ports`] implements the engine's ports over AWS. [`handle`] is the
-//! Lambda handler, called alike by `main.rs` and the local runtime.
+//! Lambda handler, called alike by `main.rs` and the local runtime. Each batch an attempt
+//! records is one EMF line ([`emit_batch_metrics`]).
 
 pub mod messages;
 pub mod ports;
@@ -11,7 +12,14 @@ mod tests;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lifecycle_delivery::sender::Settings;
+use lifecycle_domain::delivery::{Channel, Counts, Progress};
 use lifecycle_domain::{SystemClock, Timestamp};
+use lifecycle_telemetry::LogFormat;
+use lifecycle_telemetry::catalogue::{
+    DELIVERIES_FAILED, DELIVERIES_SENT, DELIVERIES_UNCONFIRMED, RECIPIENTS_SETTLED,
+    RUN_RECIPIENTS_PENDING,
+};
+use lifecycle_telemetry::metrics::{self, Metric};
 
 use crate::messages::BatchMessages;
 use crate::ports::SenderServices;
@@ -55,4 +63,26 @@ pub async fn handle_until(
     let response = messages.run(event, stop_at).await;
     sender.services.end_invocation().await;
     response
+}
+
+/// A recorded batch as one EMF line with dimension `Channel`: its recipients sent, failed and
+/// unconfirmed, every row it settled, and the rows of its run still pending.
+pub fn emit_batch_metrics(format: LogFormat, channel: Channel, counts: Counts, progress: Progress) {
+    metrics::emit(
+        format,
+        "delivery-sender",
+        &[("Channel", channel.as_str())],
+        &batch_metrics(counts, progress),
+    );
+}
+
+fn batch_metrics(counts: Counts, progress: Progress) -> [Metric; 5] {
+    let count = |value: u64| value as f64;
+    [
+        Metric::one(&DELIVERIES_SENT, count(counts.sent)),
+        Metric::one(&DELIVERIES_FAILED, count(counts.failed)),
+        Metric::one(&DELIVERIES_UNCONFIRMED, count(counts.unconfirmed)),
+        Metric::one(&RECIPIENTS_SETTLED, count(counts.settled())),
+        Metric::one(&RUN_RECIPIENTS_PENDING, count(progress.pending())),
+    ]
 }

@@ -335,6 +335,16 @@ impl Runs for SenderServices {
         }
         Ok(done)
     }
+
+    fn batch_recorded(
+        &self,
+        _job: &BatchJob,
+        channel: Channel,
+        counts: Counts,
+        progress: Progress,
+    ) {
+        crate::emit_batch_metrics(self.services.config.log_format, channel, counts, progress);
+    }
 }
 
 impl Ledger for SenderServices {

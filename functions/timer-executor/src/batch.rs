@@ -39,7 +39,8 @@ use lifecycle_domain::timer_messages::{TimerMessage, plan_messages};
 use lifecycle_domain::{Clock, DueTimer, LifecycleEvent, StoredEvent, Timestamp};
 use lifecycle_resilience::{self as resilience, Backoff};
 use lifecycle_telemetry::LogFormat;
-use lifecycle_telemetry::metrics::{self, Metric, Unit};
+use lifecycle_telemetry::catalogue::{TIMER_LAG_MS, TIMERS_FIRED};
+use lifecycle_telemetry::metrics::{self, Metric};
 
 use lifecycle_adapters::relay::{Outbox, Publish, publish_and_clear};
 
@@ -625,11 +626,10 @@ fn emit_metrics(format: LogFormat, fired: &[LifecycleEvent]) {
         &[],
         &[
             Metric {
-                name: "TimerLagMs",
-                unit: Unit::Milliseconds,
+                def: &TIMER_LAG_MS,
                 values: lags,
             },
-            Metric::one("TimersFired", Unit::Count, fired.len() as f64),
+            Metric::one(&TIMERS_FIRED, fired.len() as f64),
         ],
     );
 }

@@ -23,6 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::Stack;
 use crate::function_calls::{IAM_CALLS_FILE_VARIABLE, read_calls_file};
 use crate::iam::IamCheck;
+use crate::local_alerts::LOCAL_ALERT_VARIABLES;
 
 /// Settings the children run with by default ([`ChildSettings::Fast`]): fast schedules and
 /// short thresholds, so a run takes seconds (the production defaults are minutes).
@@ -45,8 +46,9 @@ pub const GRACE_MS: i64 = 3_000;
 /// [`ChildSettings::TemplateDefaults`]: nothing overridden but the log level.
 const DEFAULTS_ENV: [(&str, &str); 1] = [("RUST_LOG", "info")];
 
-/// Variables of the `local` binary that change how it runs; a child never inherits them from
-/// the suite's own environment, only from its settings. (Without `LOCAL_EMAIL_SENDER` a child
+/// Variables of the `local` binary that change how it runs; a child never inherits them (nor
+/// the alert channels' [`LOCAL_ALERT_VARIABLES`]) from the suite's own environment, only from
+/// its settings. (Without `LOCAL_EMAIL_SENDER` a child
 /// verifies [`DEFAULT_LOCAL_SENDER`](crate::local_delivery::DEFAULT_LOCAL_SENDER), the sender
 /// the crash suite's email campaigns use.)
 const LOCAL_VARIABLES: [&str; 5] = [
@@ -128,7 +130,11 @@ impl ChildSpec {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
-        for name in LOCAL_VARIABLES.iter().chain(&TUNABLE_VARIABLES) {
+        for name in LOCAL_VARIABLES
+            .iter()
+            .chain(&TUNABLE_VARIABLES)
+            .chain(&LOCAL_ALERT_VARIABLES)
+        {
             command.env_remove(name);
         }
         command.env_remove(FAULT_INJECTION_VARIABLE);

@@ -7,7 +7,10 @@
 //! deployed — and every AWS call a function makes is checked against its policy there
 //! ([`iam`]). The integration tests and `make bench` use the same code.
 
+pub mod alert_check;
+pub mod alert_receivers;
 pub mod aws_env;
+pub mod chaos_alerts;
 pub mod delivery_record;
 pub mod function_calls;
 pub mod functions;

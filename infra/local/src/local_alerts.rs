@@ -12,6 +12,17 @@ use lifecycle_adapters::aws::AwsClients;
 
 use crate::local_delivery::LOCAL_WEBHOOK_SECRET;
 
+/// Every variable of the developer's environment [`local_alert_environment`] reads.
+pub const LOCAL_ALERT_VARIABLES: [&str; 7] = [
+    "LOCAL_ALERT_EMAIL_TO",
+    "ALERT_WEBHOOK_URL",
+    "ALERT_SLACK_WEBHOOK_URL",
+    "ALERT_ROUTING",
+    "ALERT_COOLDOWN_SECONDS",
+    "ALERT_REPEAT_SECONDS",
+    "ALERT_WEBHOOK_SECRET",
+];
+
 /// Variables passed through to the fan-out as they are.
 const PASSED_THROUGH: [&str; 4] = [
     "ALERT_ROUTING",

@@ -5,7 +5,7 @@
 //! endpoint's redrive does that), and the HTTP API on a local address. Stops gracefully when
 //! the shutdown signal flips: no new work is taken, work in hand finishes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,12 +131,7 @@ pub async fn start(
 ) -> Result<JoinSet<()>, RuntimeError> {
     let mut tasks = JoinSet::new();
     for spec in specs {
-        let mut environment = spec.environment.clone();
-        environment.insert("LOG_FORMAT".into(), "text".into());
-        // SES's sending rate comes from GetAccount on AWS; locally it is a setting.
-        environment
-            .entry("EMAIL_SEND_RATE".into())
-            .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
+        let environment = local_environment(spec);
         let config = Config::from_map(&environment).map_err(|source| RuntimeError::Config {
             function: spec.logical_id.clone(),
             source,
@@ -278,10 +273,22 @@ pub async fn start(
     Ok(tasks)
 }
 
+/// The environment `spec`'s function runs with locally: its own, with text logs and the
+/// local email sending rate unless it sets one.
+pub fn local_environment(spec: &FunctionSpec) -> BTreeMap<String, String> {
+    let mut environment = spec.environment.clone();
+    environment.insert("LOG_FORMAT".into(), "text".into());
+    // SES's sending rate comes from GetAccount on AWS; locally it is a setting.
+    environment
+        .entry("EMAIL_SEND_RATE".into())
+        .or_insert_with(|| LOCAL_EMAIL_SEND_RATE.to_string());
+    environment
+}
+
 /// The alert fan-out `spec` runs (its schedule and its queue share it).
 fn fanout(
     spec: &FunctionSpec,
-    environment: &std::collections::BTreeMap<String, String>,
+    environment: &BTreeMap<String, String>,
     services: &Services,
     clients: &RuntimeClients,
 ) -> Result<Arc<FanoutServices>, RuntimeError> {

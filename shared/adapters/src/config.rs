@@ -83,6 +83,9 @@ pub struct Config {
     pub occurrence_grace_secs: u32,
     /// `LOG_FORMAT` (`json` default, or `text`).
     pub log_format: LogFormat,
+    /// `RECOVERY_LOG_RETENTION_DAYS` (default 30, 1–365): how long recovery-log entries are
+    /// kept (DynamoDB TTL; the hourly counters at least 8 days).
+    pub recovery_retention_days: u32,
     /// `RETRY_MAX_ATTEMPTS` (default 3, 1–10): attempts per AWS request, the first included.
     pub retry_max_attempts: u32,
     /// `CIRCUIT_BREAKERS` (`on` default, or `off`): the shared per-dependency breakers.
@@ -196,6 +199,8 @@ impl Config {
                 as u32,
             log_format,
             retry_max_attempts: number(&lookup, "RETRY_MAX_ATTEMPTS", 3, 1, 10)? as u32,
+            recovery_retention_days: number(&lookup, "RECOVERY_LOG_RETENTION_DAYS", 30, 1, 365)?
+                as u32,
             circuit_breakers,
             sweep: SweepConfig {
                 grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 1, 3600)? as u32,

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use crate::config::LogFormat;
 use crate::store::{HeartbeatRecord, Store};
 use lifecycle_domain::Timestamp;
-use lifecycle_telemetry::metrics::{self, Metric, Unit};
+use lifecycle_telemetry::catalogue::HEARTBEAT;
+use lifecycle_telemetry::metrics::{self, Metric};
 
 /// At most one heartbeat write per function and process in this interval.
 pub const HEARTBEAT_INTERVAL_MS: i64 = 60_000;
@@ -50,7 +51,7 @@ impl Heartbeats {
             self.log_format,
             function,
             &[],
-            &[Metric::one("Heartbeat", Unit::Count, 1.0)],
+            &[Metric::one(&HEARTBEAT, 1.0)],
         );
         let record = HeartbeatRecord {
             function: function.to_owned(),

@@ -12,6 +12,7 @@ pub mod crash;
 pub mod delivery;
 pub mod heartbeat;
 pub mod relay;
+pub mod retry_counts;
 pub mod services;
 pub mod started_runs;
 pub mod store;

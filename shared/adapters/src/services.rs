@@ -1,6 +1,7 @@
 //! Everything a function needs, built once per cold start: configuration, store, timers
 //! queue, event publisher and the request counter attached to their clients.
 
+use crate::retry_counts::RetryCounts;
 use std::sync::Arc;
 
 use lifecycle_domain::SystemClock;
@@ -35,6 +36,8 @@ pub struct Services {
     pub heartbeats: Heartbeats,
     /// Retries, breakers and error classification of every AWS request above.
     pub resilience: Resilience,
+    /// When this process last added its retry counts to the recovery log.
+    pub retry_counts: RetryCounts,
 }
 
 impl Services {
@@ -59,7 +62,8 @@ impl Services {
         .with_occurrence_timing(OccurrenceTiming {
             grace_ms: i64::from(config.occurrence_grace_secs) * 1000,
             direct_send_ms: config.direct_send_window_millis(),
-        });
+        })
+        .with_recovery_retention_days(config.recovery_retention_days);
         let alerts = AlertSink::new(
             Arc::new(AlertRelay {
                 store: unguarded.clone(),
@@ -101,6 +105,7 @@ impl Services {
             events: EventPublisher::new(clients.eventbridge.clone(), &config.event_bus_name)
                 .with_resilience(resilience.clone()),
             heartbeats: Heartbeats::new(config.log_format),
+            retry_counts: RetryCounts::default(),
             resilience,
             config,
             requests,
@@ -122,9 +127,17 @@ impl Services {
     }
 
     /// What every invocation ends with: the alerts of failure patterns matched during it are
-    /// raised (none in the usual case: no request).
+    /// raised (none in the usual case: no request), and at most once a minute the calls it
+    /// retried are added to the recovery log's counters (none: no request).
     pub async fn end_invocation(&self) {
         self.resilience.raise_pending_alerts().await;
+        self.retry_counts
+            .flush(
+                &self.store,
+                self.resilience.counters(),
+                lifecycle_domain::Timestamp::now(),
+            )
+            .await;
     }
 
     /// Reads the configuration from the environment and loads the AWS clients (what each

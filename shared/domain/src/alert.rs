@@ -124,6 +124,44 @@ pub struct Alert {
     /// Firing, or resolved.
     #[serde(default)]
     pub status: AlertStatus,
+    /// What it is about, field by field (the recovery log files it by these).
+    #[serde(default, skip_serializing_if = "AlertContext::is_empty")]
+    pub context: AlertContext,
+}
+
+/// The structured subject of an alert: which campaign, run, timer or dependency, and for a
+/// breaker's move or a recovery, the states and how long the outage lasted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertContext {
+    /// The campaign it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    /// The run it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The timer it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_id: Option<String>,
+    /// The dependency (breaker) or function it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// A breaker's state before the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_state: Option<String>,
+    /// A breaker's state after the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_state: Option<String>,
+    /// For a recovery: how long the outage lasted, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage_ms: Option<u64>,
+}
+
+impl AlertContext {
+    /// Nothing is known beyond the subject (alerts stored before the context existed).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Alert {
@@ -154,6 +192,11 @@ impl Alert {
             raised_at,
             error_code: None,
             status: AlertStatus::Firing,
+            context: AlertContext {
+                campaign_id: Some(timer.campaign_id.to_string()),
+                timer_id: Some(timer.timer_id.to_string()),
+                ..AlertContext::default()
+            },
         }
     }
 }
@@ -174,6 +217,10 @@ impl Alert {
             raised_at,
             error_code: None,
             status: AlertStatus::Firing,
+            context: AlertContext {
+                component: Some("timer-dispatcher".into()),
+                ..AlertContext::default()
+            },
         }
     }
 
@@ -199,18 +246,24 @@ impl Alert {
             raised_at,
             error_code: None,
             status: AlertStatus::Resolved,
+            context: AlertContext {
+                component: Some("timer-dispatcher".into()),
+                outage_ms: u64::try_from(recovered_at.millis_since(stalled_since)).ok(),
+                ..AlertContext::default()
+            },
         }
     }
 }
 
 impl Alert {
     /// `dependency`'s breaker moved `from` → `to` (its record is now at `version`); one alert
-    /// per transition. Opening is critical, probing is low; closing (medium) resolves it.
+    /// per transition. Opening is critical, probing is low; closing (medium) resolves it, and
+    /// says how long the breaker was not closed (`outage_ms`).
     pub fn circuit_changed(
         dependency: &str,
         (from, to): (&str, &str),
         version: u64,
-        reason: &str,
+        (reason, outage_ms): (&str, Option<u64>),
         error_code: Option<&str>,
         raised_at: Timestamp,
     ) -> Self {
@@ -230,6 +283,13 @@ impl Alert {
                 AlertStatus::Resolved
             } else {
                 AlertStatus::Firing
+            },
+            context: AlertContext {
+                component: Some(dependency.into()),
+                from_state: Some(from.into()),
+                to_state: Some(to.into()),
+                outage_ms,
+                ..AlertContext::default()
             },
         }
     }
@@ -252,6 +312,7 @@ impl Alert {
             raised_at,
             error_code: Some(error_code.into()),
             status: AlertStatus::Firing,
+            context: AlertContext::default(),
         }
     }
 }
@@ -276,7 +337,7 @@ mod tests {
 
     fn circuit(to: &str) -> Alert {
         let at = Timestamp::from_millis(0);
-        Alert::circuit_changed("sqs", ("CLOSED", to), 7, "5 failures", None, at)
+        Alert::circuit_changed("sqs", ("CLOSED", to), 7, ("5 failures", None), None, at)
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod health;
 pub mod jitter;
 pub mod misfire;
 pub mod recovery;
+pub mod recovery_log;
 pub mod recurrence;
 pub mod schedule;
 pub mod state_machine;
@@ -36,7 +37,7 @@ pub mod validation;
 #[cfg(test)]
 mod wire_names_tests;
 
-pub use alert::{Alert, AlertKind, AlertStatus, Severity};
+pub use alert::{Alert, AlertContext, AlertKind, AlertStatus, Severity};
 pub use audit::AuditRecord;
 pub use campaign::{Campaign, CampaignId, CampaignStatus};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -58,6 +58,13 @@ pub struct StepReport {
     pub errors: Vec<String>,
 }
 
+/// The prefix of a step's per-kind count of recovered timers, e.g. `recovered:START_CAMPAIGN`.
+pub const RECOVERED_PREFIX: &str = "recovered:";
+
+/// The stuck-timer step's count of milliseconds from each requeued timer's lease expiry to
+/// its requeue, summed (its mean time to recovery).
+pub const STUCK_RECOVERY_MS: &str = "recovery_ms";
+
 /// Lines of `actions` kept per step.
 pub const MAX_ACTIONS: usize = 100;
 
@@ -76,6 +83,11 @@ impl StepReport {
     /// Adds one to count `name`.
     pub fn count(&mut self, name: &str) {
         *self.counts.entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Adds `value` to count `name`.
+    pub fn add(&mut self, name: &str, value: u64) {
+        *self.counts.entry(name.to_owned()).or_default() += value;
     }
 
     /// Count `name` (0 if never counted).

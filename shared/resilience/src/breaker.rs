@@ -22,7 +22,8 @@ use crate::ports::{BreakerStore, StoreFailure, WindowCounts};
 use lifecycle_domain::Alert;
 use lifecycle_domain::Timestamp;
 use lifecycle_telemetry::LogFormat;
-use lifecycle_telemetry::metrics::{self, Metric, Unit};
+use lifecycle_telemetry::catalogue::{CIRCUIT_OPEN_MS, CIRCUIT_RECOVERY_RATE, CIRCUIT_TRANSITIONS};
+use lifecycle_telemetry::metrics::{self, Metric};
 
 /// The dependencies with a breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -542,7 +543,7 @@ impl CircuitBreaker {
             self.dependency.as_str(),
             (from.state.as_str(), next.state.as_str()),
             next.version,
-            &next.reason,
+            (&next.reason, outage_ms(from, next)),
             code,
             now,
         )
@@ -562,20 +563,12 @@ impl CircuitBreaker {
             from.state.as_str(),
             next.state.as_str()
         );
-        let mut values = vec![Metric::one("CircuitTransitions", Unit::Count, 1.0)];
-        if next.state == CircuitState::Closed && from.state != CircuitState::Closed {
-            values.push(Metric::one(
-                "CircuitOpenMs",
-                Unit::Milliseconds,
-                (next.open_ms_total - from.open_ms_total) as f64,
-            ));
+        let mut values = vec![Metric::one(&CIRCUIT_TRANSITIONS, 1.0)];
+        if let Some(outage) = outage_ms(from, next) {
+            values.push(Metric::one(&CIRCUIT_OPEN_MS, outage as f64));
         }
         if from.state == CircuitState::HalfOpen {
-            values.push(Metric::one(
-                "CircuitRecoveryRate",
-                Unit::None,
-                next.recovery_rate(),
-            ));
+            values.push(Metric::one(&CIRCUIT_RECOVERY_RATE, next.recovery_rate()));
         }
         metrics::emit(
             self.log_format,
@@ -584,4 +577,10 @@ impl CircuitBreaker {
             &values,
         );
     }
+}
+
+/// How long a breaker that closes with this move was not closed; `None` for any other move.
+fn outage_ms(from: &BreakerRecord, next: &BreakerRecord) -> Option<u64> {
+    (next.state == CircuitState::Closed && from.state != CircuitState::Closed)
+        .then(|| next.open_ms_total.saturating_sub(from.open_ms_total))
 }

@@ -186,6 +186,11 @@ impl Resilience {
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
     }
+
+    /// The shared counters themselves (to take the retry counts for the recovery log).
+    pub fn counters(&self) -> &ResilienceStats {
+        &self.stats
+    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ impl Resilience {
             let result = send().await;
             let error = match result {
                 Ok(output) => {
+                    self.stats.call_ended(attempt, true);
                     self.budget.refund();
                     self.record(dependency, &admission, None).await;
                     return Ok(output);
@@ -85,6 +86,7 @@ impl Resilience {
             self.stats.failure(class.code);
             self.record(dependency, &admission, Some(&class)).await;
             if !self.should_retry(&class, attempt) {
+                self.stats.call_ended(attempt, false);
                 if let Some(pattern) = &pattern {
                     self.on_final_failure(pattern, &failure, &class);
                 }

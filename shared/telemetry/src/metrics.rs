@@ -2,10 +2,14 @@
 //! metric set is printed as one JSON line on stdout and CloudWatch Logs extracts the metrics —
 //! no PutMetricData request on any path. With text logs (local runs) the set is logged at
 //! debug level instead. Namespace `CampaignLifecycle`, dimension `Function` (plus any extra).
+//! Every metric is an entry of the [`catalogue`](crate::catalogue): a [`Metric`] names its
+//! entry, and [`emit`] checks (in debug builds) that the line's function and dimensions are
+//! the entry's.
 
 use serde_json::{Map, Value, json};
 
 use crate::LogFormat;
+use crate::catalogue::MetricDef;
 use lifecycle_domain::Timestamp;
 
 /// The CloudWatch namespace of every metric.
@@ -16,7 +20,9 @@ const MAX_VALUES: usize = 100;
 /// CloudWatch units used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// A count.
     Count,
+    /// A duration in milliseconds.
     Milliseconds,
     /// A ratio or other unitless value.
     None,
@@ -32,20 +38,20 @@ impl Unit {
     }
 }
 
-/// One metric and its values (at most 100 are sent per line).
+/// One catalogued metric and its values (at most 100 are sent per line).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
-    pub name: &'static str,
-    pub unit: Unit,
+    /// Its catalogue entry (name and unit).
+    pub def: &'static MetricDef,
+    /// Its values.
     pub values: Vec<f64>,
 }
 
 impl Metric {
     /// A metric with one value.
-    pub fn one(name: &'static str, unit: Unit, value: f64) -> Self {
+    pub fn one(def: &'static MetricDef, value: f64) -> Self {
         Self {
-            name,
-            unit,
+            def,
             values: vec![value],
         }
     }
@@ -62,7 +68,7 @@ pub fn emf_line(
     names.extend(dimensions.iter().map(|(name, _)| Value::from(*name)));
     let definitions: Vec<Value> = metrics
         .iter()
-        .map(|m| json!({"Name": m.name, "Unit": m.unit.as_str()}))
+        .map(|m| json!({"Name": m.def.name, "Unit": m.def.unit.as_str()}))
         .collect();
     let mut line = Map::new();
     line.insert(
@@ -86,13 +92,21 @@ pub fn emf_line(
             [single] => Value::from(*single),
             _ => Value::from(values),
         };
-        line.insert(metric.name.into(), value);
+        line.insert(metric.def.name.into(), value);
     }
     Value::Object(line).to_string()
 }
 
-/// Emits `metrics` (skipping empty ones) as an EMF line, or a debug log with text logs.
+/// Emits `metrics` (skipping empty ones) as an EMF line, or a debug log with text logs. In
+/// debug builds, panics if `function` or `dimensions` (names, order, values) are not those
+/// of every metric's catalogue entry.
 pub fn emit(format: LogFormat, function: &str, dimensions: &[(&str, &str)], metrics: &[Metric]) {
+    if cfg!(debug_assertions) {
+        for metric in metrics {
+            let matches = metric.def.check(function, dimensions);
+            assert!(matches.is_ok(), "uncatalogued metric line: {matches:?}");
+        }
+    }
     let metrics: Vec<Metric> = metrics
         .iter()
         .filter(|m| !m.values.is_empty())
@@ -111,6 +125,7 @@ pub fn emit(format: LogFormat, function: &str, dimensions: &[(&str, &str)], metr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::{TIMER_LAG_MS, TIMERS_FIRED, TIMERS_RECOVERED};
 
     #[test]
     fn writes_the_embedded_metric_format() {
@@ -118,10 +133,9 @@ mod tests {
             "sweeper",
             &[("TimerKind", "START_CAMPAIGN")],
             &[
-                Metric::one("TimersRecovered", Unit::Count, 3.0),
+                Metric::one(&TIMERS_RECOVERED, 3.0),
                 Metric {
-                    name: "TimerLagMs",
-                    unit: Unit::Milliseconds,
+                    def: &TIMER_LAG_MS,
                     values: vec![1.0, 2.0],
                 },
             ],
@@ -148,12 +162,33 @@ mod tests {
     #[test]
     fn caps_values_per_line() {
         let metric = Metric {
-            name: "TimerLagMs",
-            unit: Unit::Milliseconds,
+            def: &TIMER_LAG_MS,
             values: (0..150).map(f64::from).collect(),
         };
         let line = emf_line("timer-executor", &[], &[metric], Timestamp::from_millis(0));
         let value: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["TimerLagMs"].as_array().unwrap().len(), MAX_VALUES);
+    }
+
+    #[test]
+    fn accepts_catalogued_lines() {
+        emit(
+            LogFormat::Text,
+            "timer-executor",
+            &[],
+            &[Metric::one(&TIMERS_FIRED, 1.0)],
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "uncatalogued metric line")]
+    fn refuses_a_line_the_catalogue_does_not_have() {
+        emit(
+            LogFormat::Text,
+            "timer-executor",
+            &[("TimerKind", "START_CAMPAIGN")],
+            &[Metric::one(&TIMERS_FIRED, 1.0)],
+        );
     }
 }

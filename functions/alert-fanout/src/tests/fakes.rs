@@ -12,6 +12,7 @@ use lifecycle_domain::alerting::{
     AlertChannel, AlertConfig, Decision, NoiseSettings, Notification,
 };
 use lifecycle_domain::delivery::provider_response::SendOutcome;
+use lifecycle_domain::recovery_log::{Counts, RecoveryEvent};
 use lifecycle_domain::{ManualClock, Timestamp};
 use lifecycle_resilience::Admission;
 
@@ -41,6 +42,10 @@ pub(super) struct FakeState {
     pub(super) lose_next_decisions: u32,
     /// A read fails while this is set.
     pub(super) store_down: bool,
+    /// Recovery-log entries filed, by id (a repeat is not filed again).
+    pub(super) filed: BTreeMap<String, RecoveryEvent>,
+    /// The counters the filed entries added up to.
+    pub(super) counts: Counts,
 }
 
 pub(super) struct FakePorts {
@@ -112,6 +117,16 @@ impl AlertPorts for FakePorts {
     async fn config(&self) -> Result<AlertConfig, PortError> {
         down(&self.lock())?;
         Ok(self.config.clone())
+    }
+
+    async fn file_recovery(&self, entry: &RecoveryEvent, counts: &Counts) -> Result<(), PortError> {
+        let mut state = self.lock();
+        down(&state)?;
+        if !state.filed.contains_key(&entry.id) {
+            state.filed.insert(entry.id.clone(), entry.clone());
+            state.counts.merge(counts);
+        }
+        Ok(())
     }
 
     async fn state(&self, cause: &str) -> Result<Option<StoredAlertState>, PortError> {

@@ -20,7 +20,7 @@ const MINUTE: i64 = 60_000;
 
 fn breaker(to: &str, version: u64, at: Timestamp) -> Alert {
     let from = if to == "CLOSED" { "OPEN" } else { "CLOSED" };
-    Alert::circuit_changed("sqs", (from, to), version, "failures", None, at)
+    Alert::circuit_changed("sqs", (from, to), version, ("failures", None), None, at)
 }
 
 fn pattern(window: i64, at: Timestamp) -> Alert {
@@ -57,7 +57,7 @@ async fn each_severity_goes_to_its_routed_channels_and_low_is_logged_only() {
     let now = clock.now();
     notify(&ports, &clock, &breaker("OPEN", 1, now)).await;
     notify(&ports, &clock, &pattern(1, now)).await;
-    let low = Alert::circuit_changed("s3", ("OPEN", "HALF_OPEN"), 1, "probe", None, now);
+    let low = Alert::circuit_changed("s3", ("OPEN", "HALF_OPEN"), 1, ("probe", None), None, now);
     assert!(matches!(
         notify(&ports, &clock, &low).await,
         AlertOutcome::Notified { .. }
@@ -445,4 +445,32 @@ async fn a_run_completed_with_failures_is_a_medium_alert_and_a_clean_run_is_not(
     assert_eq!(sent[0].channel, Slack);
     assert_eq!(sent[0].notification.subject, "c1/r1");
     assert!(ports.lock().dead_letters.is_empty());
+}
+
+#[tokio::test]
+async fn every_alert_is_filed_in_the_recovery_log_once_even_when_redelivered() {
+    use lifecycle_domain::recovery_log::{Counter, EventCategory};
+
+    let ports = FakePorts::new();
+    let clock = clock();
+    let opened = alert_message(&breaker("OPEN", 1, clock.now()));
+    let closed = alert_message(&breaker("CLOSED", 2, clock.now()));
+    handle_messages(&ports, &clock, event(&[opened.clone(), closed])).await;
+    handle_messages(&ports, &clock, event(&[opened])).await;
+    let state = ports.lock();
+    let mut codes: Vec<&str> = state.filed.values().map(|e| e.code.as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["CIRCUIT_CLOSED", "CIRCUIT_OPENED"]);
+    assert!(
+        state
+            .filed
+            .values()
+            .all(|e| e.category == EventCategory::CircuitBreaker && e.component == "sqs")
+    );
+    assert_eq!(
+        state.counts.get(&Counter::Outages("sqs".into())),
+        1,
+        "the redelivery adds nothing"
+    );
+    assert_eq!(state.counts.get(&Counter::Recoveries("sqs".into())), 1);
 }

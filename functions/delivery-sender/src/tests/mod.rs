@@ -1,7 +1,8 @@
 //! The handler's message handling through fakes: malformed messages and messages of runs that
 //! do not exist go to the DLQ without touching the others; an unfinished batch is redelivered
-//! after the engine's delay; a sent batch completes its message. (The engine itself is tested
-//! in `lifecycle-delivery`, the AWS ports against the emulator in `tests/`.)
+//! after the engine's delay; a sent batch completes its message; a recorded batch's metric
+//! line. (The engine itself is tested in `lifecycle-delivery`, the AWS ports against the
+//! emulator in `tests/`.)
 
 mod fakes;
 
@@ -118,4 +119,44 @@ async fn a_record_without_an_id_fails_the_whole_event() {
     anonymous.message_id = None;
     let failed = run(&runs, &queue, vec![anonymous]).await;
     assert_eq!(failed, [""]);
+}
+
+#[test]
+fn a_recorded_batch_is_one_catalogued_line_per_channel() {
+    use lifecycle_domain::delivery::{Channel, Counts, Progress};
+    use lifecycle_telemetry::LogFormat;
+
+    let counts = Counts {
+        sent: 40,
+        failed: 3,
+        unconfirmed: 2,
+        duplicates: 5,
+        ..Counts::default()
+    };
+    let progress = Progress {
+        total: 500,
+        planned: true,
+        counts: Counts {
+            sent: 100,
+            ..counts
+        },
+    };
+    let values: Vec<(&str, Vec<f64>)> = crate::batch_metrics(counts, progress)
+        .into_iter()
+        .map(|m| (m.def.name, m.values))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("DeliveriesSent", vec![40.0]),
+            ("DeliveriesFailed", vec![3.0]),
+            ("DeliveriesUnconfirmed", vec![2.0]),
+            ("RecipientsSettled", vec![50.0]),
+            ("RunRecipientsPending", vec![390.0]),
+        ]
+    );
+    // The catalogue's check (debug builds) accepts every channel's line.
+    for channel in [Channel::Email, Channel::Webhook, Channel::Event] {
+        crate::emit_batch_metrics(LogFormat::Text, channel, counts, progress);
+    }
 }

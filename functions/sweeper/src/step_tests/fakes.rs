@@ -142,7 +142,7 @@ impl SweepStore for FakePorts {
         if next == TimerStatus::Failed {
             let alert = Alert::timer_failed(timer, attempts, now);
             world.alerts.push((alert.clone(), false));
-            return Ok(TakenBack::Failed(alert));
+            return Ok(TakenBack::Failed(Box::new(alert)));
         }
         Ok(TakenBack::Requeued)
     }

@@ -141,7 +141,13 @@ async fn stuck_timers_go_back_to_pending_then_fail_with_a_published_alert() {
     );
 
     let report = sweep(&ports, false, &[SweepStep::StuckTimers]).await;
-    assert_eq!(step(&report, SweepStep::StuckTimers).get("requeued"), 1);
+    let stuck = step(&report, SweepStep::StuckTimers);
+    assert_eq!(stuck.get("requeued"), 1);
+    assert_eq!(
+        stuck.get(lifecycle_domain::recovery::STUCK_RECOVERY_MS),
+        1_000,
+        "from lease expiry to requeue"
+    );
     assert_eq!(
         status(&ports, "c1", TimerKind::StartCampaign),
         TimerStatus::Pending

@@ -14,9 +14,7 @@ use lifecycle_adapters::store::StoreError;
 use crate::Sweep;
 use crate::ports::SweepPorts;
 
-/// Count-name prefix of recovered timers by kind (`recovered:START_CAMPAIGN`), the source
-/// of the `TimersRecovered` metric's `TimerKind` dimension.
-pub const RECOVERED_PREFIX: &str = "recovered:";
+pub use lifecycle_domain::recovery::RECOVERED_PREFIX;
 
 /// Runs `read` for every due-index shard in parallel; returns the items of the shards that
 /// answered and the errors of those that did not.

@@ -1,10 +1,12 @@
 //! Step `stuck_timers`: RUNNING timers whose lease expired (their worker died or timed out)
 //! go back to PENDING with one more attempt — the missed-timer step then fires them — or,
-//! out of attempts, to FAILED with an alert for operators.
+//! out of attempts, to FAILED with an alert for operators. The time from each requeued
+//! timer's lease expiry to its requeue is summed (`recovery_ms`): the stuck timers' mean
+//! time to recovery in the recovery log.
 
 use lifecycle_adapters::relay::publish_alerts;
 use lifecycle_adapters::store::TakenBack;
-use lifecycle_domain::recovery::StepReport;
+use lifecycle_domain::recovery::{STUCK_RECOVERY_MS, StepReport};
 use lifecycle_domain::timer::after_expired_lease;
 
 use super::{RECOVERED_PREFIX, read_shards};
@@ -43,6 +45,11 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
             Ok(TakenBack::Requeued) => {
                 report.count("requeued");
                 report.count(&format!("{RECOVERED_PREFIX}{}", timer.kind));
+                let expired = timer.lease_expires_at.unwrap_or(sweep.now);
+                report.add(
+                    STUCK_RECOVERY_MS,
+                    u64::try_from(sweep.now.millis_since(expired)).unwrap_or(0),
+                );
                 report.action(format!(
                     "{} → PENDING (lease of {owner} expired, attempt {})",
                     timer.timer_id,
@@ -53,7 +60,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, report: &mut StepReport) {
                 report.count("failed");
                 report.action(format!("{} → FAILED: {}", timer.timer_id, alert.message));
                 tracing::error!(timer = %timer.timer_id, code = "TIMER_FAILED", "{}", alert.message);
-                alerts.push(alert);
+                alerts.push(*alert);
             }
             Ok(TakenBack::Gone) => report.count("changed_meanwhile"),
             Err(error) => report.errors.push(format!("{}: {error}", timer.timer_id)),

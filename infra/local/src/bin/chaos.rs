@@ -1,20 +1,33 @@
 //! `make chaos`: the whole local service under injected faults, then proof that nothing was
-//! lost or applied twice.
+//! lost or applied twice — timers and alerts alike.
 //!
 //! One child `local` process runs with `FAULT_INJECTION="*=<rate>:mixed"`: every AWS request
-//! of every function (DynamoDB, SQS, EventBridge; the breakers' own records included) fails
-//! at that rate — throttled or a 500 (nothing applied), or its answer lost after it *was*
-//! applied. Campaigns are created through the child's API (a refused create is retried
-//! like a client would) until at least `--timers` timers are planned, due over
-//! `--spread-seconds`. When every timer is due and done, the child stops, one clean sweep
-//! runs, and the invariants are checked from the store and the bus subscriber queue, and
-//! every AWS call of every function against its policy in template.yaml (IAM check). The
-//! report adds what the resilience layer did: attempts, retries, budget and breaker refusals,
-//! failures by code, faults injected, breaker trips and DLQ depths.
+//! of every function (DynamoDB, SQS, EventBridge, SES, SNS, SSM; the breakers' own records
+//! included) fails at that rate — throttled or a 500 (nothing applied), or its answer lost
+//! after it *was* applied. The alert fan-out's channels fail too
+//! ([`chaos_alerts`](local_stack::chaos_alerts)): Slack and the webhook are local receivers
+//! answering `500`, `429` with `Retry-After` (Slack) or dropping the answer of a request they
+//! took, at the same rate; email goes to SES on the emulator, SNS to a subscribed queue.
+//!
+//! Campaigns are created through the child's API (a refused create is retried like a client
+//! would) until at least `--timers` timers are planned, due over `--spread-seconds`; the run
+//! raises alerts of every severity into the alert outbox (5 each, 10 for 1,000 timers; the
+//! CRITICAL and LOW ones resolved once their firing notice is decided). When every timer is due and done and the
+//! fan-out has delivered what it can with the faults on (at most 60 s more), the child stops,
+//! one clean sweep runs, and the invariants are checked from the store and the bus subscriber
+//! queue, and every AWS call of every function against its policy in template.yaml (IAM
+//! check). Then the alerts' final phase runs without faults (the periodic check, its clock
+//! moved to each pending retry) and every notification decided must have reached every
+//! channel its severity routes to; duplicates are counted per channel — on the webhook the
+//! same `webhook-id`, on Slack, email and SNS ambiguous resends that only a lost answer may
+//! explain ([`alert_check`](local_stack::alert_check)). The report adds what the resilience
+//! layer did: attempts, retries, budget and breaker refusals, failures by code, faults
+//! injected, breaker trips and DLQ depths, and the per-channel alert numbers.
 //!
 //! Options: `--timers N` (default 1000), `--rate R` (default 0.1), `--spread-seconds S`
-//! (default 120). Exit status 1 if an invariant fails or a call is denied. The child log and
-//! the calls file are in `.local/chaos/`.
+//! (default 120). Exit status 1 if an invariant fails, an alert is missing from a channel or
+//! resent without a lost answer, or a call is denied. The child log and the calls file are in
+//! `.local/chaos/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -25,10 +38,10 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use lifecycle_adapters::aws::AwsClients;
 use lifecycle_adapters::services::Services;
-use lifecycle_domain::TimerStatus;
-use lifecycle_domain::Timestamp;
+use lifecycle_domain::{TimerStatus, Timestamp};
 use lifecycle_resilience::Dependency;
 use local_stack::Stack;
+use local_stack::chaos_alerts::{AlertChannels, FinishedRun, RaisedAlerts, check_alerts};
 use local_stack::harness::{
     Harness, free_port, percentile, post, stop_gracefully, wait_for_api, wait_recovered,
 };
@@ -48,6 +61,9 @@ const CREATE_ATTEMPTS: usize = 10;
 const CLAIM_WINDOW_MS: i64 = 60_000;
 /// Concurrent API clients.
 const CLIENTS: usize = 4;
+/// How long the run waits, once the timers are done, for the fan-out to deliver every
+/// notification with the faults still on (what is left goes to the final phase).
+const ALERT_SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 struct Options {
     timers: usize,
@@ -107,9 +123,13 @@ async fn run() -> Result<bool, String> {
         harness.stack_name,
         harness.log_dir.display()
     );
-    let child = harness.child(vec![
+    let channels = AlertChannels::start(&harness, options.rate).await?;
+    let mut child_env = vec![
         ("FAULT_INJECTION".into(), rules.clone()),
-        ("RUST_LOG".into(), "warn,local=info".into()),
+        (
+            "RUST_LOG".into(),
+            "warn,local=info,alert_fanout=info".into(),
+        ),
         // The normal path fires every timer; the sweeper is the safety net, not a racer:
         // with the crash suite's 3 s grace and 1 s period it would correct campaigns of
         // merely slow timers, and its Queries (each walks the whole table on moto) would
@@ -118,18 +138,22 @@ async fn run() -> Result<bool, String> {
         ("LOCAL_SWEEP_SECONDS".into(), "15".into()),
         // The production ratio of tick to lookahead (60 s / 90 s), scaled down: the
         // dispatcher's 16 shard Queries each walk the whole table on moto, so a 1 s tick
-        // would spend the emulator on the dispatcher instead of the timers.
+        // would spend the emulator on the dispatcher instead of the timers. The alert
+        // fan-out's periodic check runs on this tick too (1 minute in the template).
         ("LOCAL_SCHEDULE_SECONDS".into(), "5".into()),
         ("DISPATCH_LOOKAHEAD_SECONDS".into(), "10".into()),
         // Missed timers are sent again for two ticks, as with the template's schedule (120 s
         // for 1-minute ticks); 120 s here would send each one 24 times.
         ("DISPATCH_CATCH_UP_SPAN_SECONDS".into(), "10".into()),
-    ])?;
+    ];
+    child_env.extend(channels.child_env());
+    let child = harness.child(child_env)?;
     let port = free_port()?;
     let mut service = child.spawn(0, "chaos", port, None)?;
     if !wait_for_api(port, &mut service).await? {
         return Err("the local service exited before listening".into());
     }
+    let raised = RaisedAlerts::raise(&services, alerts_per_severity(options.timers)).await?;
 
     let load = create_load(port, &options).await;
     println!(
@@ -156,13 +180,27 @@ async fn run() -> Result<bool, String> {
         "{fired} timer events on the bus; every timer done: {}",
         if done { "yes" } else { "NO" }
     );
+    let settling = std::time::Instant::now();
+    let settled_in_run = raised.wait_settled(&services, ALERT_SETTLE_LIMIT).await?;
+    println!(
+        "alerts: {} raised by the run; every notification delivered with the faults on: {} (waited {:.0} s after the timers)",
+        raised.all().len(),
+        if settled_in_run {
+            "yes"
+        } else {
+            "not yet (the final phase retries the rest)"
+        },
+        settling.elapsed().as_secs_f64()
+    );
     stop_gracefully(&mut service).await;
-    let resilience = read_summary(&harness.log_dir.join("run-000-chaos.log"));
+    let child_log = harness.log_dir.join("run-000-chaos.log");
+    let resilience = read_summary(&child_log);
 
-    let (clients, stack, started) = (
+    let (clients, stack, started, stack_name) = (
         harness.clients.clone(),
         harness.stack.clone(),
         harness.started,
+        harness.stack_name.clone(),
     );
     let iam_allowed = harness.check_iam()?;
     let (report, verdict, events) = harness.finish().await?;
@@ -170,6 +208,21 @@ async fn run() -> Result<bool, String> {
     let lag = firing_lag(&events);
     let breakers = breaker_trips(&services).await;
     let dead_letters = dead_letter_depths(&clients, &stack).await;
+
+    let alerts = check_alerts(FinishedRun {
+        channels: &channels,
+        raised: &raised,
+        clients: &clients,
+        stack: &stack,
+        stack_name: &stack_name,
+        services: &services,
+        events: &events,
+        resilience: &resilience,
+        child_log: &child_log,
+    })
+    .await?;
+    let mut alert_report = alerts.report;
+    alert_report["settledWithFaultsOn"] = json!(settled_in_run);
 
     let summary = json!({
         "startedAt": started.to_rfc3339(),
@@ -187,6 +240,7 @@ async fn run() -> Result<bool, String> {
         "deadLetters": dead_letters,
         "finalSweep": {"success": report.success, "totals": report.totals},
         "invariants": verdict,
+        "alerts": alert_report,
         "iamAllowed": iam_allowed,
     });
     println!(
@@ -201,9 +255,16 @@ async fn run() -> Result<bool, String> {
         && verdict["duplicateTransitions"] == 0
         && verdict["missingEvents"] == 0
         && verdict["versionMismatches"] == 0
-        && verdict["disagreeWithClock"] == 0;
+        && verdict["disagreeWithClock"] == 0
+        && alerts.problems.is_empty();
     println!("chaos: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
+}
+
+/// Alerts the run raises of each severity: 5, and one more per 100 timers beyond 500 (10
+/// for the default 1,000), at most 20 — the alert channels' traffic grows with the run.
+fn alerts_per_severity(timers: usize) -> usize {
+    (timers / 100).clamp(5, 20)
 }
 
 /// What creating the load took.
@@ -408,7 +469,11 @@ async fn breaker_trips(services: &Services) -> Value {
 /// Messages in each dead-letter queue of the stack.
 async fn dead_letter_depths(clients: &AwsClients, stack: &Stack) -> Value {
     let mut depths = serde_json::Map::new();
-    for logical in ["TimersDeadLetterQueue", "LifecycleEventsDeadLetterQueue"] {
+    for logical in [
+        "TimersDeadLetterQueue",
+        "LifecycleEventsDeadLetterQueue",
+        "AlertsDeadLetterQueue",
+    ] {
         let Some(url) = stack.reference(logical) else {
             continue;
         };

@@ -12,6 +12,11 @@
 //!   the call fails like a timed-out read (code `Timeout`): the ambiguous case exactly-once
 //!   effects must survive;
 //! - `mixed`: one of the three at random.
+//!
+//! The injected answer is in the request's protocol: an XML `ErrorResponse` for the query
+//! protocol (SNS: form-encoded requests), `{"__type": …}` JSON for the others (DynamoDB, SQS,
+//! EventBridge, SES v2, SSM, Secrets Manager), so the SDK reads its error code as it would a
+//! real one's.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -120,10 +125,14 @@ pub fn parse_rules(text: &str) -> Result<Vec<FaultRule>, FaultRuleError> {
         .collect()
 }
 
-/// The fault chosen for the current attempt (kept in the request's config bag between the
-/// transmit and deserialization hooks).
+/// The fault chosen for the current attempt, and whether the request speaks the query
+/// protocol (kept in the request's config bag between the transmit and deserialization
+/// hooks).
 #[derive(Debug, Clone, Copy)]
-struct AttemptFault(Option<Fault>);
+struct AttemptFault {
+    fault: Option<Fault>,
+    query_protocol: bool,
+}
 
 impl Storable for AttemptFault {
     type Storer = StoreReplace<Self>;
@@ -196,7 +205,15 @@ impl Intercept for FaultInjector {
             None => return Ok(()),
         };
         let fault = self.pick(&operation);
-        cfg.interceptor_state().store_put(AttemptFault(fault));
+        let query_protocol = context
+            .request()
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        cfg.interceptor_state().store_put(AttemptFault {
+            fault,
+            query_protocol,
+        });
         let Some(fault) = fault else {
             return Ok(());
         };
@@ -224,23 +241,56 @@ impl Intercept for FaultInjector {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(AttemptFault(Some(fault))) = cfg.load::<AttemptFault>().copied() else {
+        let Some(AttemptFault {
+            fault: Some(fault),
+            query_protocol,
+        }) = cfg.load::<AttemptFault>().copied()
+        else {
             return Ok(());
         };
-        let (status, code) = match fault {
+        let status = match fault {
             Fault::Timeout | Fault::Mixed => return Err(Box::new(InjectedTimeout)),
-            Fault::Throttle => (400, "ThrottlingException"),
-            Fault::ServerError => (500, "InternalServerError"),
+            Fault::Throttle => 400,
+            Fault::ServerError => 500,
         };
+        let (content_type, code, body) = error_answer(fault, query_protocol);
         let response = context.response_mut();
         *response.status_mut() = StatusCode::try_from(status).expect("valid status");
+        if let Some(content_type) = content_type {
+            response.headers_mut().insert("content-type", content_type);
+        }
         response.headers_mut().insert("x-amzn-ErrorType", code);
         response.headers_mut().remove("x-amzn-query-error");
-        *response.body_mut() = SdkBody::from(format!(
-            r#"{{"__type":"{code}","message":"injected fault"}}"#
-        ));
+        *response.body_mut() = SdkBody::from(body);
         Ok(())
     }
+}
+
+/// The answer of an injected throttle or server error: its content type (XML for the query
+/// protocol; the JSON protocols keep the answer's), error code and body.
+fn error_answer(
+    fault: Fault,
+    query_protocol: bool,
+) -> (Option<&'static str>, &'static str, String) {
+    let server = fault == Fault::ServerError;
+    if query_protocol {
+        let (code, party) = if server {
+            ("InternalError", "Receiver")
+        } else {
+            ("Throttling", "Sender")
+        };
+        let body = format!(
+            "<ErrorResponse><Error><Type>{party}</Type><Code>{code}</Code><Message>injected fault</Message></Error><RequestId>injected-fault</RequestId></ErrorResponse>"
+        );
+        return (Some("text/xml"), code, body);
+    }
+    let code = if server {
+        "InternalServerError"
+    } else {
+        "ThrottlingException"
+    };
+    let body = format!(r#"{{"__type":"{code}","message":"injected fault"}}"#);
+    (None, code, body)
 }
 
 #[cfg(test)]
@@ -270,6 +320,22 @@ mod tests {
         ] {
             assert_eq!(parse_rules(text).unwrap_err().problem, problem, "{text}");
         }
+    }
+
+    #[test]
+    fn an_injected_error_speaks_the_request_protocol() {
+        let (content_type, code, body) = error_answer(Fault::Throttle, true);
+        assert_eq!((content_type, code), (Some("text/xml"), "Throttling"));
+        assert!(body.contains("<Code>Throttling</Code>"), "{body}");
+        let (_, code, body) = error_answer(Fault::ServerError, true);
+        assert_eq!(code, "InternalError");
+        assert!(body.contains("<Type>Receiver</Type>"), "{body}");
+        let (content_type, code, body) = error_answer(Fault::ServerError, false);
+        assert_eq!((content_type, code), (None, "InternalServerError"));
+        assert_eq!(
+            body,
+            r#"{"__type":"InternalServerError","message":"injected fault"}"#
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Store {
     pub(super) occurrence_timing: OccurrenceTiming,
     /// Breaker, classification and retries of every request (the breaker records excepted).
     pub(super) resilience: Resilience,
+    /// How long recovery-log entries are kept (DynamoDB TTL).
+    pub(super) recovery_retention_ms: i64,
 }
 
 impl Store {
@@ -33,6 +35,15 @@ impl Store {
             due_shards,
             occurrence_timing: OccurrenceTiming::default(),
             resilience: Resilience::passthrough(),
+            recovery_retention_ms: super::items::RECORD_RETENTION_MS,
+        }
+    }
+
+    /// This store keeping recovery-log entries for `days` (default 30).
+    pub fn with_recovery_retention_days(self, days: u32) -> Self {
+        Self {
+            recovery_retention_ms: i64::from(days) * 86_400_000,
+            ..self
         }
     }
 

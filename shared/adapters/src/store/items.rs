@@ -33,6 +33,8 @@ pub enum Entity {
     Ledger,
     AlertState,
     Settings,
+    RecoveryEvent,
+    RecoveryStats,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -228,6 +228,37 @@ pub const PATTERN_SET_PK: &str = "PATTERN_SET";
 /// The pattern set version's sort key.
 pub const PATTERN_SET_SK: &str = "VERSION";
 
+/// The day partition of the recovery-log entries of `at`'s UTC day: `EVENTS#<yyyy-mm-dd>`.
+pub fn events_day_pk(at: Timestamp) -> String {
+    format!("EVENTS#{}", &at.to_rfc3339()[..10])
+}
+
+/// The prefix of a recovery-log entry's sort key.
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
+
+/// `EVENT#<entryId>` (entry ids start with their time, so the day sorts by time).
+pub fn event_sk(id: &str) -> String {
+    format!("{EVENT_SK_PREFIX}{id}")
+}
+
+/// ByStatus partition of the recovery-log entries of one category: `EVENTS#<CATEGORY>`.
+pub fn events_category_pk(category: lifecycle_domain::recovery_log::EventCategory) -> String {
+    format!("EVENTS#{}", category.as_str())
+}
+
+/// ByDue partition of the recovery-log entries about one campaign: `EVENTS#CAMPAIGN#<id>`.
+pub fn events_campaign_pk(campaign_id: &str) -> String {
+    format!("EVENTS#CAMPAIGN#{campaign_id}")
+}
+
+/// Partition of the recovery log's hourly counters.
+pub const STATS_PK: &str = "STATS";
+
+/// `HOUR#<hourStartMillis, 13 digits>`.
+pub fn stats_hour_sk(hour: Timestamp) -> String {
+    format!("HOUR#{:013}", hour.millis().max(0))
+}
+
 /// `<epoch millis, 13 digits>#<id>`: sorts by time, unique per entry.
 pub fn due_sk(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))

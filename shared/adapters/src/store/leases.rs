@@ -23,7 +23,7 @@ pub enum TakenBack {
     /// PENDING again, one more attempt counted: the missed-timer sweep fires it.
     Requeued,
     /// Out of attempts: FAILED, with this alert raised (in the same transaction).
-    Failed(Alert),
+    Failed(Box<Alert>),
     /// Someone else changed the timer first (finished, renewed or took it back).
     Gone,
 }
@@ -139,7 +139,7 @@ impl Store {
             .send_with(&self.resilience)
             .await;
         match result {
-            Ok(_) => Ok(TakenBack::Failed(alert)),
+            Ok(_) => Ok(TakenBack::Failed(Box::new(alert))),
             Err(CallError::Failed(SdkError::ServiceError(e)))
                 if e.err().is_transaction_canceled_exception() =>
             {

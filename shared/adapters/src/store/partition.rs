@@ -78,7 +78,9 @@ impl CampaignPartition {
             | Entity::PatternSet
             | Entity::Ledger
             | Entity::AlertState
-            | Entity::Settings => {
+            | Entity::Settings
+            | Entity::RecoveryEvent
+            | Entity::RecoveryStats => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

@@ -10,6 +10,7 @@ use super::{StoreError, keys};
 use crate::aws::SendWith;
 use lifecycle_domain::Timestamp;
 use lifecycle_domain::recovery::RecoveryReport;
+use lifecycle_domain::recovery_log::from_sweep::records_of_sweep;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ReportItem {
@@ -70,7 +71,8 @@ impl Store {
         condition_met("DeleteItem", result).map(|_released| ())
     }
 
-    /// Stores `report` for 30 days.
+    /// Stores `report` for 30 days, with its recovery-log entries and counts
+    /// ([`records_of_sweep`]) in the same transaction, so a retried save records them once.
     pub async fn save_report(&self, report: &RecoveryReport) -> Result<(), StoreError> {
         let item = ReportItem {
             pk: keys::SWEEPER_PK.to_owned(),
@@ -82,14 +84,11 @@ impl Store {
                 .epoch_seconds(),
             report: report.clone(),
         };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(items::to_item(&item)?))
-            .send_with(&self.resilience)
+        let first = self.put_new(items::to_item(&item)?)?;
+        let (events, counts) = records_of_sweep(report);
+        self.record_recovery_with(Some(first), &events, &counts, report.started_at)
             .await
-            .map_err(|e| StoreError::aws("PutItem", e))?;
-        Ok(())
+            .map(|_stored_now_or_before| ())
     }
 
     /// The latest reports, newest first, at most `limit`. Expired ones are left out even

@@ -91,6 +91,13 @@ pub trait Runs: Sync {
         progress: Progress,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// This attempt recorded the batch: its `counts`, sent on `channel`, left the run at
+    /// `progress`. Called once per batch (not for a batch an earlier attempt recorded), for
+    /// the function's metrics; no I/O. Nothing by default.
+    fn batch_recorded(&self, job: &BatchJob, channel: Channel, counts: Counts, progress: Progress) {
+        let _ = (job, channel, counts, progress);
+    }
 }
 
 /// The per-recipient ledger of a run.

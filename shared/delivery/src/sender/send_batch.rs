@@ -263,6 +263,9 @@ where
             .await?
         {
             BatchRecorded::Recorded(progress) => {
+                let channel = attempt.plan.message.channel();
+                self.ports
+                    .batch_recorded(job, channel, attempt.counts, progress);
                 if progress.is_done() {
                     self.ports.complete_run(job, progress, now).await?;
                 }

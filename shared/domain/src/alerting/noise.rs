@@ -69,7 +69,10 @@ pub struct AlertState {
     pub kind: AlertKind,
     /// What it is about.
     pub subject: String,
-    /// The severity of its latest firing alert (its notices are routed by it).
+    /// The worst severity of its current firing episode (its notices, the resolved one
+    /// included, are routed by it): a breaker probing (LOW) after opening (CRITICAL) keeps
+    /// CRITICAL, so its resolution goes where its opening went. A new episode starts from
+    /// its first alert's.
     pub severity: Severity,
     /// Whether the cause is firing now.
     pub firing: bool,
@@ -138,8 +141,12 @@ impl AlertState {
         state.message = alert.message.clone();
         state.version += 1;
         let notice = if firing {
-            state.severity = alert.severity;
             let was_firing = std::mem::replace(&mut state.firing, true);
+            state.severity = if was_firing {
+                state.severity.max(alert.severity)
+            } else {
+                alert.severity
+            };
             if was_firing {
                 state.due_notice(now, settings)
             } else if state.cooling_down(now, settings) {
@@ -253,7 +260,7 @@ mod tests {
             "sqs",
             ("CLOSED", to),
             version,
-            "failures",
+            ("failures", None),
             None,
             at(minutes),
         )
@@ -471,7 +478,27 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_firing_alert_sets_the_severity() {
+    fn a_resolution_goes_where_the_worst_notice_of_its_episode_went() {
+        let mut state = None;
+        feed(&mut state, &breaker("OPEN", 1, 0), 0);
+        feed(&mut state, &breaker("HALF_OPEN", 2, 1), 1);
+        assert_eq!(state.as_ref().unwrap().severity, Severity::Critical);
+        let resolved =
+            AlertState::on_alert(state.as_ref(), &breaker("CLOSED", 3, 2), at(2), SETTINGS)
+                .unwrap();
+        assert_eq!(resolved.notice, Some(Notice::Resolved));
+        assert_eq!(resolved.state.severity, Severity::Critical);
+        let mut state = Some(resolved.state);
+        feed(&mut state, &breaker("HALF_OPEN", 4, 30), 30);
+        assert_eq!(
+            state.unwrap().severity,
+            Severity::Low,
+            "a new episode starts from its first alert"
+        );
+    }
+
+    #[test]
+    fn a_firing_episode_takes_its_worst_severity() {
         let mut state = None;
         feed(&mut state, &breaker("HALF_OPEN", 1, 0), 0);
         assert_eq!(state.as_ref().unwrap().severity, Severity::Low);

@@ -125,7 +125,7 @@ mod tests {
             "sqs",
             ("CLOSED", "OPEN"),
             version,
-            "5 failures",
+            ("5 failures", None),
             None,
             at(seconds),
         )

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::Timestamp;
-use crate::alert::{Alert, AlertKind, AlertStatus, Severity};
+use crate::alert::{Alert, AlertContext, AlertKind, AlertStatus, Severity};
 use crate::event::stable_id;
 
 /// The alert a completed run's event (its `detail`) calls for: `Ok(None)` when nothing
@@ -46,6 +46,11 @@ pub fn run_failures_alert(detail: &Value) -> Result<Option<Alert>, String> {
         raised_at: completed_at,
         error_code: None,
         status: AlertStatus::Firing,
+        context: AlertContext {
+            campaign_id: Some(campaign.to_owned()),
+            run_id: Some(run.to_owned()),
+            ..AlertContext::default()
+        },
     }))
 }
 

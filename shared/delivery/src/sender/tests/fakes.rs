@@ -40,6 +40,8 @@ pub(crate) struct World {
     pub(crate) batches: BTreeMap<u32, BatchRecord>,
     pub(crate) progress: Progress,
     pub(crate) run_completions: u32,
+    /// What each attempt that recorded a batch reported: its channel and counts.
+    pub(crate) recorded: Vec<(Channel, Counts)>,
     pub(crate) ledger: BTreeMap<String, StoredEntry>,
     pub(crate) outbox: Vec<RunEvent>,
     pub(crate) list: Vec<u8>,
@@ -73,6 +75,7 @@ impl World {
                 counts: Counts::default(),
             },
             run_completions: 0,
+            recorded: Vec::new(),
             ledger: BTreeMap::new(),
             outbox: Vec::new(),
             list: list.as_bytes().to_vec(),
@@ -246,6 +249,10 @@ impl Runs for FakePorts {
             ));
             true
         })
+    }
+
+    fn batch_recorded(&self, _job: &BatchJob, channel: Channel, counts: Counts, _: Progress) {
+        self.world().recorded.push((channel, counts));
     }
 }
 

@@ -9,8 +9,8 @@ use lifecycle_domain::delivery::message::{EmailMessage, EventMessage, WebhookMes
 use lifecycle_domain::delivery::provider_response::SendOutcome;
 use lifecycle_domain::delivery::secret_ref::SecretRef;
 use lifecycle_domain::delivery::{
-    AmbiguousPolicy, Counts, LedgerEntry, LedgerStatus, Message, PayloadTemplate, PlannedBatch,
-    RecipientList, RunEventType, RunId, RunStatus, Template,
+    AmbiguousPolicy, Channel, Counts, LedgerEntry, LedgerStatus, Message, PayloadTemplate,
+    PlannedBatch, RecipientList, RunEventType, RunId, RunStatus, Template,
 };
 use lifecycle_domain::{CampaignId, ManualClock, Timestamp};
 
@@ -190,6 +190,21 @@ async fn a_batch_delivered_again_sends_nothing_and_counts_nothing_twice() {
     assert_eq!(case.ports.world().accepted.len(), 5);
     assert_eq!(case.ports.world().progress.counts.sent, 5);
     assert_eq!(case.ports.world().run_completions, 1);
+}
+
+#[tokio::test]
+async fn the_attempt_that_records_a_batch_reports_it_once_with_its_channel() {
+    let case = Case::new(webhook(), &FIVE);
+    case.answer("b", vec![SendOutcome::Rejected("410 Gone".into())]);
+    case.send("t1").await;
+    case.expire_lease();
+    case.send("t2").await;
+    let counts = Counts {
+        sent: 4,
+        failed: 1,
+        ..Counts::default()
+    };
+    assert_eq!(case.ports.world().recorded, [(Channel::Webhook, counts)]);
 }
 
 #[tokio::test]
