@@ -100,6 +100,16 @@ impl TestStack {
         self.function_services_with(logical_id, |_| {})
     }
 
+    /// The AWS clients of the function `logical_id`: its calls recorded for the IAM check.
+    pub fn function_clients(&self, logical_id: &str) -> AwsClients {
+        AwsClients::instrumented(
+            &self.sdk_config,
+            &self.requests,
+            None,
+            Some(&self.calls.recorder(logical_id)),
+        )
+    }
+
     /// [`TestStack::function_services`] with `change` applied to the configuration.
     pub fn function_services_with(
         &self,

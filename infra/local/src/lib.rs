@@ -16,6 +16,8 @@ pub mod function_calls;
 pub mod functions;
 pub mod harness;
 pub mod iam;
+pub mod invocation;
+pub mod lambda_api;
 pub mod local_alerts;
 pub mod local_delivery;
 pub mod provision;

@@ -99,7 +99,8 @@ impl RuntimeClients {
     }
 
     /// The clients of `function` (a logical id).
-    fn of_function(&self, function: &str) -> AwsClients {
+    /// The clients of `function`'s code: its calls recorded, faults injected when set.
+    pub fn of_function(&self, function: &str) -> AwsClients {
         AwsClients::instrumented(
             &self.sdk_config,
             &self.function_requests,

@@ -1,5 +1,6 @@
 //! `make invoke`: direct invocation of a function of the local stack, like
-//! `aws lambda invoke` on AWS, through the same handler as its Lambda `main`. Prints only the
+//! `aws lambda invoke` on AWS (which `make local` also serves: `local_stack::lambda_api`),
+//! through the same handler as its Lambda `main` (`local_stack::invocation`). Prints only the
 //! function's JSON answer on stdout — or, when the invocation fails, Lambda's error payload
 //! `{"errorType", "errorMessage"}` and exits 1 — while logs and metric lines go to stderr, so
 //! `make -s invoke FUNCTION=SweeperFunction EVENT='{"dryRun":true}' | jq` works while
@@ -12,12 +13,9 @@
 use std::process::ExitCode;
 
 use lifecycle_adapters::aws::{AwsClients, RequestCounter};
-use lifecycle_adapters::config::Config;
-use lifecycle_adapters::services::Services;
-use lifecycle_domain::Timestamp;
 use local_stack::functions::functions;
+use local_stack::invocation::invoke;
 use local_stack::{aws_env, provision_template};
-use serde_json::json;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -36,11 +34,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Lambda's payload of a failed invocation.
-fn function_error(error_type: &str, message: &str) -> String {
-    json!({"errorType": error_type, "errorMessage": message}).to_string()
 }
 
 /// The function's answer (or its error payload); `Err` when it could not be invoked.
@@ -73,28 +66,12 @@ async fn run() -> Result<Result<String, String>, String> {
                 names.join(", ")
             )
         })?;
-    // Metric lines go to the log (stderr), not stdout: stdout carries only the answer.
-    let mut environment = spec.environment.clone();
-    environment.insert("LOG_FORMAT".into(), "text".into());
-    let config = Config::from_map(&environment).map_err(|e| e.to_string())?;
-    let services = Services::new(config, &clients, RequestCounter::new());
-    let deadline = Timestamp::now().plus_millis(spec.timeout.as_millis() as i64);
-    let answer = match spec.binary.as_str() {
-        "sweeper" => match sweeper::handle(&services, &event, deadline).await {
-            Ok(report) => serde_json::to_value(report),
-            Err(error @ sweeper::SweepError::BadRequest(_)) => {
-                return Ok(Err(function_error("BadRequest", &error.to_string())));
-            }
-            Err(error) => return Ok(Err(function_error("SweepFailed", &error.to_string()))),
-        },
-        "timer-dispatcher" => match timer_dispatcher::handle(&services).await {
-            Ok(report) => serde_json::to_value(report),
-            Err(error) => return Ok(Err(function_error("DispatchFailed", &error))),
-        },
-        other => return Err(format!("{function} ({other}) cannot be invoked directly")),
+    // Metric lines go to the log (stderr): `invoke` runs the function with text logs.
+    let answer = match invoke(spec, &clients, &event).await? {
+        Ok(answer) => answer,
+        Err(error) => return Ok(Err(error.payload().to_string())),
     };
-    answer
-        .and_then(|value| serde_json::to_string_pretty(&value))
+    serde_json::to_string_pretty(&answer)
         .map(Ok)
         .map_err(|e| e.to_string())
 }

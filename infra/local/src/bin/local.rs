@@ -3,6 +3,7 @@
 //!
 //! Environment: `AWS_ENDPOINT_URL` (default http://127.0.0.1:4566), `LOCAL_STACK_NAME`
 //! (default `campaign-lifecycle-local`), `LOCAL_API_ADDR` (default 127.0.0.1:3000),
+//! `LOCAL_LAMBDA_ADDR` (Lambda's Invoke API, default 127.0.0.1:3001),
 //! `LOCAL_SCHEDULE_SECONDS` (replaces every schedule's template period), `LOCAL_SWEEP_SECONDS`
 //! (replaces the sweeper's, after `LOCAL_SCHEDULE_SECONDS`), `LOCAL_SQS_POLLERS`
 //! (default 4), `LOCAL_EMAIL_SENDER` (the SES sender identity verified for local runs,
@@ -25,6 +26,7 @@ use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
 use local_stack::function_calls::{FunctionCalls, IAM_CALLS_FILE_VARIABLE};
 use local_stack::functions::functions;
+use local_stack::invocation::INVOCABLE;
 use local_stack::local_alerts::local_alert_environment;
 use local_stack::local_delivery::{DEFAULT_LOCAL_SENDER, provision_delivery_fixtures};
 use local_stack::runtime::{RESILIENCE_SUMMARY_PREFIX, RuntimeClients, RuntimeOptions};
@@ -78,6 +80,43 @@ fn options() -> Result<RuntimeOptions, String> {
         sweep_period,
         sqs_pollers,
     })
+}
+
+/// Serves Lambda's Invoke API for the invocable functions on `LOCAL_LAMBDA_ADDR` (default
+/// 127.0.0.1:3001) and prints the `aws lambda invoke` line that uses it.
+async fn serve_lambda_api(
+    tasks: &mut tokio::task::JoinSet<()>,
+    stack_name: &str,
+    specs: &[local_stack::functions::FunctionSpec],
+    clients: &RuntimeClients,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String> {
+    let addr: SocketAddr = env_or("LOCAL_LAMBDA_ADDR", "127.0.0.1:3001")
+        .parse()
+        .map_err(|e| format!("LOCAL_LAMBDA_ADDR: {e}"))?;
+    let invocable = specs
+        .iter()
+        .filter(|spec| INVOCABLE.contains(&spec.binary.as_str()))
+        .map(|spec| (spec.clone(), clients.of_function(&spec.logical_id)))
+        .collect();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("LOCAL_LAMBDA_ADDR {addr}: {e}"))?;
+    let router = local_stack::lambda_api::router(stack_name, invocable);
+    tasks.spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(error = %error, "Lambda Invoke API stopped");
+        }
+    });
+    tracing::info!(
+        "Lambda Invoke API http://{addr}: aws lambda invoke --endpoint-url http://{addr} --function-name {stack_name}-SweeperFunction --cli-binary-format raw-in-base64-out --payload '{{\"dryRun\":true}}' report.json"
+    );
+    Ok(())
 }
 
 async fn run() -> Result<(), String> {
@@ -162,9 +201,10 @@ async fn run() -> Result<(), String> {
         ..RuntimeClients::new(&sdk_config, function_calls)
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let mut tasks = local_stack::runtime::start(&specs, &clients, &options, shutdown)
+    let mut tasks = local_stack::runtime::start(&specs, &clients, &options, shutdown.clone())
         .await
         .map_err(|e| e.to_string())?;
+    serve_lambda_api(&mut tasks, &stack_name, &specs, &clients, shutdown).await?;
     tracing::info!(
         "campaign-lifecycle is running: API http://{} — events subscriber queue {} — Ctrl-C (or SIGTERM) stops",
         options.api_addr,
