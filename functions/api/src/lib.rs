@@ -23,6 +23,9 @@
 //! | `POST /recovery/events/{id}/resolve` | marks an entry resolved by `resolvedBy` (idempotent; 404 `EVENT_NOT_FOUND`) |
 //! | `GET /recovery/statistics?window=1h\|24h\|7d` | errors, retries, breaker trips, recoveries and MTTR of the window |
 //! | `GET /recovery/report` | each dependency's health, the last sweeps and recommendations (7 days) |
+//! | `GET /openapi.json` | the OpenAPI document of every route (`functions/api/openapi.json`) |
+//!
+//! The router is built from [`routes`]' table, which the OpenAPI document lists exactly.
 
 mod campaigns;
 mod delivery_views;
@@ -32,6 +35,7 @@ mod lists;
 mod paging;
 mod recovery;
 mod resilience;
+mod routes;
 mod runs;
 mod series;
 mod views;
@@ -41,48 +45,23 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 
 pub use error::ApiError;
 pub use lists::ListBucket;
+pub use routes::{OPENAPI, routes};
 
 /// The router over `services`, storing and checking recipient lists in `lists`.
 pub fn router(services: Services, lists: ListBucket) -> Router {
     let services = Arc::new(services);
-    Router::new()
-        .route("/campaigns", post(campaigns::create).get(campaigns::list))
-        .route("/campaigns/{id}", get(campaigns::get))
-        .route("/campaigns/{id}/cancel", post(campaigns::cancel))
-        .route("/campaigns/{id}/timers", get(campaigns::timers))
-        .route("/campaigns/{id}/runs", get(runs::list))
-        .route("/campaigns/{id}/schedule", get(series::preview_schedule))
-        .route("/campaigns/{id}/pause", post(series::pause))
-        .route("/campaigns/{id}/resume", post(series::resume))
-        .route(
-            "/campaigns/{id}/runs/{run_id}/recipients",
-            get(runs::recipients),
-        )
-        .route("/health", get(health::health))
-        .route(
-            "/failure-patterns",
-            get(resilience::list_patterns).post(resilience::create_pattern),
-        )
-        .route("/failure-patterns/{id}", delete(resilience::delete_pattern))
-        .route("/circuit-breakers", get(resilience::list_breakers))
-        .route(
-            "/circuit-breakers/{dependency}/reset",
-            post(resilience::reset_breaker),
-        )
-        .route("/recovery/events", get(recovery::list_events))
-        .route(
-            "/recovery/events/{id}/resolve",
-            post(recovery::resolve_event),
-        )
-        .route("/recovery/statistics", get(recovery::get_statistics))
-        .route("/recovery/report", get(recovery::get_report))
+    let router = routes::table()
+        .into_iter()
+        .fold(Router::new(), |router, (_method, path, handler)| {
+            router.route(path, handler)
+        });
+    router
         .fallback(error::not_found_route)
         .layer(Extension(lists))
         .layer(middleware::from_fn_with_state(
