@@ -10,6 +10,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
 use lifecycle_domain::recovery::SweepStep;
+use lifecycle_domain::recovery_log::{Counter, Counts};
 use lifecycle_domain::{Alert, TimerKind, Timestamp};
 use serde_json::{Value, json};
 use sweeper::{SweepRequest, sweep};
@@ -215,6 +216,15 @@ async fn alerts_and_sweeps_are_filed_once_queried_resolved_and_counted() {
         .collect();
     assert_eq!(fields, BTreeSet::from(["limit", "severity"]));
 
+    // An instance's retry counts, flushed outside any entry.
+    let mut retries = Counts::default();
+    retries.add(Counter::RetriedCalls, 4);
+    retries.add(Counter::RetrySuccesses, 3);
+    store
+        .add_recovery_counts(&retries, Timestamp::now())
+        .await
+        .unwrap();
+
     // The statistics: from the counters the same writes added, each once.
     let (status, stats) = stack
         .api(Method::GET, "/recovery/statistics?window=1h", None)
@@ -235,6 +245,8 @@ async fn alerts_and_sweeps_are_filed_once_queried_resolved_and_counted() {
     assert_eq!(stats["recovery"]["actions"], 1);
     assert_eq!(stats["recovery"]["failures"], 1);
     assert_eq!(stats["sweeps"], 2);
+    assert_eq!(stats["retries"]["retriedCalls"], 4);
+    assert_eq!(stats["retries"]["successRate"], 0.75);
     let top: Vec<&str> = stats["topErrorCodes"]
         .as_array()
         .unwrap()

@@ -117,7 +117,7 @@ impl Store {
     }
 
     /// [`Store::record_recovery`], with `first` (e.g. a sweep's report Put) in the same
-    /// transaction.
+    /// transaction. Nothing to write (no `first`, no entry, no count) writes nothing.
     pub(super) async fn record_recovery_with(
         &self,
         first: Option<TransactWriteItem>,
@@ -125,23 +125,10 @@ impl Store {
         counts: &Counts,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        if first.is_none() && events.is_empty() {
-            if !counts.is_empty() {
-                let update = self.counter_update(counts, at)?;
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(update.key))
-                    .update_expression(update.expression)
-                    .set_expression_attribute_names(Some(update.names))
-                    .set_expression_attribute_values(Some(update.values))
-                    .send_with(&self.resilience)
-                    .await
-                    .map_err(|e| StoreError::aws("UpdateItem", e))?;
-            }
+        let mut writes: Vec<TransactWriteItem> = first.into_iter().collect();
+        if writes.is_empty() && events.is_empty() && counts.is_empty() {
             return Ok(true);
         }
-        let mut writes: Vec<TransactWriteItem> = first.into_iter().collect();
         for event in events {
             let item = items::to_item(&EventItem::new(event, self.recovery_retention_ms))?;
             writes.push(self.put_new(item)?);
@@ -173,9 +160,21 @@ impl Store {
         counts: &Counts,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_recovery_with(None, &[], counts, at)
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let update = self.counter_update(counts, at)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.expression)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .send_with(&self.resilience)
             .await
-            .map(|_| ())
+            .map_err(|e| StoreError::aws("UpdateItem", e))?;
+        Ok(())
     }
 
     /// The update adding `counts` to `at`'s hour (creating the hour's item).
