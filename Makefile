@@ -8,7 +8,9 @@ VENV := infra/.venv
 
 .PHONY: local invoke test crash-test chaos bench mutants emulator emulator-stop venv lint-template fmt-check clippy ci
 
-## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues)
+## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues);
+## the API wants SigV4 signatures by the keys it creates once in .local/credentials
+## (AWS_SHARED_CREDENTIALS_FILE=.local/credentials AWS_PROFILE=campaign-admin|campaign-operator)
 local: emulator
 	cargo run -p local-stack --bin local
 

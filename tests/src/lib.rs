@@ -374,12 +374,40 @@ impl TestStack {
             schedule_period: Some(schedule_period),
             sweep_period: None,
             sqs_pollers: 2,
+            api_auth: None,
         };
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let tasks = runtime::start(&specs, &clients, &options, shutdown)
             .await
             .expect("the local runtime starts");
         LocalRun { stop, tasks }
+    }
+
+    /// Serves Lambda's Invoke API for this stack's invocable functions (the sweeper, the
+    /// dispatcher) on 127.0.0.1:0, as `make local` does, each running on its own recorded
+    /// clients; returns its endpoint. The task ends with the test's runtime.
+    pub async fn serve_lambda_api(&self) -> String {
+        let specs = self
+            .specs
+            .iter()
+            .filter(|spec| local_stack::invocation::INVOCABLE.contains(&spec.binary.as_str()))
+            .map(|spec| (spec.clone(), self.function_clients(&spec.logical_id)))
+            .collect();
+        let router = local_stack::lambda_api::router(&self.stack.name, specs);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a local port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        endpoint
+    }
+
+    /// The API function's services with its Lambda client pointed at `endpoint` (what the
+    /// local runtime sets as `AWS_ENDPOINT_URL_LAMBDA`), for routes that invoke the sweeper.
+    pub fn api_services_invoking(&self, endpoint: &str) -> Services {
+        self.function_services_with(API, |config| {
+            config.lambda_endpoint = Some(endpoint.to_owned());
+        })
     }
 
     /// The API function's lists bucket (its template `LISTS_BUCKET`, its clients recorded

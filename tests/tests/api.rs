@@ -320,7 +320,7 @@ async fn the_openapi_document_is_served_and_names_every_route_of_the_router() {
     let stack = TestStack::new().await;
     let (status, document) = stack.api(Method::GET, "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    for (method, path) in api::routes() {
+    for (method, path, _access) in api::routes() {
         let method = method.as_str().to_lowercase();
         assert!(
             document["paths"][path][&method]["summary"].is_string(),

@@ -33,6 +33,8 @@ fn allowed() -> BTreeMap<&'static str, Option<Vec<&'static str>>> {
         (ADAPTERS, Some(vec![DOMAIN, TELEMETRY, RESILIENCE])),
         (DELIVERY, Some(vec![DOMAIN])),
         ("iam-policy", Some(vec![])),
+        ("api-signing", Some(vec![])),
+        ("campaignctl", Some(vec!["api-signing"])),
         ("local-stack", None),
         ("integration-tests", None),
     ]);

@@ -25,7 +25,7 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     let (status, body) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&pattern.to_string()),
         )
         .await;
@@ -33,7 +33,7 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     let (status, body) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&pattern.to_string()),
         )
         .await;
@@ -44,7 +44,7 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     let (status, body) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&builtin.to_string()),
         )
         .await;
@@ -54,7 +54,7 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
     );
     let bad = json!({"id": "Bad Id", "pattern": "(", "category": "TRANSIENT", "severity": "LOW"});
     let (status, body) = stack
-        .api(Method::POST, "/failure-patterns", Some(&bad.to_string()))
+        .api(Method::POST, "/recovery/patterns", Some(&bad.to_string()))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -62,7 +62,7 @@ async fn failure_patterns_are_stored_refused_twice_and_change_classification() {
         "{body}"
     );
 
-    let (status, body) = stack.api(Method::GET, "/failure-patterns", None).await;
+    let (status, body) = stack.api(Method::GET, "/recovery/patterns", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["custom"].as_array().unwrap().len(), 1);
     assert_eq!(body["custom"][0]["id"], "no-retry-on-injected");
@@ -109,7 +109,7 @@ async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
         let (status, body) = stack
             .api(
                 Method::POST,
-                "/failure-patterns",
+                "/recovery/patterns",
                 Some(&pattern(&format!("p{i:02}"))),
             )
             .await;
@@ -121,7 +121,7 @@ async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
         let stack = &stack;
         async move {
             stack
-                .api(Method::POST, "/failure-patterns", Some(&body))
+                .api(Method::POST, "/recovery/patterns", Some(&body))
                 .await
         }
     });
@@ -147,7 +147,7 @@ async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
         let (status, _) = stack
             .api(
                 Method::POST,
-                "/failure-patterns",
+                "/recovery/patterns",
                 Some(&pattern(&format!("fill-{i}"))),
             )
             .await;
@@ -156,7 +156,7 @@ async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
     let (status, body) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&pattern("one-too-many")),
         )
         .await;
@@ -166,18 +166,18 @@ async fn at_most_fifty_failure_patterns_are_stored_even_when_created_at_once() {
         "{body}"
     );
     let (status, _) = stack
-        .api(Method::DELETE, "/failure-patterns/p00", None)
+        .api(Method::DELETE, "/recovery/patterns/p00", None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&pattern("one-too-many")),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, listed) = stack.api(Method::GET, "/failure-patterns", None).await;
+    let (_, listed) = stack.api(Method::GET, "/recovery/patterns", None).await;
     assert_eq!(
         listed["custom"].as_array().unwrap().len(),
         MAX_OPERATOR_PATTERNS
@@ -203,7 +203,7 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
     let (status, _) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&no_retry.to_string()),
         )
         .await;
@@ -213,19 +213,19 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
     let (status, body) = stack
         .api(
             Method::DELETE,
-            "/failure-patterns/no-retry-on-throttle",
+            "/recovery/patterns/no-retry-on-throttle",
             None,
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(stack.api_services.resilience.classify(&throttled).retryable);
-    let (_, listed) = stack.api(Method::GET, "/failure-patterns", None).await;
+    let (_, listed) = stack.api(Method::GET, "/recovery/patterns", None).await;
     assert_eq!(listed["custom"], json!([]));
 
     let (status, body) = stack
         .api(
             Method::DELETE,
-            "/failure-patterns/no-retry-on-throttle",
+            "/recovery/patterns/no-retry-on-throttle",
             None,
         )
         .await;
@@ -234,7 +234,7 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
         (StatusCode::NOT_FOUND, json!("PATTERN_NOT_FOUND"))
     );
     let (status, body) = stack
-        .api(Method::DELETE, "/failure-patterns/aws-throttling", None)
+        .api(Method::DELETE, "/recovery/patterns/aws-throttling", None)
         .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
@@ -245,7 +245,9 @@ async fn a_deleted_pattern_is_gone_at_once_and_deleting_it_again_is_404() {
 #[tokio::test]
 async fn breakers_are_listed_and_reset_by_an_operator() {
     let stack = TestStack::new().await;
-    let (status, body) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    let (status, body) = stack
+        .api(Method::GET, "/recovery/circuit-breakers", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let states: Vec<_> = body
         .as_array()
@@ -275,7 +277,9 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         // Added to the shared window now, not after the failure flush interval.
         breaker.flush(Timestamp::now()).await;
     }
-    let (_, body) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    let (_, body) = stack
+        .api(Method::GET, "/recovery/circuit-breakers", None)
+        .await;
     let sqs = body
         .as_array()
         .unwrap()
@@ -289,7 +293,7 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
     );
 
     let (status, body) = stack
-        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .api(Method::POST, "/recovery/circuit-breakers/sqs/reset", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -297,7 +301,7 @@ async fn breakers_are_listed_and_reset_by_an_operator() {
         (json!("CLOSED"), json!("manual reset"))
     );
     let (status, body) = stack
-        .api(Method::POST, "/circuit-breakers/redis/reset", None)
+        .api(Method::POST, "/recovery/circuit-breakers/redis/reset", None)
         .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
@@ -320,7 +324,11 @@ async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
     // A breaker that never tripped: nothing is stored by a reset.
     stack.requests.reset();
     let (status, body) = stack
-        .api(Method::POST, "/circuit-breakers/dynamodb/reset", None)
+        .api(
+            Method::POST,
+            "/recovery/circuit-breakers/dynamodb/reset",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -330,11 +338,7 @@ async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
     assert_eq!(stack.requests.count("DynamoDB", "TransactWriteItems"), 0);
 
     // Tripped and reset once: a second reset keeps the record as it is.
-    let breaker = stack
-        .api_services
-        .resilience
-        .breaker(Dependency::Sqs)
-        .unwrap();
+    let breaker = stack.api_services.shared_breaker(Dependency::Sqs).unwrap();
     for _ in 0..20 {
         let admission = breaker.admit(Timestamp::now()).await;
         breaker
@@ -343,7 +347,7 @@ async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
         breaker.flush(Timestamp::now()).await;
     }
     let (_, reset) = stack
-        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .api(Method::POST, "/recovery/circuit-breakers/sqs/reset", None)
         .await;
     assert_eq!(
         (&reset["state"], &reset["version"]),
@@ -351,11 +355,13 @@ async fn resetting_a_closed_breaker_writes_nothing_and_alerts_nobody() {
     );
     stack.requests.reset();
     let (status, again) = stack
-        .api(Method::POST, "/circuit-breakers/sqs/reset", None)
+        .api(Method::POST, "/recovery/circuit-breakers/sqs/reset", None)
         .await;
     assert_eq!((status, &again), (StatusCode::OK, &reset));
     assert_eq!(stack.requests.count("DynamoDB", "TransactWriteItems"), 0);
-    let (_, listed) = stack.api(Method::GET, "/circuit-breakers", None).await;
+    let (_, listed) = stack
+        .api(Method::GET, "/recovery/circuit-breakers", None)
+        .await;
     assert_eq!(breaker_of(&listed, "sqs")["version"], 2);
     assert_eq!(breaker_of(&listed, "dynamodb")["version"], 0);
 
@@ -385,7 +391,7 @@ async fn an_alerting_pattern_raises_one_alert_per_cooldown_on_the_bus() {
     let (status, _) = stack
         .api(
             Method::POST,
-            "/failure-patterns",
+            "/recovery/patterns",
             Some(&pattern.to_string()),
         )
         .await;

@@ -4,7 +4,8 @@
 //! keeps firing, a resolved notice when it clears, and per-channel retries behind the
 //! channel's breaker. [`messages`] handles the alerts queue (an EventBridge rule sends
 //! `AlertRaised` and `CampaignRunCompleted` there), [`decide`] the noise-control decision,
-//! [`send`] the channels, [`check`] the periodic check the schedule invokes; [`ports`] is
+//! [`send`] the channels, [`check`] the periodic check the schedule invokes, [`test_alert`]
+//! the operators' test alerts (`AlertTestRequested`); [`ports`] is
 //! what they need, [`services`] its AWS implementation. [`handle`] is the Lambda handler,
 //! called alike by `main.rs` and the local runtime.
 
@@ -14,6 +15,7 @@ pub mod messages;
 pub mod ports;
 pub mod send;
 pub mod services;
+pub mod test_alert;
 #[cfg(test)]
 mod tests;
 

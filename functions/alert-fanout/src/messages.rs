@@ -1,6 +1,6 @@
 //! One SQS event of the alerts queue, message by message. Each message is an EventBridge
-//! event: an `AlertRaised` (its detail is the alert) or a `CampaignRunCompleted` (an alert
-//! when the run has failures). A message that is neither, or does not parse, goes straight
+//! event: an `AlertRaised` (its detail is the alert), a `CampaignRunCompleted` (an alert
+//! when the run has failures) or an `AlertTestRequested` ([`crate::test_alert`]). A message that is neither, or does not parse, goes straight
 //! to the DLQ with its error attributes and never takes the other messages down; a message
 //! whose decision could not be stored (the store failed) is handed back for a retry. Each
 //! alert is filed in the recovery log first (once per alert id, with its hour's counters).
@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::decide::{AlertOutcome, on_alert};
 use crate::ports::AlertPorts;
 use crate::send::SendReport;
+use crate::test_alert::{send_test, test_request_of};
 
 /// The run event that can be an alert.
 pub const RUN_COMPLETED_DETAIL_TYPE: &str = "CampaignRunCompleted";
@@ -48,6 +49,26 @@ pub async fn handle_messages<P: AlertPorts + DeadLetters, C: Clock>(
     let mut failed = Vec::new();
     let mut sends = SendReport::default();
     for QueueMessage { id, body, .. } in queue_messages(event.records, &mut failed) {
+        match test_request_of(&body) {
+            None => {}
+            Some(Ok(request)) => {
+                if let Err(error) = send_test(ports, &request, clock.now()).await {
+                    tracing::warn!(
+                        message_id = id,
+                        error,
+                        "test alert not sent; redelivered later"
+                    );
+                    failed.push(id);
+                }
+                continue;
+            }
+            Some(Err(problem)) => {
+                if !dead_letter_or_retry(ports, &id, &body, &problem, clock.now()).await {
+                    failed.push(id);
+                }
+                continue;
+            }
+        }
         let alert = match alert_of(&body) {
             Ok(Some(alert)) => alert,
             Ok(None) => continue,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::ApiError;
 use crate::delivery_views::RunView;
 use crate::lists::ListBucket;
-use crate::paging::PageRequest;
+use crate::paging::{ListingTokens, PageRequest};
 use crate::views::{CampaignView, TimerView};
 
 pub(crate) type App = State<Arc<Services>>;
@@ -144,9 +144,15 @@ pub(crate) async fn list(
             None
         }
     };
+    let scope = format!(
+        "/campaigns?status={}",
+        query.status.as_deref().unwrap_or_default()
+    );
+    let tokens = ListingTokens::of(&app, scope).await?;
     let page = PageRequest::parse(
         query.limit.as_deref(),
         query.next_token.as_deref(),
+        &tokens,
         &mut fields,
     );
     let Some(status) = status.filter(|_| fields.is_empty()) else {
@@ -159,7 +165,7 @@ pub(crate) async fn list(
         .map_err(|e| ApiError::store(&e))?;
     Ok(Json(CampaignList {
         campaigns: result.campaigns.into_iter().map(Into::into).collect(),
-        next_token: result.next.map(|t| t.as_str().to_owned()),
+        next_token: result.next.map(|t| tokens.seal(t.as_str())),
     }))
 }
 

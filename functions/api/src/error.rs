@@ -135,9 +135,85 @@ impl ApiError {
         )
     }
 
+    /// 502 when the sweeper ran and failed (its report, if any, is stored; its error text
+    /// is logged, not answered).
+    pub fn sweep_failed() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "SWEEP_FAILED",
+            "the sweep failed; its report, if it got that far, is listed by GET /recovery/sweeps",
+        )
+    }
+
+    /// 502 when the sweeper could not be invoked or answered nothing usable (logged).
+    pub fn sweeper_unavailable() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "SWEEPER_UNAVAILABLE",
+            "the sweeper could not be run; retry later",
+        )
+    }
+
     /// 409 for a change that kept colliding with concurrent ones; retrying may succeed.
     pub fn concurrent_change(message: &str) -> Self {
         Self::new(StatusCode::CONFLICT, "CONCURRENT_CHANGE", message)
+    }
+
+    /// 422 for an `Idempotency-Key` already used by a different request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used for a different request (method, path or body)",
+        )
+    }
+
+    /// 409 while the request holding an `Idempotency-Key` has not finished.
+    pub fn idempotency_key_in_use() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still in progress; retry later",
+        )
+    }
+
+    /// 404 for a dead-letter queue the API does not know (`known`: the ones it does).
+    pub fn dlq_not_found(name: &str, known: &[&str]) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "DLQ_NOT_FOUND",
+            format!(
+                "no dead-letter queue named {name:?} (known: {})",
+                known.join(", ")
+            ),
+        )
+    }
+
+    /// 404 for a consumer the API cannot pause (`known`: the ones it can).
+    pub fn consumer_not_found(name: &str, known: &[&str]) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "CONSUMER_NOT_FOUND",
+            format!("no consumer named {name:?} (known: {})", known.join(", ")),
+        )
+    }
+
+    /// 409 for a test alert through a channel the stored alert configuration lacks.
+    pub fn alert_channel_not_configured(channel: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "ALERT_CHANNEL_NOT_CONFIGURED",
+            format!("the alert configuration has no {channel} channel; configure it first"),
+        )
+    }
+
+    /// 409 for a test alert while the stored alert configuration does not validate.
+    pub fn alert_config_invalid() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "ALERT_CONFIG_INVALID",
+            "the stored alert configuration is invalid; replace it first",
+        )
     }
 
     /// 404 for a dependency without a breaker.
@@ -145,9 +221,7 @@ impl ApiError {
         Self::new(
             StatusCode::NOT_FOUND,
             "BREAKER_NOT_FOUND",
-            format!(
-                "no circuit breaker for {dependency:?} (dynamodb, sqs or eventbridge; CIRCUIT_BREAKERS=on)"
-            ),
+            format!("no circuit breaker for {dependency:?}"),
         )
     }
 

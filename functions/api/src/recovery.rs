@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ApiError;
+use crate::paging::ListingTokens;
 
 type App = State<Arc<Services>>;
 type Params = Result<Query<BTreeMap<String, String>>, QueryRejection>;
@@ -48,15 +49,34 @@ fn params(query: Params) -> Result<BTreeMap<String, String>, ApiError> {
 /// newest first.
 pub(crate) async fn list_events(State(app): App, query: Params) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
-    let query = EventQuery::from_params(&params(query)?, now)
-        .map_err(|errors| ApiError::invalid_fields(errors.0))?;
+    let mut params = params(query)?;
+    let tokens = ListingTokens::of(&app, "/recovery/events".into()).await?;
+    // The signed token stands for the id of the last entry examined, which the query reads.
+    let bad_token = match params.remove("nextToken").map(|t| tokens.open(&t)) {
+        Some(Ok(before)) => {
+            params.insert("nextToken".into(), before);
+            None
+        }
+        Some(Err(invalid)) => Some(invalid.to_string()),
+        None => None,
+    };
+    let query = match (EventQuery::from_params(&params, now), bad_token) {
+        (Ok(query), None) => query,
+        (Ok(_), Some(problem)) => return Err(ApiError::field("nextToken", problem)),
+        (Err(errors), problem) => {
+            let mut fields = errors.0;
+            fields.extend(problem.map(|p| ("nextToken".to_owned(), p)));
+            return Err(ApiError::invalid_fields(fields));
+        }
+    };
     let page = app
         .store
         .recovery_events(&query, now)
         .await
         .map_err(|e| ApiError::store(&e))?;
+    let next_token = page.next_token.map(|id| tokens.seal(&id));
     Ok(Json(
-        json!({ "events": page.events, "nextToken": page.next_token }),
+        json!({ "events": page.events, "nextToken": next_token }),
     ))
 }
 

@@ -17,7 +17,7 @@ use crate::ApiError;
 
 type App = State<Arc<Services>>;
 
-/// `GET /failure-patterns`: the operators' patterns (matched first) and the built-in ones.
+/// `GET /recovery/patterns`: the operators' patterns (matched first) and the built-in ones.
 pub(crate) async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiError> {
     let custom = app
         .store
@@ -29,7 +29,7 @@ pub(crate) async fn list_patterns(State(app): App) -> Result<Json<Value>, ApiErr
     ))
 }
 
-/// `POST /failure-patterns`: adds a pattern (409 `PATTERN_EXISTS` if its id is taken, by an
+/// `POST /recovery/patterns`: adds a pattern (409 `PATTERN_EXISTS` if its id is taken, by an
 /// operator's pattern or a built-in one; 409 `PATTERN_LIMIT_REACHED` if
 /// `MAX_OPERATOR_PATTERNS` are stored). Every function picks it up within 5 minutes; this
 /// instance at once.
@@ -73,7 +73,7 @@ pub(crate) async fn create_pattern(
     Ok((StatusCode::CREATED, Json(pattern)))
 }
 
-/// `DELETE /failure-patterns/{id}`: deletes an operator's pattern (204). 404
+/// `DELETE /recovery/patterns/{id}`: deletes an operator's pattern (204). 404
 /// `PATTERN_NOT_FOUND` if there is none (so a repeated delete changes nothing), 409
 /// `PATTERN_BUILT_IN` for a built-in one. Every function drops it within 5 minutes; this
 /// instance at once.
@@ -113,7 +113,7 @@ async fn reload_patterns(app: &Services) {
     }
 }
 
-/// `GET /circuit-breakers`: each dependency's shared breaker record.
+/// `GET /recovery/circuit-breakers`: each dependency's shared breaker record.
 pub(crate) async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, ApiError> {
     let now = Timestamp::now();
     let mut breakers = Vec::new();
@@ -129,7 +129,7 @@ pub(crate) async fn list_breakers(State(app): App) -> Result<Json<Vec<Value>>, A
     Ok(Json(breakers))
 }
 
-/// `POST /circuit-breakers/{dependency}/reset`: forces an OPEN or HALF_OPEN breaker CLOSED
+/// `POST /recovery/circuit-breakers/{dependency}/reset`: forces an OPEN or HALF_OPEN breaker CLOSED
 /// (the change is published like any other); a CLOSED breaker is answered as it is, with no
 /// write and no alert.
 pub(crate) async fn reset_breaker(
@@ -137,7 +137,7 @@ pub(crate) async fn reset_breaker(
     Path(dependency): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let breaker = Dependency::parse(&dependency)
-        .and_then(|d| app.resilience.breaker(d))
+        .and_then(|d| app.shared_breaker(d))
         .ok_or_else(|| ApiError::breaker_not_found(&dependency))?;
     let record = breaker
         .reset(Timestamp::now())

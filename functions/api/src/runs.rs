@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 use crate::delivery_views::{RecipientView, RunView};
-use crate::paging::PageRequest;
+use crate::paging::{ListingTokens, PageRequest};
 
 type App = State<Arc<Services>>;
 
@@ -60,9 +60,11 @@ pub(crate) async fn list(
 ) -> Result<Json<RunList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_body(rejection.body_text()))?;
     let mut fields = BTreeMap::new();
+    let tokens = ListingTokens::of(&app, format!("/campaigns/{id}/runs")).await?;
     let page = PageRequest::parse(
         query.limit.as_deref(),
         query.next_token.as_deref(),
+        &tokens,
         &mut fields,
     );
     if !fields.is_empty() {
@@ -76,7 +78,7 @@ pub(crate) async fn list(
         .map_err(|e| ApiError::store(&e))?;
     Ok(Json(RunList {
         runs: result.runs.iter().map(RunView::from).collect(),
-        next_token: result.next.map(|t| t.as_str().to_owned()),
+        next_token: result.next.map(|t| tokens.seal(t.as_str())),
     }))
 }
 
@@ -104,9 +106,15 @@ pub(crate) async fn recipients(
                 None
             }),
     };
+    let scope = format!(
+        "/campaigns/{id}/runs/{run_id}/recipients?status={}",
+        query.status.as_deref().unwrap_or_default()
+    );
+    let tokens = ListingTokens::of(&app, scope).await?;
     let page = PageRequest::parse(
         query.limit.as_deref(),
         query.next_token.as_deref(),
+        &tokens,
         &mut fields,
     );
     let Some(status) = status.filter(|_| fields.is_empty()) else {
@@ -131,7 +139,7 @@ pub(crate) async fn recipients(
         .map_err(|e| ApiError::store(&e))?;
     Ok(Json(RecipientList {
         recipients: result.recipients.into_iter().map(Into::into).collect(),
-        next_token: result.next.map(|t| t.as_str().to_owned()),
+        next_token: result.next.map(|t| tokens.seal(t.as_str())),
     }))
 }
 

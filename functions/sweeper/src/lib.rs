@@ -11,7 +11,13 @@
 //! 4. `outbox` — events and alerts nobody cleared are published again ([`steps::outbox`]);
 //! 5. `orphans` — overdue timers whose campaign is gone are cancelled ([`steps::orphans`]);
 //! 6. `stalled_runs` — delivery runs that stopped moving are queued again (planning, or their
-//!    unfinished batches unless the deliveries queue is behind) or completed ([`steps::runs`]).
+//!    unfinished batches unless the deliveries queue is behind) or completed ([`steps::runs`]);
+//! 7. `broken_series` — recurring series whose occurrence timer is lost ([`steps::series`]);
+//!
+//! and first of all, without the lease (so that it also runs while an OPEN `dynamodb` breaker
+//! refuses the lease), `consumers` — SQS consumers paused while their dependency's breaker is
+//! OPEN, resumed once it passes calls again, never over an operator's pause
+//! ([`steps::consumers`]).
 //!
 //! Every write is conditional, so a sweep that overlaps the executor, another sweep or its
 //! own crash applies nothing twice; a run lease keeps scheduled sweeps from overlapping
@@ -134,9 +140,16 @@ pub async fn sweep(
     stop_at: Option<Timestamp>,
 ) -> RecoveryReport {
     services.begin_invocation("sweeper", now).await;
+    let config = services.sweep_config();
+    tracing::info!(
+        config_version = services.runtime.current().version,
+        misfire_window_secs = config.misfire_window_secs,
+        grace_secs = config.grace_secs,
+        "sweep settings"
+    );
     let sweep = Sweep {
         ports: services,
-        config: services.config.sweep.clone(),
+        config,
         clock: &SystemClock,
         now,
         run_id: uuid::Uuid::new_v4().to_string(),
@@ -162,10 +175,21 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
         dispatcher_recovered: false,
         crash_evidence: None,
         steps: Vec::new(),
+        consumers: Vec::new(),
         totals: RecoveryTotals::default(),
         errors: Vec::new(),
         success: true,
     };
+    // `consumers` runs first and needs no lease: its writes are conditional and go straight
+    // to DynamoDB, so it pauses the consumers while an OPEN `dynamodb` breaker refuses the
+    // lease and every other step.
+    if request.runs(SweepStep::Consumers) {
+        let started = sweep.clock.now();
+        let mut step_report = StepReport::new(SweepStep::Consumers);
+        report.consumers = steps::consumers::run(sweep, &mut step_report).await;
+        step_report.duration_ms = sweep.clock.now().millis_since(started);
+        report.steps.push(step_report);
+    }
     let lease_secs = sweep.config.lease_secs;
     let leased = sweep.dry_run || hold_lease(sweep, lease_secs, &mut report.errors).await;
     if !leased {
@@ -177,7 +201,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
 
     detect_crash(sweep, &mut report).await;
     for step in SweepStep::ALL {
-        if !request.runs(step) {
+        if !request.runs(step) || step == SweepStep::Consumers {
             continue;
         }
         let started = sweep.clock.now();
@@ -190,6 +214,7 @@ pub async fn run<P: SweepPorts>(sweep: &Sweep<'_, P>, request: &SweepRequest) ->
             SweepStep::Orphans => steps::orphans::run(sweep, &mut step_report).await,
             SweepStep::StalledRuns => steps::runs::run(sweep, &mut step_report).await,
             SweepStep::BrokenSeries => steps::series::run(sweep, &mut step_report).await,
+            SweepStep::Consumers => {} // Ran before the lease.
         }
         step_report.duration_ms = sweep.clock.now().millis_since(started);
         tracing::info!(
@@ -502,6 +527,7 @@ mod tests {
             dispatcher_recovered: false,
             crash_evidence: None,
             steps: vec![stuck.clone()],
+            consumers: Vec::new(),
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,

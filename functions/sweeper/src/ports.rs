@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use lifecycle_adapters::consumer_control::ConsumerControl;
 use lifecycle_adapters::relay::{Outbox, Publish};
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::started_runs::queue_released_run;
@@ -27,6 +28,12 @@ pub type StallMarkers = BTreeMap<String, Timestamp>;
 pub trait SweepStore: Sync {
     /// How many shards the due index has.
     fn due_shards(&self) -> u16;
+
+    /// The SQS consumers' pause records and mappings (none by default: the step then has
+    /// nothing to do).
+    fn consumer_control(&self) -> Option<&ConsumerControl> {
+        None
+    }
 
     /// RUNNING timers of `shard` whose lease ran out at or before `now`, at most `limit`.
     fn expired_leases(
@@ -299,6 +306,10 @@ impl RunQueues for Services {
 impl SweepStore for Services {
     fn due_shards(&self) -> u16 {
         self.store.due_shards()
+    }
+
+    fn consumer_control(&self) -> Option<&ConsumerControl> {
+        Some(&self.consumers)
     }
 
     async fn expired_leases(

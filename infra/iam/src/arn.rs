@@ -56,6 +56,21 @@ pub fn event_bus(region: &str, account: &str, bus_name: &str) -> String {
     }
 }
 
+/// `arn:aws:lambda:<region>:<account>:function:<name>`, or `name` itself when it is already
+/// an ARN (`Invoke` accepts either).
+pub fn lambda_function(region: &str, account: &str, name: &str) -> String {
+    if name.starts_with("arn:") {
+        name.to_owned()
+    } else {
+        format!("arn:aws:lambda:{region}:{account}:function:{name}")
+    }
+}
+
+/// `arn:aws:lambda:<region>:<account>:event-source-mapping:<uuid>`.
+pub fn lambda_event_source_mapping(region: &str, account: &str, uuid: &str) -> String {
+    format!("arn:aws:lambda:{region}:{account}:event-source-mapping:{uuid}")
+}
+
 /// `arn:aws:s3:::<bucket>/<key>` (an object) or `arn:aws:s3:::<bucket>` (no key).
 pub fn s3(bucket: &str, key: Option<&str>) -> String {
     match key {

@@ -24,7 +24,7 @@ impl Call {
     /// `ChangeMessageVisibility`; <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html>),
     /// and the S3 operations that share an action map to it (`HeadObject` → `s3:GetObject`,
     /// `ListObjectsV2` → `s3:ListBucket`, …). Every other operation keeps its name, including
-    /// DynamoDB `BatchWriteItem`/`BatchGetItem`.
+    /// DynamoDB `BatchWriteItem`/`BatchGetItem`. Lambda's `Invoke` is `lambda:InvokeFunction`.
     ///
     /// DynamoDB transactions are not actions of their own: they are authorised per item
     /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html>).
@@ -47,6 +47,7 @@ impl Call {
             ("sqs", "SendMessageBatch") => "SendMessage",
             ("sqs", "DeleteMessageBatch") => "DeleteMessage",
             ("sqs", "ChangeMessageVisibilityBatch") => "ChangeMessageVisibility",
+            ("lambda", "Invoke") => "InvokeFunction",
             ("s3", "HeadObject") => "GetObject",
             ("s3", "HeadBucket" | "ListObjects" | "ListObjectsV2") => "ListBucket",
             ("s3", "DeleteObjects") => "DeleteObject",
@@ -135,7 +136,7 @@ mod tests {
                 "GetSecretValue",
                 "secretsmanager:GetSecretValue",
             ),
-            ("Lambda", "Invoke", "lambda:Invoke"),
+            ("Lambda", "Invoke", "lambda:InvokeFunction"),
         ];
         for (service, operation, expected) in cases {
             let call = Call::for_request(service, operation, QUEUE.into());

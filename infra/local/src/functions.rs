@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_yaml_ng::Value;
 
+use crate::event_source_mappings::{MappingSpec, function_arn, local_uuid};
 use crate::provision::Stack;
 use crate::template::{TemplateError, scalar};
 
@@ -24,8 +25,10 @@ pub enum Trigger {
         /// The queue's visibility timeout (seconds): how long a failed message stays hidden.
         visibility_timeout: i32,
         report_batch_item_failures: bool,
+        /// The event source mapping, as the local Lambda API shows it.
+        mapping: MappingSpec,
     },
-    /// A route of the HTTP API.
+    /// The HTTP API (its events, however many, are served by one server).
     HttpApi,
 }
 
@@ -65,7 +68,7 @@ pub fn functions(stack: &Stack) -> Result<Vec<FunctionSpec>, TemplateError> {
         let mut environment = variables(&globals);
         environment.extend(variables(&properties));
         let mut triggers = Vec::new();
-        for (_, event) in properties
+        for (event_name, event) in properties
             .get("Events")
             .and_then(Value::as_mapping)
             .into_iter()
@@ -94,7 +97,14 @@ pub fn functions(stack: &Stack) -> Result<Vec<FunctionSpec>, TemplateError> {
                     })?;
                     Trigger::Schedule { expression, period }
                 }
-                "SQS" => sqs_trigger(stack, logical_id, &props)?,
+                "SQS" => sqs_trigger(
+                    stack,
+                    logical_id,
+                    event_name.as_str().unwrap_or_default(),
+                    &props,
+                )?,
+                // One server serves every route, whatever the number of events.
+                "HttpApi" if triggers.contains(&Trigger::HttpApi) => continue,
                 "HttpApi" => Trigger::HttpApi,
                 other => {
                     return Err(TemplateError::Unsupported(format!(
@@ -128,7 +138,12 @@ fn variables(properties: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn sqs_trigger(stack: &Stack, function: &str, props: &Value) -> Result<Trigger, TemplateError> {
+fn sqs_trigger(
+    stack: &Stack,
+    function: &str,
+    event: &str,
+    props: &Value,
+) -> Result<Trigger, TemplateError> {
     let queue_arn = props
         .get("Queue")
         .and_then(Value::as_str)
@@ -142,18 +157,27 @@ fn sqs_trigger(stack: &Stack, function: &str, props: &Value) -> Result<Trigger, 
             TemplateError::Unsupported(format!("{function}: SQS queue {queue_arn} not provisioned"))
         })?;
     let queue = &stack.template.resources[queue_id];
+    let batch_size = number(props.get("BatchSize")).unwrap_or(10);
+    let report_batch_item_failures = props
+        .get("FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .is_some_and(|types| {
+            types
+                .iter()
+                .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+        });
     Ok(Trigger::Sqs {
         queue_url: stack.resolver.physical[queue_id].reference.clone(),
-        batch_size: number(props.get("BatchSize")).unwrap_or(10),
+        batch_size,
         visibility_timeout: number(queue.properties.get("VisibilityTimeout")).unwrap_or(30),
-        report_batch_item_failures: props
-            .get("FunctionResponseTypes")
-            .and_then(Value::as_sequence)
-            .is_some_and(|types| {
-                types
-                    .iter()
-                    .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
-            }),
+        report_batch_item_failures,
+        mapping: MappingSpec {
+            uuid: local_uuid(&stack.name, function, event),
+            function_arn: function_arn(&stack.resolver.region, &stack.name, function),
+            queue_arn: queue_arn.to_owned(),
+            batch_size,
+            report_batch_item_failures,
+        },
     })
 }
 

@@ -208,13 +208,38 @@ pub async fn post(port: u16, path: &str, body: &str) -> Result<u16, String> {
         .map(|(status, _)| status)
 }
 
-/// A minimal HTTP/1.1 POST; returns the status code and the body of the answer.
+/// A minimal HTTP/1.1 POST, signed with the admin key of the local credentials (the child
+/// creates them, or reads the same file); returns the status code and the body of the answer.
 pub async fn post_answer(port: u16, path: &str, body: &str) -> Result<(u16, String), String> {
+    let key = crate::credentials::load_or_create(&crate::credentials::path())?
+        .key("campaign-admin")
+        .cloned()
+        .ok_or("no campaign-admin key")?;
+    let host = format!("127.0.0.1:{port}");
+    let signed = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let signature: String = api_signing::sign(
+        &api_signing::Request {
+            method: "POST",
+            uri: path,
+            headers: &signed,
+            body: body.as_bytes(),
+        },
+        &key,
+        &crate::aws_env::region(),
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| e.to_string())?
+    .into_iter()
+    .map(|(name, value)| format!("{name}: {value}\r\n"))
+    .collect();
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{signature}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream

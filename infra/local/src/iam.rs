@@ -221,6 +221,16 @@ pub fn iam_calls(recorded: &RecordedCall, region: &str) -> Result<Vec<Call>, Str
                 };
                 Ok(Call::for_request(service, operation, arn.clone()))
             }
+            CallResource::Function { name } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::lambda_function(region, LOCAL_ACCOUNT, name),
+            )),
+            CallResource::EventSourceMapping { uuid } => Ok(Call::for_request(
+                service,
+                operation,
+                arn::lambda_event_source_mapping(region, LOCAL_ACCOUNT, uuid),
+            )),
             CallResource::Unreadable { reason } => Err(reason.clone()),
         })
         .collect()
@@ -272,6 +282,7 @@ mod tests {
                 },
             );
         }
+        physical.extend(crate::provision::served_in_process(template, STACK, REGION));
         Resolver {
             stack_name: STACK.into(),
             region: REGION.into(),
@@ -555,6 +566,19 @@ mod tests {
             (
                 call("SNS", "Publish", vec![]),
                 vec![iam("sns:Publish", "*")],
+            ),
+            (
+                call(
+                    "Lambda",
+                    "Invoke",
+                    vec![CallResource::Function {
+                        name: t("s-SweeperFunction"),
+                    }],
+                ),
+                vec![iam(
+                    "lambda:InvokeFunction",
+                    "arn:aws:lambda:us-east-1:123456789012:function:s-SweeperFunction",
+                )],
             ),
         ];
         for (recorded, expected) in cases {

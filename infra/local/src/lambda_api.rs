@@ -6,7 +6,8 @@
 //! suffix). As Lambda answers: the result with 200; a function error with 200 and
 //! `X-Amz-Function-Error: Unhandled`; an unknown function 404 `ResourceNotFoundException`;
 //! a payload that is not JSON 400 `InvalidRequestContentException`. Requests are not
-//! signature-checked here.
+//! signature-checked here. `make local` serves the SQS triggers' event source mappings on
+//! the same address ([`crate::event_source_mappings`]).
 
 use std::sync::Arc;
 

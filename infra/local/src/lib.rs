@@ -1,7 +1,8 @@
 //! The local stack: provisions the resources of `template.yaml` on a local AWS endpoint
 //! (moto_server or LocalStack, via `AWS_ENDPOINT_URL`) and runs every function the way AWS
 //! would — schedules on their template periods, SQS triggers with the template's batch size,
-//! visibility timeout, partial batch failures and DLQ redrive, and the HTTP API on a local port.
+//! visibility timeout, partial batch failures and DLQ redrive, and the HTTP API on a local port
+//! behind API Gateway's checks (SigV4 signatures, the template's access policies: [`api_auth`]).
 //!
 //! Everything is derived from `template.yaml`, so local resources cannot drift from what is
 //! deployed — and every AWS call a function makes is checked against its policy there
@@ -9,9 +10,12 @@
 
 pub mod alert_check;
 pub mod alert_receivers;
+pub mod api_auth;
 pub mod aws_env;
 pub mod chaos_alerts;
+pub mod credentials;
 pub mod delivery_record;
+pub mod event_source_mappings;
 pub mod function_calls;
 pub mod functions;
 pub mod harness;
@@ -22,6 +26,7 @@ pub mod local_alerts;
 pub mod local_delivery;
 pub mod provision;
 pub mod runtime;
+pub mod sigv4;
 pub mod subscriber;
 pub mod template;
 

@@ -6,7 +6,8 @@
 //! Local physical names are `<stack>-<LogicalId>` (lower-cased for buckets) unless the
 //! template names the resource.
 //! Other resource types (functions, alarms, log groups, keys, policies) have no local
-//! counterpart and are skipped — functions are run in-process by [`crate::runtime`]. So are the
+//! counterpart and are skipped — functions and the HTTP API are served in-process by
+//! [`crate::runtime`] ([`served_in_process`] names them for `!Ref`/`!GetAtt`). So are the
 //! properties that would name them (a topic's `KmsMasterKeyId`): they are not resolved.
 
 use std::collections::BTreeMap;
@@ -173,11 +174,74 @@ pub async fn provision(
         );
         resolver.physical.insert(name.clone(), physical);
     }
+    resolver
+        .physical
+        .extend(served_in_process(template, stack_name, region));
     Ok(Stack {
         name: stack_name.to_owned(),
         template: template.clone(),
         resolver,
     })
+}
+
+/// What `!Ref`/`!GetAtt` of the resources the runtime serves in-process answer: each
+/// `AWS::Serverless::Function` (`<stack>-<LogicalId>`, as the local Invoke API names it, and
+/// its `Arn`), each `AWS::Serverless::HttpApi` (its local API id, `<stack>-<LogicalId>`) and
+/// each SQS event's mapping (its local UUID, `event_source_mappings::local_uuid`).
+pub fn served_in_process(
+    template: &Template,
+    stack_name: &str,
+    region: &str,
+) -> BTreeMap<String, Physical> {
+    let mut physical = BTreeMap::new();
+    for (kind, attributes) in [
+        ("AWS::Serverless::Function", true),
+        ("AWS::Serverless::HttpApi", false),
+    ] {
+        for (logical_id, _) in template.resources_of(kind) {
+            let name = format!("{stack_name}-{logical_id}");
+            let attributes = if attributes {
+                BTreeMap::from([(
+                    "Arn".to_owned(),
+                    format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{name}"),
+                )])
+            } else {
+                BTreeMap::new()
+            };
+            physical.insert(
+                logical_id.to_owned(),
+                Physical {
+                    reference: name,
+                    attributes,
+                },
+            );
+        }
+    }
+    // SAM's event source mapping of each SQS event, `<FunctionLogicalId><EventName>`, whose
+    // `Ref` is its UUID.
+    for (function, resource) in template.resources_of("AWS::Serverless::Function") {
+        for (event, body) in resource
+            .properties
+            .get("Events")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(event), Some("SQS")) = (event.as_str(), text(body, "Type")) else {
+                continue;
+            };
+            physical.insert(
+                format!("{function}{event}"),
+                Physical {
+                    reference: crate::event_source_mappings::local_uuid(
+                        stack_name, function, event,
+                    ),
+                    attributes: BTreeMap::new(),
+                },
+            );
+        }
+    }
+    physical
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {

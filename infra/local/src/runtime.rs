@@ -25,6 +25,7 @@ use lifecycle_resilience::ResilienceStats;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::event_source_mappings::EventSourceMappings;
 use crate::function_calls::FunctionCalls;
 use crate::functions::{FunctionSpec, Trigger};
 
@@ -43,6 +44,9 @@ pub struct RuntimeOptions {
     pub sweep_period: Option<Duration>,
     /// Concurrent pollers per SQS trigger (Lambda starts with five).
     pub sqs_pollers: usize,
+    /// The HTTP API's gate (SigV4 and the access policies, as API Gateway checks them);
+    /// `None` serves the router bare, as the Lambda sees requests after API Gateway.
+    pub api_auth: Option<Arc<crate::api_auth::ApiAuth>>,
 }
 
 /// The runtime could not start.
@@ -83,6 +87,9 @@ pub struct RuntimeClients {
     pub faults: Option<FaultInjector>,
     /// The calls of each function, by logical id.
     pub function_calls: FunctionCalls,
+    /// The SQS event source mappings' switches, shared by their pollers and the local
+    /// Lambda API (`event_source_mappings::router`).
+    pub event_source_mappings: EventSourceMappings,
 }
 
 impl RuntimeClients {
@@ -95,6 +102,7 @@ impl RuntimeClients {
             platform_requests: RequestCounter::new(),
             faults: None,
             function_calls,
+            event_source_mappings: EventSourceMappings::default(),
         }
     }
 
@@ -195,9 +203,11 @@ pub async fn start(
                         batch_size,
                         visibility_timeout,
                         report_batch_item_failures,
+                        mapping,
                     },
                 ) => {
                     let sqs = clients.event_source_sqs(&spec.logical_id);
+                    let enabled = clients.event_source_mappings.register(mapping.clone());
                     let config_error = |source| RuntimeError::Config {
                         function: spec.logical_id.clone(),
                         source,
@@ -227,6 +237,7 @@ pub async fn start(
                         tasks.spawn(run_poller(
                             consumer.clone(),
                             sqs.clone(),
+                            enabled.clone(),
                             Poller {
                                 queue_url: queue_url.clone(),
                                 batch_size: *batch_size,
@@ -255,6 +266,10 @@ pub async fn start(
                         source,
                     })?;
                     let router = api::router(services.clone(), lists);
+                    let router = match &options.api_auth {
+                        Some(auth) => crate::api_auth::protect(router, auth.clone()),
+                        None => router,
+                    };
                     let mut stop = shutdown.clone();
                     tasks.spawn(async move {
                         let served = axum::serve(listener, router)
@@ -410,13 +425,29 @@ struct Poller {
     timeout: Duration,
 }
 
+/// Waits while the mapping is disabled; `false` if the runtime stops meanwhile.
+async fn wait_enabled(
+    enabled: &mut watch::Receiver<bool>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        result = enabled.wait_for(|enabled| *enabled) => result.is_ok(),
+        _ = shutdown.wait_for(|stop| *stop) => false,
+    }
+}
+
 async fn run_poller(
     consumer: QueueConsumer,
     sqs: aws_sdk_sqs::Client,
+    mut enabled: watch::Receiver<bool>,
     poller: Poller,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow() {
+        // A disabled mapping receives nothing (the batch in hand has finished).
+        if !wait_enabled(&mut enabled, &mut shutdown).await {
+            return;
+        }
         let received = sqs
             .receive_message()
             .queue_url(&poller.queue_url)

@@ -1,6 +1,8 @@
 //! Reading `template.yaml`: resources, parameters, function globals, and the CloudFormation
 //! intrinsics the template uses (`!Ref`, `!GetAtt X.Attr`, `!Sub "…"`), resolved against the
-//! local physical names.
+//! local physical names. Conditions (`!Equals`, `!Not`, `!And`, `!Or` over parameters) are
+//! evaluated with the parameters' defaults when the template is parsed, and each `!If` is
+//! replaced by its chosen branch (`!Ref AWS::NoValue` drops the property).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -70,6 +72,7 @@ impl Template {
             .and_then(|g| g.get("Function"))
             .cloned()
             .unwrap_or(Value::Mapping(Mapping::new()));
+        let conditions = evaluate_conditions(root.get("Conditions"), &parameters)?;
         let mut resources = BTreeMap::new();
         for (name, body) in root
             .get("Resources")
@@ -87,10 +90,12 @@ impl Template {
                 name.to_owned(),
                 Resource {
                     kind: kind.to_owned(),
-                    properties: body
-                        .get("Properties")
-                        .cloned()
-                        .unwrap_or(Value::Mapping(Mapping::new())),
+                    properties: choose_branches(
+                        body.get("Properties")
+                            .unwrap_or(&Value::Mapping(Mapping::new())),
+                        &conditions,
+                    )?
+                    .unwrap_or(Value::Mapping(Mapping::new())),
                     metadata: body.get("Metadata").cloned().unwrap_or(Value::Null),
                 },
             );
@@ -112,6 +117,158 @@ impl Template {
             .filter(move |(_, r)| r.kind == kind)
             .map(|(name, r)| (name.as_str(), r))
     }
+}
+
+/// Every condition of `Conditions`, evaluated with `parameters`.
+fn evaluate_conditions(
+    conditions: Option<&Value>,
+    parameters: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, bool>, TemplateError> {
+    let definitions = conditions
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    let mut values = BTreeMap::new();
+    for (name, _) in &definitions {
+        let name = name
+            .as_str()
+            .ok_or_else(|| TemplateError::Unsupported("non-string condition name".into()))?;
+        let value = condition(name, &definitions, parameters, 0)?;
+        values.insert(name.to_owned(), value);
+    }
+    Ok(values)
+}
+
+/// The value of the condition `name` (`depth` guards against cycles).
+fn condition(
+    name: &str,
+    definitions: &Mapping,
+    parameters: &BTreeMap<String, String>,
+    depth: usize,
+) -> Result<bool, TemplateError> {
+    let unsupported =
+        |what: String| TemplateError::Unsupported(format!("condition {name}: {what}"));
+    if depth > 16 {
+        return Err(unsupported(
+            "conditions refer to each other in a cycle".into(),
+        ));
+    }
+    let definition = definitions
+        .get(name)
+        .ok_or_else(|| unsupported("not defined".into()))?;
+    condition_value(definition, definitions, parameters, depth).map_err(|e| match e {
+        TemplateError::Unsupported(what) if !what.starts_with("condition ") => unsupported(what),
+        other => other,
+    })
+}
+
+fn condition_value(
+    value: &Value,
+    definitions: &Mapping,
+    parameters: &BTreeMap<String, String>,
+    depth: usize,
+) -> Result<bool, TemplateError> {
+    let Value::Tagged(tagged) = value else {
+        return Err(TemplateError::Unsupported(format!(
+            "{value:?} is not a condition function"
+        )));
+    };
+    let tag = tagged.tag.to_string();
+    let operands = || {
+        tagged
+            .value
+            .as_sequence()
+            .ok_or_else(|| TemplateError::Unsupported(format!("{tag} needs a list of operands")))
+    };
+    let nested = |operand: &Value| condition_value(operand, definitions, parameters, depth + 1);
+    match tag.as_str() {
+        "!Equals" => match operands()?.as_slice() {
+            [left, right] => Ok(operand(left, parameters)? == operand(right, parameters)?),
+            _ => Err(TemplateError::Unsupported(
+                "!Equals needs two operands".into(),
+            )),
+        },
+        "!Not" => match operands()?.as_slice() {
+            [inner] => Ok(!nested(inner)?),
+            _ => Err(TemplateError::Unsupported("!Not needs one operand".into())),
+        },
+        "!And" => operands()?
+            .iter()
+            .try_fold(true, |all, c| Ok(all & nested(c)?)),
+        "!Or" => operands()?
+            .iter()
+            .try_fold(false, |any, c| Ok(any | nested(c)?)),
+        "!Condition" => {
+            let name = tagged.value.as_str().unwrap_or_default();
+            condition(name, definitions, parameters, depth + 1)
+        }
+        other => Err(TemplateError::Unsupported(format!(
+            "{other} is not supported in conditions locally"
+        ))),
+    }
+}
+
+/// An operand of `!Equals`: a literal or `!Ref` of a parameter.
+fn operand(value: &Value, parameters: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+            let name = tagged.value.as_str().unwrap_or_default();
+            parameters.get(name).cloned().ok_or_else(|| {
+                TemplateError::Unsupported(format!("!Equals: {name} is not a parameter"))
+            })
+        }
+        other => scalar(other).ok_or_else(|| {
+            TemplateError::Unsupported(format!("!Equals operand {other:?} (a literal or !Ref)"))
+        }),
+    }
+}
+
+/// `value` with each `!If [condition, then, else]` replaced by its branch; `None` when the
+/// whole value is `!Ref AWS::NoValue` (a property or list item that is left out).
+fn choose_branches(
+    value: &Value,
+    conditions: &BTreeMap<String, bool>,
+) -> Result<Option<Value>, TemplateError> {
+    Ok(match value {
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            let (name, then, otherwise) = match tagged.value.as_sequence().map(Vec::as_slice) {
+                Some([name, then, otherwise]) => {
+                    (name.as_str().unwrap_or_default(), then, otherwise)
+                }
+                _ => {
+                    return Err(TemplateError::Unsupported(
+                        "!If needs [condition, value if true, value if false]".into(),
+                    ));
+                }
+            };
+            let chosen = conditions
+                .get(name)
+                .ok_or_else(|| TemplateError::Unsupported(format!("!If: no condition {name}")))?;
+            return choose_branches(if *chosen { then } else { otherwise }, conditions);
+        }
+        Value::Tagged(tagged)
+            if tagged.tag == "!Ref" && tagged.value.as_str() == Some("AWS::NoValue") =>
+        {
+            None
+        }
+        Value::Mapping(mapping) => {
+            let mut chosen = Mapping::new();
+            for (key, item) in mapping {
+                if let Some(item) = choose_branches(item, conditions)? {
+                    chosen.insert(key.clone(), item);
+                }
+            }
+            Some(Value::Mapping(chosen))
+        }
+        Value::Sequence(items) => {
+            let mut chosen = Vec::new();
+            for item in items {
+                chosen.extend(choose_branches(item, conditions)?);
+            }
+            Some(Value::Sequence(chosen))
+        }
+        other => Some(other.clone()),
+    })
 }
 
 /// A scalar as text (numbers and booleans included).
@@ -332,6 +489,47 @@ Resources:
         assert_eq!(resolved["Name"].as_str(), Some("s-q-arn:t-16"));
         let env = resolver.resolve(&template.function_globals).unwrap();
         assert_eq!(env["Environment"]["Variables"]["TABLE"].as_str(), Some("t"));
+    }
+
+    const CONDITIONAL: &str = r#"
+Parameters:
+  Reserved:
+    Type: Number
+    Default: 0
+  Name:
+    Type: String
+    Default: x
+Conditions:
+  Reserve: !Not [!Equals [!Ref Reserved, "0"]]
+  Named: !And [!Equals [!Ref Name, x], !Or [!Condition Reserve, !Equals [a, a]]]
+Resources:
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Reserved: !If [Reserve, !Ref Reserved, !Ref AWS::NoValue]
+      Name: !If [Named, yes, no]
+      List:
+        - !If [Reserve, a, !Ref AWS::NoValue]
+        - b
+"#;
+
+    #[test]
+    fn conditions_choose_branches_with_the_parameter_defaults() {
+        let template = Template::parse(CONDITIONAL).unwrap();
+        let properties = &template.resources["Function"].properties;
+        assert!(properties.get("Reserved").is_none());
+        assert_eq!(properties["Name"].as_str(), Some("yes"));
+        assert_eq!(
+            properties["List"],
+            serde_yaml_ng::from_str::<Value>("[b]").unwrap()
+        );
+        let reserved = Template::parse(&CONDITIONAL.replace("Default: 0", "Default: 10")).unwrap();
+        let properties = &reserved.resources["Function"].properties;
+        assert_eq!(
+            references(&properties["Reserved"]),
+            BTreeSet::from(["Reserved".to_owned()])
+        );
+        assert!(Template::parse(&CONDITIONAL.replace("[Reserve, a", "[Missing, a")).is_err());
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 pub use lifecycle_telemetry::LogFormat;
 
+use crate::consumer_mappings::ConsumerMappings;
+use crate::dead_letter_queues::DeadLetterQueues;
+
 /// A variable is missing or out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {variable} {problem}")]
@@ -52,6 +55,12 @@ pub struct Config {
     /// `DELIVERIES_QUEUE_URL` (optional; the planner, sender and sweeper of a stack with
     /// deliveries have it): batches for the sender.
     pub deliveries_queue_url: Option<String>,
+    /// `DLQ_<NAME>_URL` and `DLQ_<NAME>_SOURCE_URL` (the API function's): the dead-letter
+    /// queues its recovery routes list and redrive, each with its source queue.
+    pub dead_letter_queues: DeadLetterQueues,
+    /// `CONSUMER_<NAME>_MAPPING` (the API's and the sweeper's): the SQS event source mapping
+    /// of each consumer they pause and resume.
+    pub consumer_mappings: ConsumerMappings,
     /// `DUE_SHARDS` (default 16, 1–256): partitions of the due index. Changing it on a live
     /// table strands timers in the old shards, so it is fixed per deployment.
     pub due_shards: u16,
@@ -90,6 +99,15 @@ pub struct Config {
     pub retry_max_attempts: u32,
     /// `CIRCUIT_BREAKERS` (`on` default, or `off`): the shared per-dependency breakers.
     pub circuit_breakers: bool,
+    /// `IDEMPOTENCY_LEASE_SECONDS` (default 30, 1–900; the API sets it to its function's
+    /// Timeout): how long an `Idempotency-Key` claim holds before a retry may run it again.
+    pub idempotency_lease_secs: u32,
+    /// `SWEEPER_FUNCTION_NAME` (optional; the API has it): the sweeper function that
+    /// `POST /recovery/trigger` and `POST /campaigns/recover` invoke.
+    pub sweeper_function: Option<String>,
+    /// `AWS_ENDPOINT_URL_LAMBDA` (optional): where Lambda's Invoke API is reached instead of
+    /// the standard endpoint (the local runtime sets it to its own Invoke API).
+    pub lambda_endpoint: Option<String>,
     /// The sweeper's settings.
     pub sweep: SweepConfig,
 }
@@ -169,6 +187,8 @@ impl Config {
             deliveries_queue_url: lookup("DELIVERIES_QUEUE_URL")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
+            dead_letter_queues: DeadLetterQueues::from_lookup(&lookup)?,
+            consumer_mappings: ConsumerMappings::from_lookup(&lookup),
             due_shards: number(&lookup, "DUE_SHARDS", 16, 1, 256)? as u16,
             dispatch_lookahead_secs: number(&lookup, "DISPATCH_LOOKAHEAD_SECONDS", 90, 1, 840)?
                 as u32,
@@ -202,6 +222,14 @@ impl Config {
             recovery_retention_days: number(&lookup, "RECOVERY_LOG_RETENTION_DAYS", 30, 1, 365)?
                 as u32,
             circuit_breakers,
+            idempotency_lease_secs: number(&lookup, "IDEMPOTENCY_LEASE_SECONDS", 30, 1, 900)?
+                as u32,
+            sweeper_function: lookup("SWEEPER_FUNCTION_NAME")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            lambda_endpoint: lookup("AWS_ENDPOINT_URL_LAMBDA")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             sweep: SweepConfig {
                 grace_secs: number(&lookup, "SWEEP_GRACE_SECONDS", 120, 1, 3600)? as u32,
                 misfire_window_secs: number(&lookup, "MISFIRE_WINDOW_SECONDS", 3600, 60, 2_592_000)?

@@ -25,6 +25,8 @@ pub enum AlertKind {
     FailurePatternMatched,
     /// A delivery run completed with recipients that failed for good.
     RunDeliveryFailures,
+    /// A test of one channel an operator asked for (`POST /recovery/test`); never stored.
+    Test,
 }
 
 impl AlertKind {
@@ -36,6 +38,7 @@ impl AlertKind {
             AlertKind::CircuitStateChanged => "CIRCUIT_STATE_CHANGED",
             AlertKind::FailurePatternMatched => "FAILURE_PATTERN_MATCHED",
             AlertKind::RunDeliveryFailures => "RUN_DELIVERY_FAILURES",
+            AlertKind::Test => "TEST",
         }
     }
 
@@ -403,6 +406,7 @@ mod tests {
             AlertKind::CircuitStateChanged,
             AlertKind::FailurePatternMatched,
             AlertKind::RunDeliveryFailures,
+            AlertKind::Test,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

@@ -27,11 +27,15 @@ pub enum SweepStep {
     /// Recurring series whose next occurrence went unhandled and whose OCCURRENCE timer is
     /// lost (FAILED, cancelled, gone) → the timer written again at that occurrence.
     BrokenSeries,
+    /// SQS consumers whose dependency's breaker is OPEN → paused; paused by a breaker that
+    /// no longer refuses calls → resumed (`crate::consumers`). Runs first, without the lease.
+    Consumers,
 }
 
 impl SweepStep {
     /// Every step, in run order.
-    pub const ALL: [SweepStep; 7] = [
+    pub const ALL: [SweepStep; 8] = [
+        SweepStep::Consumers,
         SweepStep::StuckTimers,
         SweepStep::MissedTimers,
         SweepStep::CampaignStates,
@@ -148,6 +152,9 @@ pub struct RecoveryReport {
     pub crash_evidence: Option<String>,
     /// Each step's result, in run order.
     pub steps: Vec<StepReport>,
+    /// The consumers the `consumers` step paused or resumed (would have, in a dry run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<crate::consumers::ConsumerChange>,
     /// Totals over the steps.
     pub totals: RecoveryTotals,
     /// Every step error, prefixed with the step.
@@ -181,6 +188,7 @@ impl RecoveryReport {
                         step.get("replanned") + step.get("resent") + step.get("completed");
                 }
                 SweepStep::BrokenSeries => totals.series_repaired += step.get("repaired"),
+                SweepStep::Consumers => {}
             }
             errors.extend(step.errors.iter().map(|e| format!("{:?}: {e}", step.step)));
         }
@@ -229,6 +237,7 @@ mod tests {
             dispatcher_recovered: false,
             crash_evidence: None,
             steps: vec![stuck, missed, states, outbox, orphans, runs, series],
+            consumers: Vec::new(),
             totals: RecoveryTotals::default(),
             errors: Vec::new(),
             success: true,

@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -155,7 +155,9 @@ pub struct CircuitBreaker {
 #[derive(Debug)]
 pub struct LocalBreaker {
     dependency: Dependency,
-    config: BreakerConfig,
+    /// The thresholds in force and the version of the runtime configuration they came from
+    /// (0: the built-in ones).
+    config: RwLock<(BreakerConfig, u64)>,
     store: Arc<dyn BreakerStore>,
     alerts: AlertSink,
     log_format: LogFormat,
@@ -186,7 +188,7 @@ impl CircuitBreaker {
         Self {
             inner: Arc::new(LocalBreaker {
                 dependency,
-                config,
+                config: RwLock::new((config, 0)),
                 store,
                 alerts,
                 log_format,
@@ -206,17 +208,33 @@ impl CircuitBreaker {
         self.dependency
     }
 
+    /// The thresholds in force.
+    pub fn config(&self) -> BreakerConfig {
+        self.config.read().expect("breaker config").0
+    }
+
+    /// The version of the runtime configuration the thresholds came from (0: built-in).
+    pub fn config_version(&self) -> u64 {
+        self.config.read().expect("breaker config").1
+    }
+
+    /// Replaces the thresholds with those of runtime configuration `version` (the record
+    /// and the counters are kept: the next decision applies them).
+    pub fn set_config(&self, config: BreakerConfig, version: u64) {
+        *self.config.write().expect("breaker config") = (config, version);
+    }
+
     /// Decides whether a call may go ahead now.
     pub async fn admit(&self, now: Timestamp) -> Admission {
         let record = match self.current(now).await {
             Ok(record) => record,
             Err(error) => return self.unreadable(&error),
         };
-        match decide(&record, &self.config, now) {
+        match decide(&record, &self.config(), now) {
             Decision::Allow => Admission::Allowed,
             Decision::Refuse { until } => Admission::Refused { until },
             Decision::HalfOpen => {
-                let next = record.half_opened(&self.config, now);
+                let next = record.half_opened(&self.config(), now);
                 self.transition(&record, next, None, now).await;
                 match self.refresh(now).await {
                     Ok(fresh) => self.probe_or_decide(&fresh, now).await,
@@ -231,10 +249,10 @@ impl CircuitBreaker {
     /// with every probe handed out), `None` if it lets calls through. Takes no probe.
     pub async fn refusing_until(&self, now: Timestamp) -> Option<Timestamp> {
         let record = self.current(now).await.ok()?;
-        match decide(&record, &self.config, now) {
-            Decision::Refuse { until } => {
-                Some(until.unwrap_or(now.plus_millis(self.config.probe_timeout.as_millis() as i64)))
-            }
+        match decide(&record, &self.config(), now) {
+            Decision::Refuse { until } => Some(
+                until.unwrap_or(now.plus_millis(self.config().probe_timeout.as_millis() as i64)),
+            ),
             Decision::Allow | Decision::HalfOpen | Decision::TakeProbe => None,
         }
     }
@@ -265,9 +283,9 @@ impl CircuitBreaker {
                     let failure_due = pending.counts.failures > 0
                         && pending
                             .failures_flushed
-                            .is_none_or(|at| at.elapsed() >= self.config.failure_flush_interval);
+                            .is_none_or(|at| at.elapsed() >= self.config().failure_flush_interval);
                     (
-                        failure_due || pending.since.elapsed() >= self.config.flush_interval,
+                        failure_due || pending.since.elapsed() >= self.config().flush_interval,
                         pending.counts.failures > 0,
                     )
                 };
@@ -297,7 +315,7 @@ impl CircuitBreaker {
         if counts.calls == 0 {
             return;
         }
-        let bucket = self.config.bucket_start(now);
+        let bucket = self.config().bucket_start(now);
         let name = self.dependency.as_str();
         if let Err(error) = self.store().add_breaker_counts(name, bucket, counts).await {
             tracing::warn!(dependency = name, error = %error, "breaker counters not updated");
@@ -314,8 +332,8 @@ impl CircuitBreaker {
         }
         let counting_from = record
             .counting_since
-            .map_or(i64::MIN, |since| self.config.bucket_start(since));
-        let first = self.config.window_start(now).max(counting_from);
+            .map_or(i64::MIN, |since| self.config().bucket_start(since));
+        let first = self.config().window_start(now).max(counting_from);
         let window = match self.store().breaker_window(name, first, bucket).await {
             Ok(window) => window,
             Err(error) => {
@@ -323,13 +341,13 @@ impl CircuitBreaker {
                 return;
             }
         };
-        if self.config.trips(window.calls, window.failures) {
+        if self.config().trips(window.calls, window.failures) {
             let reason = format!(
                 "failure rate {:.2} of {} calls",
                 window.failures as f64 / window.calls as f64,
                 window.calls
             );
-            let next = record.tripped(&self.config, now, reason);
+            let next = record.tripped(&self.config(), now, reason);
             self.transition(&record, next, last_code, now).await;
         }
     }
@@ -380,11 +398,11 @@ impl CircuitBreaker {
                 .and_then(|c| c.fetched)
                 .map(|at| at.elapsed());
             match (cache.as_ref(), age) {
-                (Some(cached), Some(age)) if age < self.config.cache_ttl => {
+                (Some(cached), Some(age)) if age < self.config().cache_ttl => {
                     return Ok(cached.record.clone());
                 }
                 (Some(cached), Some(age))
-                    if age < self.config.cache_ttl + self.config.revalidate_within =>
+                    if age < self.config().cache_ttl + self.config().revalidate_within =>
                 {
                     let record = cached.record.clone();
                     drop(cache);
@@ -444,15 +462,15 @@ impl CircuitBreaker {
     }
 
     fn unreadable(&self, error: &StoreFailure) -> Admission {
-        tracing::warn!(dependency = self.dependency.as_str(), error = %error, fail_mode = ?self.config.fail_mode, "breaker record unreadable");
-        match self.config.fail_mode {
+        tracing::warn!(dependency = self.dependency.as_str(), error = %error, fail_mode = ?self.config().fail_mode, "breaker record unreadable");
+        match self.config().fail_mode {
             FailMode::Open => Admission::Allowed,
             FailMode::Closed => Admission::Refused { until: None },
         }
     }
 
     async fn probe_or_decide(&self, record: &BreakerRecord, now: Timestamp) -> Admission {
-        match decide(record, &self.config, now) {
+        match decide(record, &self.config(), now) {
             Decision::Allow => Admission::Allowed,
             Decision::TakeProbe => self.take_probe(record).await,
             Decision::Refuse { until } => Admission::Refused { until },
@@ -482,7 +500,7 @@ impl CircuitBreaker {
         let close = match failed {
             Some(_) => false,
             None => match self.store().add_probe_success(name, version).await {
-                Ok(Some(successes)) => successes >= self.config.probes,
+                Ok(Some(successes)) => successes >= self.config().probes,
                 Ok(None) => return,
                 Err(error) => {
                     tracing::warn!(dependency = name, error = %error, "probe success not counted");
@@ -501,9 +519,9 @@ impl CircuitBreaker {
         }
         let next = match failed {
             Some(class) => {
-                record.tripped(&self.config, now, format!("probe failed: {}", class.code))
+                record.tripped(&self.config(), now, format!("probe failed: {}", class.code))
             }
-            None => record.closed_again(now, format!("{} probes succeeded", self.config.probes)),
+            None => record.closed_again(now, format!("{} probes succeeded", self.config().probes)),
         };
         self.transition(&record, next, failed.map(|c| c.code), now)
             .await;
@@ -558,6 +576,7 @@ impl CircuitBreaker {
             version = next.version,
             reason = next.reason,
             trips = next.trips,
+            config_version = self.config_version(),
             recovery_rate = next.recovery_rate(),
             "circuit breaker {name}: {} -> {}",
             from.state.as_str(),

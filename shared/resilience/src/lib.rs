@@ -53,6 +53,33 @@ impl Breakers {
     }
 }
 
+/// Classifies `error` against `patterns` (no I/O: what [`Resilience::classify`] does with
+/// the patterns in force, and what `POST /recovery/test` dry-runs): its code and status,
+/// then the first matching pattern, which sets the category and severity and may force or
+/// forbid retries. A fixed class ([`ErrorClass::is_fixed`]) is never matched. Returns the
+/// class and the pattern that matched.
+pub fn classify_with(
+    patterns: &PatternSet,
+    error: &AwsError,
+) -> (ErrorClass, Option<FailurePattern>) {
+    let mut class = error.class();
+    if class.is_fixed() {
+        return (class, None);
+    }
+    let pattern = patterns.find(&error.code, &error.message).cloned();
+    if let Some(pattern) = &pattern {
+        class.category = pattern.category;
+        class.severity = pattern.severity;
+        if pattern.actions.contains(&RecoveryAction::Retry) {
+            class.retryable = true;
+        }
+        if pattern.actions.contains(&RecoveryAction::DeadLetter) {
+            class.retryable = false;
+        }
+    }
+    (class, pattern)
+}
+
 /// Retry policy, budget, breakers and patterns of one process; cheap to clone (clones share
 /// the budget, the breakers and the counters).
 #[derive(Debug, Clone)]
@@ -127,23 +154,7 @@ impl Resilience {
 
     /// [`Resilience::classify`], with the pattern that matched.
     fn classify_matching(&self, error: &AwsError) -> (ErrorClass, Option<FailurePattern>) {
-        let mut class = error.class();
-        if class.is_fixed() {
-            return (class, None);
-        }
-        let patterns = self.patterns.read().expect("patterns lock");
-        let pattern = patterns.find(&error.code, &error.message).cloned();
-        if let Some(pattern) = &pattern {
-            class.category = pattern.category;
-            class.severity = pattern.severity;
-            if pattern.actions.contains(&RecoveryAction::Retry) {
-                class.retryable = true;
-            }
-            if pattern.actions.contains(&RecoveryAction::DeadLetter) {
-                class.retryable = false;
-            }
-        }
-        (class, pattern)
+        classify_with(&self.patterns.read().expect("patterns lock"), error)
     }
 
     /// Runs the recovery actions of `pattern`, which matched a failed request's `error` that

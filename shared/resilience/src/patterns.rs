@@ -23,7 +23,7 @@ pub enum RecoveryAction {
     Alert,
 }
 
-/// One pattern, as stored and as accepted by `POST /failure-patterns`.
+/// One pattern, as stored and as accepted by `POST /recovery/patterns`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailurePattern {
@@ -40,7 +40,7 @@ pub struct FailurePattern {
     pub cooldown_ms: u64,
 }
 
-/// Most operators' patterns in use: `POST /failure-patterns` refuses more, and loading uses
+/// Most operators' patterns in use: `POST /recovery/patterns` refuses more, and loading uses
 /// the first ones by id if the store holds more.
 pub const MAX_OPERATOR_PATTERNS: usize = 50;
 /// Longest accepted regular expression.

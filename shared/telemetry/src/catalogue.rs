@@ -282,7 +282,7 @@ pub const CIRCUIT_RECOVERY_RATE: MetricDef = MetricDef {
     dimensions: &[DEPENDENCY, TO_STATE],
     placement: Placement::Off(
         "a ratio over the breaker's whole life, sampled only when a half-open period ends; \
-         GET /circuit-breakers shows it with the counts behind it",
+         GET /recovery/circuit-breakers shows it with the counts behind it",
     ),
 };
 

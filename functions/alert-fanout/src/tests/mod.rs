@@ -474,3 +474,52 @@ async fn every_alert_is_filed_in_the_recovery_log_once_even_when_redelivered() {
     );
     assert_eq!(state.counts.get(&Counter::Recoveries("sqs".into())), 1);
 }
+
+#[tokio::test]
+async fn a_test_alert_goes_to_its_one_channel_once_and_an_unconfigured_one_sends_nothing() {
+    use lifecycle_domain::alerting::{TEST_ALERT_DETAIL_TYPE, TestAlertRequest};
+    let ports = FakePorts::new();
+    let clock = clock();
+    let request = |test_id: &str, channel: AlertChannel| {
+        let request = TestAlertRequest {
+            test_id: test_id.into(),
+            channel,
+            requested_at: clock.now(),
+        };
+        bus_event(
+            TEST_ALERT_DETAIL_TYPE,
+            serde_json::to_value(request).unwrap(),
+        )
+    };
+    ports.answer(Webhook, [SendOutcome::Transient("503".into())]);
+    let bad = bus_event(TEST_ALERT_DETAIL_TYPE, json!({"channel": "PIGEON"}));
+    let (response, _) = handle_messages(
+        &ports,
+        &clock,
+        event(&[request("t1", Slack), request("t2", Webhook), bad]),
+    )
+    .await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a failed test is not retried"
+    );
+    let sent = ports.lock().sent.clone();
+    let channels: Vec<AlertChannel> = sent.iter().map(|s| s.channel).collect();
+    assert_eq!(channels, [Slack, Webhook]);
+    assert!(sent.iter().all(|s| s.notification.kind.as_str() == "TEST"));
+    assert!(
+        ports.lock().states.is_empty(),
+        "no state is stored for a test"
+    );
+    assert!(
+        ports.lock().filed.is_empty(),
+        "nor filed in the recovery log"
+    );
+    assert_eq!(ports.lock().dead_letters.len(), 1, "the bad request");
+
+    let unconfigured = FakePorts::with_config(AlertConfig::default());
+    let (response, _) =
+        handle_messages(&unconfigured, &clock, event(&[request("t3", Email)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(unconfigured.lock().sent.is_empty());
+}

@@ -1,5 +1,6 @@
 //! The sweeper's steps, one per file, each filling its [`StepReport`](lifecycle_domain::recovery::StepReport).
 
+pub mod consumers;
 pub mod missed;
 pub mod orphans;
 pub mod outbox;

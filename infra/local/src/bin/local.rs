@@ -16,14 +16,21 @@
 //! alert. `CRASH_AT` arms crash points;
 //! `IAM_CALLS_FILE` names a file each function's distinct AWS calls are appended to, for the
 //! IAM check of the crash suite and the chaos run.
+//!
+//! The API checks SigV4 signatures and the template's access policies as API Gateway would
+//! ([`api_auth`](local_stack::api_auth)); the keys are created once in `.local/credentials`
+//! (`LOCAL_CREDENTIALS_FILE` elsewhere), profiles `campaign-operator` and `campaign-admin`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lifecycle_adapters::aws::fault_injection::FAULT_INJECTION_VARIABLE;
 use lifecycle_adapters::aws::{AwsClients, FaultInjector, RequestCounter};
 use lifecycle_adapters::config::{LogFormat, TUNABLE_VARIABLES};
+use local_stack::api_auth::ApiAuth;
+use local_stack::credentials;
 use local_stack::function_calls::{FunctionCalls, IAM_CALLS_FILE_VARIABLE};
 use local_stack::functions::functions;
 use local_stack::invocation::INVOCABLE;
@@ -79,21 +86,27 @@ fn options() -> Result<RuntimeOptions, String> {
         schedule_period,
         sweep_period,
         sqs_pollers,
+        api_auth: None,
     })
 }
 
-/// Serves Lambda's Invoke API for the invocable functions on `LOCAL_LAMBDA_ADDR` (default
-/// 127.0.0.1:3001) and prints the `aws lambda invoke` line that uses it.
+/// Where Lambda's Invoke API listens: `LOCAL_LAMBDA_ADDR`, default 127.0.0.1:3001.
+fn lambda_addr() -> Result<SocketAddr, String> {
+    env_or("LOCAL_LAMBDA_ADDR", "127.0.0.1:3001")
+        .parse()
+        .map_err(|e| format!("LOCAL_LAMBDA_ADDR: {e}"))
+}
+
+/// Serves Lambda's Invoke API for the invocable functions on `addr` and prints the
+/// `aws lambda invoke` line that uses it.
 async fn serve_lambda_api(
     tasks: &mut tokio::task::JoinSet<()>,
+    addr: SocketAddr,
     stack_name: &str,
     specs: &[local_stack::functions::FunctionSpec],
     clients: &RuntimeClients,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let addr: SocketAddr = env_or("LOCAL_LAMBDA_ADDR", "127.0.0.1:3001")
-        .parse()
-        .map_err(|e| format!("LOCAL_LAMBDA_ADDR: {e}"))?;
     let invocable = specs
         .iter()
         .filter(|spec| INVOCABLE.contains(&spec.binary.as_str()))
@@ -102,7 +115,10 @@ async fn serve_lambda_api(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("LOCAL_LAMBDA_ADDR {addr}: {e}"))?;
-    let router = local_stack::lambda_api::router(stack_name, invocable);
+    // The consumers' event source mappings (the API and the sweeper pause them) beside it.
+    let router = local_stack::lambda_api::router(stack_name, invocable).merge(
+        local_stack::event_source_mappings::router(clients.event_source_mappings.clone()),
+    );
     tasks.spawn(async move {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -120,7 +136,7 @@ async fn serve_lambda_api(
 }
 
 async fn run() -> Result<(), String> {
-    let options = options()?;
+    let mut options = options()?;
     let stack_name = env_or("LOCAL_STACK_NAME", "campaign-lifecycle-local");
     let sdk_config = aws_env::sdk_config().await;
     let setup = AwsClients::from_sdk_config(&sdk_config, &RequestCounter::new());
@@ -143,6 +159,16 @@ async fn run() -> Result<(), String> {
         sender = fixtures.sender,
         webhook_secret = fixtures.webhook_secret_ref,
         "bulk deliveries: verified email sender, and a webhook signing secret to name in secretRef"
+    );
+    let credentials_path = credentials::path();
+    let keys = credentials::load_or_create(&credentials_path)?;
+    options.api_auth = Some(Arc::new(ApiAuth::new(&stack, &keys)?));
+    tracing::info!(
+        "API access: every route but GET /health needs a SigV4 signature by a key of {} (profiles campaign-operator, campaign-admin), e.g. AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=campaign-admin awscurl --service execute-api --region {} http://{}/campaigns",
+        credentials_path.display(),
+        credentials_path.display(),
+        aws_env::region(),
+        options.api_addr
     );
     let mut specs = functions(&stack).map_err(|e| e.to_string())?;
     if let Some(disabled) = std::env::var("LOCAL_DISABLED_FUNCTIONS")
@@ -196,6 +222,18 @@ async fn run() -> Result<(), String> {
             "each function's AWS calls are appended to this file (IAM check)"
         );
     }
+    // The API invokes the sweeper through Lambda's Invoke API, and it and the sweeper switch
+    // the consumers' event source mappings through Lambda's API: locally, this runtime's.
+    let lambda_addr = lambda_addr()?;
+    for spec in specs
+        .iter_mut()
+        .filter(|s| s.binary == "api" || s.binary == "sweeper")
+    {
+        spec.environment.insert(
+            "AWS_ENDPOINT_URL_LAMBDA".to_owned(),
+            format!("http://{lambda_addr}"),
+        );
+    }
     let clients = RuntimeClients {
         faults: injector.clone(),
         ..RuntimeClients::new(&sdk_config, function_calls)
@@ -204,7 +242,15 @@ async fn run() -> Result<(), String> {
     let mut tasks = local_stack::runtime::start(&specs, &clients, &options, shutdown.clone())
         .await
         .map_err(|e| e.to_string())?;
-    serve_lambda_api(&mut tasks, &stack_name, &specs, &clients, shutdown).await?;
+    serve_lambda_api(
+        &mut tasks,
+        lambda_addr,
+        &stack_name,
+        &specs,
+        &clients,
+        shutdown,
+    )
+    .await?;
     tracing::info!(
         "campaign-lifecycle is running: API http://{} — events subscriber queue {} — Ctrl-C (or SIGTERM) stops",
         options.api_addr,

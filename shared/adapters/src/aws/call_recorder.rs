@@ -67,6 +67,12 @@ pub enum CallResource {
     /// An SNS topic (`TopicArn` of `Publish`, `PublishBatch`, …, percent-decoded). A `Publish`
     /// to a `TargetArn` or a `PhoneNumber` names no topic.
     Topic { arn: String },
+    /// A Lambda function (`{FunctionName}` of the URL path `/2015-03-31/functions/{name}/…`:
+    /// a name or an ARN, percent-decoded).
+    Function { name: String },
+    /// A Lambda event source mapping (`{UUID}` of the URL path
+    /// `/2015-03-31/event-source-mappings/{uuid}`).
+    EventSourceMapping { uuid: String },
     /// The request could not be read (not the JSON, or for SNS the form, expected): the check
     /// reports the call as unverifiable.
     Unreadable { reason: String },
@@ -126,6 +132,8 @@ impl CallRecorder {
             operation: operation.to_owned(),
             resources: if service == "S3" {
                 s3_resources(uri)
+            } else if service == "Lambda" {
+                lambda_resources(uri)
             } else {
                 resources(service, operation, body)
             },
@@ -290,6 +298,30 @@ fn sns_resources(body: &[u8]) -> Vec<CallResource> {
         })
         .collect();
     topics.into_iter().collect()
+}
+
+/// The function of a Lambda request, from its URL path (`/2015-03-31/functions/{name}/…`).
+fn lambda_resources(uri: &str) -> Vec<CallResource> {
+    let path = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest.find('/').map_or("", |at| &rest[at..]));
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_version), Some("functions"), Some(name)) if !name.is_empty() => {
+            vec![CallResource::Function {
+                name: percent_decoded(name),
+            }]
+        }
+        (Some(_version), Some("event-source-mappings"), Some(uuid)) if !uuid.is_empty() => {
+            vec![CallResource::EventSourceMapping {
+                uuid: percent_decoded(uuid),
+            }]
+        }
+        _ => vec![CallResource::Unreadable {
+            reason: format!("Lambda request path {path:?} names no function"),
+        }],
+    }
 }
 
 /// The bucket and key of a path-style S3 URL (`scheme://host/bucket/key?query`).
@@ -557,6 +589,36 @@ mod tests {
         );
         assert_eq!(s3_resources("http://h/"), vec![]);
         assert_eq!(s3_resources("http://h"), vec![]);
+    }
+
+    #[test]
+    fn lambda_resources_come_from_the_function_in_the_path() {
+        assert_eq!(
+            lambda_resources(
+                "http://127.0.0.1:3001/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3As-Sweeper/invocations"
+            ),
+            vec![CallResource::Function {
+                name: "arn:aws:lambda:us-east-1:1:function:s-Sweeper".into()
+            }]
+        );
+        assert_eq!(
+            lambda_resources(
+                "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/s-Sweeper/invocations"
+            ),
+            vec![CallResource::Function {
+                name: "s-Sweeper".into()
+            }]
+        );
+        assert_eq!(
+            lambda_resources("http://h/2015-03-31/event-source-mappings/6f1c-2a"),
+            vec![CallResource::EventSourceMapping {
+                uuid: "6f1c-2a".into()
+            }]
+        );
+        assert!(matches!(
+            lambda_resources("http://h/2015-03-31/layers")[..],
+            [CallResource::Unreadable { .. }]
+        ));
     }
 
     #[test]

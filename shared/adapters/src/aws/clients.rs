@@ -16,7 +16,8 @@ use super::fault_injection::FaultInjector;
 use crate::config::ConfigError;
 
 /// DynamoDB, SQS and EventBridge clients sharing one configuration (and, with the `delivery`
-/// feature, the clients of bulk deliveries; with the `alerts` feature, SNS).
+/// feature, the clients of bulk deliveries; with the `alerts` feature, SNS; with the `invoke`
+/// feature, Lambda).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -28,6 +29,9 @@ pub struct AwsClients {
     /// SNS, the alert fan-out's topic channel.
     #[cfg(feature = "alerts")]
     pub sns: aws_sdk_sns::Client,
+    /// Lambda, to invoke another function of the stack (the API runs the sweeper).
+    #[cfg(feature = "invoke")]
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 /// The clients only bulk deliveries use: recipient lists in S3, email through SES v2, webhook
@@ -107,12 +111,17 @@ impl AwsClients {
         #[cfg(feature = "alerts")]
         let mut sns =
             aws_sdk_sns::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        #[cfg(feature = "invoke")]
+        let mut lambda =
+            aws_sdk_lambda::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
         for interceptor in interceptors {
             dynamodb.push_interceptor(interceptor.clone());
             sqs.push_interceptor(interceptor.clone());
             eventbridge.push_interceptor(interceptor.clone());
             #[cfg(feature = "alerts")]
             sns.push_interceptor(interceptor.clone());
+            #[cfg(feature = "invoke")]
+            lambda.push_interceptor(interceptor.clone());
         }
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
@@ -122,6 +131,8 @@ impl AwsClients {
             delivery: DeliveryClients::with_interceptors(sdk_config, interceptors),
             #[cfg(feature = "alerts")]
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            #[cfg(feature = "invoke")]
+            lambda: aws_sdk_lambda::Client::from_conf(lambda.build()),
         }
     }
 }

@@ -7,8 +7,12 @@ pub mod call_recorder;
 mod clients;
 mod error;
 mod event_publisher;
+#[cfg(feature = "invoke")]
+mod event_source_mappings;
 #[cfg(feature = "testing")]
 pub mod fault_injection;
+#[cfg(feature = "invoke")]
+mod function_invoker;
 pub mod redrive;
 mod request_counter;
 mod send_with;
@@ -19,8 +23,12 @@ pub use call_recorder::{CallRecorder, CallResource, RecordedCall};
 pub use clients::AwsClients;
 pub use error::{Describe, RequestError};
 pub use event_publisher::{EventPublisher, PublishReport};
+#[cfg(feature = "invoke")]
+pub use event_source_mappings::{EventSourceMappings, MappingError, MappingState};
 #[cfg(feature = "testing")]
 pub use fault_injection::FaultInjector;
+#[cfg(feature = "invoke")]
+pub use function_invoker::{FunctionInvoker, InvokeError};
 pub use redrive::{DeadLetter, Redrive, RedriveReport, RedriveRequest};
 pub use request_counter::RequestCounter;
 pub use send_with::SendWith;

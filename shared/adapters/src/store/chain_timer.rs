@@ -52,7 +52,7 @@ impl Store {
 
     /// Whether a timer due at `next` is handed to the queue by whoever moves it there at `now`.
     pub(super) fn sends_directly(&self, next: Timestamp, now: Timestamp) -> bool {
-        next.millis_since(now) <= self.occurrence_timing.direct_send_ms
+        next.millis_since(now) <= self.occurrence_timing().direct_send_ms
     }
 
     /// `timer` as fired: due at the message's time with the message's run and held under

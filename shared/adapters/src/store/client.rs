@@ -1,5 +1,7 @@
 //! The store handle: a DynamoDB client, the table name and the due-index shard count.
 
+use std::sync::{Arc, RwLock};
+
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::Item;
@@ -13,8 +15,9 @@ pub struct Store {
     pub(super) client: aws_sdk_dynamodb::Client,
     pub(super) table: String,
     pub(super) due_shards: u16,
-    /// How occurrences of a series are handled in time.
-    pub(super) occurrence_timing: OccurrenceTiming,
+    /// How occurrences of a series are handled in time; shared by the store's clones, so
+    /// a reloaded runtime configuration reaches each of them ([`Store::set_occurrence_grace`]).
+    occurrence_timing: Arc<RwLock<OccurrenceTiming>>,
     /// Breaker, classification and retries of every request (the breaker records excepted).
     pub(super) resilience: Resilience,
     /// How long recovery-log entries are kept (DynamoDB TTL).
@@ -33,7 +36,7 @@ impl Store {
             client,
             table: table.into(),
             due_shards,
-            occurrence_timing: OccurrenceTiming::default(),
+            occurrence_timing: Arc::default(),
             resilience: Resilience::passthrough(),
             recovery_retention_ms: super::items::RECORD_RETENTION_MS,
         }
@@ -55,9 +58,23 @@ impl Store {
     /// This store with occurrences of a series handled with `timing`.
     pub fn with_occurrence_timing(self, timing: OccurrenceTiming) -> Self {
         Self {
-            occurrence_timing: timing,
+            occurrence_timing: Arc::new(RwLock::new(timing)),
             ..self
         }
+    }
+
+    /// How occurrences of a series are handled in time now.
+    pub(super) fn occurrence_timing(&self) -> OccurrenceTiming {
+        *self.occurrence_timing.read().expect("occurrence timing")
+    }
+
+    /// Sets the occurrence grace of this store and of every clone of it (the runtime
+    /// configuration's `misfire.occurrenceGraceSeconds`).
+    pub fn set_occurrence_grace(&self, grace_ms: i64) {
+        self.occurrence_timing
+            .write()
+            .expect("occurrence timing")
+            .grace_ms = grace_ms;
     }
 
     /// Shards of the due index.

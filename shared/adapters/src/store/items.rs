@@ -35,6 +35,8 @@ pub enum Entity {
     Settings,
     RecoveryEvent,
     RecoveryStats,
+    /// An SQS consumer's pause record.
+    Consumer,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

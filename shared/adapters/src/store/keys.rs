@@ -30,6 +30,14 @@ pub const DISPATCHER_PK: &str = "DISPATCHER";
 /// The item holding every shard's watermark.
 pub const WATERMARKS_SK: &str = "WATERMARKS";
 
+/// Sort key of an SQS consumer's pause record.
+pub const CONSUMER_STATE_SK: &str = "STATE";
+
+/// `CONSUMER#<name>`: the pause record of an SQS consumer (`executor`, `sender`, …).
+pub fn consumer_pk(name: &str) -> String {
+    format!("CONSUMER#{name}")
+}
+
 /// `CAMPAIGN#<id>`: a campaign, its timers and its outbox share one partition.
 pub fn campaign_pk(id: &CampaignId) -> String {
     format!("CAMPAIGN#{id}")
@@ -172,6 +180,8 @@ pub const ALERT_CHECK_PK: &str = "ALERTCHECK#000";
 pub const SETTINGS_PK: &str = "SETTINGS";
 /// The alert fan-out's configuration.
 pub const ALERT_CONFIG_SK: &str = "ALERTS";
+/// The runtime configuration (misfire settings, breaker thresholds), with its version.
+pub const RUNTIME_CONFIG_SK: &str = "RUNTIME";
 
 /// `AUDIT#<millis>#<what>` — an audit record inside a campaign's partition.
 pub fn audit_sk(at: Timestamp, what: &str) -> String {

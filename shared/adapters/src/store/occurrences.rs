@@ -165,7 +165,7 @@ impl Store {
                     &campaign.series_progress,
                     timer.due_at,
                     now,
-                    self.occurrence_timing.grace_ms,
+                    self.occurrence_timing().grace_ms,
                 )
             };
             let next = step.next_due.map(|at| ChainNext {

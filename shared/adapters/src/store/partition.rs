@@ -80,7 +80,8 @@ impl CampaignPartition {
             | Entity::AlertState
             | Entity::Settings
             | Entity::RecoveryEvent
-            | Entity::RecoveryStats => {
+            | Entity::RecoveryStats
+            | Entity::Consumer => {
                 return Err(StoreError::Corrupt(format!(
                     "{entity:?} item in a campaign partition"
                 )));

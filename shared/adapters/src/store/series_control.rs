@@ -115,7 +115,7 @@ impl Store {
                 continue;
             }
             let send_now = (!pause
-                && timer.due_at.millis_since(now) <= self.occurrence_timing.direct_send_ms)
+                && timer.due_at.millis_since(now) <= self.occurrence_timing().direct_send_ms)
                 .then(|| DueTimer::from(&timer));
             let writes = vec![
                 self.set_paused(&campaign, pause, timer.due_at, now)?,

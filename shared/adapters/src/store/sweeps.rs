@@ -13,7 +13,7 @@ use lifecycle_domain::recovery::RecoveryReport;
 use lifecycle_domain::recovery_log::from_sweep::records_of_sweep;
 
 #[derive(Debug, Serialize, Deserialize)]
-struct ReportItem {
+pub(super) struct ReportItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
@@ -23,7 +23,7 @@ struct ReportItem {
     #[serde(rename = "expiresAt")]
     expires_at: i64,
     #[serde(flatten)]
-    report: RecoveryReport,
+    pub(super) report: RecoveryReport,
 }
 
 impl Store {

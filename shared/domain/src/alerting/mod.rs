@@ -9,8 +9,10 @@ pub mod notification;
 pub mod retry;
 pub mod routing;
 pub mod run_alert;
+pub mod test_alert;
 
 pub use config::AlertConfig;
 pub use noise::{AlertState, Decision, NoiseSettings, Notice};
 pub use notification::Notification;
 pub use routing::{AlertChannel, Routing};
+pub use test_alert::{TEST_ALERT_DETAIL_TYPE, TestAlertRequest};

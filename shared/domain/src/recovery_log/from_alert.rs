@@ -73,6 +73,8 @@ fn classify(alert: &Alert) -> (EventCategory, String, bool) {
     let resolved = alert.status == AlertStatus::Resolved;
     match alert.kind {
         AlertKind::TimerFailed => (EventCategory::TimerFailure, "TIMER_FAILED".into(), true),
+        // Never filed (a test notification is no alert); named for completeness.
+        AlertKind::Test => (EventCategory::Recovery, "TEST".into(), false),
         AlertKind::RunDeliveryFailures => (
             EventCategory::DeliveryFailure,
             alert
@@ -116,6 +118,7 @@ fn default_component(kind: AlertKind) -> &'static str {
         AlertKind::CircuitStateChanged => "circuit-breaker",
         AlertKind::FailurePatternMatched => "resilience",
         AlertKind::RunDeliveryFailures => "delivery",
+        AlertKind::Test => "alert-fanout",
     }
 }
 

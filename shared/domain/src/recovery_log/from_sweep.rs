@@ -22,6 +22,7 @@ fn repairs(step: SweepStep) -> (&'static [&'static str], &'static str) {
             "STALLED_RUNS_REPAIRED",
         ),
         SweepStep::BrokenSeries => (&["repaired"], "SERIES_REPAIRED"),
+        SweepStep::Consumers => (&["paused", "resumed"], "CONSUMERS_SWITCHED"),
     }
 }
 
@@ -123,6 +124,7 @@ mod tests {
             dispatcher_recovered: false,
             crash_evidence: None,
             steps,
+            consumers: Vec::new(),
             totals: Default::default(),
             errors: Vec::new(),
             success: true,

@@ -104,6 +104,8 @@ pub(crate) fn runtime_options(options: &Options, api_addr: Option<SocketAddr>) -
         schedule_period: options.schedule_s.map(std::time::Duration::from_secs_f64),
         sweep_period: None,
         sqs_pollers: options.pollers,
+        // The bench measures the service behind API Gateway, not the local gate.
+        api_auth: None,
     }
 }
 
