@@ -13,10 +13,10 @@ use crate::progress;
 
 const QUEUE_COLUMNS: &[Column] = &[
     ("QUEUE", "/name"),
-    ("SOURCE", "/source"),
+    ("SOURCE", "/sourceQueue"),
     ("VISIBLE", "/visible"),
     ("IN FLIGHT", "/inFlight"),
-    ("OLDEST S", "/oldestAgeSeconds"),
+    ("DELAYED", "/delayed"),
 ];
 const MESSAGE_COLUMNS: &[Column] = &[
     ("MESSAGE", "/messageId"),
@@ -109,7 +109,7 @@ async fn redrive(
             .body;
         let moved_now = answer["moved"].as_u64().unwrap_or(0);
         failed += answer["failed"].as_u64().unwrap_or(0);
-        moved_ids.extend(answer["movedIds"].as_array().cloned().unwrap_or_default());
+        moved_ids.extend(answer["messageIds"].as_array().cloned().unwrap_or_default());
         moved += moved_now;
         bar.set_position(moved.min(wanted));
         if moved_now == 0 {
@@ -117,7 +117,7 @@ async fn redrive(
         }
     }
     bar.finish_and_clear();
-    let summary = json!({ "moved": moved, "failed": failed, "movedIds": moved_ids });
+    let summary = json!({ "moved": moved, "failed": failed, "messageIds": moved_ids });
     finish(
         out,
         &summary,

@@ -13,10 +13,11 @@ use crate::output::{Column, Output};
 
 const CONSUMER_COLUMNS: &[Column] = &[
     ("CONSUMER", "/name"),
-    ("ENABLED", "/enabled"),
-    ("PAUSED BY", "/pausedBy"),
-    ("SINCE", "/pausedAt"),
-    ("QUEUE", "/queue"),
+    ("PAUSED", "/paused"),
+    ("BY", "/by"),
+    ("SINCE", "/at"),
+    ("MAPPING", "/mapping/state"),
+    ("NEEDS", "/dependency"),
 ];
 
 /// Runs a consumers command.
@@ -37,9 +38,9 @@ pub async fn consumers(
     };
     let path = format!("/recovery/consumers/{}/{action}", segment(&name));
     let state = client.change(Method::POST, &path, None).await?.body;
-    let enabled = state["enabled"] == json!(true);
+    let paused = state["paused"] == json!(true);
     out.note(
-        &format!("{name}: {}", if enabled { "consuming" } else { "paused" }),
+        &format!("{name}: {}", if paused { "paused" } else { "consuming" }),
         &state,
     );
     Ok(())

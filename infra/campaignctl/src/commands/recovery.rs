@@ -22,9 +22,11 @@ const EVENT_COLUMNS: &[Column] = &[
     ("MESSAGE", "/message"),
 ];
 const SWEEP_COLUMNS: &[Column] = &[
-    ("AT", "/at"),
+    ("RUN", "/runId"),
+    ("STARTED", "/startedAt"),
+    ("FINISHED", "/finishedAt"),
     ("DRY RUN", "/dryRun"),
-    ("DURATION MS", "/durationMs"),
+    ("CRASH", "/wasCrash"),
     ("ERRORS", "/errors"),
 ];
 

@@ -170,6 +170,13 @@ async fn run() -> Result<(), String> {
         aws_env::region(),
         options.api_addr
     );
+    tracing::info!(
+        "campaignctl: cargo build --release -p campaignctl && AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=campaign-admin AWS_REGION={} target/release/campaignctl --endpoint http://{} --lambda-endpoint http://{} campaigns list --status RUNNING",
+        credentials_path.display(),
+        aws_env::region(),
+        options.api_addr,
+        lambda_addr()?
+    );
     let mut specs = functions(&stack).map_err(|e| e.to_string())?;
     if let Some(disabled) = std::env::var("LOCAL_DISABLED_FUNCTIONS")
         .ok()
