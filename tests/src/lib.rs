@@ -383,6 +383,39 @@ impl TestStack {
         LocalRun { stop, tasks }
     }
 
+    /// The API function served by the local runtime behind its SigV4 gate (as API Gateway's
+    /// IAM authorization, with `keys`) on a free port: its address and the running runtime.
+    pub async fn serve_gated_api(
+        &self,
+        keys: &local_stack::credentials::LocalCredentials,
+    ) -> (std::net::SocketAddr, LocalRun) {
+        let auth = local_stack::api_auth::ApiAuth::new(&self.stack, keys)
+            .expect("the gate of template.yaml");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let specs: Vec<_> = self
+            .specs
+            .iter()
+            .filter(|s| s.binary == "api")
+            .cloned()
+            .collect();
+        assert_eq!(specs.len(), 1, "one API function in template.yaml");
+        let clients = RuntimeClients::new(&aws_env::sdk_config().await, self.calls.clone());
+        let options = RuntimeOptions {
+            api_addr: addr,
+            schedule_period: None,
+            sweep_period: None,
+            sqs_pollers: 1,
+            api_auth: Some(std::sync::Arc::new(auth)),
+        };
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let tasks = runtime::start(&specs, &clients, &options, shutdown)
+            .await
+            .expect("the local runtime serves the API");
+        (addr, LocalRun { stop, tasks })
+    }
+
     /// Serves Lambda's Invoke API for this stack's invocable functions (the sweeper, the
     /// dispatcher) on 127.0.0.1:0, as `make local` does, each running on its own recorded
     /// clients; returns its endpoint. The task ends with the test's runtime.

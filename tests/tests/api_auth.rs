@@ -6,19 +6,14 @@
 //! signed with `api-signing`, the SDKs' signer. The API's calls are IAM-checked on drop.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use api::Access;
 use api_signing::AccessKey;
-use integration_tests::TestStack;
-use local_stack::api_auth::ApiAuth;
+use integration_tests::{LocalRun, TestStack};
 use local_stack::aws_env;
 use local_stack::credentials::{self, LocalCredentials};
-use local_stack::runtime::{self, RuntimeClients, RuntimeOptions};
 use serde_json::Value;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 /// How a request is signed.
 #[derive(Clone, Copy)]
@@ -130,48 +125,13 @@ fn body_of(method: &str) -> &'static str {
 }
 
 /// The test stack's API function served by the local runtime with its gate, on a free port.
-async fn serve(stack: &TestStack, keys: &LocalCredentials) -> (Api, Running) {
-    let auth = ApiAuth::new(&stack.stack, keys).expect("the gate of template.yaml");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port");
-    let specs: Vec<_> = stack
-        .specs
-        .iter()
-        .filter(|s| s.binary == "api")
-        .cloned()
-        .collect();
-    assert_eq!(specs.len(), 1);
-    let clients = RuntimeClients::new(&aws_env::sdk_config().await, stack.calls.clone());
-    let options = RuntimeOptions {
-        api_addr: addr,
-        schedule_period: None,
-        sweep_period: None,
-        sqs_pollers: 1,
-        api_auth: Some(Arc::new(auth)),
-    };
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let tasks = runtime::start(&specs, &clients, &options, shutdown)
-        .await
-        .expect("the local runtime serves the API");
+async fn serve(stack: &TestStack, keys: &LocalCredentials) -> (Api, LocalRun) {
+    let (addr, running) = stack.serve_gated_api(keys).await;
     let api = Api {
         addr,
         http: reqwest::Client::new(),
     };
-    (api, Running { stop, tasks })
-}
-
-/// The running runtime.
-struct Running {
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-}
-
-impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        while self.tasks.join_next().await.is_some() {}
-    }
+    (api, running)
 }
 
 fn message(answer: &Value) -> &str {

@@ -6,13 +6,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::Arc;
 
-use integration_tests::TestStack;
-use local_stack::api_auth::ApiAuth;
+use integration_tests::{LocalRun, TestStack};
 use local_stack::aws_env;
 use local_stack::credentials;
-use local_stack::runtime::{self, RuntimeClients, RuntimeOptions};
 use serde_json::Value;
 
 /// A running local API and the files and endpoints the CLI is given.
@@ -20,9 +17,8 @@ struct Local {
     api: SocketAddr,
     lambda: String,
     credentials: PathBuf,
-    stop: tokio::sync::watch::Sender<bool>,
-    /// The runtime's tasks (dropping them stops the API).
-    tasks: tokio::task::JoinSet<()>,
+    /// The runtime serving the API (dropping it stops the API).
+    running: LocalRun,
 }
 
 async fn serve(stack: &TestStack) -> Local {
@@ -31,35 +27,13 @@ async fn serve(stack: &TestStack) -> Local {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let credentials_file = dir.join("credentials");
     std::fs::write(&credentials_file, credentials::render(&keys)).expect("credentials written");
-    let auth = ApiAuth::new(&stack.stack, &keys).expect("the gate of template.yaml");
-    let api = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port");
-    let specs: Vec<_> = stack
-        .specs
-        .iter()
-        .filter(|s| s.binary == "api")
-        .cloned()
-        .collect();
-    let clients = RuntimeClients::new(&aws_env::sdk_config().await, stack.calls.clone());
-    let options = RuntimeOptions {
-        api_addr: api,
-        schedule_period: None,
-        sweep_period: None,
-        sqs_pollers: 1,
-        api_auth: Some(Arc::new(auth)),
-    };
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let tasks = runtime::start(&specs, &clients, &options, shutdown)
-        .await
-        .expect("the local runtime serves the API");
+    let (api, running) = stack.serve_gated_api(&keys).await;
     let lambda = stack.serve_lambda_api().await;
     Local {
         api,
         lambda,
         credentials: credentials_file,
-        stop,
-        tasks,
+        running,
     }
 }
 
@@ -183,9 +157,5 @@ async fn campaignctl_drives_the_local_stack_with_tables_json_and_exit_codes() {
     assert_eq!(code, 0);
     assert!(script.contains("campaignctl"));
 
-    let Local {
-        stop, mut tasks, ..
-    } = local;
-    let _ = stop.send(true);
-    while tasks.join_next().await.is_some() {}
+    local.running.stop().await;
 }

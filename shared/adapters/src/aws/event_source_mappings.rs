@@ -18,6 +18,14 @@ pub struct MappingState {
 }
 
 impl MappingState {
+    /// The state of a Get or Update answer's `state` and `stateTransitionReason`.
+    fn of(state: Option<&str>, reason: Option<&str>) -> Self {
+        Self {
+            state: state.unwrap_or("Unknown").to_owned(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
     /// Whether the mapping is disabled or on its way there (no new batches once done).
     pub fn stopping(&self) -> bool {
         matches!(self.state.as_str(), "Disabled" | "Disabling")
@@ -77,10 +85,10 @@ impl EventSourceMappings {
                 }
                 _ => unavailable(&error),
             })?;
-        Ok(MappingState {
-            state: output.state().unwrap_or("Unknown").to_owned(),
-            reason: output.state_transition_reason().map(str::to_owned),
-        })
+        Ok(MappingState::of(
+            output.state(),
+            output.state_transition_reason(),
+        ))
     }
 
     /// Enables or disables mapping `uuid`; answers its state after the request.
@@ -107,10 +115,10 @@ impl EventSourceMappings {
                 }
                 _ => unavailable(&error),
             })?;
-        Ok(MappingState {
-            state: output.state().unwrap_or("Unknown").to_owned(),
-            reason: output.state_transition_reason().map(str::to_owned),
-        })
+        Ok(MappingState::of(
+            output.state(),
+            output.state_transition_reason(),
+        ))
     }
 }
 

@@ -98,28 +98,6 @@ impl Store {
         now: Timestamp,
         limit: i32,
     ) -> Result<Vec<RecoveryReport>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .filter_expression("#expiresAt > :now")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_names("#expiresAt", "expiresAt")
-            .expression_attribute_values(":pk", s(keys::SWEEPER_PK))
-            .expression_attribute_values(":prefix", s(keys::REPORT_SK_PREFIX))
-            .expression_attribute_values(":now", n(now.epoch_seconds()))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send_with(&self.resilience)
-            .await
-            .map_err(|e| StoreError::aws("Query", e))?;
-        output
-            .items()
-            .iter()
-            .cloned()
-            .map(|item| Ok(items::from_item::<ReportItem>(item)?.report))
-            .collect()
+        Ok(self.list_reports(now, limit, None).await?.reports)
     }
 }
