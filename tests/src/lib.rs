@@ -389,18 +389,56 @@ impl TestStack {
         &self,
         keys: &local_stack::credentials::LocalCredentials,
     ) -> (std::net::SocketAddr, LocalRun) {
+        self.serve_gated(keys, false).await
+    }
+
+    /// [`TestStack::serve_gated_api`] with what the admin routes reach, as `make local` runs
+    /// it: the SQS consumers (pollers, no schedules) and a local Lambda API (the sweeper's
+    /// Invoke, the consumers' event source mappings) that the API's and the sweeper's
+    /// `AWS_ENDPOINT_URL_LAMBDA` point at.
+    pub async fn serve_gated_api_with_consumers(
+        &self,
+        keys: &local_stack::credentials::LocalCredentials,
+    ) -> (std::net::SocketAddr, LocalRun) {
+        self.serve_gated(keys, true).await
+    }
+
+    /// Serves the gated API, with the consumers and the Lambda API when `consumers`.
+    async fn serve_gated(
+        &self,
+        keys: &local_stack::credentials::LocalCredentials,
+        consumers: bool,
+    ) -> (std::net::SocketAddr, LocalRun) {
         let auth = local_stack::api_auth::ApiAuth::new(&self.stack, keys)
             .expect("the gate of template.yaml");
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port");
-        let specs: Vec<_> = self
+        let mut specs: Vec<_> = self
             .specs
             .iter()
             .filter(|s| s.binary == "api")
             .cloned()
             .collect();
         assert_eq!(specs.len(), 1, "one API function in template.yaml");
+        let lambda = if consumers {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a local port");
+            let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+            specs[0]
+                .environment
+                .insert("AWS_ENDPOINT_URL_LAMBDA".into(), endpoint.clone());
+            specs.extend(self.specs.iter().filter_map(|spec| {
+                let mut spec = spec.clone();
+                spec.triggers
+                    .retain(|t| matches!(t, local_stack::functions::Trigger::Sqs { .. }));
+                (spec.binary != "api" && !spec.triggers.is_empty()).then_some(spec)
+            }));
+            Some((listener, endpoint))
+        } else {
+            None
+        };
         let clients = RuntimeClients::new(&aws_env::sdk_config().await, self.calls.clone());
         let options = RuntimeOptions {
             api_addr: addr,
@@ -410,9 +448,36 @@ impl TestStack {
             api_auth: Some(std::sync::Arc::new(auth)),
         };
         let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let tasks = runtime::start(&specs, &clients, &options, shutdown)
+        let mut tasks = runtime::start(&specs, &clients, &options, shutdown.clone())
             .await
             .expect("the local runtime serves the API");
+        if let Some((listener, endpoint)) = lambda {
+            let invocable = self
+                .specs
+                .iter()
+                .filter(|spec| local_stack::invocation::INVOCABLE.contains(&spec.binary.as_str()))
+                .map(|spec| {
+                    let mut spec = spec.clone();
+                    if spec.binary == "sweeper" {
+                        spec.environment
+                            .insert("AWS_ENDPOINT_URL_LAMBDA".into(), endpoint.clone());
+                    }
+                    let clients = self.function_clients(&spec.logical_id);
+                    (spec, clients)
+                })
+                .collect();
+            let router = local_stack::lambda_api::router(&self.stack.name, invocable).merge(
+                local_stack::event_source_mappings::router(clients.event_source_mappings.clone()),
+            );
+            let mut stop = shutdown;
+            tasks.spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            });
+        }
         (addr, LocalRun { stop, tasks })
     }
 
@@ -508,6 +573,74 @@ pub async fn api_of(
         serde_json::from_slice(&bytes).expect("JSON body")
     };
     (status, json)
+}
+
+/// The headers signing a JSON request `method path` with `body` to `host` with `key` at
+/// `time`, as the SDKs sign it (`host` and `content-type` signed).
+pub fn signature_headers(
+    host: &str,
+    key: &api_signing::AccessKey,
+    method: &str,
+    path: &str,
+    body: &str,
+    time: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    api_signing::sign(
+        &api_signing::Request {
+            method,
+            uri: path,
+            headers: &[("host", host), ("content-type", "application/json")],
+            body: body.as_bytes(),
+        },
+        key,
+        &aws_env::region(),
+        time,
+    )
+    .expect("signed")
+}
+
+/// Sends `method path` with the JSON `body` to the API served at `addr` (e.g. by
+/// [`TestStack::serve_gated_api`]), signed now with `key` as the SDKs sign: the status and
+/// the answer (`Null` when empty, a string when not JSON).
+pub async fn send_signed(
+    addr: std::net::SocketAddr,
+    key: &api_signing::AccessKey,
+    method: &Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let host = addr.to_string();
+    let signature = signature_headers(
+        &host,
+        key,
+        method.as_str(),
+        path,
+        body,
+        std::time::SystemTime::now(),
+    );
+    let mut request = reqwest::Client::new()
+        .request(
+            method.as_str().parse().expect("a method"),
+            format!("http://{host}{path}"),
+        )
+        .header("host", &host)
+        .header("content-type", "application/json");
+    for (name, value) in signature {
+        request = request.header(name, value);
+    }
+    let response = request
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("an answer");
+    let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+    let text = response.text().await.expect("a body");
+    let answer = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, answer)
 }
 
 /// Provisions the stack `name`, trying up to three times: the emulator answers a 500 now and

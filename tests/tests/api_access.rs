@@ -8,7 +8,8 @@
 //! - `AdminAccessPolicy` allows every non-public route, and running the sweeper and the
 //!   dispatcher by hand;
 //! - no Operator pattern allows an Admin route: IAM's `*` also matches `/`, so each Admin route
-//!   is tried with concrete sample paths.
+//!   is tried with concrete sample paths;
+//! - the API has the fan-out's `ALERT_*` destinations (a test alert is checked against them).
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -267,5 +268,31 @@ fn each_level_is_allowed_its_routes_and_operators_no_admin_route() {
     assert!(
         !admin.allows(&executor),
         "only the sweeper and the dispatcher"
+    );
+}
+
+/// The `ALERT_*` variables of `function` (its alert destinations), unresolved.
+fn alert_variables(template: &Template, function: &str) -> BTreeMap<String, Value> {
+    let Value::Mapping(variables) =
+        &template.resources[function].properties["Environment"]["Variables"]
+    else {
+        panic!("{function} has environment variables");
+    };
+    variables
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str()?.to_owned(), value.clone())))
+        .filter(|(name, _)| name.starts_with("ALERT_") && name != "ALERT_CONFIG_REFRESH_SECONDS")
+        .collect()
+}
+
+#[test]
+fn the_api_knows_the_fanouts_alert_destinations() {
+    let template = template();
+    let fanout = alert_variables(&template, "AlertFanoutFunction");
+    assert!(fanout.contains_key("ALERT_TOPIC_ARN"), "{fanout:?}");
+    assert_eq!(
+        alert_variables(&template, "ApiFunction"),
+        fanout,
+        "POST /recovery/test checks a channel against the same ALERT_* as the fan-out"
     );
 }

@@ -2,7 +2,8 @@
 //! API Gateway's IAM authorization answers: every route of `api::routes()` (sample path
 //! parameters) refuses an unsigned request with 403 but `GET /health`; an operator key gets
 //! 403 on every Admin route and 2xx on Operator routes; an admin key is refused nowhere; a
-//! signature 6 minutes old, a tampered signature and an unknown key are 403. Requests are
+//! signature 6 minutes old, a tampered signature and an unknown key are 403; the signer
+//! reaches the API (each key's `Idempotency-Key`s are its own). Requests are
 //! signed with `api-signing`, the SDKs' signer. The API's calls are IAM-checked on drop.
 
 use std::net::SocketAddr;
@@ -11,7 +12,6 @@ use std::time::{Duration, SystemTime};
 use api::Access;
 use api_signing::AccessKey;
 use integration_tests::{LocalRun, TestStack};
-use local_stack::aws_env;
 use local_stack::credentials::{self, LocalCredentials};
 use serde_json::Value;
 
@@ -38,27 +38,28 @@ impl Api {
         body: &str,
         signing: Signing<'_>,
     ) -> (u16, Value) {
+        self.send_keyed(method, path, body, signing, None).await
+    }
+
+    /// [`Api::send`] with an optional `Idempotency-Key` (unsigned, as the SDKs leave it).
+    async fn send_keyed(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        signing: Signing<'_>,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value) {
         let host = self.addr.to_string();
         let mut headers = vec![
             ("host".to_owned(), host.clone()),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
+        if let Some(key) = idempotency_key {
+            headers.push((api::IDEMPOTENCY_KEY.to_owned(), key.to_owned()));
+        }
         let sign = |key: &AccessKey, at: SystemTime| {
-            api_signing::sign(
-                &api_signing::Request {
-                    method,
-                    uri: path,
-                    headers: &[
-                        ("host", host.as_str()),
-                        ("content-type", "application/json"),
-                    ],
-                    body: body.as_bytes(),
-                },
-                key,
-                &aws_env::region(),
-                at,
-            )
-            .expect("signed")
+            integration_tests::signature_headers(&host, key, method, path, body, at)
         };
         match signing {
             Signing::Unsigned => {}
@@ -205,6 +206,30 @@ async fn the_gate_refuses_what_api_gateway_refuses_and_admits_each_level_its_rou
         )
         .await;
     assert_eq!(status, 200, "{listed}");
+
+    // The gate passes on who signed: the same Idempotency-Key is each key's own.
+    let mut created_ids = Vec::new();
+    for signer in [&operator, &admin, &operator] {
+        let (status, campaign) = api
+            .send_keyed(
+                "POST",
+                "/campaigns",
+                &created,
+                Signing::By(signer, now),
+                Some("same-key"),
+            )
+            .await;
+        assert_eq!(status, 201, "{campaign}");
+        created_ids.push(campaign["id"].clone());
+    }
+    assert_ne!(
+        created_ids[0], created_ids[1],
+        "another signer's key is not a replay"
+    );
+    assert_eq!(
+        created_ids[0], created_ids[2],
+        "the same signer's retry is a replay"
+    );
 
     let old = Duration::from_secs(6 * 60);
     let (status, answer) = api

@@ -30,7 +30,10 @@ fn allowed() -> BTreeMap<&'static str, Option<Vec<&'static str>>> {
         (DOMAIN, Some(vec![])),
         (TELEMETRY, Some(vec![DOMAIN])),
         (RESILIENCE, Some(vec![DOMAIN, TELEMETRY])),
-        (ADAPTERS, Some(vec![DOMAIN, TELEMETRY, RESILIENCE])),
+        (
+            ADAPTERS,
+            Some(vec![DOMAIN, TELEMETRY, RESILIENCE, "api-signing"]),
+        ),
         (DELIVERY, Some(vec![DOMAIN])),
         ("iam-policy", Some(vec![])),
         ("api-signing", Some(vec![])),

@@ -2,14 +2,18 @@
 //! shows each DLQ's depth, a peek shows the messages with their error attributes and leaves
 //! them all in place (each receive count one higher), a dry run moves nothing, and a redrive
 //! by ids, by error code and by limit moves each selected message exactly once into the
-//! source queue and leaves the rest; unknown queues and bad input are refused. The API's
+//! source queue and leaves the rest; unknown queues and bad input are refused. The listing's
+//! oldest-message age is CloudWatch's latest datapoint of the queue, one request per listing. The API's
 //! calls pass its IAM policy (checked when the stack is dropped).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_credential_types::Credentials;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use axum::http::{Method, StatusCode};
 use integration_tests::TestStack;
+use lifecycle_domain::Timestamp;
+use local_stack::aws_env;
 use serde_json::{Value, json};
 
 /// A message put into the DLQ: its body and, when the service dead-lettered it, its code.
@@ -45,6 +49,62 @@ async fn put(stack: &TestStack, url: &str, letters: &[Letter]) {
         }
         send.send().await.expect("message put");
     }
+}
+
+/// Puts an `ApproximateAgeOfOldestMessage` datapoint of `queue` into the emulator's
+/// CloudWatch, as SQS publishes it (CloudWatch's JSON protocol, SigV4-signed for `monitoring`:
+/// the Rust SDK speaks a protocol the emulator lacks).
+async fn put_age_datapoint(queue: &str, seconds: f64, at: Timestamp) {
+    let body = json!({
+        "Namespace": "AWS/SQS",
+        "MetricData": [{
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Dimensions": [{ "Name": "QueueName", "Value": queue }],
+            "Timestamp": at.epoch_seconds(),
+            "Value": seconds,
+            "Unit": "Seconds",
+        }],
+    })
+    .to_string();
+    let endpoint = aws_env::endpoint();
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let headers = [
+        ("host", host),
+        ("content-type", "application/x-amz-json-1.0"),
+        (
+            "x-amz-target",
+            "GraniteServiceVersion20100801.PutMetricData",
+        ),
+    ];
+    let credentials = Credentials::new("test", "test", None, None, "test");
+    let signed = api_signing::sign_for_service(
+        &api_signing::Request {
+            method: "POST",
+            uri: "/",
+            headers: &headers,
+            body: body.as_bytes(),
+        },
+        &credentials,
+        &aws_env::region(),
+        "monitoring",
+        std::time::SystemTime::now(),
+    )
+    .expect("signed");
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/", endpoint.trim_end_matches('/')))
+        .body(body);
+    for (name, value) in headers.iter().skip(1) {
+        request = request.header(*name, *value);
+    }
+    for (name, value) in signed {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("an answer");
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
 }
 
 /// Every message of `url`, received and deleted: (redrivenFrom attribute, body) of each copy.
@@ -199,6 +259,26 @@ async fn dead_letters_are_listed_peeked_in_place_and_redriven_exactly_once() {
             .contains("ApproximateAgeOfOldestMessage")
     );
     assert_eq!(queues[1]["visible"], 0);
+
+    // CloudWatch's datapoint of the DLQ (SQS publishes it on AWS; put here by hand) is its
+    // oldest message's age.
+    let queue_name = timers["queue"].as_str().unwrap().to_owned();
+    let minute_ago = Timestamp::now().plus_millis(-60_000);
+    put_age_datapoint(&queue_name, 420.0, minute_ago).await;
+    let (status, listing) = stack.api(Method::GET, "/recovery/dlq", None).await;
+    assert_eq!(status, StatusCode::OK, "{listing}");
+    let timers = &listing["queues"][0];
+    assert_eq!(timers["oldestMessageAgeSeconds"], 420, "{listing}");
+    assert_eq!(
+        timers["oldestMessageAgeAt"],
+        Timestamp::from_millis(minute_ago.epoch_seconds() * 1000).to_rfc3339()
+    );
+    assert!(timers.get("oldestMessageAgeReason").is_none());
+    assert_eq!(
+        stack.requests.count("CloudWatch", "GetMetricData"),
+        2,
+        "one request per listing"
+    );
     assert!(
         !listing.to_string().contains("arn:") && !listing.to_string().contains("http"),
         "queue names only: {listing}"

@@ -1,21 +1,57 @@
 //! The `Idempotency-Key` header against the emulator: a retry gets the stored answer (and
 //! creates nothing more), a reused key or one still running is refused, a 5xx is not stored,
-//! and a claim whose holder crashed runs again after its lease.
+//! and a claim whose holder crashed runs again after its lease. Keys are each caller's own:
+//! another principal's same key runs its own request. Requests carry their signer in the
+//! request context as API Gateway's IAM authorization gives it.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use integration_tests::TestStack;
+use lambda_http::RequestExt;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::store::{IdempotencyClaim, request_fingerprint};
+use lifecycle_adapters::store::{CallerKey, IdempotencyClaim, request_fingerprint};
 use lifecycle_domain::Timestamp;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const API: &str = "ApiFunction";
+/// The principal most requests are signed by.
+const ALICE: &str = "arn:aws:sts::123456789012:assumed-role/Operators/alice";
+const BOB: &str = "arn:aws:sts::123456789012:assumed-role/Operators/bob";
 
-/// Sends a request with an optional `Idempotency-Key` to the API router over `services`.
+/// The request context API Gateway gives a request `principal` signed.
+fn signed_by(principal: &str) -> RequestContext {
+    let mut iam = ApiGatewayRequestAuthorizerIamDescription::default();
+    iam.user_arn = Some(principal.to_owned());
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.iam = Some(iam);
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.authorizer = Some(authorizer);
+    RequestContext::ApiGatewayV2(context)
+}
+
+/// Sends a request signed by [`ALICE`] with an optional `Idempotency-Key` to the API router
+/// over `services`.
 async fn send(
+    stack: &TestStack,
+    services: &Services,
+    method: Method,
+    path: &str,
+    body: &str,
+    key: Option<&str>,
+) -> (StatusCode, HeaderMap, Value) {
+    send_as(ALICE, stack, services, method, path, body, key).await
+}
+
+/// [`send`], signed by `principal`.
+async fn send_as(
+    principal: &str,
     stack: &TestStack,
     services: &Services,
     method: Method,
@@ -30,7 +66,10 @@ async fn send(
     if let Some(key) = key {
         request = request.header(api::IDEMPOTENCY_KEY, key);
     }
-    let request = request.body(Body::from(body.to_owned())).unwrap();
+    let request = request
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+        .with_request_context(signed_by(principal));
     let response = api::router(services.clone(), stack.api_lists())
         .oneshot(request)
         .await
@@ -151,7 +190,9 @@ async fn a_retry_gets_the_stored_answer_and_creates_nothing_more() {
         .table_name(&stack.services.config.table_name)
         .key(
             "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S("IDEMPOTENCY#order-1".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                CallerKey::new(ALICE, "order-1").item_key().into(),
+            ),
         )
         .key(
             "SK",
@@ -168,6 +209,67 @@ async fn a_retry_gets_the_stored_answer_and_creates_nothing_more() {
 }
 
 #[tokio::test]
+async fn each_caller_has_keys_of_its_own() {
+    let stack = TestStack::new().await;
+    let api = &stack.api_services;
+    let (alice_body, bob_body) = (campaign_body("Alice's sale"), campaign_body("Bob's sale"));
+    let (status, _, alices) = send_as(
+        ALICE,
+        &stack,
+        api,
+        Method::POST,
+        "/campaigns",
+        &alice_body,
+        Some("retry-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{alices}");
+    // Bob's same key on another body is not a reuse of Alice's, nor a replay of her answer.
+    let (status, headers, bobs) = send_as(
+        BOB,
+        &stack,
+        api,
+        Method::POST,
+        "/campaigns",
+        &bob_body,
+        Some("retry-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{bobs}");
+    assert!(headers.get(api::IDEMPOTENT_REPLAYED).is_none());
+    assert_ne!(alices["id"], bobs["id"]);
+    // Nor on the same body: Bob's request runs (and creates his campaign).
+    let (status, headers, bobs_copy) = send_as(
+        BOB,
+        &stack,
+        api,
+        Method::POST,
+        "/campaigns",
+        &alice_body,
+        Some("retry-2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{bobs_copy}");
+    assert!(headers.get(api::IDEMPOTENT_REPLAYED).is_none());
+    // Each caller's retry replays its own answer.
+    for (principal, body, first) in [(ALICE, &alice_body, &alices), (BOB, &bob_body, &bobs)] {
+        let (status, headers, again) = send_as(
+            principal,
+            &stack,
+            api,
+            Method::POST,
+            "/campaigns",
+            body,
+            Some("retry-1"),
+        )
+        .await;
+        assert_eq!((status, &again["id"]), (StatusCode::CREATED, &first["id"]));
+        assert_eq!(headers[api::IDEMPOTENT_REPLAYED], "true");
+    }
+    assert_eq!(scheduled_campaigns(&stack).await, 3);
+}
+
+#[tokio::test]
 async fn a_key_still_running_is_refused_and_one_whose_holder_crashed_runs_again() {
     let stack = TestStack::new().await;
     let api = &stack.api_services;
@@ -177,7 +279,12 @@ async fn a_key_still_running_is_refused_and_one_whose_holder_crashed_runs_again(
     // Another instance holds the key and is still within its lease.
     let claim = api
         .store
-        .claim_idempotency_key("running", &fingerprint, Timestamp::now(), 30_000)
+        .claim_idempotency_key(
+            &CallerKey::new(ALICE, "running"),
+            &fingerprint,
+            Timestamp::now(),
+            30_000,
+        )
         .await
         .unwrap();
     assert!(
@@ -203,7 +310,12 @@ async fn a_key_still_running_is_refused_and_one_whose_holder_crashed_runs_again(
     // lease ran out, so the retry runs the handler again (whose writes are conditional).
     let start = Timestamp::now().plus_millis(-60_000);
     api.store
-        .claim_idempotency_key("crashed", &fingerprint, start, 30_000)
+        .claim_idempotency_key(
+            &CallerKey::new(ALICE, "crashed"),
+            &fingerprint,
+            start,
+            30_000,
+        )
         .await
         .unwrap();
     let (status, _, created) = send(
@@ -231,7 +343,7 @@ async fn a_key_still_running_is_refused_and_one_whose_holder_crashed_runs_again(
     // An expired claim of another request is not taken over: that key is someone else's.
     let other = request_fingerprint("POST", "/campaigns", b"{}");
     api.store
-        .claim_idempotency_key("theirs", &other, start, 30_000)
+        .claim_idempotency_key(&CallerKey::new(ALICE, "theirs"), &other, start, 30_000)
         .await
         .unwrap();
     let (status, _, _) = send(

@@ -133,6 +133,24 @@ async fn a_test_alert_reaches_the_one_channel_through_the_fan_out_and_an_unconfi
 }
 
 #[tokio::test]
+async fn without_a_stored_configuration_a_test_alert_is_checked_against_the_environment() {
+    let stack = TestStack::new().await;
+    let (_, current) = stack
+        .api(Method::GET, "/recovery/configuration", None)
+        .await;
+    assert_eq!(current["source"], "defaults", "{current}");
+    // The template gives the API the fan-out's ALERT_*: the alarm topic, no email sender.
+    let (status, queued) = test(&stack, json!({"kind": "alert", "channel": "sns"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    assert_eq!(queued["configuration"], "environment");
+    let (status, refused) = test(&stack, json!({"kind": "alert", "channel": "email"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "ALERT_CHANNEL_NOT_CONFIGURED");
+    alerts_queued(&stack, 1).await;
+    stack.assert_iam_allowed();
+}
+
+#[tokio::test]
 async fn a_pattern_dry_run_classifies_a_sample_error_and_stores_nothing() {
     let stack = TestStack::new().await;
     let stored = json!({"id": "quota", "pattern": "(?i)quota exceeded",

@@ -1,12 +1,14 @@
 //! `POST /campaigns/recover`: finds campaigns that should be progressing and are not, and
 //! re-arms them. It walks SCHEDULED, RUNNING and REWARD_CLAIM campaigns through ByStatus (no
 //! Scan), at most `limit` per call (`nextToken` continues the walk), reads each one's
-//! partition, and lets [`assess`] decide: lost lifecycle timers are written again
-//! ([`Store::rearm_timers`](lifecycle_adapters::store::Store::rearm_timers)), a broken chain
-//! of occurrences is repaired as the sweeper repairs it, and stalled runs are handed to the
-//! sweeper's `stalled_runs` step (one invocation per call). Every write is conditional on
-//! what was read, so a second call, a retry or a concurrent change repairs nothing twice.
-//! `dryRun` writes nothing and answers what would be done.
+//! partition (one Query by its key: campaign, timers — the RUN_CLOSE among them — and runs
+//! with when each last moved), and lets [`assess`] decide: lost lifecycle timers and the lost
+//! RUN_CLOSE of an open run window are written again
+//! ([`Store::rearm_timers`](lifecycle_adapters::store::Store::rearm_timers), one transaction
+//! per campaign), a broken chain of occurrences is repaired as the sweeper repairs it, and
+//! stalled runs are handed to the sweeper's `stalled_runs` step (one invocation per call).
+//! Every write is conditional on what was read, so a second call, a retry or a concurrent
+//! change repairs nothing twice. `dryRun` writes nothing and answers what would be done.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use lifecycle_adapters::services::Services;
-use lifecycle_domain::campaign_recovery::{Assessment, Repair, assess};
+use lifecycle_domain::campaign_recovery::{Assessment, Repair, RunAsRead, assess};
 use lifecycle_domain::recovery::SweepStep;
 use lifecycle_domain::{Campaign, CampaignStatus, Timer, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -140,7 +142,15 @@ pub(crate) async fn recover(State(app): App, body: Bytes) -> Result<Json<Recover
             skipped.push(skip(&listed, "deleted while the walk read it".into()));
             continue;
         };
-        match assess(&campaign, &partition.timers, &partition.runs, now, stall_ms) {
+        let runs: Vec<RunAsRead<'_>> = partition
+            .runs
+            .iter()
+            .map(|run| RunAsRead {
+                run,
+                moved_at: partition.runs_moved_at.get(&run.run_id).copied(),
+            })
+            .collect();
+        match assess(&campaign, &partition.timers, &runs, now, stall_ms) {
             Assessment::Skip(reason) => skipped.push(skip(&campaign, reason)),
             Assessment::Repair(repairs) => {
                 outcomes.push(repair(&app, campaign, repairs, dry_run, now).await);
@@ -206,8 +216,9 @@ fn skip(campaign: &Campaign, reason: String) -> Skipped {
     }
 }
 
-/// Makes `campaign`'s `repairs` (unless `dry_run`): its lost timers in one conditional
-/// transaction, then its series; its stalled runs are marked for the sweeper.
+/// Makes `campaign`'s `repairs` (unless `dry_run`): its lost timers (lifecycle and RUN_CLOSE)
+/// in one conditional transaction, then its series; its stalled runs are marked for the
+/// sweeper.
 async fn repair(
     app: &Services,
     campaign: Campaign,
@@ -237,18 +248,32 @@ async fn repair(
     if dry_run {
         return outcome;
     }
-    let rearm: Vec<_> = repairs
-        .iter()
-        .filter_map(|r| match r {
+    let mut rearm = Vec::new();
+    let mut open_windows = Vec::new();
+    for repair in &repairs {
+        match repair {
             Repair::Rearm { timer, replaces } => {
-                Some((Timer::clone(timer), replaces.as_deref().cloned()))
+                rearm.push((Timer::clone(timer), replaces.as_deref().cloned()));
             }
-            _ => None,
-        })
-        .collect();
+            Repair::RearmRunClose {
+                run_id,
+                closes_at,
+                timer,
+                replaces,
+            } => {
+                rearm.push((Timer::clone(timer), replaces.as_deref().cloned()));
+                open_windows.push((run_id.clone(), *closes_at));
+            }
+            Repair::RepairSeries { .. } | Repair::StalledRun { .. } => {}
+        }
+    }
     let changed = "it changed while it was read; call again".to_owned();
     if !rearm.is_empty() {
-        match app.store.rearm_timers(&outcome.campaign, &rearm).await {
+        match app
+            .store
+            .rearm_timers(&outcome.campaign, &rearm, &open_windows)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 outcome.failure = Some(changed);

@@ -15,9 +15,12 @@ use futures_util::future::try_join_all;
 use lifecycle_adapters::aws::redrive::{
     ERROR_CATEGORY_ATTRIBUTE, ERROR_CODE_ATTRIBUTE, ERROR_MESSAGE_ATTRIBUTE, FAILED_AT_ATTRIBUTE,
 };
-use lifecycle_adapters::aws::{DeadLetter, RedriveReport, RedriveRequest};
+use lifecycle_adapters::aws::{
+    DeadLetter, OldestAge, QUEUE_AGE_LOOKBACK_MS, RedriveReport, RedriveRequest,
+};
 use lifecycle_adapters::dead_letter_queues::DeadLetterQueue;
 use lifecycle_adapters::services::Services;
+use lifecycle_domain::Timestamp;
 use lifecycle_resilience::AwsError;
 use serde_json::{Map, Value, json};
 
@@ -40,37 +43,76 @@ const SELECTION_SCAN: usize = 1_000;
 /// EventBridge's attributes on an event its rule could not deliver to its target.
 const EVENTBRIDGE_ERROR_CODE: &str = "ERROR_CODE";
 const EVENTBRIDGE_ERROR_MESSAGE: &str = "ERROR_MESSAGE";
-/// Why `oldestMessageAgeSeconds` is null for a queue with messages.
-const AGE_UNKNOWN: &str = "SQS does not report message ages; the queue's CloudWatch metric \
-ApproximateAgeOfOldestMessage (the operations dashboard) does, and a peek shows each \
-message's sentAt";
-
-/// `GET /recovery/dlq`: every configured DLQ with its source queue and depth (one
-/// GetQueueAttributes per DLQ, concurrently).
+/// `GET /recovery/dlq`: every configured DLQ with its source queue, depth (one
+/// GetQueueAttributes per DLQ, concurrently) and the age of its oldest message (one
+/// CloudWatch GetMetricData for all: SQS reports no ages). An age CloudWatch cannot give is
+/// `null` with `oldestMessageAgeReason`; the depths are answered all the same.
 pub(crate) async fn list_queues(State(app): App) -> Result<Json<Value>, ApiError> {
     let queues: Vec<&DeadLetterQueue> = app.config.dead_letter_queues.iter().collect();
-    let depths = try_join_all(queues.iter().map(|queue| app.timers.depth(&queue.dlq_url)))
-        .await
-        .map_err(|error| unavailable(&error, "DLQ depths not read"))?;
+    let names: Vec<&str> = queues.iter().map(|queue| queue.dlq_queue_name()).collect();
+    let (depths, ages) = tokio::join!(
+        try_join_all(queues.iter().map(|queue| app.timers.depth(&queue.dlq_url))),
+        app.queue_ages.oldest_ages(&names, Timestamp::now()),
+    );
+    let depths = depths.map_err(|error| unavailable(&error, "DLQ depths not read"))?;
+    let ages: Vec<Result<OldestAge, &str>> = match ages {
+        Ok(ages) => ages
+            .into_iter()
+            .map(|age| age.ok_or(AGE_NO_DATAPOINT))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(error = %error, "DLQ ages not read");
+            vec![Err(AGE_UNREADABLE); queues.len()]
+        }
+    };
     let listed: Vec<Value> = queues
         .iter()
         .zip(depths)
-        .map(|(queue, depth)| {
-            let empty = depth.visible + depth.in_flight + depth.delayed == 0;
-            json!({
+        .zip(ages)
+        .map(|((queue, depth), age)| {
+            let mut entry = json!({
                 "name": queue.name,
                 "queue": queue.dlq_queue_name(),
                 "sourceQueue": queue.source_queue_name(),
                 "visible": depth.visible,
                 "inFlight": depth.in_flight,
                 "delayed": depth.delayed,
-                "oldestMessageAgeSeconds": null,
-                "oldestMessageAgeReason": if empty { "the queue reports no messages" } else { AGE_UNKNOWN },
-            })
+            });
+            let empty = depth.visible + depth.in_flight + depth.delayed == 0;
+            let fields = entry.as_object_mut().expect("an object");
+            match age {
+                Ok(age) => {
+                    fields.insert(
+                        "oldestMessageAgeSeconds".into(),
+                        json!(age.seconds.round() as i64),
+                    );
+                    fields.insert("oldestMessageAgeAt".into(), json!(age.at.to_rfc3339()));
+                }
+                Err(reason) => {
+                    fields.insert("oldestMessageAgeSeconds".into(), Value::Null);
+                    let reason = if empty {
+                        "the queue reports no messages"
+                    } else {
+                        reason
+                    };
+                    fields.insert("oldestMessageAgeReason".into(), json!(reason));
+                }
+            }
+            entry
         })
         .collect();
     Ok(Json(json!({ "queues": listed })))
 }
+
+/// Why `oldestMessageAgeSeconds` is null for a queue with messages.
+const AGE_NO_DATAPOINT: &str = "CloudWatch has no ApproximateAgeOfOldestMessage datapoint of the \
+queue in the last 15 minutes (SQS publishes it every minute for an active queue, a few minutes \
+late); a peek shows each message's sentAt";
+const _: () = assert!(
+    QUEUE_AGE_LOOKBACK_MS == 15 * 60_000,
+    "AGE_NO_DATAPOINT says 15 minutes"
+);
+const AGE_UNREADABLE: &str = "CloudWatch could not be read; a peek shows each message's sentAt";
 
 /// `GET /recovery/dlq/{queue}/messages?limit=`: up to `limit` messages (1–100, default 10)
 /// with their error attributes. A peek receives them (their receive counts grow by one) and

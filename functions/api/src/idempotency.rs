@@ -1,5 +1,6 @@
 //! The `Idempotency-Key` header of every POST, PUT and DELETE route. Without it a request
-//! runs as it always did. With it, the key (1–255 printable ASCII characters) is claimed for
+//! runs as it always did. With it, the key, scoped to its caller (the signing principal,
+//! [`crate::caller`]: two callers' keys never meet), (1–255 printable ASCII characters) is claimed for
 //! the request's fingerprint (SHA-256 of method, path with query and body); the handler
 //! runs; its answer is stored for 24 hours and replayed, with `Idempotent-Replayed: true`,
 //! to a retry of the same request. The same key on another request answers 422
@@ -17,10 +18,11 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lifecycle_adapters::services::Services;
-use lifecycle_adapters::store::{IdempotencyClaim, StoredResponse, request_fingerprint};
+use lifecycle_adapters::store::{CallerKey, IdempotencyClaim, StoredResponse, request_fingerprint};
 use lifecycle_domain::Timestamp;
 
 use crate::ApiError;
+use crate::caller::caller_of;
 
 /// The request header.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -46,7 +48,7 @@ pub(crate) async fn idempotent(
         return next.run(request).await;
     };
     let key = match valid_key(header) {
-        Ok(key) => key,
+        Ok(key) => CallerKey::new(&caller_of(request.extensions()), &key),
         Err(problem) => return ApiError::field("Idempotency-Key", problem).into_response(),
     };
     let (parts, body) = request.into_parts();
@@ -141,7 +143,7 @@ fn replay(stored: StoredResponse) -> Response {
 
 /// Releases the claim so a retry runs the request again (a failed release expires with the
 /// lease).
-async fn release(services: &Services, key: &str, token: &str) {
+async fn release(services: &Services, key: &CallerKey, token: &str) {
     if let Err(error) = services.store.release_idempotency_key(key, token).await {
         tracing::warn!(error = %error, "an Idempotency-Key claim was not released; it expires with its lease");
     }

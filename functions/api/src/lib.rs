@@ -46,6 +46,7 @@
 //! true`); every `nextToken` the listing routes hand out is signed (HMAC-SHA256) and checked
 //! on return (400 on `nextToken` for a token this service did not give for that listing).
 
+mod caller;
 mod campaign_recovery;
 mod campaigns;
 mod configuration;

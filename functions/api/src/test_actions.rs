@@ -3,7 +3,8 @@
 //! - `alert`: a test alert through one channel, the real way — an `AlertTestRequested`
 //!   event on the bus, which the alerts rule queues for the fan-out, which sends a `TEST`
 //!   notification through that channel only (202 with what was queued; 409
-//!   `ALERT_CHANNEL_NOT_CONFIGURED` when the stored alert configuration has no such channel);
+//!   `ALERT_CHANNEL_NOT_CONFIGURED` when the configuration in force has no such channel: the
+//!   stored one, else the `ALERT_*` environment the API shares with the fan-out);
 //! - `pattern`: a dry run of the classification of a sample error with a failure pattern
 //!   (given, or stored/built-in by `patternId`) ahead of the patterns in force; nothing is
 //!   stored;
@@ -248,7 +249,8 @@ async fn test_alert(
         Some(Ok(config)) if config.configured(channel) => "stored",
         Some(Ok(_)) => return Err(ApiError::alert_channel_not_configured(channel.as_str())),
         Some(Err(_)) => return Err(ApiError::alert_config_invalid()),
-        None => "environment",
+        None if app.config.alert_defaults.configured(channel) => "environment",
+        None => return Err(ApiError::alert_channel_not_configured(channel.as_str())),
     };
     let request = TestAlertRequest {
         test_id: uuid::Uuid::new_v4().to_string(),

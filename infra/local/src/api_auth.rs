@@ -5,7 +5,9 @@
 //! that key's managed policy in template.yaml (`OperatorAccessPolicy`, `AdminAccessPolicy`,
 //! resolved with the local API id, region and account) must allow `execute-api:Invoke` on
 //! `arn:aws:execute-api:<region>:<account>:<apiId>/$default/<METHOD><path>`. Refusals are 403
-//! with API Gateway's body `{"message": "…"}`, and never name an ARN.
+//! with API Gateway's body `{"message": "…"}`, and never name an ARN. An admitted request
+//! carries its signer in the request context as API Gateway's IAM authorization gives it
+//! (`authorizer.iam.userArn` = `arn:aws:iam::<account>:user/<profile>`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,6 +20,11 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use iam_policy::{Call, FunctionPolicy, Policy};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::credentials::LocalCredentials;
@@ -182,7 +189,7 @@ impl ApiAuth {
         received: &Received<'_>,
         path: &str,
         now: SystemTime,
-    ) -> Result<(), (StatusCode, String)> {
+    ) -> Result<Option<String>, (StatusCode, String)> {
         let Some(route) = self
             .routes
             .iter()
@@ -191,7 +198,7 @@ impl ApiAuth {
             return Err((StatusCode::NOT_FOUND, "Not Found".into()));
         };
         if route.public {
-            return Ok(());
+            return Ok(None);
         }
         let key_id = sigv4::verify(received, now, &self.region, |id| {
             self.callers
@@ -210,7 +217,10 @@ impl ApiAuth {
             resource: self.resource(received.method, path),
         };
         if caller.policy.allows(&call) {
-            Ok(())
+            Ok(Some(format!(
+                "arn:aws:iam::{LOCAL_ACCOUNT}:user/{}",
+                caller.profile
+            )))
         } else {
             Err((
                 StatusCode::FORBIDDEN,
@@ -253,10 +263,27 @@ async fn gate(State(auth): State<Arc<ApiAuth>>, request: Request, next: Next) ->
         headers: &parts.headers,
         body: &body,
     };
-    if let Err((status, message)) = auth.admit(&received, parts.uri.path(), SystemTime::now()) {
-        return answer(status, &message);
+    let principal = match auth.admit(&received, parts.uri.path(), SystemTime::now()) {
+        Ok(principal) => principal,
+        Err((status, message)) => return answer(status, &message),
+    };
+    let mut parts = parts;
+    if let Some(principal) = principal {
+        parts.extensions.insert(signed_by(principal));
     }
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// The request context API Gateway's IAM authorization gives the function for a request
+/// signed by `principal` (`requestContext.authorizer.iam.userArn`).
+fn signed_by(principal: String) -> RequestContext {
+    let mut iam = ApiGatewayRequestAuthorizerIamDescription::default();
+    iam.user_arn = Some(principal);
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    authorizer.iam = Some(iam);
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.authorizer = Some(authorizer);
+    RequestContext::ApiGatewayV2(context)
 }
 
 #[cfg(test)]

@@ -125,6 +125,9 @@ impl ChildSpec {
         command
             .env("LOCAL_STACK_NAME", &self.stack_name)
             .env("LOCAL_API_ADDR", format!("127.0.0.1:{port}"))
+            // Its own Lambda API port: the default (3001) may be `make local`'s, or a
+            // previous child's that is still closing.
+            .env("LOCAL_LAMBDA_ADDR", format!("127.0.0.1:{}", free_port()?))
             .env(IAM_CALLS_FILE_VARIABLE, &self.iam_calls_file)
             .env_remove("CRASH_AT")
             .stdin(Stdio::null())

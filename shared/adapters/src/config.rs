@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 pub use lifecycle_telemetry::LogFormat;
 
+use lifecycle_domain::alerting::AlertConfig;
+
 use crate::consumer_mappings::ConsumerMappings;
 use crate::dead_letter_queues::DeadLetterQueues;
 
@@ -61,6 +63,9 @@ pub struct Config {
     /// `CONSUMER_<NAME>_MAPPING` (the API's and the sweeper's): the SQS event source mapping
     /// of each consumer they pause and resume.
     pub consumer_mappings: ConsumerMappings,
+    /// The `ALERT_*` alert configuration ([`crate::alert_defaults`]; the fan-out's and the
+    /// API's): what the fan-out uses while none is stored.
+    pub alert_defaults: AlertConfig,
     /// `DUE_SHARDS` (default 16, 1–256): partitions of the due index. Changing it on a live
     /// table strands timers in the old shards, so it is fixed per deployment.
     pub due_shards: u16,
@@ -189,6 +194,7 @@ impl Config {
                 .filter(|v| !v.is_empty()),
             dead_letter_queues: DeadLetterQueues::from_lookup(&lookup)?,
             consumer_mappings: ConsumerMappings::from_lookup(&lookup),
+            alert_defaults: crate::alert_defaults::from_lookup(&lookup)?,
             due_shards: number(&lookup, "DUE_SHARDS", 16, 1, 256)? as u16,
             dispatch_lookahead_secs: number(&lookup, "DISPATCH_LOOKAHEAD_SECONDS", 90, 1, 840)?
                 as u32,

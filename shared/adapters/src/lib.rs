@@ -3,6 +3,7 @@
 //! resilience layer's ports, heartbeats, the outbox relay, the alert channels, and the services wiring every
 //! Lambda function starts from (with its configuration from the environment).
 
+pub mod alert_defaults;
 #[cfg(feature = "alerts")]
 pub mod alerting;
 pub mod aws;

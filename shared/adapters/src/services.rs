@@ -58,6 +58,9 @@ pub struct Services {
     /// sweeper), through the same Lambda client and endpoint as `sweeper`.
     #[cfg(feature = "invoke")]
     pub consumers: crate::consumer_control::ConsumerControl,
+    /// The oldest-message ages of queues, from CloudWatch (the API's DLQ listing).
+    #[cfg(feature = "queue-ages")]
+    pub queue_ages: crate::aws::QueueAges,
 }
 
 impl Services {
@@ -149,6 +152,8 @@ impl Services {
             }),
             #[cfg(feature = "invoke")]
             consumers,
+            #[cfg(feature = "queue-ages")]
+            queue_ages: clients.queue_ages.clone(),
             resilience,
             shared_breakers,
             config,

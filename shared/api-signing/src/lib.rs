@@ -2,7 +2,8 @@
 //! CLI sign them for API Gateway (service `execute-api`, signature in the `Authorization`
 //! header, `x-amz-date`, the body's SHA-256 in the canonical request). The local runtime's
 //! verifier recomputes signatures with [`sign`], the integration tests and the harnesses sign
-//! with it, and a future `campaignctl` can too.
+//! with it, and so does `campaignctl`. [`sign_for_service`] signs for another service: the
+//! adapters' CloudWatch reader sends its one JSON-protocol request with it.
 
 use std::time::SystemTime;
 
@@ -82,6 +83,25 @@ pub fn sign_as(
     )
 }
 
+/// Like [`sign_as`], for the AWS service whose signing name is `service` (`monitoring` for
+/// CloudWatch).
+pub fn sign_for_service(
+    request: &Request<'_>,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, SigningError> {
+    sign_as_service(
+        request,
+        credentials,
+        region,
+        service,
+        time,
+        SigningSettings::default(),
+    )
+}
+
 /// The `authorization` header of `request` signed over exactly its `headers` (plus `host` and
 /// `x-amz-date`), none left out: what a verifier recomputes from the headers a request says
 /// it signed.
@@ -119,11 +139,22 @@ fn sign_with(
     time: SystemTime,
     settings: SigningSettings,
 ) -> Result<Vec<(String, String)>, SigningError> {
+    sign_as_service(request, credentials, region, SERVICE, time, settings)
+}
+
+fn sign_as_service(
+    request: &Request<'_>,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<Vec<(String, String)>, SigningError> {
     let identity: Identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(SERVICE)
+        .name(service)
         .time(time)
         .settings(settings)
         .build()

@@ -11,12 +11,27 @@
 //!   with an occurrence left needs its OCCURRENCE timer PENDING or leased; otherwise the series
 //!   is repaired (the timer written again at the next occurrence, as the sweeper's
 //!   `broken_series` step does).
-//! - **Delivery runs.** A run PLANNING or SENDING since longer than the stall period is handed
-//!   to the sweeper's `stalled_runs` step, which queues its work again if it really stopped.
+//! - **Run windows.** A run whose window (`runDuration`) is open
+//!   ([`RunRecord::window_open`]) holds its series until its RUN_CLOSE fires, so the series'
+//!   RUN_CLOSE timer must be PENDING or leased. One that is missing or in any other status is
+//!   re-armed for that run at the window's close when that is still ahead, and due now when it
+//!   has passed: no state correction closes a window, and the sweeper's `missed_timers` step
+//!   fires a missed RUN_CLOSE however late (it never gives one up), so a close whose time
+//!   passed is made as soon as possible — due now, the dispatcher's catch-up sends it within a
+//!   minute or two (a timer due at the old close time would be older than the catch-up's span
+//!   and wait for the next sweep). Its `CampaignRunClosed` still carries the planned close
+//!   (the run's `closesAt`). A live timer is never written over, whatever run it names (as the
+//!   chain's own arm does); the series has one RUN_CLOSE timer, so only the oldest open window
+//!   is re-armed at a time.
+//! - **Delivery runs.** A run PLANNING or SENDING that has not moved (its ByStatus sort time:
+//!   its last step, or the last hold of a sweeper's repair) for longer than the stall period is
+//!   handed to the sweeper's `stalled_runs` step, which lists runs by that same time and queues
+//!   their work again; once it held the run, the run counts as moved, so a second call does
+//!   not report it again.
 
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::delivery::{RunId, RunRecord, RunStatus};
-use crate::timer::{Timer, TimerEffect, TimerKind, TimerStatus};
+use crate::timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
 use crate::timer_plan::plan_timers;
 use crate::timestamp::Timestamp;
 
@@ -37,12 +52,26 @@ pub enum Repair {
         /// The lost timer, as read.
         lost: Option<Box<Timer>>,
     },
+    /// The series' RUN_CLOSE timer is lost while a run's window is open: written again
+    /// PENDING for that run, at the window's close or, once that passed, due now.
+    RearmRunClose {
+        /// The run whose window it closes.
+        run_id: RunId,
+        /// When that window closes, as read.
+        closes_at: Timestamp,
+        /// The timer to write.
+        timer: Box<Timer>,
+        /// The lost timer it replaces, as read (`None`: it is missing).
+        replaces: Option<Box<Timer>>,
+    },
     /// A run that has not moved for the stall period: for the sweeper's `stalled_runs` step.
     StalledRun {
         /// The run.
         run_id: RunId,
         /// Its status as read.
         status: RunStatus,
+        /// When it last moved.
+        since: Timestamp,
     },
 }
 
@@ -62,8 +91,30 @@ impl Repair {
                 "OCCURRENCE timer {}, written again at the next occurrence",
                 lost.as_ref().map_or("missing", |read| read.status.as_str())
             ),
-            Repair::StalledRun { run_id, status } => format!(
-                "run {run_id} {} without progress, handed to the sweeper's stalled_runs step",
+            Repair::RearmRunClose {
+                run_id,
+                closes_at,
+                timer,
+                replaces,
+            } => {
+                let read = replaces
+                    .as_ref()
+                    .map_or("missing", |read| read.status.as_str());
+                let at = if timer.due_at > *closes_at {
+                    format!("due now ({}): its close time passed", timer.due_at)
+                } else {
+                    format!("at {}", timer.due_at)
+                };
+                format!(
+                    "run {run_id}'s window (closing at {closes_at}): RUN_CLOSE timer {read}, re-armed {at}"
+                )
+            }
+            Repair::StalledRun {
+                run_id,
+                status,
+                since,
+            } => format!(
+                "run {run_id} {} without progress since {since}, handed to the sweeper's stalled_runs step",
                 status.as_str()
             ),
         }
@@ -79,12 +130,23 @@ pub enum Assessment {
     Repair(Vec<Repair>),
 }
 
-/// What `campaign`, with its `timers` and `runs` as read at `now`, needs; a run is stalled
-/// after `run_stall_ms` without moving.
+/// A run as read, with when it last moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAsRead<'a> {
+    /// The run.
+    pub run: &'a RunRecord,
+    /// When it last moved: its ByStatus sort time (its last step, or the last hold of a
+    /// sweeper's repair), by which the sweeper's `stalled_runs` step lists it; `None` for a
+    /// run no longer listed (it ended).
+    pub moved_at: Option<Timestamp>,
+}
+
+/// What `campaign`, with its `timers` and `runs` (oldest first) as read at `now`, needs; a
+/// run is stalled after `run_stall_ms` without moving.
 pub fn assess(
     campaign: &Campaign,
     timers: &[Timer],
-    runs: &[RunRecord],
+    runs: &[RunAsRead<'_>],
     now: Timestamp,
     run_stall_ms: i64,
 ) -> Assessment {
@@ -144,15 +206,35 @@ pub fn assess(
             });
         }
     }
-    for run in runs {
-        let stalled = matches!(run.status, RunStatus::Planning | RunStatus::Sending)
-            && run
-                .started_at
-                .is_some_and(|started| now.millis_since(started) > run_stall_ms);
-        if stalled {
+    if let Some(open) = runs.iter().find(|listed| listed.run.window_open()) {
+        let close = read(TimerKind::RunClose);
+        let live =
+            close.is_some_and(|t| matches!(t.status, TimerStatus::Pending | TimerStatus::Running));
+        if !live && let Some(closes_at) = open.run.closes_at {
+            repairs.push(Repair::RearmRunClose {
+                run_id: open.run.run_id.clone(),
+                closes_at,
+                timer: Box::new(run_close_timer(
+                    campaign,
+                    &open.run.run_id,
+                    closes_at.max(now),
+                )),
+                replaces: close.cloned().map(Box::new),
+            });
+        }
+    }
+    for listed in runs {
+        let run = listed.run;
+        if !matches!(run.status, RunStatus::Planning | RunStatus::Sending) {
+            continue;
+        }
+        if let Some(since) = listed.moved_at
+            && now.millis_since(since) > run_stall_ms
+        {
             repairs.push(Repair::StalledRun {
                 run_id: run.run_id.clone(),
                 status: run.status,
+                since,
             });
         }
     }
@@ -169,6 +251,27 @@ pub fn assess(
         "healthy: every timer it needs is in place ({})",
         campaign.status.as_str()
     ))
+}
+
+/// `campaign`'s RUN_CLOSE timer, PENDING at `due_at` for `run`.
+fn run_close_timer(campaign: &Campaign, run: &RunId, due_at: Timestamp) -> Timer {
+    Timer {
+        timer_id: TimerId::new(&campaign.id, TimerKind::RunClose),
+        campaign_id: campaign.id.clone(),
+        kind: TimerKind::RunClose,
+        status: TimerStatus::Pending,
+        due_at,
+        effect: TimerEffect::CloseRun,
+        run_id: Some(run.clone()),
+        attempts: 0,
+        last_error: None,
+        fired_at: None,
+        cancel_reason: None,
+        queued_at_creation: false,
+        next_deadline: None,
+        lease_owner: None,
+        lease_expires_at: None,
+    }
 }
 
 /// Where `status` is in the lifecycle a timer moves along; `None` for the statuses no timer
@@ -437,41 +540,269 @@ mod tests {
         );
     }
 
-    #[test]
-    fn runs_without_progress_for_the_stall_period_are_stalled() {
+    /// A run of `c` in `status`, started `started_ago` before now.
+    fn run_of(c: &Campaign, status: RunStatus, started_ago: i64) -> RunRecord {
         use crate::delivery::message::EventMessage;
         use crate::delivery::{AmbiguousPolicy, Message, RecipientList};
+        let started = Timestamp::from_millis(NOW - started_ago);
+        let mut run = RunRecord::start(
+            c.id.clone(),
+            RunId::for_occurrence(started),
+            Message::Event(EventMessage { detail: None }),
+            RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
+            AmbiguousPolicy::Resend,
+            started,
+        );
+        run.status = status;
+        run
+    }
+
+    /// `run` as read, last moved `moved_ago` before now.
+    fn as_read(run: &RunRecord, moved_ago: i64) -> RunAsRead<'_> {
+        RunAsRead {
+            run,
+            moved_at: Some(Timestamp::from_millis(NOW - moved_ago)),
+        }
+    }
+
+    fn repairs(assessment: Assessment) -> Vec<Repair> {
+        match assessment {
+            Assessment::Repair(repairs) => repairs,
+            Assessment::Skip(_) => vec![],
+        }
+    }
+
+    #[test]
+    fn runs_that_have_not_moved_for_the_stall_period_are_stalled() {
         let c = campaign(CampaignStatus::Running, false);
-        let timers: Vec<Timer> = plan_timers(&c)
+        let timers = plan_timers(&c);
+        let stalled = |status: RunStatus, moved_at: Option<i64>| {
+            let run = run_of(&c, status, 10 * STALL);
+            let read = RunAsRead {
+                run: &run,
+                moved_at: moved_at.map(|ago| Timestamp::from_millis(NOW - ago)),
+            };
+            repairs(assess(&c, &timers, &[read], now(), STALL))
+        };
+        let since = Timestamp::from_millis(NOW - STALL - 1);
+        let found = stalled(RunStatus::Sending, Some(STALL + 1));
+        assert_eq!(
+            found,
+            vec![Repair::StalledRun {
+                run_id: RunId::for_occurrence(Timestamp::from_millis(NOW - 10 * STALL)),
+                status: RunStatus::Sending,
+                since,
+            }]
+        );
+        let line = found[0].describe();
+        assert!(
+            line.contains(&format!("SENDING without progress since {since}"))
+                && line.contains("stalled_runs"),
+            "{line}"
+        );
+        assert_eq!(stalled(RunStatus::Planning, Some(STALL + 1)).len(), 1);
+        assert_eq!(
+            stalled(RunStatus::Sending, Some(STALL)),
+            vec![],
+            "started long ago but moved within the period: still going"
+        );
+        for status in [
+            RunStatus::Scheduled,
+            RunStatus::Completed,
+            RunStatus::Cancelled,
+            RunStatus::Buffered,
+        ] {
+            assert_eq!(stalled(status, Some(10 * STALL)), vec![], "{status:?}");
+        }
+        assert_eq!(
+            stalled(RunStatus::Planning, None),
+            vec![],
+            "not listed: the sweeper would not find it"
+        );
+    }
+
+    /// A run of `c` PLANNING since a moment ago, its window closing `closes_in` from now.
+    fn windowed(c: &Campaign, closes_in: i64) -> RunRecord {
+        let mut run = run_of(c, RunStatus::Planning, 1_000);
+        run.closes_at = Some(Timestamp::from_millis(NOW + closes_in));
+        run
+    }
+
+    /// The RUN_CLOSE repair of `assessment`, if it has one.
+    fn run_close_repair(assessment: Assessment) -> Option<Repair> {
+        repairs(assessment)
             .into_iter()
-            .map(|t| {
-                if t.kind == TimerKind::StartCampaign {
-                    with_status(t, TimerStatus::Completed)
-                } else {
-                    t
+            .find(|r| matches!(r, Repair::RearmRunClose { .. }))
+    }
+
+    #[test]
+    fn a_lost_run_close_of_an_open_window_is_rearmed_for_its_run_at_its_close() {
+        let c = recurring(CampaignStatus::Running, false);
+        let timers = plan_timers(&c);
+        let run = windowed(&c, HOUR / 2);
+        let closes_at = Timestamp::from_millis(NOW + HOUR / 2);
+        let reads = [as_read(&run, 0)];
+        let expected = Timer {
+            timer_id: TimerId::new(&c.id, TimerKind::RunClose),
+            campaign_id: c.id.clone(),
+            kind: TimerKind::RunClose,
+            status: TimerStatus::Pending,
+            due_at: closes_at,
+            effect: TimerEffect::CloseRun,
+            run_id: Some(run.run_id.clone()),
+            attempts: 0,
+            last_error: None,
+            fired_at: None,
+            cancel_reason: None,
+            queued_at_creation: false,
+            next_deadline: None,
+            lease_owner: None,
+            lease_expires_at: None,
+        };
+        let missing = repairs(assess(&c, &timers, &reads, now(), STALL));
+        assert_eq!(
+            missing,
+            vec![Repair::RearmRunClose {
+                run_id: run.run_id.clone(),
+                closes_at,
+                timer: Box::new(expected.clone()),
+                replaces: None,
+            }],
+            "the only repair: every other timer is in place"
+        );
+        assert_eq!(
+            missing[0].describe(),
+            format!(
+                "run {}'s window (closing at {closes_at}): RUN_CLOSE timer missing, re-armed at {closes_at}",
+                run.run_id
+            )
+        );
+        for (status, rearmed) in [
+            (TimerStatus::Cancelled, true),
+            (TimerStatus::Failed, true),
+            (TimerStatus::Completed, true),
+            (TimerStatus::Paused, true),
+            (TimerStatus::Pending, false),
+            (TimerStatus::Running, false),
+        ] {
+            let mut read = timers.clone();
+            read.push(with_status(expected.clone(), status));
+            let found = run_close_repair(assess(&c, &read, &reads, now(), STALL));
+            match found {
+                Some(Repair::RearmRunClose {
+                    timer, replaces, ..
+                }) => {
+                    assert!(rearmed, "{status:?} is live");
+                    assert_eq!(*timer, expected);
+                    assert_eq!(replaces.map(|t| t.status), Some(status));
                 }
-            })
-            .collect();
-        let run = |status: RunStatus, started_ago: i64| {
-            let mut run = RunRecord::scheduled(
-                c.id.clone(),
-                RunId::for_occurrence(Timestamp::from_millis(NOW - started_ago)),
-                Message::Event(EventMessage { detail: None }),
-                RecipientList::parse_uri("s3://lists/a.jsonl").unwrap(),
-                AmbiguousPolicy::Resend,
-                Timestamp::from_millis(NOW - started_ago),
+                _ => assert!(!rearmed, "{status:?} is lost"),
+            }
+        }
+        let mut closed = run.clone();
+        closed.closed_at = Some(now());
+        assert_eq!(
+            run_close_repair(assess(&c, &timers, &[as_read(&closed, 0)], now(), STALL)),
+            None,
+            "a closed window needs no close"
+        );
+        let unwindowed = run_of(&c, RunStatus::Planning, 1_000);
+        assert_eq!(
+            run_close_repair(assess(
+                &c,
+                &timers,
+                &[as_read(&unwindowed, 0)],
+                now(),
+                STALL
+            )),
+            None,
+            "no runDuration: no window"
+        );
+    }
+
+    #[test]
+    fn a_run_close_whose_time_passed_is_rearmed_due_now() {
+        let c = recurring(CampaignStatus::Running, false);
+        let timers = plan_timers(&c);
+        let passed = windowed(&c, -5 * 60_000);
+        let Some(repair) =
+            run_close_repair(assess(&c, &timers, &[as_read(&passed, 0)], now(), STALL))
+        else {
+            panic!("re-armed")
+        };
+        let Repair::RearmRunClose {
+            closes_at, timer, ..
+        } = &repair
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            *closes_at,
+            Timestamp::from_millis(NOW - 5 * 60_000),
+            "as read"
+        );
+        assert_eq!(timer.due_at, now(), "due now, not at the passed close");
+        assert!(
+            repair.describe().ends_with(&format!(
+                "RUN_CLOSE timer missing, re-armed due now ({}): its close time passed",
+                now()
+            )),
+            "{}",
+            repair.describe()
+        );
+        let closing_now = windowed(&c, 0);
+        let Some(repair) = run_close_repair(assess(
+            &c,
+            &timers,
+            &[as_read(&closing_now, 0)],
+            now(),
+            STALL,
+        )) else {
+            panic!("re-armed")
+        };
+        assert!(
+            repair
+                .describe()
+                .ends_with(&format!("re-armed at {}", now())),
+            "closing this very moment: at its close: {}",
+            repair.describe()
+        );
+    }
+
+    #[test]
+    fn only_the_oldest_open_window_is_rearmed_whatever_the_campaign_and_a_live_close_is_kept() {
+        for (status, paused) in [
+            (CampaignStatus::Running, false),
+            (CampaignStatus::Running, true),
+            (CampaignStatus::RewardClaim, false),
+        ] {
+            let c = recurring(status, paused);
+            let timers: Vec<Timer> = plan_timers(&c)
+                .into_iter()
+                .filter(|t| t.kind != TimerKind::Occurrence)
+                .collect();
+            let mut done = run_of(&c, RunStatus::Completed, 3 * HOUR);
+            done.closes_at = Some(Timestamp::from_millis(NOW - 2 * HOUR));
+            done.closed_at = done.closes_at;
+            let older = windowed(&c, HOUR);
+            let mut newer = windowed(&c, 2 * HOUR);
+            newer.run_id = RunId::for_occurrence(now());
+            let reads = [as_read(&done, 0), as_read(&older, 0), as_read(&newer, 0)];
+            let rearmed: Vec<Repair> = repairs(assess(&c, &timers, &reads, now(), STALL))
+                .into_iter()
+                .filter(|r| matches!(r, Repair::RearmRunClose { .. }))
+                .collect();
+            assert!(
+                matches!(&rearmed[..], [Repair::RearmRunClose { run_id, .. }] if *run_id == older.run_id),
+                "{status:?} paused {paused}: {rearmed:?}"
             );
-            run.status = status;
-            run.started_at = Some(Timestamp::from_millis(NOW - started_ago));
-            run
-        };
-        let stalled = |runs: &[RunRecord]| match assess(&c, &timers, runs, now(), STALL) {
-            Assessment::Repair(repairs) => repairs.len(),
-            Assessment::Skip(_) => 0,
-        };
-        assert_eq!(stalled(&[run(RunStatus::Sending, STALL + 1)]), 1);
-        assert_eq!(stalled(&[run(RunStatus::Planning, STALL + 1)]), 1);
-        assert_eq!(stalled(&[run(RunStatus::Sending, STALL)]), 0);
-        assert_eq!(stalled(&[run(RunStatus::Completed, 10 * STALL)]), 0);
+            let mut live = timers.clone();
+            live.push(run_close_timer(&c, &newer.run_id, now()));
+            assert_eq!(
+                run_close_repair(assess(&c, &live, &reads, now(), STALL)),
+                None,
+                "a live close is never written over"
+            );
+        }
     }
 }

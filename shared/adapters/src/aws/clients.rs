@@ -17,7 +17,7 @@ use crate::config::ConfigError;
 
 /// DynamoDB, SQS and EventBridge clients sharing one configuration (and, with the `delivery`
 /// feature, the clients of bulk deliveries; with the `alerts` feature, SNS; with the `invoke`
-/// feature, Lambda).
+/// feature, Lambda; with `queue-ages`, CloudWatch's queue ages).
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -32,6 +32,9 @@ pub struct AwsClients {
     /// Lambda, to invoke another function of the stack (the API runs the sweeper).
     #[cfg(feature = "invoke")]
     pub lambda: aws_sdk_lambda::Client,
+    /// CloudWatch's oldest-message ages of queues (the API's DLQ listing).
+    #[cfg(feature = "queue-ages")]
+    pub queue_ages: super::QueueAges,
 }
 
 /// The clients only bulk deliveries use: recipient lists in S3, email through SES v2, webhook
@@ -70,7 +73,12 @@ impl AwsClients {
     /// Builds the clients from a loaded configuration, with SDK retries off and `counter`
     /// counting their requests.
     pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, counter: &RequestCounter) -> Self {
-        Self::with_interceptors(sdk_config, &[SharedInterceptor::new(counter.clone())])
+        Self::with_interceptors(
+            sdk_config,
+            &[SharedInterceptor::new(counter.clone())],
+            #[cfg(feature = "queue-ages")]
+            super::QueueAges::new(sdk_config, counter),
+        )
     }
 
     /// [`AwsClients::from_sdk_config`], with `injector`'s faults on every request.
@@ -95,12 +103,18 @@ impl AwsClients {
         let mut interceptors = vec![SharedInterceptor::new(counter.clone())];
         interceptors.extend(recorder.map(|r| SharedInterceptor::new(r.clone())));
         interceptors.extend(injector.map(|i| SharedInterceptor::new(i.clone())));
-        Self::with_interceptors(sdk_config, &interceptors)
+        Self::with_interceptors(
+            sdk_config,
+            &interceptors,
+            #[cfg(feature = "queue-ages")]
+            super::QueueAges::new(sdk_config, counter).recorded_by(recorder),
+        )
     }
 
     fn with_interceptors(
         sdk_config: &aws_config::SdkConfig,
         interceptors: &[SharedInterceptor],
+        #[cfg(feature = "queue-ages")] queue_ages: super::QueueAges,
     ) -> Self {
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk_config)
             .retry_config(RetryConfig::disabled());
@@ -133,6 +147,8 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             #[cfg(feature = "invoke")]
             lambda: aws_sdk_lambda::Client::from_conf(lambda.build()),
+            #[cfg(feature = "queue-ages")]
+            queue_ages,
         }
     }
 }

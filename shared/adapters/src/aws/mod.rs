@@ -13,6 +13,8 @@ mod event_source_mappings;
 pub mod fault_injection;
 #[cfg(feature = "invoke")]
 mod function_invoker;
+#[cfg(feature = "queue-ages")]
+mod queue_ages;
 pub mod redrive;
 mod request_counter;
 mod send_with;
@@ -29,6 +31,8 @@ pub use event_source_mappings::{EventSourceMappings, MappingError, MappingState}
 pub use fault_injection::FaultInjector;
 #[cfg(feature = "invoke")]
 pub use function_invoker::{FunctionInvoker, InvokeError};
+#[cfg(feature = "queue-ages")]
+pub use queue_ages::{LOOKBACK_MS as QUEUE_AGE_LOOKBACK_MS, OldestAge, QueueAgeError, QueueAges};
 pub use redrive::{DeadLetter, Redrive, RedriveReport, RedriveRequest};
 pub use request_counter::RequestCounter;
 pub use send_with::SendWith;

@@ -47,6 +47,12 @@ impl RequestCounter {
             .unwrap_or(0)
     }
 
+    /// Counts one request sent without an SDK client (CloudWatch's `GetMetricData`).
+    #[cfg(feature = "queue-ages")]
+    pub(crate) fn add(&self, service: &str, operation: &str) {
+        self.record(format!("{service}.{operation}"));
+    }
+
     fn record(&self, key: String) {
         *self
             .counts

@@ -1,5 +1,6 @@
-//! `Idempotency-Key` records of the API (`IDEMPOTENCY#<key>` / `IDEMPOTENCY`): a request
-//! claims its key with a conditional Put (the key is new, expired, or an IN_PROGRESS claim
+//! `Idempotency-Key` records of the API (`IDEMPOTENCY#<caller>#<key>` / `IDEMPOTENCY`, a
+//! [`CallerKey`]: each caller has keys of its own, so one caller's key never replays another
+//! caller's answer nor refuses another's request): a request claims its key with a conditional Put (the key is new, expired, or an IN_PROGRESS claim
 //! of the same request whose lease ran out), its response is stored on the claim's token,
 //! and a 5xx releases the claim (a Delete on the token). Items expire after
 //! [`IDEMPOTENCY_TTL_MS`] (TTL `expiresAt`). Keys and costs: `docs/data-model.md`.
@@ -60,8 +61,30 @@ pub fn request_fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> S
         .collect()
 }
 
-fn pk(idempotency_key: &str) -> String {
-    format!("IDEMPOTENCY#{idempotency_key}")
+/// An `Idempotency-Key` as one caller sent it: the caller's identity (the signing
+/// principal's ARN on AWS) is digested (SHA-256, 32 hex digits) so keys of different callers
+/// never meet and the item key stays short whatever the ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerKey(String);
+
+impl CallerKey {
+    /// `key` as sent by `caller`.
+    pub fn new(caller: &str, key: &str) -> Self {
+        let digest: String = Sha256::digest(caller.as_bytes())[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Self(format!("IDEMPOTENCY#{digest}#{key}"))
+    }
+
+    /// The record's partition key, `IDEMPOTENCY#<caller digest>#<key>`.
+    pub fn item_key(&self) -> &str {
+        &self.0
+    }
+
+    fn pk(&self) -> String {
+        self.0.clone()
+    }
 }
 
 impl Store {
@@ -70,13 +93,13 @@ impl Store {
     /// IN_PROGRESS claim of the same fingerprint whose lease ran out (its holder crashed).
     pub async fn claim_idempotency_key(
         &self,
-        idempotency_key: &str,
+        idempotency_key: &CallerKey,
         fingerprint: &str,
         now: Timestamp,
         lease_ms: i64,
     ) -> Result<IdempotencyClaim, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
-        let mut item = key(pk(idempotency_key), SK);
+        let mut item = key(idempotency_key.pk(), SK);
         item.insert("entity".into(), s("Idempotency"));
         item.insert("status".into(), s(IN_PROGRESS));
         item.insert("fingerprint".into(), s(fingerprint));
@@ -124,7 +147,7 @@ impl Store {
     /// `token`'s (its lease ran out and a retry took it over).
     pub async fn complete_idempotency_key(
         &self,
-        idempotency_key: &str,
+        idempotency_key: &CallerKey,
         token: &str,
         response: &StoredResponse,
     ) -> Result<bool, StoreError> {
@@ -135,7 +158,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk(idempotency_key), SK)))
+            .set_key(Some(key(idempotency_key.pk(), SK)))
             .condition_expression("#status = :inProgress AND #token = :token")
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":inProgress", s(IN_PROGRESS))
@@ -166,14 +189,14 @@ impl Store {
     /// again); `false` if it is no longer `token`'s.
     pub async fn release_idempotency_key(
         &self,
-        idempotency_key: &str,
+        idempotency_key: &CallerKey,
         token: &str,
     ) -> Result<bool, StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk(idempotency_key), SK)))
+            .set_key(Some(key(idempotency_key.pk(), SK)))
             .condition_expression("#status = :inProgress AND #token = :token")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#token", "claimToken")

@@ -54,7 +54,9 @@ pub use correction::Correction;
 pub use due_index::{DuePage, IndexedTimer};
 pub use error::StoreError;
 pub use heartbeats::HeartbeatRecord;
-pub use idempotency::{IDEMPOTENCY_TTL_MS, IdempotencyClaim, StoredResponse, request_fingerprint};
+pub use idempotency::{
+    CallerKey, IDEMPOTENCY_TTL_MS, IdempotencyClaim, StoredResponse, request_fingerprint,
+};
 pub use leases::TakenBack;
 pub use ledger::LedgerRun;
 pub use occurrences::{OccurrenceApplied, STEPS_PER_CALL};

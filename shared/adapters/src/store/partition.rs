@@ -1,12 +1,14 @@
-//! Reading a campaign's whole partition (campaign, timers, unpublished events, audit records)
-//! with one Query.
+//! Reading a campaign's whole partition (campaign, timers, unpublished events, audit records,
+//! runs with when each last moved) with one Query.
+
+use std::collections::BTreeMap;
 
 use super::client::{Store, s};
 use super::items::{self, AuditItem, CampaignItem, Entity, Item, OutboxItem, RunItem, TimerItem};
 use super::{StoreError, keys};
 use crate::aws::SendWith;
-use lifecycle_domain::delivery::RunRecord;
-use lifecycle_domain::{AuditRecord, Campaign, CampaignId, StoredEvent, Timer};
+use lifecycle_domain::delivery::{RunId, RunRecord};
+use lifecycle_domain::{AuditRecord, Campaign, CampaignId, StoredEvent, Timer, Timestamp};
 
 /// Everything stored under one campaign id.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +20,9 @@ pub struct CampaignPartition {
     pub audit: Vec<AuditRecord>,
     /// The campaign's delivery runs, oldest first.
     pub runs: Vec<RunRecord>,
+    /// When each run still listed in ByStatus last moved (its `statusSk` time: its last step,
+    /// or the last hold of a sweeper's repair); an ended run is not listed.
+    pub runs_moved_at: BTreeMap<RunId, Timestamp>,
 }
 
 impl Store {
@@ -69,7 +74,13 @@ impl CampaignPartition {
                 .outbox
                 .push(items::from_item::<OutboxItem>(item)?.event),
             Entity::Audit => self.audit.push(items::from_item::<AuditItem>(item)?.record),
-            Entity::Run => self.runs.push(items::from_item::<RunItem>(item)?.run),
+            Entity::Run => {
+                let item = items::from_item::<RunItem>(item)?;
+                if let Some(moved_at) = item.status_sk.as_deref().and_then(keys::due_of_sk) {
+                    self.runs_moved_at.insert(item.run.run_id.clone(), moved_at);
+                }
+                self.runs.push(item.run);
+            }
             Entity::Alert
             | Entity::Report
             | Entity::Breaker
