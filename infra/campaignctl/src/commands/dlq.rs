@@ -17,6 +17,7 @@ const QUEUE_COLUMNS: &[Column] = &[
     ("VISIBLE", "/visible"),
     ("IN FLIGHT", "/inFlight"),
     ("DELAYED", "/delayed"),
+    ("OLDEST (S)", "/oldestMessageAgeSeconds"),
 ];
 const MESSAGE_COLUMNS: &[Column] = &[
     ("MESSAGE", "/messageId"),

@@ -162,6 +162,8 @@ async fn run() -> Result<(), String> {
     );
     let credentials_path = credentials::path();
     let keys = credentials::load_or_create(&credentials_path)?;
+    // Printed without `..` so it can be pasted as it is.
+    let credentials_path = credentials_path.canonicalize().unwrap_or(credentials_path);
     options.api_auth = Some(Arc::new(ApiAuth::new(&stack, &keys)?));
     tracing::info!(
         "API access: every route but GET /health needs a SigV4 signature by a key of {} (profiles campaign-operator, campaign-admin), e.g. AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=campaign-admin awscurl --service execute-api --region {} http://{}/campaigns",
