@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/campaign-lifecycle/target
 
 VENV := infra/.venv
 
-.PHONY: local invoke test crash-test chaos bench mutants emulator emulator-stop venv lint-template fmt-check clippy ci
+.PHONY: local invoke test crash-test chaos bench sizes cost mutants emulator emulator-stop venv lint-template validate-template package fmt-check clippy ci
 
 ## local: run the whole service locally (emulator, resources, API on :3000, schedules, queues);
 ## the API wants SigV4 signatures by the keys it creates once in .local/credentials
@@ -28,21 +28,26 @@ invoke:
 test: emulator venv
 	$(VENV)/bin/python -m unittest infra/moto_server_test.py
 	cargo test --workspace --all-targets
-	$(MAKE) --no-print-directory crash-test RUNS=6
+	$(MAKE) --no-print-directory crash-test RUNS=6 RECORD=0
 	$(MAKE) --no-print-directory chaos TIMERS=100 SPREAD=15
 
 ## crash-test: kill the local service RUNS times under load and check nothing is lost or doubled.
 ## DEFAULTS=1: one run with the template's default settings instead (CAMPAIGNS campaigns, KILLS
-## SIGKILLs; a few minutes), reporting recovery from each campaign's last scheduled end
+## SIGKILLs; a few minutes), reporting recovery from each campaign's last scheduled end.
+## RECORD=1 (the default) stores the summary, every run's recovery time included, in
+## bench/crash-results/ and redraws docs/plots/crash-recovery.svg; RECORD=0 (make test's short
+## run) leaves it in .local/ and the tree untouched
 RUNS ?= 20
 CAMPAIGNS ?= 30
 KILLS ?= 4
+RECORD ?= 1
+CRASH_RECORD := $(if $(filter 1,$(RECORD)),--record)
 crash-test: emulator
 	cargo build -q -p local-stack --bins
 ifeq ($(DEFAULTS),1)
-	cargo run -q -p local-stack --bin crash_test -- --defaults --campaigns $(CAMPAIGNS) --kills $(KILLS)
+	cargo run -q -p local-stack --bin crash_test -- --defaults --campaigns $(CAMPAIGNS) --kills $(KILLS) $(CRASH_RECORD)
 else
-	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS)
+	cargo run -q -p local-stack --bin crash_test -- --runs $(RUNS) $(CRASH_RECORD)
 endif
 
 ## chaos: the local service with RATE of every AWS call failing (throttle, 500, lost answer)
@@ -55,12 +60,27 @@ chaos: emulator
 	cargo build -q -p local-stack --bins
 	cargo run -q -p local-stack --bin chaos -- --timers $(TIMERS) --rate $(RATE) --spread-seconds $(SPREAD)
 
-## bench: benchmarks on the local stack, results in docs/benchmarks.md: the timer path (default,
-## BENCH_ARGS="--timers 1000 --window 120"), a bulk email send (BENCH_ARGS="--scenario bulk
-## --recipients 10000 --send-rate 2000"), the timers during a bulk send (BENCH_ARGS="--scenario mixed")
-## or many recurring campaigns (BENCH_ARGS="--scenario series --series 1000 --period 10")
+## bench: benchmarks on the local stack, results in docs/benchmarks.md and its figures in
+## docs/plots/: the timer path (default, BENCH_ARGS="--timers 1000 --window 120"), a bulk email
+## send (BENCH_ARGS="--scenario bulk --recipients 10000 --send-rate 2000"), the timers during a
+## bulk send (BENCH_ARGS="--scenario mixed") or many recurring campaigns
+## (BENCH_ARGS="--scenario series --series 1000 --period 10"); each run also regenerates
+## docs/cost.md
 bench: emulator
 	cargo run --release -p local-stack --bin bench -- $(BENCH_ARGS)
+
+## sizes: every function built as `sam build` builds it (cargo-lambda's release settings, for
+## this machine's x86_64): its bootstrap and zip sizes, cold init and peak memory on a typical
+## event over STARTS starts against a Runtime API stub, into docs/benchmarks.md ("Binaries")
+STARTS ?= 21
+sizes: emulator
+	cargo run -p local-stack --bin bench -- --scenario init --starts $(STARTS)
+
+## cost: regenerate docs/cost.md (dollars per million timers, recipients and recurring runs, the
+## idle stack a month, the alternatives) from the latest bench/results and template.yaml at the
+## list prices of infra/local/src/bin/bench/prices.rs; runs no benchmark
+cost:
+	cargo run -q -p local-stack --bin bench -- --cost-only
 
 ## mutants: mutation testing of the core crate (lifecycle-domain) against its own unit tests, in a
 ## copy of the tree with its own target dir; installs the pinned cargo-mutants into infra/.tools
@@ -89,6 +109,24 @@ venv:
 lint-template: venv
 	$(VENV)/bin/cfn-lint template.yaml
 
+## validate-template: `sam validate --lint` with the pinned SAM CLI (infra/sam-requirements.txt,
+## installed into infra/.sam-venv on first use; no AWS credentials needed)
+SAM_VENV := infra/.sam-venv
+validate-template:
+	@bash infra/venv.sh $(SAM_VENV) infra/sam-requirements.txt
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
+
+## package: build every function for arm64 as `sam deploy` ships them (.aws-sam/build), with the
+## pinned SAM CLI and cargo-lambda (infra/package-requirements.txt, installed into
+## infra/.package-venv on first use: about 800 MB, which is why neither `make test` nor CI uses
+## it), then check the build against template.yaml (every function, its binary, arm64)
+PACKAGE_VENV := infra/.package-venv
+package:
+	@bash infra/venv.sh $(PACKAGE_VENV) infra/package-requirements.txt
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(PACKAGE_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
+	cargo run -q -p local-stack --bin package_check
+
 fmt-check:
 	cargo fmt --all -- --check
 
@@ -96,4 +134,4 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ## ci: what .ci/run checks
-ci: test fmt-check clippy lint-template
+ci: test fmt-check clippy lint-template validate-template

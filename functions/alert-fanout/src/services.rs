@@ -58,9 +58,9 @@ impl FanoutServices {
             variable: "WEBHOOK_TIMEOUT_MS",
             problem,
         };
-        let webhooks =
-            WebhookClient::new(webhook_settings, secrets.clone()).map_err(config_error)?;
+        // One HTTP client for the webhook and Slack channels (one TLS root store loaded).
         let http = WebhookClient::http_client(webhook_settings).map_err(config_error)?;
+        let webhooks = WebhookClient::with_http(http.clone(), secrets.clone());
         let channels = AlertChannels {
             email: EmailSender::new(delivery.sesv2.clone()),
             slack: SlackClient::new(http, secrets, services.store.clone()),

@@ -24,10 +24,13 @@ pub mod invocation;
 pub mod lambda_api;
 pub mod local_alerts;
 pub mod local_delivery;
+pub mod package_check;
 pub mod provision;
 pub mod runtime;
+pub mod runtime_api_stub;
 pub mod sigv4;
 pub mod subscriber;
+pub mod svg_plot;
 pub mod template;
 
 pub use provision::{Stack, provision, provision_template};

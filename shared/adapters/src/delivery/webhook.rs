@@ -51,10 +51,13 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// A client with `settings`' timeouts, signing with keys from `secrets`.
     pub fn new(settings: WebhookSettings, secrets: SigningSecrets) -> Result<Self, String> {
-        Ok(Self {
-            http: Self::http_client(settings)?,
-            secrets,
-        })
+        Ok(Self::with_http(Self::http_client(settings)?, secrets))
+    }
+
+    /// A client posting with `http` (one [`WebhookClient::http_client`] shared with other
+    /// senders: each client built loads the TLS root certificates, a few ms of cold start).
+    pub fn with_http(http: reqwest::Client, secrets: SigningSecrets) -> Self {
+        Self { http, secrets }
     }
 
     /// The HTTP client webhooks are posted with: `settings`' timeouts, no redirects.

@@ -8,12 +8,16 @@
 //! its START at once). `GET /campaigns/{id}` is polled until its run is COMPLETED. The
 //! functions run in three groups with their own counters and metered clients: `delivery`
 //! (planner and sender: the per-recipient figures), `timers` (the START and the dispatcher's
-//! ticks) and `api` (the create and the progress polls).
+//! ticks) and `api` (the create and the progress polls). After the run one scan of the table
+//! gives every item's final size (for the capacity figures) and every ledger entry's
+//! `settledAt`: the recipients settled over time (`settledTimeline`, drawn in
+//! `docs/plots/bulk-throughput.svg`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use lifecycle_domain::Timestamp;
 use local_stack::aws_env;
 use serde_json::{Value, json};
@@ -21,6 +25,7 @@ use serde_json::{Value, json};
 use crate::Options;
 use crate::capacity;
 use crate::cost;
+use crate::distribution::Timeline;
 use crate::meter::Meter;
 use crate::results::{BulkResult, Memory, RunFigures, per, round, write_result};
 use crate::setup::{
@@ -262,8 +267,16 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     }
     events.stop();
     memory.peak_after_kib = memory_kib("VmHWM");
-    scan_sizes(&setup, &meter).await?;
+    let settled_at = scan_items(&setup, &meter).await?;
     let observed = meter.take();
+    let settled_timeline = run
+        .started_at
+        .as_deref()
+        .and_then(|at| Timestamp::parse_rfc3339(at).ok())
+        .and_then(|start| {
+            let offsets: Vec<i64> = settled_at.iter().map(|at| at.millis_since(start)).collect();
+            Timeline::of(&offsets)
+        });
 
     let basis = if BulkSend::over(&run) {
         run.total
@@ -310,6 +323,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         capacity: Some(capacity),
         cost_per_million: Some(cost),
         memory,
+        settled_timeline,
     };
     print_result(&result);
     let path = write_result(&result.started_at, "-bulk", &result)?;
@@ -350,11 +364,13 @@ async fn wait(
     }
 }
 
-/// Reads every item of the table once (with the meter, so it knows each item's final size).
-async fn scan_sizes(setup: &Setup, meter: &Meter) -> Result<(), String> {
+/// Reads every item of the table once (with the meter, so it knows each item's final size);
+/// returns the `settledAt` of every ledger entry (one per recipient settled).
+async fn scan_items(setup: &Setup, meter: &Meter) -> Result<Vec<Timestamp>, String> {
     let client = aws_sdk_dynamodb::Client::new(&meter.sdk_config(&setup.sdk_config, "scan"));
     let table = setup.reference("CampaignTable")?;
     let mut start = None;
+    let mut settled_at = Vec::new();
     loop {
         let page = client
             .scan()
@@ -363,9 +379,18 @@ async fn scan_sizes(setup: &Setup, meter: &Meter) -> Result<(), String> {
             .send()
             .await
             .map_err(|e| format!("scan: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|value| value.as_s().ok()).cloned()
+        };
+        settled_at.extend(
+            page.items()
+                .iter()
+                .filter(|item| text(item, "entity").as_deref() == Some("Ledger"))
+                .filter_map(|item| Timestamp::parse_rfc3339(&text(item, "settledAt")?).ok()),
+        );
         start = page.last_evaluated_key;
         if start.is_none() {
-            return Ok(());
+            return Ok(settled_at);
         }
     }
 }

@@ -1,37 +1,20 @@
-//! What a million recipients cost at list prices (US East, N. Virginia, on-demand, no free
-//! tier), from the measured units per recipient:
+//! What a million recipients cost at list prices, from the measured units per recipient:
+//! DynamoDB write and read units, SQS requests, EventBridge events, S3 GETs and one SES email
+//! per recipient sent, each at its price in [`crate::prices`] (the one table of list prices;
+//! sources and date there).
 //!
-//! - DynamoDB on-demand: $0.625 per million write request units, $0.125 per million read
-//!   request units (<https://aws.amazon.com/dynamodb/pricing/on-demand/>);
-//! - SQS standard queues: $0.40 per million requests
-//!   (<https://aws.amazon.com/sqs/pricing/>);
-//! - EventBridge: $1.00 per million custom events put
-//!   (<https://aws.amazon.com/eventbridge/pricing/>);
-//! - S3 Standard: $0.0004 per 1,000 GET requests (<https://aws.amazon.com/s3/pricing/>);
-//! - SES: $0.10 per 1,000 emails (<https://aws.amazon.com/ses/pricing/>).
-//!
-//! Lambda is left out (its cost depends on durations on AWS, which a local run does not
-//! measure).
+//! Lambda is left out here (its cost depends on durations on AWS, which a local run does not
+//! measure); `docs/cost.md` ([`crate::cost_model`]) adds it under stated assumptions.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::CapacityFigures;
+use crate::prices::{
+    DYNAMODB_READ, DYNAMODB_WRITE, EVENTBRIDGE_EVENT, S3_GET, SES_EMAIL, SQS_REQUEST,
+};
 use crate::results::round;
-
-/// Dollars per write request unit.
-const WRITE_UNIT: f64 = 0.625e-6;
-/// Dollars per read request unit.
-const READ_UNIT: f64 = 0.125e-6;
-/// Dollars per SQS request.
-const SQS_REQUEST: f64 = 0.40e-6;
-/// Dollars per EventBridge event.
-const EVENT: f64 = 1.0e-6;
-/// Dollars per S3 GET.
-const S3_GET: f64 = 0.0004e-3;
-/// Dollars per email.
-const EMAIL: f64 = 0.10e-3;
 
 /// Dollars per million recipients, by service.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -74,12 +57,12 @@ pub(crate) fn per_million(
         sum(requests, "SQS.") + capacity.receives_with_messages_per_recipient + deletes;
     let million = 1.0e6;
     let mut cost = CostPerMillion {
-        dynamodb_writes: capacity.write_units_per_recipient * WRITE_UNIT * million,
-        dynamodb_reads: capacity.read_units_per_recipient * READ_UNIT * million,
-        sqs: sqs_requests * SQS_REQUEST * million,
-        eventbridge: capacity.events_per_recipient * EVENT * million,
-        s3: requests.get("S3.GetObject").copied().unwrap_or(0.0) * S3_GET * million,
-        ses: emails_per_recipient * EMAIL * million,
+        dynamodb_writes: capacity.write_units_per_recipient * DYNAMODB_WRITE.each() * million,
+        dynamodb_reads: capacity.read_units_per_recipient * DYNAMODB_READ.each() * million,
+        sqs: sqs_requests * SQS_REQUEST.each() * million,
+        eventbridge: capacity.events_per_recipient * EVENTBRIDGE_EVENT.each() * million,
+        s3: requests.get("S3.GetObject").copied().unwrap_or(0.0) * S3_GET.each() * million,
+        ses: emails_per_recipient * SES_EMAIL.each() * million,
         sqs_requests_per_recipient: round(sqs_requests),
         ..CostPerMillion::default()
     };
@@ -99,4 +82,40 @@ pub(crate) fn per_million(
         *value = round(*value);
     }
     cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_a_million_recipients_from_units_per_recipient() {
+        let capacity = CapacityFigures {
+            write_units_per_recipient: 4.0,
+            read_units_per_recipient: 2.0,
+            events_per_recipient: 0.5,
+            receives_with_messages_per_recipient: 0.02,
+            ..CapacityFigures::default()
+        };
+        let requests = BTreeMap::from([
+            ("SQS.SendMessageBatch".to_owned(), 0.01),
+            ("S3.GetObject".to_owned(), 0.5),
+            ("DynamoDB.GetItem".to_owned(), 9.0),
+        ]);
+        let platform = BTreeMap::from([
+            ("SQS.DeleteMessageBatch".to_owned(), 0.02),
+            ("SQS.ReceiveMessage".to_owned(), 7.0),
+        ]);
+        let cost = per_million(&capacity, &requests, &platform, 1.0);
+        assert_eq!(cost.dynamodb_writes, 2.5);
+        assert_eq!(cost.dynamodb_reads, 0.25);
+        // 0.01 sent + 0.02 receives with messages + 0.02 deletes; empty receives left out.
+        assert_eq!(cost.sqs_requests_per_recipient, 0.05);
+        assert_eq!(cost.sqs, 0.02);
+        assert_eq!(cost.eventbridge, 0.5);
+        assert_eq!(cost.s3, 0.2);
+        assert_eq!(cost.without_ses, 3.47);
+        assert_eq!(cost.ses, 100.0);
+        assert_eq!(cost.with_ses, 103.47);
+    }
 }

@@ -17,28 +17,40 @@
 //! - `series`: many recurring campaigns (default 1,000 every 10 s for 2 minutes) on the whole
 //!   service; reports how late occurrences were handled and runs started, the runs by status
 //!   and requests per occurrence ([`series`]).
+//! - `init` (`make sizes`): every function built as `sam build` builds it; reports its
+//!   `bootstrap` and zip sizes, its cold init (process spawn → first Runtime API call) and its
+//!   peak memory on a typical event, over N starts against a Runtime API stub ([`init`]).
 //!
-//! Results go to `bench/results/<time>[-bulk|-mixed|-plan].json`; `docs/benchmarks.md` is
-//! regenerated from all results ([`docs`]).
+//! Results go to `bench/results/<time>[-bulk|-mixed|-plan|-series|-init].json`; `docs/benchmarks.md` is
+//! regenerated from all results ([`docs`]), with its figures in `docs/plots/` ([`plots`]), and
+//! `docs/cost.md` from the latest of each kind ([`cost_doc`]; list prices in [`prices`]).
 //!
-//! Options: `--scenario timers|bulk|mixed|plan` (timers); timers: `--timers N` (1000),
+//! Options: `--scenario timers|bulk|mixed|plan|series|init` (timers); timers: `--timers N` (1000),
 //! `--window SECONDS` (120), `--lead SECONDS` (20, time for setup before the first timer is
 //! due), `--schedule-seconds S` (template period); bulk and plan: `--recipients N` (bulk
 //! 10000, plan 200000); bulk: `--send-rate R` (2000 emails a second, the sender's `EMAIL_SEND_RATE`), `--patience SECONDS` (how long to
 //! wait for the run; default max(300, N/20)); series: `--series N` (1000), `--period SECONDS`
-//! (10), with `--window` (120) and `--lead` (20); all: `--pollers N` (4 per queue). `--docs-only`
-//! runs nothing: it regenerates `docs/benchmarks.md` from the stored results (after adding or
-//! annotating a result file by hand).
+//! (10), with `--window` (120) and `--lead` (20); init: `--starts N` (21 per function); all:
+//! `--pollers N` (4 per queue). `--docs-only`
+//! runs nothing: it regenerates `docs/benchmarks.md` and `docs/cost.md` from the stored results
+//! (after adding or annotating a result file by hand); `--cost-only` (`make cost`) regenerates
+//! `docs/cost.md` alone.
 
 mod bulk;
 mod capacity;
 mod cost;
+mod cost_doc;
+mod cost_model;
+mod distribution;
 mod docs;
+mod init;
 mod latency;
 mod meter;
 mod mixed;
 mod observed_client;
 mod plan;
+mod plots;
+mod prices;
 mod results;
 mod series;
 mod setup;
@@ -56,6 +68,7 @@ pub(crate) enum Scenario {
     Mixed,
     Plan,
     Series,
+    Init,
 }
 
 /// The command line.
@@ -71,10 +84,14 @@ pub(crate) struct Options {
     pub(crate) send_rate: u32,
     pub(crate) patience_s: Option<u64>,
     pub(crate) docs_only: bool,
+    /// Regenerate `docs/cost.md` only.
+    pub(crate) cost_only: bool,
     /// Series of the series scenario.
     pub(crate) series: usize,
     /// Seconds between a series' occurrences.
     pub(crate) period_s: u64,
+    /// Starts of each function in the init scenario.
+    pub(crate) starts: usize,
 }
 
 impl Options {
@@ -97,14 +114,20 @@ fn parse_options() -> Result<Options, String> {
         send_rate: 2000,
         patience_s: None,
         docs_only: false,
+        cost_only: false,
         series: 1000,
         period_s: 10,
+        starts: 21,
     };
     let mut recipients = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--docs-only" {
             options.docs_only = true;
+            continue;
+        }
+        if flag == "--cost-only" {
+            options.cost_only = true;
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -117,9 +140,10 @@ fn parse_options() -> Result<Options, String> {
                     "mixed" => Scenario::Mixed,
                     "plan" => Scenario::Plan,
                     "series" => Scenario::Series,
+                    "init" => Scenario::Init,
                     other => {
                         return Err(format!(
-                            "--scenario: {other:?} (timers, bulk, mixed, plan or series)"
+                            "--scenario: {other:?} (timers, bulk, mixed, plan, series or init)"
                         ));
                     }
                 }
@@ -134,6 +158,7 @@ fn parse_options() -> Result<Options, String> {
             "--patience" => options.patience_s = Some(value.parse().map_err(|_| bad())?),
             "--series" => options.series = value.parse().map_err(|_| bad())?,
             "--period" => options.period_s = value.parse().map_err(|_| bad())?,
+            "--starts" => options.starts = value.parse().map_err(|_| bad())?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -145,8 +170,8 @@ fn parse_options() -> Result<Options, String> {
     if options.series == 0 || !(1..=59).contains(&options.period_s) {
         return Err("--series must be positive and --period 1–59 seconds".into());
     }
-    if options.timers == 0 || options.window_s == 0 || options.pollers == 0 {
-        return Err("--timers, --window and --pollers must be positive".into());
+    if options.timers == 0 || options.window_s == 0 || options.pollers == 0 || options.starts == 0 {
+        return Err("--timers, --window, --pollers and --starts must be positive".into());
     }
     if options.recipients == 0 {
         return Err("--recipients must be positive".into());
@@ -173,7 +198,12 @@ async fn run() -> Result<(), String> {
     let options = parse_options()?;
     if options.docs_only {
         docs::write()?;
-        println!("written: docs/benchmarks.md");
+        println!("written: docs/benchmarks.md, docs/plots/ and docs/cost.md");
+        return Ok(());
+    }
+    if options.cost_only {
+        cost_doc::write()?;
+        println!("written: docs/cost.md");
         return Ok(());
     }
     match options.scenario {
@@ -182,5 +212,6 @@ async fn run() -> Result<(), String> {
         Scenario::Mixed => mixed::run(&options).await,
         Scenario::Plan => plan::run(&options).await,
         Scenario::Series => series::run(&options).await,
+        Scenario::Init => init::run(&options).await,
     }
 }

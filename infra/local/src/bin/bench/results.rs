@@ -1,6 +1,6 @@
 //! What a run stores in `bench/results/`: one JSON file per run. A timer run's file has no
 //! `scenario` field (the format of every run before the bulk scenarios); a bulk or mixed run's
-//! says `"scenario": "bulk"`, `"mixed"` or `"plan"`. Also the small helpers every scenario uses
+//! says `"scenario": "bulk"`, `"mixed"`, `"plan"`, `"series"` or `"init"`. Also the small helpers every scenario uses
 //! (percentiles, rounding, the code version, the repository root).
 
 use std::collections::BTreeMap;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capacity::CapacityFigures;
 use crate::cost::CostPerMillion;
+use crate::distribution::Timeline;
 
 /// One timer run, as stored in `bench/results/*.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -36,6 +37,10 @@ pub(crate) struct BenchResult {
     /// before it was recorded).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) request_latency_ms: BTreeMap<String, LagStats>,
+    /// Fired timers by lag bucket, keyed by the bucket's upper bound in ms
+    /// ([`crate::distribution::lag_histogram`]); absent in runs before it was recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) lag_histogram_ms: BTreeMap<i64, u64>,
 }
 
 /// Lag percentiles in milliseconds.
@@ -137,6 +142,10 @@ pub(crate) struct BulkResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cost_per_million: Option<CostPerMillion>,
     pub(crate) memory: Memory,
+    /// Recipients settled over time from the run's START, by their ledger entries'
+    /// `settledAt`; absent in runs before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) settled_timeline: Option<Timeline>,
 }
 
 /// One mixed run (the timer scenario while a bulk send is under way), as stored in
@@ -227,6 +236,88 @@ pub(crate) struct SeriesResult {
     pub(crate) pollers: usize,
 }
 
+/// One init run (`make sizes`): every function's deployment artifact, cold init and memory,
+/// as stored in `bench/results/*-init.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InitResult {
+    /// Always `init`.
+    pub(crate) scenario: String,
+    pub(crate) started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<String>,
+    pub(crate) endpoint: String,
+    /// CPUs, memory and load average of the machine.
+    pub(crate) machine: String,
+    /// `rustc -V` of the build.
+    pub(crate) toolchain: String,
+    /// The build's target triple.
+    pub(crate) target: String,
+    /// The `--config` entries cargo-lambda adds to the release build.
+    pub(crate) build_config: Vec<String>,
+    /// Starts of each function.
+    pub(crate) starts: usize,
+    pub(crate) functions: Vec<FunctionInit>,
+}
+
+/// One function of an init run.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FunctionInit {
+    /// The logical id in template.yaml.
+    pub(crate) function: String,
+    pub(crate) binary: String,
+    /// Its `MemorySize` (MiB).
+    pub(crate) memory_size_mib: u32,
+    /// The stripped `bootstrap`.
+    pub(crate) bootstrap_bytes: u64,
+    /// The deployment zip (deflate).
+    pub(crate) zip_bytes: u64,
+    /// Process spawn → its first `next` call, in ms.
+    pub(crate) init_ms: Spread,
+    /// `VmHWM` when it asked for its event (its init's peak), in KiB.
+    pub(crate) init_peak_kib: Spread,
+    /// `VmHWM` once it answered the typical event, in KiB.
+    pub(crate) peak_kib: Spread,
+    /// The event handed out → the answer, in ms.
+    pub(crate) invocation_ms: Spread,
+    /// The typical event.
+    pub(crate) event: String,
+    /// The first start's answer (its beginning).
+    pub(crate) answer: String,
+}
+
+/// Median, 90th percentile (nearest rank), least and most of a set of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Spread {
+    pub(crate) median: f64,
+    pub(crate) p90: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples` (rounded to three decimals); `None` without samples. The
+    /// median of an even number of samples is the mean of the middle two.
+    pub(crate) fn of(mut samples: Vec<f64>) -> Option<Self> {
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        let (&min, &max) = (samples.first()?, samples.last()?);
+        let median = if n % 2 == 1 {
+            samples[n / 2]
+        } else {
+            (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+        };
+        let rank = (0.9 * n as f64).ceil() as usize;
+        Some(Self {
+            median: round(median),
+            p90: round(samples[rank.clamp(1, n) - 1]),
+            min: round(min),
+            max: round(max),
+        })
+    }
+}
+
 /// Any stored result.
 pub(crate) enum Stored {
     Timers(BenchResult),
@@ -234,6 +325,7 @@ pub(crate) enum Stored {
     Mixed(MixedResult),
     Plan(PlanResult),
     Series(SeriesResult),
+    Init(InitResult),
 }
 
 impl Stored {
@@ -247,6 +339,7 @@ impl Stored {
             Some("mixed") => serde_json::from_value(value).ok().map(Self::Mixed),
             Some("plan") => serde_json::from_value(value).ok().map(Self::Plan),
             Some("series") => serde_json::from_value(value).ok().map(Self::Series),
+            Some("init") => serde_json::from_value(value).ok().map(Self::Init),
             Some(_) => None,
         }
     }
@@ -258,6 +351,7 @@ impl Stored {
             Self::Mixed(r) => &r.started_at,
             Self::Plan(r) => &r.started_at,
             Self::Series(r) => &r.started_at,
+            Self::Init(r) => &r.started_at,
         }
     }
 }
@@ -334,4 +428,36 @@ pub(crate) fn code_version() -> Option<String> {
 /// The repository's root directory.
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_take_the_middle_and_the_nearest_rank() {
+        let odd = Spread::of(vec![5.0, 1.0, 3.0]).unwrap();
+        assert_eq!(
+            odd,
+            Spread {
+                median: 3.0,
+                p90: 5.0,
+                min: 1.0,
+                max: 5.0
+            }
+        );
+        let even = Spread::of(vec![4.0, 1.0, 3.0, 2.0]).unwrap();
+        assert_eq!((even.median, even.p90), (2.5, 4.0));
+        // 21 starts: the 11th is the median, the 19th the 90th percentile.
+        let starts = Spread::of((1..=21).rev().map(f64::from).collect()).unwrap();
+        assert_eq!((starts.median, starts.p90), (11.0, 19.0));
+        assert_eq!((starts.min, starts.max), (1.0, 21.0));
+        let one = Spread::of(vec![7.25]).unwrap();
+        assert_eq!(
+            (one.median, one.p90, one.min, one.max),
+            (7.25, 7.25, 7.25, 7.25)
+        );
+        assert_eq!(Spread::of(vec![]), None);
+        assert_eq!(Spread::of(vec![1.23456]).unwrap().median, 1.235);
+    }
 }

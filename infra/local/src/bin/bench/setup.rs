@@ -205,9 +205,29 @@ fn started_campaign_id(body: &str) -> Option<String> {
 
 /// A field of `/proc/self/status` in KiB (`VmHWM`, `VmRSS`); `None` where there is none.
 pub(crate) fn memory_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kib(&std::fs::read_to_string("/proc/self/status").ok()?, field)
+}
+
+/// A `<field>: <n> kB` line of a `/proc` status text (`/proc/<pid>/status`, `/proc/meminfo`)
+/// in KiB; `None` where there is none.
+pub(crate) fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kib_fields_of_proc_status_texts() {
+        let status =
+            "Name:\tbootstrap\nVmPeak:\t  120000 kB\nVmHWM:\t   14336 kB\nVmRSS:\t   12000 kB\n";
+        assert_eq!(status_kib(status, "VmHWM"), Some(14336));
+        assert_eq!(status_kib(status, "VmRSS"), Some(12000));
+        assert_eq!(status_kib(status, "VmSwap"), None);
+        assert_eq!(status_kib("VmHWM:\tlots kB\n", "VmHWM"), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! The timer scenario: N campaigns whose START timers are due uniformly over a window, fired by
 //! the dispatcher (on its template schedule) and the executor (SQS pollers); lag from dueAt
-//! to commit, fired/s and requests per fired timer. Its pieces are also the mixed scenario's.
+//! to commit (percentiles, and by bucket for `docs/plots/timer-lag.svg`), fired/s and requests
+//! per fired timer. Its pieces are also the mixed scenario's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -217,6 +218,7 @@ pub(crate) fn result(
         }
     }
     let requests = per_timer(&ours, false);
+    let lags = lags(fired);
     BenchResult {
         started_at: setup.started_at.to_rfc3339(),
         code: crate::results::code_version(),
@@ -224,7 +226,7 @@ pub(crate) fn result(
         timers: options.timers,
         window_seconds: options.window_s,
         fired: fired.len(),
-        lag_ms: LagStats::of(lags(fired)),
+        lag_ms: LagStats::of(lags.clone()),
         fired_per_second: round(
             count / (last_fire.millis_since(plan.first_due).max(1) as f64 / 1000.0),
         ),
@@ -233,6 +235,7 @@ pub(crate) fn result(
         platform_requests_per_fired_timer: per_timer(&platform, true),
         scans: ours.get("DynamoDB.Scan").copied().unwrap_or(0),
         request_latency_ms: latency,
+        lag_histogram_ms: crate::distribution::lag_histogram(&lags),
     }
 }
 

@@ -49,6 +49,8 @@ const TARGET_P95_MS: i64 = 30_000;
 pub(crate) struct Options {
     pub campaigns: usize,
     pub kills: usize,
+    /// Store the summary in `bench/crash-results/` ([`crate::record`]).
+    pub record: bool,
 }
 
 /// What the child's clients and the killer share.
@@ -158,6 +160,7 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
     let ended = wait_all_ended(&services).await?;
     stop_gracefully(&mut service).await;
     let started_at = harness.started;
+    let log_dir = harness.log_dir.clone();
     let (report, verdict, _) = harness.finish().await?;
 
     let campaigns = all_campaigns(&services).await?;
@@ -216,6 +219,14 @@ pub(crate) async fn run(options: Options) -> Result<bool, String> {
         }
     );
     let ok = invariants_hold(&verdict) && not_ended == 0;
+    let mut summary = summary;
+    summary["recoveriesMs"] = json!(times);
+    summary["passed"] = json!(ok);
+    let saved = crate::record::save(&summary, "-defaults", ok, options.record, &log_dir)?;
+    println!(
+        "summary with every campaign's recovery time: {}",
+        saved.display()
+    );
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
 }

@@ -37,9 +37,15 @@
 //! schedules or short thresholds), `--campaigns N` (default 30) under load and `--kills N`
 //! (default 4) SIGKILLs, measuring per campaign the time from its last scheduled end to its
 //! end state.
+//!
+//! Either mode saves its summary with every run's (or campaign's) recovery time: with
+//! `--record` in `bench/crash-results/`, the many-runs mode also redrawing
+//! `docs/plots/crash-recovery.svg`; without, in the child logs' directory ([`record`]).
+//! `--plot-only` runs nothing: it redraws the figure from the stored summaries.
 
 mod defaults;
 mod deliveries;
+mod record;
 mod series;
 
 use std::cell::Cell;
@@ -84,6 +90,8 @@ fn rotation() -> Vec<&'static str> {
 struct Options {
     runs: usize,
     campaigns: usize,
+    /// Store the summary in `bench/crash-results/` and redraw the figure ([`record`]).
+    record: bool,
 }
 
 /// The suite's two modes.
@@ -92,6 +100,8 @@ enum Mode {
     Runs(Options),
     /// One run with the template's defaults ([`defaults`]).
     Defaults(defaults::Options),
+    /// No run: the figure redrawn from the stored summaries.
+    PlotOnly,
 }
 
 fn parse_options() -> Result<Mode, String> {
@@ -99,11 +109,20 @@ fn parse_options() -> Result<Mode, String> {
     let mut campaigns = None;
     let mut kills = 4;
     let mut template_defaults = false;
+    let mut record = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        if flag == "--defaults" {
-            template_defaults = true;
-            continue;
+        match flag.as_str() {
+            "--defaults" => {
+                template_defaults = true;
+                continue;
+            }
+            "--record" => {
+                record = true;
+                continue;
+            }
+            "--plot-only" => return Ok(Mode::PlotOnly),
+            _ => {}
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let number: usize = value
@@ -120,11 +139,13 @@ fn parse_options() -> Result<Mode, String> {
         Mode::Defaults(defaults::Options {
             campaigns: campaigns.unwrap_or(30),
             kills,
+            record,
         })
     } else {
         Mode::Runs(Options {
             runs,
             campaigns: campaigns.unwrap_or(4),
+            record,
         })
     })
 }
@@ -155,6 +176,13 @@ async fn run() -> Result<bool, String> {
     let options = match parse_options()? {
         Mode::Runs(options) => options,
         Mode::Defaults(options) => return defaults::run(options).await,
+        Mode::PlotOnly => {
+            match record::draw_latest(RECOVERY_LIMIT)? {
+                Some(path) => println!("written: {}", path.display()),
+                None => println!("no stored summary has per-run recovery times: nothing drawn"),
+            }
+            return Ok(true);
+        }
     };
     let harness = Harness::prepare("crash-test").await?;
     let services = &harness.services;
@@ -252,6 +280,7 @@ async fn run() -> Result<bool, String> {
     let final_ms = final_start.elapsed().as_millis();
     stop_gracefully(&mut clean).await;
     let started = harness.started;
+    let log_dir = harness.log_dir.clone();
     let iam_allowed = harness.check_iam()?;
     let (inspection, clients) = (harness.services.clone(), harness.clients.clone());
     let (report, verdict, events) = harness.finish().await?;
@@ -326,6 +355,30 @@ async fn run() -> Result<bool, String> {
         && summary["notRecovered"] == 0
         && refused.get() == 0
         && iam_allowed;
+    let per_run: Vec<record::RunRecovery> = deaths
+        .iter()
+        .zip(&recoveries)
+        .enumerate()
+        .map(|(i, (death, recovery_ms))| record::RunRecovery {
+            run: i + 1,
+            death: describe(death),
+            crash_point: matches!(death, Death::CrashPoint { reached: true, .. }),
+            recovery_ms: *recovery_ms,
+        })
+        .collect();
+    let mut summary = summary;
+    summary["perRun"] = json!(per_run);
+    summary["passed"] = json!(ok);
+    let saved = record::save(&summary, "", ok, options.record, &log_dir)?;
+    println!(
+        "summary with every run's recovery time: {}",
+        saved.display()
+    );
+    if options.record
+        && let Some(figure) = record::draw_latest(RECOVERY_LIMIT)?
+    {
+        println!("figure: {}", figure.display());
+    }
     println!("crash-test: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok)
 }
