@@ -9,14 +9,10 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use integration_tests::TestStack;
 use lambda_http::RequestExt;
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
-    ApiGatewayV2httpRequestContext,
-};
-use lambda_http::request::RequestContext;
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{CallerKey, IdempotencyClaim, request_fingerprint};
 use lifecycle_domain::Timestamp;
+use local_stack::api_auth::signed_by;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -24,17 +20,6 @@ const API: &str = "ApiFunction";
 /// The principal most requests are signed by.
 const ALICE: &str = "arn:aws:sts::123456789012:assumed-role/Operators/alice";
 const BOB: &str = "arn:aws:sts::123456789012:assumed-role/Operators/bob";
-
-/// The request context API Gateway gives a request `principal` signed.
-fn signed_by(principal: &str) -> RequestContext {
-    let mut iam = ApiGatewayRequestAuthorizerIamDescription::default();
-    iam.user_arn = Some(principal.to_owned());
-    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-    authorizer.iam = Some(iam);
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    context.authorizer = Some(authorizer);
-    RequestContext::ApiGatewayV2(context)
-}
 
 /// Sends a request signed by [`ALICE`] with an optional `Idempotency-Key` to the API router
 /// over `services`.
@@ -69,7 +54,7 @@ async fn send_as(
     let request = request
         .body(Body::from(body.to_owned()))
         .unwrap()
-        .with_request_context(signed_by(principal));
+        .with_request_context(signed_by(principal.to_owned()));
     let response = api::router(services.clone(), stack.api_lists())
         .oneshot(request)
         .await

@@ -276,7 +276,7 @@ async fn gate(State(auth): State<Arc<ApiAuth>>, request: Request, next: Next) ->
 
 /// The request context API Gateway's IAM authorization gives the function for a request
 /// signed by `principal` (`requestContext.authorizer.iam.userArn`).
-fn signed_by(principal: String) -> RequestContext {
+pub fn signed_by(principal: String) -> RequestContext {
     let mut iam = ApiGatewayRequestAuthorizerIamDescription::default();
     iam.user_arn = Some(principal);
     let mut authorizer = ApiGatewayRequestAuthorizer::default();

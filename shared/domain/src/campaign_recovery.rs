@@ -31,7 +31,7 @@
 
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::delivery::{RunId, RunRecord, RunStatus};
-use crate::timer::{Timer, TimerEffect, TimerId, TimerKind, TimerStatus};
+use crate::timer::{Timer, TimerEffect, TimerKind, TimerStatus};
 use crate::timer_plan::plan_timers;
 use crate::timestamp::Timestamp;
 
@@ -214,9 +214,9 @@ pub fn assess(
             repairs.push(Repair::RearmRunClose {
                 run_id: open.run.run_id.clone(),
                 closes_at,
-                timer: Box::new(run_close_timer(
-                    campaign,
-                    &open.run.run_id,
+                timer: Box::new(Timer::run_close(
+                    &campaign.id,
+                    open.run.run_id.clone(),
                     closes_at.max(now),
                 )),
                 replaces: close.cloned().map(Box::new),
@@ -253,27 +253,6 @@ pub fn assess(
     ))
 }
 
-/// `campaign`'s RUN_CLOSE timer, PENDING at `due_at` for `run`.
-fn run_close_timer(campaign: &Campaign, run: &RunId, due_at: Timestamp) -> Timer {
-    Timer {
-        timer_id: TimerId::new(&campaign.id, TimerKind::RunClose),
-        campaign_id: campaign.id.clone(),
-        kind: TimerKind::RunClose,
-        status: TimerStatus::Pending,
-        due_at,
-        effect: TimerEffect::CloseRun,
-        run_id: Some(run.clone()),
-        attempts: 0,
-        last_error: None,
-        fired_at: None,
-        cancel_reason: None,
-        queued_at_creation: false,
-        next_deadline: None,
-        lease_owner: None,
-        lease_expires_at: None,
-    }
-}
-
 /// Where `status` is in the lifecycle a timer moves along; `None` for the statuses no timer
 /// moves a campaign out of.
 fn lifecycle_position(status: CampaignStatus) -> Option<u8> {
@@ -289,6 +268,7 @@ fn lifecycle_position(status: CampaignStatus) -> Option<u8> {
 mod tests {
     use super::*;
     use crate::CampaignId;
+    use crate::timer::TimerId;
 
     const HOUR: i64 = 3_600_000;
     const NOW: i64 = 100 * HOUR;
@@ -797,7 +777,7 @@ mod tests {
                 "{status:?} paused {paused}: {rearmed:?}"
             );
             let mut live = timers.clone();
-            live.push(run_close_timer(&c, &newer.run_id, now()));
+            live.push(Timer::run_close(&c.id, newer.run_id.clone(), now()));
             assert_eq!(
                 run_close_repair(assess(&c, &live, &reads, now(), STALL)),
                 None,

@@ -273,6 +273,33 @@ pub struct Timer {
     pub lease_expires_at: Option<Timestamp>,
 }
 
+impl Timer {
+    /// `campaign`'s RUN_CLOSE timer, PENDING at `due_at`, closing `run`'s window.
+    pub fn run_close(
+        campaign: &CampaignId,
+        run: crate::delivery::RunId,
+        due_at: Timestamp,
+    ) -> Self {
+        Self {
+            timer_id: TimerId::new(campaign, TimerKind::RunClose),
+            campaign_id: campaign.clone(),
+            kind: TimerKind::RunClose,
+            status: TimerStatus::Pending,
+            due_at,
+            effect: TimerEffect::CloseRun,
+            run_id: Some(run),
+            attempts: 0,
+            last_error: None,
+            fired_at: None,
+            cancel_reason: None,
+            queued_at_creation: false,
+            next_deadline: None,
+            lease_owner: None,
+            lease_expires_at: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

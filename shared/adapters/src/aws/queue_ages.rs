@@ -12,8 +12,10 @@
 //! configuration's (`AWS_ENDPOINT_URL` locally), else `https://monitoring.<region>.amazonaws.com`.
 //! The request is counted in the [`RequestCounter`] as `CloudWatch.GetMetricData` and, in
 //! builds with the `testing` feature, recorded for the IAM check. It is one attempt with a
-//! timeout: a reader of ages degrades to "unknown", it does not retry.
+//! timeout: a reader of ages degrades to "unknown", it does not retry. Its HTTP client is
+//! built on first use, not at cold start (building one loads the TLS root certificates).
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
@@ -49,7 +51,8 @@ pub struct QueueAgeError(String);
 /// Reads queues' oldest-message ages from CloudWatch; cheap to clone.
 #[derive(Clone)]
 pub struct QueueAges {
-    http: reqwest::Client,
+    /// Built on first use; shared by clones.
+    http: Arc<OnceLock<reqwest::Client>>,
     endpoint: String,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
@@ -79,10 +82,7 @@ impl QueueAges {
             |url| format!("{}/", url.trim_end_matches('/')),
         );
         Self {
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            http: Arc::default(),
             endpoint,
             region,
             credentials: sdk_config.credentials_provider(),
@@ -155,7 +155,13 @@ impl QueueAges {
         if let Some(recorder) = &self.recorder {
             recorder.record(SERVICE, OPERATION, Some(body));
         }
-        let mut request = self.http.post(url).body(body.to_vec());
+        let http = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .build()
+                .unwrap_or_default()
+        });
+        let mut request = http.post(url).body(body.to_vec());
         for (name, value) in headers.iter().skip(1) {
             request = request.header(*name, *value);
         }

@@ -10,9 +10,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use lifecycle_domain::delivery::RunId;
-use lifecycle_domain::{
-    CampaignId, DueTimer, Timer, TimerEffect, TimerId, TimerKind, TimerStatus, Timestamp,
-};
+use lifecycle_domain::{CampaignId, DueTimer, Timer, TimerKind, TimerStatus, Timestamp};
 
 use super::client::{Store, key, n, s};
 use super::items::{self, TimerItem};
@@ -147,7 +145,10 @@ impl Store {
         next: &ChainNext,
         now: Timestamp,
     ) -> Result<(TransactWriteItem, Option<DueTimer>), StoreError> {
-        let timer = run_close_timer(campaign, next, self.sends_directly(next.at, now));
+        let timer = Timer {
+            queued_at_creation: self.sends_directly(next.at, now),
+            ..Timer::run_close(campaign, next.run.clone(), next.at)
+        };
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::to_item(&TimerItem::new(
@@ -164,26 +165,5 @@ impl Store {
             .build()?;
         let send = timer.queued_at_creation.then(|| DueTimer::from(&timer));
         Ok((TransactWriteItem::builder().put(put).build(), send))
-    }
-}
-
-/// `campaign`'s RUN_CLOSE timer, PENDING for `next` (`queued`: sent directly).
-fn run_close_timer(campaign: &CampaignId, next: &ChainNext, queued: bool) -> Timer {
-    Timer {
-        timer_id: TimerId::new(campaign, TimerKind::RunClose),
-        campaign_id: campaign.clone(),
-        kind: TimerKind::RunClose,
-        status: TimerStatus::Pending,
-        due_at: next.at,
-        effect: TimerEffect::CloseRun,
-        run_id: Some(next.run.clone()),
-        attempts: 0,
-        last_error: None,
-        fired_at: None,
-        cancel_reason: None,
-        queued_at_creation: queued,
-        next_deadline: None,
-        lease_owner: None,
-        lease_expires_at: None,
     }
 }
