@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod delivery_record;
 pub mod event_source_mappings;
 pub mod function_calls;
+pub mod function_usage;
 pub mod functions;
 pub mod harness;
 pub mod iam;

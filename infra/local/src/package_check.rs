@@ -108,7 +108,8 @@ fn built_functions(path: &Path) -> Result<Vec<(String, Value)>, String> {
 }
 
 /// `Globals.Function.Architectures[0]`.
-fn architecture(template: &Template) -> Option<String> {
+/// The template's `Globals.Function.Architectures` (its first entry).
+pub fn architecture(template: &Template) -> Option<String> {
     match &template.function_globals["Architectures"] {
         Value::Sequence(items) => items.first().and_then(scalar),
         _ => None,

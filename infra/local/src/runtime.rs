@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::event_source_mappings::EventSourceMappings;
 use crate::function_calls::FunctionCalls;
+use crate::function_usage::FunctionUsage;
 use crate::functions::{FunctionSpec, Trigger};
 
 /// Starts the log line with which `local` reports, when it stops, the resilience counters,
@@ -90,6 +91,9 @@ pub struct RuntimeClients {
     /// The SQS event source mappings' switches, shared by their pollers and the local
     /// Lambda API (`event_source_mappings::router`).
     pub event_source_mappings: EventSourceMappings,
+    /// The CPU time and duration of every function's invocations (the HTTP API's requests
+    /// are not metered).
+    pub function_usage: FunctionUsage,
 }
 
 impl RuntimeClients {
@@ -103,6 +107,7 @@ impl RuntimeClients {
             faults: None,
             function_calls,
             event_source_mappings: EventSourceMappings::default(),
+            function_usage: FunctionUsage::new(),
         }
     }
 
@@ -189,9 +194,11 @@ pub async fn start(
                         services.clone(),
                         job,
                         Schedule {
+                            function: spec.logical_id.clone(),
                             period,
                             timeout: spec.timeout,
                         },
+                        clients.function_usage.clone(),
                         shutdown.clone(),
                     ));
                 }
@@ -239,12 +246,14 @@ pub async fn start(
                             sqs.clone(),
                             enabled.clone(),
                             Poller {
+                                function: spec.logical_id.clone(),
                                 queue_url: queue_url.clone(),
                                 batch_size: *batch_size,
                                 visibility_timeout: *visibility_timeout,
                                 partial_failures: *report_batch_item_failures,
                                 timeout: spec.timeout,
                             },
+                            clients.function_usage.clone(),
                             shutdown.clone(),
                         ));
                     }
@@ -343,8 +352,10 @@ impl std::fmt::Debug for ScheduledJob {
 }
 
 /// When a scheduled function runs, and how long each invocation may take.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Schedule {
+    /// The function's logical id.
+    function: String,
     period: Duration,
     /// The function's template `Timeout`: each invocation's deadline is its start plus this.
     timeout: Duration,
@@ -359,6 +370,7 @@ async fn run_schedule(
     services: Services,
     job: ScheduledJob,
     schedule: Schedule,
+    usage: FunctionUsage,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ticks = tokio::time::interval(schedule.period);
@@ -368,21 +380,23 @@ async fn run_schedule(
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        let failure = match &job {
-            ScheduledJob::Dispatcher => timer_dispatcher::handle(&services).await.err(),
-            ScheduledJob::AlertCheck(fanout) => {
-                let report = alert_fanout::handle_check(fanout).await;
-                (!report.errors.is_empty()).then(|| report.errors.join("; "))
-            }
-            ScheduledJob::Sweeper => {
-                let event =
-                    serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
-                sweeper::handle(&services, &event, deadline(schedule.timeout))
-                    .await
-                    .err()
-                    .map(|error| error.to_string())
+        let invocation = async {
+            match &job {
+                ScheduledJob::Dispatcher => timer_dispatcher::handle(&services).await.err(),
+                ScheduledJob::AlertCheck(fanout) => {
+                    let report = alert_fanout::handle_check(fanout).await;
+                    (!report.errors.is_empty()).then(|| report.errors.join("; "))
+                }
+                ScheduledJob::Sweeper => {
+                    let event = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+                    sweeper::handle(&services, &event, deadline(schedule.timeout))
+                        .await
+                        .err()
+                        .map(|error| error.to_string())
+                }
             }
         };
+        let failure = usage.metered(&schedule.function, invocation).await;
         if let Some(error) = failure {
             tracing::error!(job = ?job, error, "scheduled invocation failed");
         }
@@ -417,6 +431,8 @@ const IDLE_POLL_PAUSE: Duration = Duration::from_millis(100);
 
 /// One SQS event source mapping poller.
 struct Poller {
+    /// The function's logical id.
+    function: String,
     queue_url: String,
     batch_size: i32,
     visibility_timeout: i32,
@@ -441,6 +457,7 @@ async fn run_poller(
     sqs: aws_sdk_sqs::Client,
     mut enabled: watch::Receiver<bool>,
     poller: Poller,
+    usage: FunctionUsage,
     mut shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow() {
@@ -489,7 +506,12 @@ async fn run_poller(
                 record
             })
             .collect();
-        let response = consumer.handle(event, deadline(poller.timeout)).await;
+        let response = usage
+            .metered(
+                &poller.function,
+                consumer.handle(event, deadline(poller.timeout)),
+            )
+            .await;
         let failed: BTreeSet<&str> = response
             .batch_item_failures
             .iter()

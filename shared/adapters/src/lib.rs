@@ -13,7 +13,7 @@ pub mod consumer_control;
 pub mod consumer_mappings;
 pub mod crash;
 pub mod dead_letter_queues;
-#[cfg(feature = "delivery")]
+#[cfg(feature = "lists")]
 pub mod delivery;
 pub mod heartbeat;
 pub mod relay;

@@ -23,8 +23,8 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
-    /// S3, SES v2, SSM and Secrets Manager.
-    #[cfg(feature = "delivery")]
+    /// S3 (the `lists` feature); SES v2, SSM and Secrets Manager (`delivery`).
+    #[cfg(feature = "lists")]
     pub delivery: DeliveryClients,
     /// SNS, the alert fan-out's topic channel.
     #[cfg(feature = "alerts")]
@@ -37,14 +37,18 @@ pub struct AwsClients {
     pub queue_ages: super::QueueAges,
 }
 
-/// The clients only bulk deliveries use: recipient lists in S3, email through SES v2, webhook
-/// signing secrets in SSM Parameter Store or Secrets Manager.
-#[cfg(feature = "delivery")]
+/// The clients only bulk deliveries use: recipient lists in S3 (the `lists` feature); email
+/// through SES v2, webhook signing secrets in SSM Parameter Store or Secrets Manager
+/// (`delivery`).
+#[cfg(feature = "lists")]
 #[derive(Debug, Clone)]
 pub struct DeliveryClients {
     pub s3: aws_sdk_s3::Client,
+    #[cfg(feature = "delivery")]
     pub sesv2: aws_sdk_sesv2::Client,
+    #[cfg(feature = "delivery")]
     pub ssm: aws_sdk_ssm::Client,
+    #[cfg(feature = "delivery")]
     pub secretsmanager: aws_sdk_secretsmanager::Client,
 }
 
@@ -141,7 +145,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
-            #[cfg(feature = "delivery")]
+            #[cfg(feature = "lists")]
             delivery: DeliveryClients::with_interceptors(sdk_config, interceptors),
             #[cfg(feature = "alerts")]
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
@@ -153,7 +157,7 @@ impl AwsClients {
     }
 }
 
-#[cfg(feature = "delivery")]
+#[cfg(feature = "lists")]
 impl DeliveryClients {
     fn with_interceptors(
         sdk_config: &aws_config::SdkConfig,
@@ -165,22 +169,31 @@ impl DeliveryClients {
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk_config)
             .retry_config(RetryConfig::disabled())
             .force_path_style(path_style);
+        #[cfg(feature = "delivery")]
         let mut sesv2 =
             aws_sdk_sesv2::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        #[cfg(feature = "delivery")]
         let mut ssm =
             aws_sdk_ssm::config::Builder::from(sdk_config).retry_config(RetryConfig::disabled());
+        #[cfg(feature = "delivery")]
         let mut secretsmanager = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
             .retry_config(RetryConfig::disabled());
         for interceptor in interceptors {
             s3.push_interceptor(interceptor.clone());
-            sesv2.push_interceptor(interceptor.clone());
-            ssm.push_interceptor(interceptor.clone());
-            secretsmanager.push_interceptor(interceptor.clone());
+            #[cfg(feature = "delivery")]
+            {
+                sesv2.push_interceptor(interceptor.clone());
+                ssm.push_interceptor(interceptor.clone());
+                secretsmanager.push_interceptor(interceptor.clone());
+            }
         }
         Self {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            #[cfg(feature = "delivery")]
             sesv2: aws_sdk_sesv2::Client::from_conf(sesv2.build()),
+            #[cfg(feature = "delivery")]
             ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
+            #[cfg(feature = "delivery")]
             secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager.build()),
         }
     }

@@ -178,14 +178,12 @@ send_with!(
     DescribeEventBusError
 );
 
-/// The reads and writes of bulk deliveries that may be retried (never a provider's send).
-#[cfg(feature = "delivery")]
-mod delivery {
+/// The reads of recipient lists in S3.
+#[cfg(feature = "lists")]
+mod lists {
     use super::{Describe, RequestError, Resilience, SendWith};
     use aws_sdk_s3::operation as s3;
-    use aws_sdk_secretsmanager::operation as secretsmanager;
-    use aws_sdk_ssm::operation as ssm;
-    use lifecycle_resilience::Dependency::{S3, SecretsManager, Ssm};
+    use lifecycle_resilience::Dependency::S3;
 
     send_with!(
         S3,
@@ -203,6 +201,16 @@ mod delivery {
         HeadObjectOutput,
         HeadObjectError
     );
+}
+
+/// The reads of bulk deliveries' secrets that may be retried (never a provider's send).
+#[cfg(feature = "delivery")]
+mod secrets {
+    use super::{Describe, RequestError, Resilience, SendWith};
+    use aws_sdk_secretsmanager::operation as secretsmanager;
+    use aws_sdk_ssm::operation as ssm;
+    use lifecycle_resilience::Dependency::{SecretsManager, Ssm};
+
     send_with!(
         Ssm,
         "GetParameter",

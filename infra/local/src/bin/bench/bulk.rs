@@ -26,6 +26,7 @@ use crate::Options;
 use crate::capacity;
 use crate::cost;
 use crate::distribution::Timeline;
+use crate::function_time::FunctionTime;
 use crate::meter::Meter;
 use crate::results::{BulkResult, Memory, RunFigures, per, round, write_result};
 use crate::setup::{
@@ -261,6 +262,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let run = wait(&api, &send, options.patience(), &mut memory).await?;
     let _ = stop.send(true);
     let mut counts = BTreeMap::new();
+    let delivery_usage = groups["delivery"].usage.clone();
     for (group, running) in groups {
         counts.insert(group, (running.requests.clone(), running.platform.clone()));
         running.stopped().await;
@@ -324,6 +326,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         cost_per_million: Some(cost),
         memory,
         settled_timeline,
+        cpu_per_recipient: Some(FunctionTime::per(&delivery_usage.snapshot(), basis)),
     };
     print_result(&result);
     let path = write_result(&result.started_at, "-bulk", &result)?;
@@ -419,6 +422,9 @@ fn print_result(r: &BulkResult) {
     println!("queue polling by Lambda's event source mapping (on AWS, not our code):");
     for (op, n) in &r.platform_requests_per_recipient {
         println!("  {op:<32} {n}");
+    }
+    if let Some(cpu) = &r.cpu_per_recipient {
+        println!("CPU per recipient: {}", cpu.summary());
     }
     if let Some(c) = &r.capacity {
         println!(

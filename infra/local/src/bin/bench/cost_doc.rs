@@ -12,6 +12,7 @@ use crate::cost_model::{
     self, ASSUMPTIONS, Breakdown, IDLE_SWEEP_METRICS, Line, MILLION, MONTH_SECONDS, StackFacts,
     num, usd,
 };
+use crate::function_time::FunctionTime;
 use crate::prices;
 use crate::results::{BenchResult, BulkResult, SeriesResult, Stored, load_all, repo_root};
 
@@ -180,6 +181,7 @@ Per unit of work, nothing grows with the table's size ([below](#how-cost-grows))
     for a in ASSUMPTIONS {
         doc.push_str(&format!("| {} | {} | {} |\n", a.what, num(a.value), a.why));
     }
+    cpu_check(&mut doc, timers, bulk);
 
     // Fired timers.
     doc.push_str(&format!(
@@ -275,6 +277,79 @@ functions, the bulk run's metered units per request of each operation.\n\nPer oc
     growth_section(&mut doc, timers, &fired, with_ses, &recurring, &idle);
     alternatives_section(&mut doc, &alternatives, timers);
     Ok(doc)
+}
+
+/// One assumed Lambda duration beside the CPU the bench measured for the same work.
+#[derive(Debug, Clone, PartialEq)]
+struct CpuCheck {
+    what: &'static str,
+    assumed_ms: f64,
+    measured_cpu_ms: f64,
+}
+
+/// The assumed durations the timer and bulk runs' CPU figures can be held against: per
+/// invocation of the executor and the dispatcher, per recipient of the sender and the planner.
+fn cpu_checks(timers: &BenchResult, bulk: &BulkResult) -> Vec<CpuCheck> {
+    let per_invocation = |time: Option<&FunctionTime>, function: &str| {
+        let t = time?.by_function.get(function)?;
+        (t.invocations > 0.0).then(|| t.cpu_ms / t.invocations)
+    };
+    let per_unit =
+        |time: Option<&FunctionTime>, function: &str| Some(time?.by_function.get(function)?.cpu_ms);
+    let timer_time = timers.cpu_per_fired_timer.as_ref();
+    let bulk_time = bulk.cpu_per_recipient.as_ref();
+    [
+        (
+            &cost_model::EXECUTOR_SECONDS,
+            per_invocation(timer_time, "TimerExecutorFunction"),
+        ),
+        (
+            &cost_model::TICK_SECONDS,
+            per_invocation(timer_time, "TimerDispatcherFunction"),
+        ),
+        (
+            &cost_model::SENDER_SECONDS,
+            per_unit(bulk_time, "DeliverySenderFunction"),
+        ),
+        (
+            &cost_model::PLANNER_SECONDS,
+            per_unit(bulk_time, "DeliveryPlannerFunction"),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(assumption, measured)| {
+        Some(CpuCheck {
+            what: assumption.what,
+            assumed_ms: assumption.value * 1000.0,
+            measured_cpu_ms: measured?,
+        })
+    })
+    .collect()
+}
+
+/// The assumed durations against the measured CPU (the part of each duration that is ours).
+fn cpu_check(doc: &mut String, timers: &BenchResult, bulk: &BulkResult) {
+    let checks = cpu_checks(timers, bulk);
+    if checks.is_empty() {
+        doc.push_str("\nNo run has measured the functions' CPU yet.\n");
+        return;
+    }
+    doc.push_str("\nThe assumed durations beside the CPU the bench measured for the same work (the latest timer and\nbulk runs; [benchmarks.md](benchmarks.md#cpu-per-unit-of-work)). A duration shorter than its CPU\nwould be wrong; the rest of each duration is waiting on AWS:\n\n| assumption | assumed | measured CPU | CPU share |\n|---|---|---|---|\n");
+    for c in &checks {
+        let share = 100.0 * c.measured_cpu_ms / c.assumed_ms.max(1e-9);
+        let verdict = if share > 100.0 {
+            " **(over: raise the assumption)**"
+        } else {
+            ""
+        };
+        doc.push_str(&format!(
+            "| {} | {} ms | {} ms | {:.1} %{verdict} |\n",
+            c.what,
+            num(c.assumed_ms),
+            num(c.measured_cpu_ms),
+            share
+        ));
+    }
 }
 
 fn statuses(runs: &BTreeMap<String, u64>) -> String {
@@ -519,9 +594,10 @@ from the counted requests with the assumptions below, each of which is named in 
 const ASSUMPTIONS_HEADER: &str = "
 ## Assumptions
 
-What the bench does not measure. **Lambda durations are all assumptions:** the results record no
-CPU time or duration per unit (every function runs in the bench's one process against an
-emulator, whose latencies are not AWS's). Memory sizes are the template's.
+What the bench does not measure. **Lambda durations are assumptions:** the bench measures the
+functions' CPU per unit of work, which is only the part of a duration spent in our code; the
+rest is waiting on AWS, and the emulator's latencies are not AWS's. Memory sizes are the
+template's.
 
 ";
 
@@ -566,6 +642,59 @@ mod tests {
             assert!(doc.contains(price.source), "{} not cited", price.item);
         }
         assert!(!doc.contains("NaN") && !doc.contains("$inf"));
+    }
+
+    #[test]
+    fn holds_each_assumed_duration_against_the_measured_cpu() {
+        use crate::function_time::UnitTime;
+        let unit = |invocations: f64, cpu_ms: f64| UnitTime {
+            invocations,
+            cpu_ms,
+            local_billed_ms: 0.0,
+        };
+        let mut timers = crate::cost_model::tests::timer_run();
+        let (mut bulk, _) = crate::cost_model::tests::bulk_run();
+        // Without figures there is nothing to hold the assumptions against.
+        assert_eq!(cpu_checks(&timers, &bulk), vec![]);
+        timers.cpu_per_fired_timer = Some(FunctionTime {
+            by_function: BTreeMap::from([
+                ("TimerExecutorFunction".to_owned(), unit(0.1, 0.2)),
+                ("TimerDispatcherFunction".to_owned(), unit(0.0, 0.0)),
+            ]),
+            cpu_ms: 0.2,
+        });
+        bulk.cpu_per_recipient = Some(FunctionTime {
+            by_function: BTreeMap::from([
+                ("DeliverySenderFunction".to_owned(), unit(0.02, 0.5)),
+                ("DeliveryPlannerFunction".to_owned(), unit(0.001, 0.3)),
+            ]),
+            cpu_ms: 0.8,
+        });
+        let checks = cpu_checks(&timers, &bulk);
+        let row = |what: &str| checks.iter().find(|c| c.what == what).cloned();
+        // 0.2 ms per timer in 0.1 invocations: 2 ms per invocation.
+        assert_eq!(
+            row(cost_model::EXECUTOR_SECONDS.what),
+            Some(CpuCheck {
+                what: cost_model::EXECUTOR_SECONDS.what,
+                assumed_ms: 800.0,
+                measured_cpu_ms: 2.0
+            })
+        );
+        // No dispatcher invocation: no per-invocation figure.
+        assert_eq!(row(cost_model::TICK_SECONDS.what), None);
+        assert_eq!(
+            row(cost_model::SENDER_SECONDS.what).map(|c| c.measured_cpu_ms),
+            Some(0.5)
+        );
+        let mut doc = String::new();
+        cpu_check(&mut doc, &timers, &bulk);
+        // The planner's 0.3 ms per recipient is over its assumed 0.1 ms.
+        assert!(
+            doc.contains("| 0.1 ms | 0.3 ms | 300.0 % **(over: raise the assumption)** |"),
+            "{doc}"
+        );
+        assert!(doc.contains("| 800 ms | 2 ms | 0.2 % |"), "{doc}");
     }
 
     #[test]

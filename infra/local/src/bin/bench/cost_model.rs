@@ -1202,7 +1202,7 @@ pub(crate) fn alternatives(fired: &Breakdown, stack: &StackFacts) -> [Alternativ
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
@@ -1335,7 +1335,8 @@ Resources:
         json!({"p50": 0, "p95": 0, "p99": 0, "max": 0})
     }
 
-    fn timer_run() -> BenchResult {
+    /// A timer run of 10 timers (also `cost_doc`'s tests').
+    pub(crate) fn timer_run() -> BenchResult {
         parse(json!({
             "startedAt": "2026-12-04T00:00:00Z",
             "endpoint": "",
@@ -1386,7 +1387,8 @@ Resources:
         close(sparse.lines[4].dollars, 0.2 + 0.8 * 13.3334);
     }
 
-    fn bulk_run() -> (BulkResult, CapacityFigures) {
+    /// A bulk run of 1,000 recipients and its capacity (also `cost_doc`'s tests').
+    pub(crate) fn bulk_run() -> (BulkResult, CapacityFigures) {
         let bulk: BulkResult = parse(json!({
             "scenario": "bulk",
             "startedAt": "2026-12-04T00:00:00Z",

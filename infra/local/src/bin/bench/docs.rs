@@ -30,6 +30,8 @@ pub(crate) fn write() -> Result<(), String> {
     plan_table(&mut doc, &results);
     doc.push_str(SERIES_HEADER);
     series_table(&mut doc, &results);
+    doc.push_str(CPU_HEADER);
+    cpu_table(&mut doc, &results);
     doc.push_str(INIT_HEADER);
     init_section(&mut doc, &results);
     let path = crate::results::repo_root().join("docs/benchmarks.md");
@@ -295,6 +297,54 @@ fn series_table(doc: &mut String, results: &[Stored]) {
     }
 }
 
+/// The latest timer, bulk and series runs' CPU per unit of work, function by function.
+fn cpu_table(doc: &mut String, results: &[Stored]) {
+    let latest = |unit: &'static str| {
+        results.iter().rev().find_map(move |r| {
+            let (started_at, code, time) = match (r, unit) {
+                (Stored::Timers(r), "fired timer") => {
+                    (&r.started_at, &r.code, r.cpu_per_fired_timer.as_ref()?)
+                }
+                (Stored::Bulk(r), "recipient") => {
+                    (&r.started_at, &r.code, r.cpu_per_recipient.as_ref()?)
+                }
+                (Stored::Series(r), "occurrence") => {
+                    (&r.started_at, &r.code, r.cpu_per_occurrence.as_ref()?)
+                }
+                _ => return None,
+            };
+            Some((unit, started_at, code, time))
+        })
+    };
+    let rows: Vec<_> = ["fired timer", "recipient", "occurrence"]
+        .into_iter()
+        .filter_map(latest)
+        .collect();
+    if rows.is_empty() {
+        doc.push_str("No run has measured CPU yet.\n");
+        return;
+    }
+    doc.push_str("| per | run | code | CPU, all functions | function | invocations | CPU | local billed duration |\n");
+    doc.push_str("|---|---|---|---|---|---|---|---|\n");
+    for (unit, started_at, code, time) in rows {
+        for (i, (function, t)) in time.by_function.iter().enumerate() {
+            let lead = if i == 0 {
+                format!(
+                    "| {unit} | {started_at} | {} | **{} ms** |",
+                    code.as_deref().unwrap_or("—"),
+                    time.cpu_ms
+                )
+            } else {
+                "| | | | |".to_owned()
+            };
+            doc.push_str(&format!(
+                "{lead} {function} | {} | {} ms | {} ms |\n",
+                t.invocations, t.cpu_ms, t.local_billed_ms
+            ));
+        }
+    }
+}
+
 fn plan_table(doc: &mut String, results: &[Stored]) {
     doc.push_str("| run | code | recipients | list | run | rows planned | planning | resident set when planning began | peak while planning | growth | planner requests |\n");
     doc.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -357,16 +407,29 @@ fn init_section(doc: &mut String, results: &[Stored]) {
         latest.starts,
         latest.endpoint,
     ));
-    doc.push_str("| function | memory | bootstrap | zip | zip ≤ 4 MB | init median | p90 | min – max | init ≤ 15 ms | peak after init | peak after the event (median / max) | first invocation median | typical event | its answer (first start) |\n");
-    doc.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for f in &latest.functions {
+    if let Some(deployed) = latest.functions.iter().find_map(|f| f.deployed.as_ref()) {
         doc.push_str(&format!(
-            "| {} | {} MiB | {} | {} | {} | {} ms | {} ms | {} – {} ms | {} | {} | {} / {} | {} ms | {} | `{}` |\n",
+            "The deployed columns are `make package`'s {} build (`.aws-sam/build`, written {}); the zip target is held to them.\n\n",
+            deployed.architecture, deployed.built_at
+        ));
+    }
+    doc.push_str("| function | memory | bootstrap | zip | deployed bootstrap | deployed zip | zip ≤ 4 MB | init median | p90 | min – max | init ≤ 15 ms | peak after init | peak after the event (median / max) | first invocation median | typical event | its answer (first start) |\n");
+    doc.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for f in &latest.functions {
+        let deployed = |bytes: fn(&crate::results::DeployedArtifact) -> u64| {
+            f.deployed
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), |d| mb(bytes(d)))
+        };
+        doc.push_str(&format!(
+            "| {} | {} MiB | {} | {} | {} | {} | {} | {} ms | {} ms | {} – {} ms | {} | {} | {} / {} | {} ms | {} | `{}` |\n",
             f.function,
             f.memory_size_mib,
             mb(f.bootstrap_bytes),
             mb(f.zip_bytes),
-            verdict(f.zip_bytes <= ZIP_TARGET_BYTES),
+            deployed(|d| d.bootstrap_bytes),
+            deployed(|d| d.zip_bytes),
+            verdict(f.target_zip_bytes() <= ZIP_TARGET_BYTES),
             f.init_ms.median,
             f.init_ms.p90,
             f.init_ms.min,
@@ -709,6 +772,28 @@ the step's transaction.
   sending beyond what it answers on two cores; the figures say nothing about DynamoDB, whose
   partitions take 1,000 writes a second each. The timer functions' 1.3 requests per
   occurrence there are the multi-occurrence steps of series that fell behind.
+
+";
+
+/// The CPU table's introduction.
+const CPU_HEADER: &str = "
+## CPU per unit of work
+
+What the functions' code spends per fired timer (timer scenario), per recipient (bulk) and per
+recurring occurrence (series), from the latest run of each that measured it. The local
+runtime polls every handler through a meter (`infra/local/src/function_usage.rs`) that reads
+the thread's CPU clock around each poll: the handler's own CPU — the domain logic, building,
+signing and parsing requests — and nothing of the runtime's queue polling or of other
+invocations sharing the threads; the SDK's socket I/O (its connection tasks) is outside and
+not counted. Divided by the units of work the run did; `invocations` is how many
+invocations of the function each unit took (batches share one).
+
+Lambda bills the **duration** of each invocation, rounded up to the millisecond, whether the
+code computes or waits for AWS: the CPU is the part of it that is ours, the rest is waiting on
+DynamoDB, SQS and the providers. The `local billed duration` column is that rounding applied
+to the local invocations — the emulator's pace (a Python process on the same two cores), so an
+upper bound of nothing and a lower bound of nothing on AWS; docs/cost.md prices durations from
+stated assumptions and checks each against the CPU measured here.
 
 ";
 

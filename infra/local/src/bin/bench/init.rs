@@ -30,13 +30,14 @@ use lifecycle_domain::{
 use local_stack::aws_env;
 use local_stack::event_source_mappings::function_arn;
 use local_stack::functions::{FunctionSpec, Trigger};
+use local_stack::package_check;
 use local_stack::runtime::local_environment;
 use local_stack::runtime_api_stub::{Invocation, Outcome, RuntimeApiStub};
-use local_stack::template::LOCAL_ACCOUNT;
+use local_stack::template::{LOCAL_ACCOUNT, Template};
 use serde_json::{Value, json};
 
 use crate::Options;
-use crate::results::{FunctionInit, InitResult, Spread, repo_root, write_result};
+use crate::results::{DeployedArtifact, FunctionInit, InitResult, Spread, repo_root, write_result};
 use crate::setup::{Setup, status_kib};
 
 /// What the issue asks of every function's deployment zip (bytes).
@@ -81,6 +82,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         zip_bootstrap(&binary, &zip)?;
         built.push((spec, binary, zip));
     }
+    let mut deployed = deployed_artifacts(&setup.stack.template, &work);
     let mut functions = Vec::new();
     for (spec, binary, zip) in built {
         let memory_size_mib = memory_size(&setup, spec);
@@ -101,7 +103,8 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             };
             samples.push(start_once(&binary, &environment, invocation, &log).await?);
         }
-        let figures = figures(spec, &binary, &zip, memory_size_mib, event_name, samples)?;
+        let mut figures = figures(spec, &binary, &zip, memory_size_mib, event_name, samples)?;
+        figures.deployed = deployed.remove(&spec.logical_id);
         print_function(&figures);
         functions.push(figures);
     }
@@ -215,6 +218,40 @@ fn zip_bootstrap(binary: &Path, zip: &Path) -> Result<(), String> {
         return Err(format!("zipping {} failed ({status})", binary.display()));
     }
     Ok(())
+}
+
+/// What `make package` built (`.aws-sam/build`), zipped into `work` as SAM packages it, by
+/// logical id; empty when it has not been run or its build does not match the template.
+fn deployed_artifacts(template: &Template, work: &Path) -> BTreeMap<String, DeployedArtifact> {
+    let built_dir = repo_root().join(".aws-sam/build");
+    let functions = match package_check::check(template, &built_dir) {
+        Ok(functions) => functions,
+        Err(problems) => {
+            println!(
+                "no deployed sizes: .aws-sam/build is not a build of template.yaml (run `make package` first): {}",
+                problems.join("; ")
+            );
+            return BTreeMap::new();
+        }
+    };
+    let architecture = package_check::architecture(template).unwrap_or_else(|| "x86_64".into());
+    functions
+        .into_iter()
+        .filter_map(|function| {
+            let bootstrap = built_dir.join(&function.logical_id).join("bootstrap");
+            let zip = work.join(format!("{}-deployed.zip", function.logical_id));
+            zip_bootstrap(&bootstrap, &zip).ok()?;
+            let zip_bytes = std::fs::metadata(&zip).ok()?.len();
+            let built_at = std::fs::metadata(&bootstrap).ok()?.modified().ok()?;
+            let artifact = DeployedArtifact {
+                architecture: architecture.clone(),
+                bootstrap_bytes: function.bootstrap_bytes,
+                zip_bytes,
+                built_at: chrono::DateTime::<chrono::Utc>::from(built_at).to_rfc3339(),
+            };
+            Some((function.logical_id, artifact))
+        })
+        .collect()
 }
 
 /// `MemorySize` of the function, else of `Globals.Function`, else Lambda's 128 MiB.
@@ -377,6 +414,7 @@ fn figures(
         memory_size_mib,
         bootstrap_bytes: size(binary)?,
         zip_bytes: size(zip)?,
+        deployed: None,
         init_ms: spread(samples.iter().map(|s| s.init_ms).collect())?,
         init_peak_kib: spread(samples.iter().map(|s| s.init_peak_kib as f64).collect())?,
         peak_kib: spread(samples.iter().map(|s| s.peak_kib as f64).collect())?,
@@ -593,6 +631,16 @@ fn print_function(f: &FunctionInit) {
         f.init_peak_kib.median / 1024.0,
         f.peak_kib.median / 1024.0,
     );
+    if let Some(deployed) = &f.deployed {
+        println!(
+            "  {:<26} {}: bootstrap {:>5.2} MB, zip {:>5.2} MB (make package, {})",
+            "",
+            deployed.architecture,
+            deployed.bootstrap_bytes as f64 / 1e6,
+            deployed.zip_bytes as f64 / 1e6,
+            deployed.built_at
+        );
+    }
 }
 
 #[cfg(test)]

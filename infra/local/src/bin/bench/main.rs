@@ -43,6 +43,7 @@ mod cost_doc;
 mod cost_model;
 mod distribution;
 mod docs;
+mod function_time;
 mod init;
 mod latency;
 mod meter;

@@ -68,6 +68,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let counts = (
         timer_functions.requests.clone(),
         timer_functions.platform.clone(),
+        timer_functions.usage.clone(),
     );
     for running in [api_functions, delivery, timer_functions] {
         running.stopped().await;
@@ -75,15 +76,13 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     watch.stop();
 
     let fired = running_campaigns(&setup.services, Some(&send.campaign_id)).await?;
-    let timer_result = timers::result(
-        options,
-        &setup,
-        &plan,
-        &fired,
-        counts.0.snapshot(),
-        counts.1.snapshot(),
-        latency.stats(),
-    );
+    let work = timers::TimerWork {
+        ours: counts.0.snapshot(),
+        platform: counts.1.snapshot(),
+        latency: latency.stats(),
+        usage: counts.2.snapshot(),
+    };
+    let timer_result = timers::result(options, &setup, &plan, &fired, work);
     let parse = |t: &Option<String>| t.as_deref().and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let (send_start, send_end) = (parse(&run.started_at), parse(&run.completed_at));
     let during: Vec<_> = fired

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::capacity::CapacityFigures;
 use crate::cost::CostPerMillion;
 use crate::distribution::Timeline;
+use crate::function_time::FunctionTime;
 
 /// One timer run, as stored in `bench/results/*.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,6 +42,9 @@ pub(crate) struct BenchResult {
     /// ([`crate::distribution::lag_histogram`]); absent in runs before it was recorded.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) lag_histogram_ms: BTreeMap<i64, u64>,
+    /// The timer functions' CPU per fired timer; absent in runs before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_per_fired_timer: Option<FunctionTime>,
 }
 
 /// Lag percentiles in milliseconds.
@@ -146,6 +150,9 @@ pub(crate) struct BulkResult {
     /// `settledAt`; absent in runs before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) settled_timeline: Option<Timeline>,
+    /// The delivery functions' CPU per recipient; absent in runs before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_per_recipient: Option<FunctionTime>,
 }
 
 /// One mixed run (the timer scenario while a bulk send is under way), as stored in
@@ -234,6 +241,9 @@ pub(crate) struct SeriesResult {
     pub(crate) requests_per_occurrence: BTreeMap<String, BTreeMap<String, f64>>,
     pub(crate) requests_per_occurrence_total: BTreeMap<String, f64>,
     pub(crate) pollers: usize,
+    /// Every function's CPU per occurrence; absent in runs before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_per_occurrence: Option<FunctionTime>,
 }
 
 /// One init run (`make sizes`): every function's deployment artifact, cold init and memory,
@@ -273,6 +283,10 @@ pub(crate) struct FunctionInit {
     pub(crate) bootstrap_bytes: u64,
     /// The deployment zip (deflate).
     pub(crate) zip_bytes: u64,
+    /// What `make package` built for the template's architecture (`.aws-sam/build`), when
+    /// it had been run; absent in runs before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deployed: Option<DeployedArtifact>,
     /// Process spawn → its first `next` call, in ms.
     pub(crate) init_ms: Spread,
     /// `VmHWM` when it asked for its event (its init's peak), in KiB.
@@ -285,6 +299,29 @@ pub(crate) struct FunctionInit {
     pub(crate) event: String,
     /// The first start's answer (its beginning).
     pub(crate) answer: String,
+}
+
+/// A function's `bootstrap` as `sam build` made it for the template's architecture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeployedArtifact {
+    /// `arm64` or `x86_64` (the template's `Architectures`).
+    pub(crate) architecture: String,
+    pub(crate) bootstrap_bytes: u64,
+    /// Zipped as SAM packages it.
+    pub(crate) zip_bytes: u64,
+    /// When `sam build` wrote it (RFC 3339).
+    pub(crate) built_at: String,
+}
+
+impl FunctionInit {
+    /// The zip the size target is held to: the deployed architecture's when `make package`
+    /// built it, else this machine's build.
+    pub(crate) fn target_zip_bytes(&self) -> u64 {
+        self.deployed
+            .as_ref()
+            .map_or(self.zip_bytes, |deployed| deployed.zip_bytes)
+    }
 }
 
 /// Median, 90th percentile (nearest rank), least and most of a set of samples.

@@ -23,6 +23,7 @@ use local_stack::aws_env;
 
 use crate::Options;
 use crate::bulk::DELIVERY_FUNCTIONS;
+use crate::function_time::FunctionTime;
 use crate::results::{LagStats, SeriesResult, per, round, write_result};
 use crate::setup::{Running, Setup, StartedWatch, runtime_options};
 use crate::timers::TIMER_FUNCTIONS;
@@ -70,8 +71,10 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(15)).await;
     let _ = stop.send(true);
     let mut counts = BTreeMap::new();
+    let mut usage = BTreeMap::new();
     for (group, running) in groups {
         counts.insert(group, running.requests.clone());
+        usage.extend(running.usage.snapshot());
         running.stopped().await;
     }
     drain.stop();
@@ -113,6 +116,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             .collect(),
         requests_per_occurrence: requests,
         pollers: options.pollers,
+        cpu_per_occurrence: Some(FunctionTime::per(&usage, basis)),
     };
     print_result(&result);
     let path = write_result(&result.started_at, "-series", &result)?;
@@ -254,5 +258,8 @@ fn print_result(r: &SeriesResult) {
         for (op, n) in &r.requests_per_occurrence[group] {
             println!("  {op:<32} {n}");
         }
+    }
+    if let Some(cpu) = &r.cpu_per_occurrence {
+        println!("CPU per occurrence: {}", cpu.summary());
     }
 }

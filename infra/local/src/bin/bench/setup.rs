@@ -13,6 +13,7 @@ use lifecycle_adapters::config::Config;
 use lifecycle_adapters::services::Services;
 use lifecycle_domain::Timestamp;
 use local_stack::function_calls::FunctionCalls;
+use local_stack::function_usage::FunctionUsage;
 use local_stack::functions::{FunctionSpec, functions};
 use local_stack::runtime::{RuntimeClients, RuntimeOptions, start};
 use local_stack::{Stack, aws_env, provision_template, subscriber};
@@ -122,6 +123,8 @@ pub(crate) struct Running {
     pub(crate) requests: RequestCounter,
     /// The group's event source polling.
     pub(crate) platform: RequestCounter,
+    /// The CPU time and duration of the group's invocations.
+    pub(crate) usage: FunctionUsage,
     tasks: JoinSet<()>,
 }
 
@@ -140,6 +143,7 @@ impl Running {
         Ok(Self {
             requests: clients.function_requests.clone(),
             platform: clients.platform_requests.clone(),
+            usage: clients.function_usage.clone(),
             tasks,
         })
     }

@@ -11,8 +11,10 @@ use lifecycle_adapters::services::Services;
 use lifecycle_domain::timer_plan::plan_timers;
 use lifecycle_domain::{Campaign, CampaignId, CampaignStatus, Timestamp};
 use local_stack::aws_env;
+use local_stack::function_usage::Usage;
 
 use crate::Options;
+use crate::function_time::FunctionTime;
 use crate::latency::RequestLatency;
 use crate::results::{BenchResult, LagStats, round, write_result};
 use crate::setup::{PLATFORM_OPERATIONS, Running, Setup, StartedWatch, runtime_options};
@@ -76,18 +78,17 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     }
     let _ = stop.send(true);
     let (requests, platform) = (running.requests.clone(), running.platform.clone());
+    let usage = running.usage.clone();
     running.stopped().await;
     watch.stop();
     let fired = running_campaigns(&setup.services, None).await?;
-    let result = result(
-        options,
-        &setup,
-        &plan,
-        &fired,
-        requests.snapshot(),
-        platform.snapshot(),
-        latency.stats(),
-    );
+    let work = TimerWork {
+        ours: requests.snapshot(),
+        platform: platform.snapshot(),
+        latency: latency.stats(),
+        usage: usage.snapshot(),
+    };
+    let result = result(options, &setup, &plan, &fired, work);
     print_result(&result);
     let path = write_result(&result.started_at, "", &result)?;
     crate::docs::write()?;
@@ -188,17 +189,32 @@ pub(crate) fn lags(fired: &[Campaign]) -> Vec<i64> {
         .collect()
 }
 
-/// The timer result of `fired`, with the functions' request counts (`ours`), the event
-/// source polling (`platform`) and the functions' request times (`latency`).
+/// What the timer functions did over a run, as the runtime metered it.
+pub(crate) struct TimerWork {
+    /// The functions' request counts by operation.
+    pub(crate) ours: BTreeMap<String, u64>,
+    /// The event source polling's.
+    pub(crate) platform: BTreeMap<String, u64>,
+    /// The functions' request times.
+    pub(crate) latency: BTreeMap<String, LagStats>,
+    /// Each function's CPU and duration.
+    pub(crate) usage: BTreeMap<String, Usage>,
+}
+
+/// The timer result of `fired`, with the timer functions' `work`.
 pub(crate) fn result(
     options: &Options,
     setup: &Setup,
     plan: &TimerPlan,
     fired: &[Campaign],
-    ours: BTreeMap<String, u64>,
-    mut platform: BTreeMap<String, u64>,
-    latency: BTreeMap<String, LagStats>,
+    work: TimerWork,
 ) -> BenchResult {
+    let TimerWork {
+        ours,
+        mut platform,
+        latency,
+        usage,
+    } = work;
     let last_fire = fired
         .iter()
         .map(|c| c.updated_at)
@@ -236,6 +252,7 @@ pub(crate) fn result(
         scans: ours.get("DynamoDB.Scan").copied().unwrap_or(0),
         request_latency_ms: latency,
         lag_histogram_ms: crate::distribution::lag_histogram(&lags),
+        cpu_per_fired_timer: Some(FunctionTime::per(&usage, count)),
     }
 }
 
@@ -262,6 +279,9 @@ pub(crate) fn print_result(r: &BenchResult) {
         println!("  {op:<32} {n}");
     }
     println!("Scan requests: {}", r.scans);
+    if let Some(cpu) = &r.cpu_per_fired_timer {
+        println!("CPU per fired timer: {}", cpu.summary());
+    }
     print_latency(&r.request_latency_ms);
 }
 
