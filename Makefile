@@ -71,7 +71,8 @@ bench: emulator
 
 ## sizes: every function built as `sam build` builds it (cargo-lambda's release settings, for
 ## this machine's x86_64): its bootstrap and zip sizes, cold init and peak memory on a typical
-## event over STARTS starts against a Runtime API stub, into docs/benchmarks.md ("Binaries")
+## event over STARTS starts against a Runtime API stub, into docs/benchmarks.md ("Binaries"),
+## with the sizes of make package's arm64 build (.aws-sam/build) when there is one
 STARTS ?= 21
 sizes: emulator
 	cargo run -p local-stack --bin bench -- --scenario init --starts $(STARTS)

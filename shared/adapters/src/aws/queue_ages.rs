@@ -6,9 +6,11 @@
 //! [`LOOKBACK_MS`] (the metric arrives a few minutes late).
 //!
 //! The request is CloudWatch's JSON 1.0 protocol (`X-Amz-Target:
-//! GraniteServiceVersion20100801.GetMetricData`), SigV4-signed for `monitoring`, sent with
-//! reqwest: CloudWatch serves it beside its RPC-v2 CBOR and query protocols, and the Rust SDK
-//! speaks only CBOR, which the local emulator does not. The endpoint is the SDK
+//! GraniteServiceVersion20100801.GetMetricData`), SigV4-signed for `monitoring`, sent over
+//! the HTTP stack the SDK's own client is built from (hyper with rustls on aws-lc, the
+//! machine's root certificates), so the API links no second HTTP client: CloudWatch serves it
+//! beside its RPC-v2 CBOR and query protocols, and the Rust SDK speaks only CBOR, which the
+//! local emulator does not. The endpoint is the SDK
 //! configuration's (`AWS_ENDPOINT_URL` locally), else `https://monitoring.<region>.amazonaws.com`.
 //! The request is counted in the [`RequestCounter`] as `CloudWatch.GetMetricData` and, in
 //! builds with the `testing` feature, recorded for the IAM check. It is one attempt with a
@@ -20,6 +22,10 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use lifecycle_domain::Timestamp;
 use serde_json::{Value, json};
 
@@ -48,11 +54,25 @@ pub struct OldestAge {
 #[error("CloudWatch GetMetricData failed: {0}")]
 pub struct QueueAgeError(String);
 
+/// An HTTPS (or, for a local endpoint, plain HTTP) client over HTTP/1.1.
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client, with the machine's root certificates; why there is none if they cannot be read.
+fn http_client() -> Result<HttpClient, String> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| format!("no TLS root certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
+}
+
 /// Reads queues' oldest-message ages from CloudWatch; cheap to clone.
 #[derive(Clone)]
 pub struct QueueAges {
     /// Built on first use; shared by clones.
-    http: Arc<OnceLock<reqwest::Client>>,
+    http: Arc<OnceLock<Result<HttpClient, String>>>,
     endpoint: String,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
@@ -123,12 +143,14 @@ impl QueueAges {
             .provide_credentials()
             .await
             .map_err(|e| QueueAgeError(format!("no credentials: {e}")))?;
-        let url = reqwest::Url::parse(&self.endpoint)
+        let url: http::Uri = self
+            .endpoint
+            .parse()
             .map_err(|e| QueueAgeError(format!("bad endpoint: {e}")))?;
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
+        let host = url
+            .authority()
+            .map(|authority| authority.as_str().to_owned())
+            .unwrap_or_default();
         let headers = [
             ("host", host.as_str()),
             ("content-type", "application/x-amz-json-1.0"),
@@ -155,28 +177,39 @@ impl QueueAges {
         if let Some(recorder) = &self.recorder {
             recorder.record(SERVICE, OPERATION, Some(body));
         }
-        let http = self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .build()
-                .unwrap_or_default()
-        });
-        let mut request = http.post(url).body(body.to_vec());
+        let http = self
+            .http
+            .get_or_init(http_client)
+            .as_ref()
+            .map_err(|e| QueueAgeError(e.clone()))?;
+        let mut request = http::Request::post(url);
         for (name, value) in headers.iter().skip(1) {
             request = request.header(*name, *value);
         }
         for (name, value) in signed {
             request = request.header(name, value);
         }
-        let response = request
-            .send()
+        let request = request
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .map_err(|e| QueueAgeError(format!("bad request: {e}")))?;
+        let answer = async {
+            let response = http
+                .request(request)
+                .await
+                .map_err(|e| QueueAgeError(format!("no answer: {e}")))?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| QueueAgeError(format!("unreadable answer: {e}")))?
+                .to_bytes();
+            Ok::<_, QueueAgeError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(TIMEOUT, answer)
             .await
-            .map_err(|e| QueueAgeError(format!("no answer: {e}")))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| QueueAgeError(format!("unreadable answer: {e}")))?;
+            .map_err(|_| QueueAgeError(format!("no answer in {} s", TIMEOUT.as_secs())))??;
+        let text = String::from_utf8_lossy(&body);
         if !status.is_success() {
             return Err(QueueAgeError(format!("status {status}: {text}")));
         }

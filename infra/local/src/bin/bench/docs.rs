@@ -311,15 +311,23 @@ fn cpu_table(doc: &mut String, results: &[Stored]) {
                 (Stored::Series(r), "occurrence") => {
                     (&r.started_at, &r.code, r.cpu_per_occurrence.as_ref()?)
                 }
+                (Stored::Series(r), "recurring run started") => {
+                    (&r.started_at, &r.code, r.cpu_per_started_run.as_ref()?)
+                }
                 _ => return None,
             };
             Some((unit, started_at, code, time))
         })
     };
-    let rows: Vec<_> = ["fired timer", "recipient", "occurrence"]
-        .into_iter()
-        .filter_map(latest)
-        .collect();
+    let rows: Vec<_> = [
+        "fired timer",
+        "recipient",
+        "occurrence",
+        "recurring run started",
+    ]
+    .into_iter()
+    .filter_map(latest)
+    .collect();
     if rows.is_empty() {
         doc.push_str("No run has measured CPU yet.\n");
         return;
@@ -779,8 +787,10 @@ the step's transaction.
 const CPU_HEADER: &str = "
 ## CPU per unit of work
 
-What the functions' code spends per fired timer (timer scenario), per recipient (bulk) and per
-recurring occurrence (series), from the latest run of each that measured it. The local
+What the functions' code spends per fired timer (timer scenario), per recipient (bulk), per
+recurring occurrence and per recurring run started (series: all the functions' CPU over the
+runs that started, the skipped occurrences' steps included), from the latest run of each that
+measured it. The local
 runtime polls every handler through a meter (`infra/local/src/function_usage.rs`) that reads
 the thread's CPU clock around each poll: the handler's own CPU — the domain logic, building,
 signing and parsing requests — and nothing of the runtime's queue polling or of other
@@ -887,3 +897,56 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
 - **Memory**: 8–14 MiB at the peak for every function, of the 256 MiB configured.
 
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::function_time::{FunctionTime, UnitTime};
+
+    fn time(function: &str, invocations: f64, cpu_ms: f64) -> FunctionTime {
+        FunctionTime {
+            by_function: BTreeMap::from([(
+                function.to_owned(),
+                UnitTime {
+                    invocations,
+                    cpu_ms,
+                    local_billed_ms: 2.0,
+                },
+            )]),
+            cpu_ms,
+        }
+    }
+
+    #[test]
+    fn the_cpu_table_takes_the_latest_run_of_each_kind_that_measured_it() {
+        let mut older = crate::cost_model::tests::timer_run();
+        older.cpu_per_fired_timer = Some(time("TimerExecutorFunction", 0.1, 0.9));
+        let mut newer = crate::cost_model::tests::timer_run();
+        newer.started_at = "2026-12-05T00:00:00Z".into();
+        newer.cpu_per_fired_timer = Some(time("TimerExecutorFunction", 0.07, 0.5));
+        // The latest run measured nothing: the one before it is shown.
+        let unmeasured = crate::cost_model::tests::timer_run();
+        let (mut bulk, _) = crate::cost_model::tests::bulk_run();
+        bulk.cpu_per_recipient = Some(time("DeliverySenderFunction", 0.02, 0.3));
+        let results = vec![
+            Stored::Timers(older),
+            Stored::Timers(newer),
+            Stored::Timers(unmeasured),
+            Stored::Bulk(Box::new(bulk)),
+        ];
+        let mut doc = String::new();
+        cpu_table(&mut doc, &results);
+        assert!(doc.contains(
+            "| fired timer | 2026-12-05T00:00:00Z | — | **0.5 ms** | TimerExecutorFunction | 0.07 | 0.5 ms | 2 ms |"
+        ), "{doc}");
+        assert!(doc.contains("| recipient | 2026-12-04T00:00:00Z | — | **0.3 ms** | DeliverySenderFunction | 0.02 | 0.3 ms | 2 ms |"), "{doc}");
+        assert!(
+            !doc.contains("0.9 ms") && !doc.contains("occurrence"),
+            "{doc}"
+        );
+
+        let mut empty = String::new();
+        cpu_table(&mut empty, &[]);
+        assert_eq!(empty, "No run has measured CPU yet.\n");
+    }
+}

@@ -244,6 +244,9 @@ pub(crate) struct SeriesResult {
     /// Every function's CPU per occurrence; absent in runs before it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cpu_per_occurrence: Option<FunctionTime>,
+    /// Every function's CPU per run started (skipped occurrences' work included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_per_started_run: Option<FunctionTime>,
 }
 
 /// One init run (`make sizes`): every function's deployment artifact, cold init and memory,

@@ -93,6 +93,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         }
     }
     let basis = occurrences.max(1) as f64;
+    let started = start_lag.len();
     let requests: BTreeMap<String, BTreeMap<String, f64>> = counts
         .iter()
         .map(|(group, counter)| ((*group).to_owned(), per(&counter.snapshot(), basis)))
@@ -117,6 +118,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         requests_per_occurrence: requests,
         pollers: options.pollers,
         cpu_per_occurrence: Some(FunctionTime::per(&usage, basis)),
+        cpu_per_started_run: Some(FunctionTime::per(&usage, started as f64)),
     };
     print_result(&result);
     let path = write_result(&result.started_at, "-series", &result)?;
@@ -261,5 +263,8 @@ fn print_result(r: &SeriesResult) {
     }
     if let Some(cpu) = &r.cpu_per_occurrence {
         println!("CPU per occurrence: {}", cpu.summary());
+    }
+    if let Some(cpu) = &r.cpu_per_started_run {
+        println!("CPU per run started: {}", cpu.summary());
     }
 }
