@@ -91,6 +91,5 @@ impl TestStack {
             Some(&self.calls.recorder(FANOUT)),
         );
         FanoutServices::new(self.function_services(FANOUT), settings, &clients)
-            .expect("the fan-out starts")
     }
 }

@@ -204,7 +204,7 @@ async fn webhooks_are_signed_and_their_answers_classified() {
         timeout: Duration::from_millis(500),
         connect_timeout: Duration::from_millis(500),
     };
-    let client = WebhookClient::new(settings, secrets).unwrap();
+    let client = WebhookClient::new(settings, secrets);
     let (base, seen) = receiver(SigningKey::parse(SECRET).unwrap()).await;
     let secret_ref = SecretRef::Parameter(parameter);
     let body = json!({"hello": "Ann"});

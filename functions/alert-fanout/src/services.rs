@@ -11,7 +11,9 @@ use lifecycle_adapters::alerting::{AlertChannels, FanoutSettings, SlackClient, S
 use lifecycle_adapters::aws::{AwsClients, TimerQueue};
 use lifecycle_adapters::config::ConfigError;
 use lifecycle_adapters::delivery::queue_messages::{DeadLetters, send_to_dlq};
-use lifecycle_adapters::delivery::{EmailSender, SigningSecrets, WebhookClient, WebhookSettings};
+use lifecycle_adapters::delivery::{
+    EmailSender, OutboundHttp, SigningSecrets, WebhookClient, WebhookSettings,
+};
 use lifecycle_adapters::services::Services;
 use lifecycle_adapters::store::{PendingNotification, StoredAlertState};
 use lifecycle_domain::Timestamp;
@@ -38,11 +40,7 @@ pub struct FanoutServices {
 
 impl FanoutServices {
     /// Builds the fan-out over `clients`.
-    pub fn new(
-        services: Services,
-        settings: FanoutSettings,
-        clients: &AwsClients,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(services: Services, settings: FanoutSettings, clients: &AwsClients) -> Self {
         let delivery = &clients.delivery;
         let resilience = services.resilience.clone();
         let secrets = SigningSecrets::new(
@@ -54,12 +52,9 @@ impl FanoutServices {
             timeout: settings.http_timeout,
             ..WebhookSettings::default()
         };
-        let config_error = |problem| ConfigError {
-            variable: "WEBHOOK_TIMEOUT_MS",
-            problem,
-        };
-        // One HTTP client for the webhook and Slack channels (one TLS root store loaded).
-        let http = WebhookClient::http_client(webhook_settings).map_err(config_error)?;
+        // One HTTP client for the webhook and Slack channels, built on the first post (one
+        // TLS root store loaded, and none by an invocation that posts nothing).
+        let http = OutboundHttp::new(webhook_settings);
         let webhooks = WebhookClient::with_http(http.clone(), secrets.clone());
         let channels = AlertChannels {
             email: EmailSender::new(delivery.sesv2.clone()),
@@ -67,7 +62,7 @@ impl FanoutServices {
             webhooks,
             sns: SnsPublisher::new(clients.sns.clone()),
         };
-        Ok(Self {
+        Self {
             dead_letters: TimerQueue::new(
                 clients.sqs.clone(),
                 settings.dlq_url.clone().unwrap_or_default(),
@@ -77,14 +72,14 @@ impl FanoutServices {
             settings,
             services,
             config: Mutex::default(),
-        })
+        }
     }
 
     /// Reads the environment and loads the AWS clients (cold start).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = FanoutSettings::from_lookup(|name| std::env::var(name).ok())?;
         let (services, clients) = Services::from_env_with_clients().await?;
-        Self::new(services, settings, &clients)
+        Ok(Self::new(services, settings, &clients))
     }
 
     fn breaker(&self, channel: AlertChannel) -> Option<&lifecycle_resilience::CircuitBreaker> {

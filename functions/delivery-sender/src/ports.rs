@@ -105,11 +105,7 @@ impl SenderServices {
                 ..WebhookSettings::default()
             },
             secrets,
-        )
-        .map_err(|problem| ConfigError {
-            variable: "WEBHOOK_TIMEOUT_MS",
-            problem,
-        })?;
+        );
         let email = EmailSender::new(delivery.sesv2.clone());
         let email_rate = match config.email_send_rate {
             Some(rate) => rate as f64,

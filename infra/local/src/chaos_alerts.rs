@@ -527,12 +527,11 @@ async fn final_fanout(
     let config = Config::from_map(&environment).map_err(|e| e.to_string())?;
     let settings = FanoutSettings::from_lookup(|name| environment.get(name).cloned())
         .map_err(|e| e.to_string())?;
-    FanoutServices::new(
+    Ok(FanoutServices::new(
         Services::new(config, clients, RequestCounter::new()),
         settings,
         clients,
-    )
-    .map_err(|e| e.to_string())
+    ))
 }
 
 /// The final phase, with every fault off (the child stopped, the receivers healthy): the

@@ -327,8 +327,7 @@ fn fanout(
         services.clone(),
         settings,
         &clients.of_function(&spec.logical_id),
-    )
-    .map_err(config_error)?;
+    );
     Ok(Arc::new(fanout))
 }
 

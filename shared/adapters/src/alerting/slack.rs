@@ -11,7 +11,7 @@ use lifecycle_domain::delivery::secret_ref::SecretRef;
 use lifecycle_domain::delivery::send_rate::{Bucket, Grant, SendRate};
 use serde_json::Value;
 
-use crate::delivery::{SigningSecrets, classify_response};
+use crate::delivery::{OutboundHttp, SigningSecrets, classify_response};
 use crate::store::{Store, keys};
 
 /// Slack's rate for one incoming webhook: one message a second.
@@ -22,7 +22,7 @@ const MAX_RATE_WAIT: Duration = Duration::from_secs(5);
 /// Posts Slack messages; cheap to clone (the rate state is shared).
 #[derive(Debug, Clone)]
 pub struct SlackClient {
-    http: reqwest::Client,
+    http: OutboundHttp,
     secrets: SigningSecrets,
     store: Store,
     /// The bucket as this instance last saw it (one write per message when it is current).
@@ -32,7 +32,7 @@ pub struct SlackClient {
 impl SlackClient {
     /// A client posting with `http`, reading webhook URLs from `secrets` and pacing through
     /// the bucket in `store`.
-    pub fn new(http: reqwest::Client, secrets: SigningSecrets, store: Store) -> Self {
+    pub fn new(http: OutboundHttp, secrets: SigningSecrets, store: Store) -> Self {
         Self {
             http,
             secrets,
@@ -53,11 +53,15 @@ impl SlackClient {
             Err(error) if error.is_transient() => return SendOutcome::Transient(error.to_string()),
             Err(error) => return SendOutcome::Rejected(error.to_string()),
         };
+        let http = match self.http.client() {
+            Ok(http) => http,
+            // Nothing was sent.
+            Err(problem) => return SendOutcome::Transient(problem),
+        };
         if let Err(outcome) = self.wait_for_turn().await {
             return outcome;
         }
-        let response = self
-            .http
+        let response = http
             .post(&url)
             .header("content-type", "application/json")
             .body(message.to_string())

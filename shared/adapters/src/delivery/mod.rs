@@ -11,6 +11,8 @@ mod config;
 #[cfg(feature = "delivery")]
 mod email;
 #[cfg(feature = "delivery")]
+mod outbound_http;
+#[cfg(feature = "delivery")]
 pub mod queue_messages;
 mod recipient_lists;
 #[cfg(feature = "delivery")]
@@ -22,6 +24,8 @@ mod webhook;
 pub use config::DeliveryConfig;
 #[cfg(feature = "delivery")]
 pub use email::{Email, EmailSender};
+#[cfg(feature = "delivery")]
+pub use outbound_http::OutboundHttp;
 pub use recipient_lists::{ListError, RecipientLists};
 #[cfg(feature = "delivery")]
 pub use secrets::{SECRET_CACHE, SecretError, SigningSecrets};

@@ -11,6 +11,7 @@ use lifecycle_domain::delivery::provider_response::{SendOutcome, classify_http};
 use lifecycle_domain::delivery::secret_ref::SecretRef;
 use serde_json::Value;
 
+use super::outbound_http::OutboundHttp;
 use super::secrets::SigningSecrets;
 
 /// Timeouts of webhook calls.
@@ -44,31 +45,20 @@ pub struct WebhookCall<'a> {
 /// Posts signed webhooks; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    http: OutboundHttp,
     secrets: SigningSecrets,
 }
 
 impl WebhookClient {
     /// A client with `settings`' timeouts, signing with keys from `secrets`.
-    pub fn new(settings: WebhookSettings, secrets: SigningSecrets) -> Result<Self, String> {
-        Ok(Self::with_http(Self::http_client(settings)?, secrets))
+    pub fn new(settings: WebhookSettings, secrets: SigningSecrets) -> Self {
+        Self::with_http(OutboundHttp::new(settings), secrets)
     }
 
-    /// A client posting with `http` (one [`WebhookClient::http_client`] shared with other
-    /// senders: each client built loads the TLS root certificates, a few ms of cold start).
-    pub fn with_http(http: reqwest::Client, secrets: SigningSecrets) -> Self {
+    /// A client posting with `http` (shared with other senders: one client, built on the
+    /// first post).
+    pub fn with_http(http: OutboundHttp, secrets: SigningSecrets) -> Self {
         Self { http, secrets }
-    }
-
-    /// The HTTP client webhooks are posted with: `settings`' timeouts, no redirects.
-    pub fn http_client(settings: WebhookSettings) -> Result<reqwest::Client, String> {
-        reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("campaign-lifecycle/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| format!("the webhook HTTP client could not be built: {error}"))
     }
 
     /// Signs and posts one webhook at `now` and says what it came to.
@@ -78,11 +68,14 @@ impl WebhookClient {
             // Nothing was sent: retried, and the batch ends in the DLQ if it lasts.
             Err(error) => return SendOutcome::Transient(error.to_string()),
         };
+        let http = match self.http.client() {
+            Ok(http) => http,
+            Err(problem) => return SendOutcome::Transient(problem),
+        };
         let body = call.body.to_string().into_bytes();
         let timestamp = now.millis().div_euclid(1000);
         let signature = key.sign(call.webhook_id, timestamp, &body);
-        let response = self
-            .http
+        let response = http
             .post(call.url)
             .header("content-type", "application/json")
             .header("webhook-id", call.webhook_id)

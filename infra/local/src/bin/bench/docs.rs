@@ -415,10 +415,12 @@ fn init_section(doc: &mut String, results: &[Stored]) {
         latest.starts,
         latest.endpoint,
     ));
-    if let Some(deployed) = latest.functions.iter().find_map(|f| f.deployed.as_ref()) {
+    let deployed = latest.functions.iter().filter_map(|f| f.deployed.as_ref());
+    if let Some(last) = deployed.max_by(|a, b| a.built_at.cmp(&b.built_at)) {
         doc.push_str(&format!(
-            "The deployed columns are `make package`'s {} build (`.aws-sam/build`, written {}); the zip target is held to them.\n\n",
-            deployed.architecture, deployed.built_at
+            "The deployed columns are `make package`'s {} build (`.aws-sam/build`, its last `bootstrap` written {}); the zip target is held to them.\n\n",
+            last.architecture,
+            last.built_at.get(..19).unwrap_or(&last.built_at)
         ));
     }
     doc.push_str("| function | memory | bootstrap | zip | deployed bootstrap | deployed zip | zip ≤ 4 MB | init median | p90 | min – max | init ≤ 15 ms | peak after init | peak after the event (median / max) | first invocation median | typical event | its answer (first start) |\n");
@@ -547,6 +549,12 @@ SQS pollers (batch size 10) against the local emulator, until every timer fired.
   emulator of the bench's own, started afresh, on a machine other builds and a CI run kept
   busy, load average 4–7): 300 timers over 30 s, p50 1 ms, p95 12 ms, p99 41 ms, max 87 ms.
   The first run that stores its lags by bucket, which the figure below draws.
+- **2026-12-04 20:40, the default run on a quiet machine** (`e2b4710`: `opt-level = \"z\"`,
+  the CPU meter; an emulator of the bench's own, started afresh): 1,000 timers over 120 s, all
+  fired, **p50 1 ms, p95 2 ms, p99 2 ms, max 3 ms**; 1.566 requests per fired timer; **1.34 ms
+  of CPU per fired timer** (the executor's 1.25 ms, about 10 ms per invocation of 8 timers;
+  the dispatcher's 0.09 ms), the first run that measures it ([below](#cpu-per-unit-of-work)).
+  The figure below draws this run.
 
 ";
 
@@ -660,6 +668,12 @@ the progress). It stops when the run is `COMPLETED`.
   4.308 WRU per recipient, $2.73 per million without SES. The first run that stores its
   settlements over time, which the figure at the end of this section draws: 18–64 a second
   in the first 6 s, 49–100 after.
+- **2026-12-04 20:43, the default run on a quiet machine** (`e2b4710`: `opt-level = \"z\"`,
+  the CPU meter; an emulator of the bench's own, started afresh): 10,000 recipients at a send
+  rate of 2,000, all sent, 0 duplicates, **70.5 recipients/s** (the emulator's pace, as
+  before); 2.279 requests and 4.303 WRU per recipient, $2.73 per million without SES; **1.13
+  ms of CPU per recipient** (the sender's 1.12 ms, about 56 ms per invocation of a batch of
+  50; the planner's 0.005 ms). The figure below draws this run.
 
 ";
 
@@ -780,6 +794,12 @@ the step's transaction.
   sending beyond what it answers on two cores; the figures say nothing about DynamoDB, whose
   partitions take 1,000 writes a second each. The timer functions' 1.3 requests per
   occurrence there are the multi-occurrence steps of series that fell behind.
+- **2026-12-04 20:47, 100 series again** (`e2b4710`: `opt-level = \"z\"`, the CPU meter; an
+  emulator of its own, started afresh, a quiet machine): all 1,200 occurrences handled
+  (400 `COMPLETED`, 800 `SKIPPED_OVERLAP`), handled lag p99 7 ms (max 12), run start lag p99
+  5 ms; 2.647 requests per occurrence for the timer functions. **15.5 ms of CPU per run
+  started** (the executor's 4.9 ms over the run's three occurrences, the planner's 2.7 ms, the
+  sender's 7.8 ms: one invocation each for a run of one recipient), 5.2 ms per occurrence.
 
 ";
 
@@ -801,9 +821,10 @@ invocations of the function each unit took (batches share one).
 Lambda bills the **duration** of each invocation, rounded up to the millisecond, whether the
 code computes or waits for AWS: the CPU is the part of it that is ours, the rest is waiting on
 DynamoDB, SQS and the providers. The `local billed duration` column is that rounding applied
-to the local invocations — the emulator's pace (a Python process on the same two cores), so an
-upper bound of nothing and a lower bound of nothing on AWS; docs/cost.md prices durations from
-stated assumptions and checks each against the CPU measured here.
+to the local invocations — the emulator's pace (a Python process on the same two cores), which
+bounds nothing on AWS either way; docs/cost.md prices durations from stated assumptions and
+checks each against the CPU measured here. The CPU is this machine's (x86_64, the release
+profile the functions are built with); Graviton's differs somewhat.
 
 ";
 
@@ -842,14 +863,16 @@ const INIT_HEADER: &str = "
 What a run does (`make sizes`, which runs `bench --scenario init`): for every function of
 template.yaml, builds its `bootstrap` as `sam build` does — cargo-lambda's release build of
 the template's `Binary` from the function's `CodeUri` (that package's features alone), with
-the workspace's `[profile.release]` (`opt-level = \"s\"`, fat LTO, one codegen unit, symbols
+the workspace's `[profile.release]` (`opt-level = \"z\"`, fat LTO, one codegen unit, symbols
 stripped) and what cargo-lambda adds for the settings it leaves out (`panic = \"abort\"`) and
 its target CPU — but for x86_64, this machine's architecture, where the template deploys
 arm64; zips it as SAM does (one `bootstrap` entry, deflate); then starts it `STARTS` times
 (21) against a stub of Lambda's Runtime API (`infra/local/src/runtime_api_stub.rs`) with
 only the environment Lambda would give it: the template's variables as the local stack
 resolves them on the emulator, Lambda's reserved variables, the emulator's endpoint and test
-credentials.
+credentials. When `make package` has left its build in `.aws-sam/build`, the run zips those
+`bootstrap`s too: the **deployed** columns, the architecture that is deployed (arm64), which
+the zip target is held to.
 
 - **init**: process spawn → its first `GET /runtime/invocation/next`, which is what Lambda
   bills as the init phase of a cold start, minus loading the code (the zip is unpacked
@@ -870,8 +893,8 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
   `debug,aws_smithy_runtime=info`) instead of `EnvFilter`, whose `env-filter` feature
   linked `regex-automata`, `regex-syntax`, `matchers` and `aho-corasick` into every function:
   about 340 KB less per `bootstrap`, 150 KB less per zip. The planner's zip is now 3.99 MB
-  (12 KB under the target). The second run (18:09) is the table above.
-- **Still over: the API (5.39 MB) and the sender (4.52 MB).** What is big, from the symbols
+  (12 KB under the target). The second run (18:09).
+- **Still over in the second run: the API (5.39 MB) and the sender (4.52 MB).** What is big, from the symbols
   of an unstripped API build (attribution after LTO is approximate): `crc-fast` 0.71 MB,
   linked by `aws-sdk-s3`'s checksums with its default `ffi` feature, which exports every CRC
   variant so that LTO keeps all of them and their 16–32 KB tables; `aws-lc` (rustls's
@@ -886,6 +909,18 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
   `aws-lc` under rustls (an HTTP client of our own for the SDK clients);
   `opt-level = \"z\"`, measured: API 5.39 → 4.99 MB, sender 4.52 → 4.18 MB, not enough
   alone and slower code; a non-PIE build (`-C relocation-model=static`), about 0.2 MB.
+- **Then trimmed** (measured one step at a time on the API's x86_64 zip): the API links only
+  the S3 lists of the delivery adapters (feature `lists`; SES, SSM and Secrets Manager stay
+  with the sender and the fan-out), 5.39 → 5.27 MB; `opt-level = \"z\"`, → 4.89 MB;
+  `trace!` compiled out of release builds (`tracing`'s `release_max_level_debug`: the SDK's
+  trace logging is most of it; `debug` still works), → 4.82 MB; the API's CloudWatch reader
+  sends its one request over hyper and rustls, the stack the SDK's client is made of, instead
+  of reqwest, which the API no longer links, → 4.72 MB. **The deployed arm64 zips (`make
+  package`, 20:40) are all under 4 MB: API 3.89 MB** (4.40 before), sender 3.27, sweeper
+  3.10, fan-out 3.08, executor 2.91, planner 2.86, dispatcher 2.46 MB. The native x86_64
+  builds stay larger (`target-cpu=haswell` code, wider instructions): the API's and the
+  sender's x86_64 zips are over 4 MB, and are not what is deployed. What `opt-level =
+  \"z\"` costs in CPU is in the CPU table above: the bench runs the same release profile.
 - **Init.** Every TLS client loads the machine's root certificates when it is built: here
   `/etc/ssl/certs/ca-certificates.crt` and then each of the 292 files of `/etc/ssl/certs`
   (strace shows the loads), about 3.5–4 ms each. The SDK's client is one load (medians of
@@ -894,6 +929,14 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
   its webhook and Slack clients are two identical reqwest clients — so its median is 15.1 ms,
   0.1 ms over the target; one client shared by both would take about 4 ms off. Lambda's
   image has a certificate store of its own, whose cost there is not measured.
+- **Init after the trims** (20:50): `opt-level = \"z\"` slows the parsing of the root
+  certificates (base64 and DER, at every cold start): each load took 6–8 ms instead of
+  3.5–4, so the sender (18.8 ms) and the fan-out (19.1 ms, its webhook and Slack channels
+  already sharing one client) went over the target. Their outbound HTTP client (webhooks,
+  Slack) is now built on the first post (`delivery/outbound_http.rs`), as the API's
+  CloudWatch reader is: an email-only send or an alert by email, SNS or event never loads a
+  second root store, and a webhook's first post pays it once per instance. The table above
+  is the run after it.
 - **Memory**: 8–14 MiB at the peak for every function, of the 256 MiB configured.
 
 ";
