@@ -919,8 +919,9 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
   package`, 20:40) are all under 4 MB: API 3.89 MB** (4.40 before), sender 3.27, sweeper
   3.10, fan-out 3.08, executor 2.91, planner 2.86, dispatcher 2.46 MB. The native x86_64
   builds stay larger (`target-cpu=haswell` code, wider instructions): the API's and the
-  sender's x86_64 zips are over 4 MB, and are not what is deployed. What `opt-level =
-  \"z\"` costs in CPU is in the CPU table above: the bench runs the same release profile.
+  sender's x86_64 zips are over 4 MB, and are not what is deployed. The CPU table above is
+  measured with this profile (the bench is built with it); `\"s\"` and `\"z\"` were not compared
+  under the same load.
 - **Init.** Every TLS client loads the machine's root certificates when it is built: here
   `/etc/ssl/certs/ca-certificates.crt` and then each of the 292 files of `/etc/ssl/certs`
   (strace shows the loads), about 3.5–4 ms each. The SDK's client is one load (medians of
@@ -929,10 +930,10 @@ Findings, 2026-12-04 (a quiet machine: load average 1–2 on its 2 cores):
   its webhook and Slack clients are two identical reqwest clients — so its median is 15.1 ms,
   0.1 ms over the target; one client shared by both would take about 4 ms off. Lambda's
   image has a certificate store of its own, whose cost there is not measured.
-- **Init after the trims** (20:50): `opt-level = \"z\"` slows the parsing of the root
-  certificates (base64 and DER, at every cold start): each load took 6–8 ms instead of
-  3.5–4, so the sender (18.8 ms) and the fan-out (19.1 ms, its webhook and Slack channels
-  already sharing one client) went over the target. Their outbound HTTP client (webhooks,
+- **Init after the trims** (the runs of 20:50 and 21:07): `opt-level = \"z\"` slows the
+  parsing of the root certificates (base64 and DER, at every cold start): each load took 6–8
+  ms instead of 3.5–4, so the sender (17.8 and 18.8 ms) and the fan-out (19.6 and 19.1 ms,
+  its webhook and Slack channels already sharing one client) went over the target. Their outbound HTTP client (webhooks,
   Slack) is now built on the first post (`delivery/outbound_http.rs`), as the API's
   CloudWatch reader is: an email-only send or an alert by email, SNS or event never loads a
   second root store, and a webhook's first post pays it once per instance. The table above
