@@ -88,7 +88,6 @@ mod tests {
         Usage {
             invocations,
             cpu_us,
-            duration_us: billed_ms * 1000,
             billed_ms,
         }
     }
